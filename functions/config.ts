@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * Typed configuration, read and checked once at cold start. Nothing else reads process.env.
+ * In AWS the CDK stacks set these; under `npm start` and in tests the local runtime does.
+ */
+const schema = z.object({
+  TABLE_NAME: z.string().min(1),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** Set only locally (DynamoDB Local); in AWS the SDK's regional endpoint is used. */
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  /** Card code pepper (at least 32 characters). Locally given directly; in AWS read from Secrets Manager. */
+  CODE_PEPPER: z.string().min(32).optional(),
+  CODE_PEPPER_SECRET_ID: z.string().min(1).optional(),
+  /** Staff JWTs: issuer and audience, keys from a JWKS URL (Cognito) or an inline JWKS (local issuer). */
+  STAFF_JWT_ISSUER: z.string().min(1),
+  STAFF_JWT_AUDIENCE: z.string().min(1).optional(),
+  STAFF_JWKS_URL: z.url().optional(),
+  STAFF_JWKS_JSON: z.string().min(1).optional(),
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(86_400).default(86_400),
+  /** How long an API key and its merchant are cached in a warm function before being read again. */
+  AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  /** Region code carried in card code prefixes and ids (one deployment per region). */
+  REGION_CODE: z
+    .string()
+    .regex(/^[0-9]$/)
+    .default('1'),
+});
+
+export type Config = z.infer<typeof schema>;
+
+let cached: Config | undefined;
+
+export function config(): Config {
+  if (!cached) {
+    const parsed = schema.safeParse(process.env);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
+      throw new Error(`Invalid configuration: ${fields}`);
+    }
+    if (!parsed.data.CODE_PEPPER && !parsed.data.CODE_PEPPER_SECRET_ID) {
+      throw new Error('Invalid configuration: CODE_PEPPER or CODE_PEPPER_SECRET_ID is required');
+    }
+    if (!parsed.data.STAFF_JWKS_URL && !parsed.data.STAFF_JWKS_JSON) {
+      throw new Error('Invalid configuration: STAFF_JWKS_URL or STAFF_JWKS_JSON is required');
+    }
+    cached = parsed.data;
+  }
+  return cached;
+}
+
+/** Tests and the local runtime change the environment between runs; this forgets the parsed copy. */
+export function resetConfigForTests(): void {
+  cached = undefined;
+}

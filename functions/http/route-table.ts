@@ -1,0 +1,83 @@
+/**
+ * The one route table. CDK (lib/api-stack.ts) builds API Gateway resources and methods from it and the
+ * local server (local/http-server.ts) dispatches with it, so the two cannot drift.
+ *
+ * `fn` names the Lambda function (and the module `functions/api/<fn>.ts`) that serves the route; each
+ * module maps its routes to operations with `apiHandler`, which refuses to start if one is missing.
+ * `access` says who may call: merchants (API keys, with scopes), staff roles (JWTs), or everyone.
+ * `idempotency`: 'required' means a merchant must send Idempotency-Key (staff may); 'none' ignores it.
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type StaffRole = 'admin' | 'support' | 'finance' | 'ops';
+export type MerchantScope = 'cards:read' | 'cards:issue' | 'cards:transact';
+
+export const STAFF_ROLES: readonly StaffRole[] = ['admin', 'support', 'finance', 'ops'];
+export const MERCHANT_SCOPES: readonly MerchantScope[] = ['cards:read', 'cards:issue', 'cards:transact'];
+
+export type RouteAccess =
+  | { readonly public: true }
+  | { readonly public?: false; readonly merchant?: MerchantScope; readonly staff?: readonly StaffRole[] };
+
+export type ApiFunctionName = 'system' | 'programs' | 'merchants' | 'cards' | 'transactions';
+
+export interface RouteDefinition {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly fn: ApiFunctionName;
+  readonly access: RouteAccess;
+  readonly idempotency: 'required' | 'none';
+}
+
+const ALL_STAFF = STAFF_ROLES;
+const CARE = ['admin', 'support'] as const satisfies readonly StaffRole[];
+const ADMIN = ['admin'] as const satisfies readonly StaffRole[];
+
+const route = (
+  method: HttpMethod,
+  path: string,
+  fn: ApiFunctionName,
+  access: RouteAccess,
+  idempotency: 'required' | 'none' = method === 'POST' ? 'required' : 'none',
+): RouteDefinition => ({ method, path, fn, access, idempotency });
+
+export const ROUTES: readonly RouteDefinition[] = [
+  route('GET', '/health', 'system', { public: true }),
+
+  route('POST', '/v1/programs', 'programs', { staff: ADMIN }),
+  route('GET', '/v1/programs', 'programs', { staff: ALL_STAFF }),
+  route('GET', '/v1/programs/{programId}', 'programs', { staff: ALL_STAFF }),
+  route('PATCH', '/v1/programs/{programId}', 'programs', { staff: ADMIN }),
+
+  route('POST', '/v1/merchants', 'merchants', { staff: ADMIN }),
+  route('GET', '/v1/merchants', 'merchants', { staff: ['admin', 'support', 'ops'] }),
+  route('GET', '/v1/merchants/{merchantId}', 'merchants', { staff: ['admin', 'support', 'ops'] }),
+  route('PATCH', '/v1/merchants/{merchantId}', 'merchants', { staff: ADMIN }),
+  route('POST', '/v1/merchants/{merchantId}/api-keys', 'merchants', { staff: ADMIN }),
+  route('GET', '/v1/merchants/{merchantId}/api-keys', 'merchants', { staff: ['admin', 'ops'] }),
+  route('DELETE', '/v1/merchants/{merchantId}/api-keys/{keyId}', 'merchants', { staff: ADMIN }),
+
+  route('POST', '/v1/cards', 'cards', { merchant: 'cards:issue', staff: CARE }),
+  route('GET', '/v1/cards', 'cards', { staff: ALL_STAFF }),
+  route('POST', '/v1/cards/lookup', 'cards', { merchant: 'cards:read', staff: CARE }, 'none'),
+  route('GET', '/v1/cards/{cardId}', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
+  route('POST', '/v1/cards/{cardId}/activate', 'cards', { merchant: 'cards:issue', staff: CARE }),
+  route('POST', '/v1/cards/{cardId}/load', 'cards', { merchant: 'cards:transact', staff: CARE }),
+  route('POST', '/v1/cards/{cardId}/redeem', 'cards', { merchant: 'cards:transact', staff: CARE }),
+  route('POST', '/v1/cards/{cardId}/adjust', 'cards', { staff: CARE }),
+  route('POST', '/v1/cards/{cardId}/block', 'cards', { merchant: 'cards:transact', staff: CARE }),
+  route('POST', '/v1/cards/{cardId}/unblock', 'cards', { staff: CARE }),
+  route('POST', '/v1/cards/{cardId}/deactivate', 'cards', { staff: CARE }),
+  route('GET', '/v1/cards/{cardId}/transactions', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
+
+  route('GET', '/v1/transactions/{transactionId}', 'transactions', {
+    merchant: 'cards:read',
+    staff: ALL_STAFF,
+  }),
+];
+
+/** `METHOD /path/{param}`: the key API Gateway gives a handler as httpMethod + resource. */
+export const routeKey = (r: Pick<RouteDefinition, 'method' | 'path'>): string => `${r.method} ${r.path}`;
+
+export const routesOf = (fn: ApiFunctionName): RouteDefinition[] => ROUTES.filter((r) => r.fn === fn);
+
+export const API_FUNCTIONS: readonly ApiFunctionName[] = [...new Set(ROUTES.map((r) => r.fn))];

@@ -1,0 +1,66 @@
+/**
+ * The one description of the single table. CDK (lib/data-stack.ts) and the local bootstrap
+ * (local/dynamodb.ts, test setup) both build the table from this, so they cannot drift.
+ *
+ * Key layout (every item has PK and SK):
+ *   PROGRAM#<id>        / PROGRAM              program            GSI1: PROGRAMS / <createdAt>#<id>
+ *   MERCHANT#<id>       / MERCHANT             merchant           GSI1: MERCHANTS / <createdAt>#<id>
+ *   APIKEY#<keyId>      / APIKEY               api key (hashed)   GSI1: MERCHANT#<id>#APIKEYS / <createdAt>#<keyId>
+ *   CARD#<cardId>       / CARD                 card               GSI1: PROGRAM#<id>#CARDS, GSI2: CUSTOMER#<id>#CARDS, GSI3: MERCHANT#<id>#CARDS
+ *   CARD#<cardId>       / TX#<seq, 10 digits>  ledger entry (immutable)
+ *   IDEM#<scope>#<hash> / IDEM                 idempotency record (TTL)
+ * Indexes are KEYS_ONLY: a balance change rewrites the card item but never an index entry.
+ */
+export const TABLE_KEYS = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  timeToLiveAttribute: 'ttl',
+} as const;
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+}
+
+export const TABLE_INDEXES: readonly IndexDefinition[] = [
+  { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+  { indexName: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+  { indexName: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
+];
+
+/** Every key attribute is a string. */
+export const TABLE_ATTRIBUTE_TYPE = 'S' as const;
+
+/** Streams carry both images: consumers see what changed (balance before and after). */
+export const TABLE_STREAM_VIEW = 'NEW_AND_OLD_IMAGES' as const;
+
+/** The CreateTable input the local runtime and the tests use (on-demand, stream on). */
+export function createTableInput(tableName: string) {
+  const attributeNames = [
+    TABLE_KEYS.partitionKey,
+    TABLE_KEYS.sortKey,
+    ...TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
+  ];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: attributeNames.map((name) => ({
+      AttributeName: name,
+      AttributeType: TABLE_ATTRIBUTE_TYPE,
+    })),
+    KeySchema: [
+      { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' as const },
+    ],
+    GlobalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' as const },
+    })),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_STREAM_VIEW },
+  };
+}

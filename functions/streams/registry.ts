@@ -1,0 +1,27 @@
+/**
+ * The stream consumers of the table's DynamoDB stream. CDK (lib/streams-stack.ts) creates one Lambda
+ * function and one event source mapping per entry; the local poller (local/stream-poller.ts) feeds the
+ * same modules. Later features (fraud rules, wallet sync, reporting, webhooks) add entries here.
+ *
+ * `filters` use Lambda's event filtering syntax on the stream record (a subset the local poller also
+ * understands: exact values and `{ prefix }` on `eventName` and `dynamodb.Keys` / `NewImage` strings).
+ */
+export interface StreamConsumerDefinition {
+  /** Lambda function name suffix and log name. */
+  readonly name: string;
+  /** Module under functions/streams exporting `handler(event: DynamoDBStreamEvent)`. */
+  readonly module: string;
+  readonly description: string;
+  readonly filters: readonly Record<string, unknown>[];
+  readonly batchSize: number;
+}
+
+export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
+  {
+    name: 'ledger-integrity',
+    module: 'ledger-integrity',
+    description: 'Checks every new ledger entry against its card: sequence, balance arithmetic, currency.',
+    filters: [{ eventName: ['INSERT'], dynamodb: { Keys: { SK: { S: [{ prefix: 'TX#' }] } } } }],
+    batchSize: 100,
+  },
+];
