@@ -8,11 +8,9 @@
  * `idempotency`: 'required' means a merchant must send Idempotency-Key (staff may); 'none' ignores it.
  */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type StaffRole = 'admin' | 'support' | 'finance' | 'ops';
-export type MerchantScope = 'cards:read' | 'cards:issue' | 'cards:transact';
+import { type MerchantScope, STAFF_ROLES, type StaffRole } from '../core/access';
 
-export const STAFF_ROLES: readonly StaffRole[] = ['admin', 'support', 'finance', 'ops'];
-export const MERCHANT_SCOPES: readonly MerchantScope[] = ['cards:read', 'cards:issue', 'cards:transact'];
+export { MERCHANT_SCOPES, type MerchantScope, STAFF_ROLES, type StaffRole } from '../core/access';
 
 export type RouteAccess =
   | { readonly public: true }

@@ -1,0 +1,53 @@
+/**
+ * The one error hierarchy. Every refusal the domain makes is a DomainError with a stable machine code;
+ * functions/http/problem.ts maps it to problem+json in one place.
+ */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  IDEMPOTENCY_IN_PROGRESS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INSUFFICIENT_FUNDS: 422,
+  CARD_NOT_ACTIVE: 422,
+  CARD_BLOCKED: 422,
+  CARD_EXPIRED: 422,
+  CURRENCY_MISMATCH: 422,
+  LIMIT_EXCEEDED: 422,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  PIN_REQUIRED: 401,
+  PIN_INVALID: 401,
+  PIN_LOCKED: 423,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly fieldErrors: readonly FieldError[] | undefined;
+
+  constructor(code: ErrorCode, message: string, fieldErrors?: readonly FieldError[]) {
+    super(message);
+    this.name = 'DomainError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.fieldErrors = fieldErrors;
+  }
+}
+
+export const notFound = (what: string): DomainError => new DomainError('NOT_FOUND', `${what} was not found.`);
+
+export const validationFailed = (fieldErrors: readonly FieldError[]): DomainError =>
+  new DomainError('VALIDATION_FAILED', 'The request is not valid; see `errors` for each field.', fieldErrors);

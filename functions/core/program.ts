@@ -1,0 +1,91 @@
+import type { CodeFormat } from './card-code';
+import { DomainError } from './errors';
+import { formatAmount } from './money';
+
+/**
+ * A program carries the rules for its cards: currency, limits, expiry, PIN policy, code format.
+ * Rule changes apply to new cards and to later loads; existing balances and expiry dates stay.
+ */
+export type ExpiryPolicy =
+  | { readonly type: 'NONE' }
+  | { readonly type: 'MONTHS_AFTER_ISSUE'; readonly months: number }
+  | { readonly type: 'MONTHS_AFTER_LAST_LOAD'; readonly months: number }
+  /** US CARD Act: funds may not expire sooner than 5 years after issue or the last load. */
+  | { readonly type: 'US_CARD_ACT' };
+
+export type PinPolicy = 'NEVER' | 'ALWAYS' | 'ONLINE_ONLY';
+
+export interface Program {
+  readonly id: string;
+  readonly name: string;
+  readonly currency: string;
+  readonly codeFormat: CodeFormat;
+  readonly pinPolicy: PinPolicy;
+  readonly minLoad: number;
+  readonly maxLoad: number;
+  readonly maxBalance: number;
+  readonly expiryPolicy: ExpiryPolicy;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export function addMonths(from: Date, months: number): Date {
+  const result = new Date(from.getTime());
+  const day = result.getUTCDate();
+  result.setUTCDate(1);
+  result.setUTCMonth(result.getUTCMonth() + months);
+  const lastDay = new Date(Date.UTC(result.getUTCFullYear(), result.getUTCMonth() + 1, 0)).getUTCDate();
+  result.setUTCDate(Math.min(day, lastDay));
+  return result;
+}
+
+/** The expiry a card gets when issued, or when loaded under a last-load policy; undefined = never. */
+export function expiryAfter(
+  policy: ExpiryPolicy,
+  event: 'ISSUE' | 'LOAD',
+  now: Date,
+  current: string | undefined,
+): string | undefined {
+  switch (policy.type) {
+    case 'NONE':
+      return undefined;
+    case 'MONTHS_AFTER_ISSUE':
+      return event === 'ISSUE' ? addMonths(now, policy.months).toISOString() : current;
+    case 'MONTHS_AFTER_LAST_LOAD':
+      return addMonths(now, policy.months).toISOString();
+    case 'US_CARD_ACT':
+      return addMonths(now, 60).toISOString();
+  }
+}
+
+/** A load (or an activation with value) must sit within the program's min and max load. */
+export function checkLoadAmount(program: Program, amount: number): void {
+  if (amount < program.minLoad || amount > program.maxLoad) {
+    throw new DomainError(
+      'LIMIT_EXCEEDED',
+      `Loads in this program must be between ${formatAmount(program.minLoad, program.currency)} and ${formatAmount(
+        program.maxLoad,
+        program.currency,
+      )} ${program.currency}.`,
+    );
+  }
+}
+
+export function checkMaxBalance(program: Program, balanceAfter: number): void {
+  if (balanceAfter > program.maxBalance) {
+    throw new DomainError(
+      'LIMIT_EXCEEDED',
+      `The balance would exceed this program's maximum of ${formatAmount(program.maxBalance, program.currency)} ${
+        program.currency
+      }.`,
+    );
+  }
+}
+
+/** A program's limits must nest: 1 <= minLoad <= maxLoad <= maxBalance. */
+export function checkProgramRules(program: Pick<Program, 'minLoad' | 'maxLoad' | 'maxBalance'>): void {
+  const errors = [];
+  if (program.minLoad > program.maxLoad) errors.push({ field: 'minLoad', message: 'must not exceed maxLoad' });
+  if (program.maxLoad > program.maxBalance) errors.push({ field: 'maxLoad', message: 'must not exceed maxBalance' });
+  if (errors.length > 0) throw new DomainError('VALIDATION_FAILED', 'The program limits do not nest.', errors);
+}

@@ -1,0 +1,156 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { config } from '../config';
+import type { MerchantScope } from '../core/access';
+import { notFound } from '../core/errors';
+import { base32, newId } from '../core/ids';
+import type { ApiKeyRecord, Merchant } from '../core/merchant';
+import { TtlCache } from './cache';
+import { db, tableName } from './dynamo-client';
+import type { IdempotencyClaim } from './idempotency';
+import { apiKeyKey, merchantApiKeysIndexPk, merchantKey, withoutLayout } from './keys';
+import { listByIndex } from './listing';
+import { findMerchant } from './merchants';
+import type { Page } from './pagination';
+import { keyInProgress, writeAtomically } from './transact';
+
+/**
+ * Merchant API keys: `gk_<key id>_<52-char secret>`. Only a SHA-256 of the secret is stored (the secret
+ * has 256 random bits, so a fast hash is enough); the key is shown once, at creation.
+ */
+const API_KEY_PATTERN = /^gk_(key_[0-9a-z]{26})_([0-9a-z]{52})$/;
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+interface StoredKey extends ApiKeyRecord {
+  readonly secretHash: string;
+}
+
+export interface CreatedApiKey extends ApiKeyRecord {
+  readonly apiKey: string;
+}
+
+const cache = new TtlCache<{ key: StoredKey; merchant: Merchant }>(() => config().AUTH_CACHE_SECONDS * 1000);
+const hashSecret = (secret: string) => createHash('sha256').update(secret).digest();
+
+function publicRecord(stored: StoredKey): ApiKeyRecord {
+  const { secretHash: _secret, ...record } = stored;
+  return record;
+}
+
+export async function createApiKey(
+  merchantId: string,
+  input: { scopes: readonly MerchantScope[]; description?: string },
+  claim: IdempotencyClaim | undefined,
+  now = new Date(),
+): Promise<CreatedApiKey> {
+  const id = newId('key', now);
+  const secret = base32(randomBytes(32)).slice(0, 52);
+  const record: ApiKeyRecord = {
+    id,
+    merchantId,
+    scopes: [...new Set(input.scopes)],
+    ...(input.description ? { description: input.description } : {}),
+    createdAt: now.toISOString(),
+  };
+  const created: CreatedApiKey = { ...record, apiKey: `gk_${id}_${secret}` };
+  const outcome = await writeAtomically(
+    [
+      {
+        Put: {
+          TableName: tableName(),
+          Item: {
+            ...apiKeyKey(id),
+            GSI1PK: merchantApiKeysIndexPk(merchantId),
+            GSI1SK: id,
+            ...record,
+            secretHash: hashSecret(secret).toString('hex'),
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
+      { ConditionCheck: { TableName: tableName(), Key: merchantKey(merchantId), ConditionExpression: 'attribute_exists(PK)' } },
+    ],
+    { claim, result: created, now },
+  );
+  if (outcome.kind === 'replayed') return outcome.result;
+  if (outcome.kind === 'key-busy') throw keyInProgress();
+  if (outcome.kind === 'cancelled') throw notFound('The merchant');
+  return created;
+}
+
+export function listApiKeys(merchantId: string, limit: number, cursor?: string): Promise<Page<ApiKeyRecord>> {
+  return listByIndex('GSI1', merchantApiKeysIndexPk(merchantId), { limit, cursor, newestFirst: true }, (item) =>
+    publicRecord(withoutLayout<StoredKey>(item)),
+  );
+}
+
+export async function revokeApiKey(merchantId: string, keyId: string, now = new Date()): Promise<ApiKeyRecord> {
+  try {
+    const out = await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: apiKeyKey(keyId),
+        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+        ConditionExpression: 'attribute_exists(PK) AND merchantId = :merchant',
+        ExpressionAttributeValues: { ':now': now.toISOString(), ':merchant': merchantId },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    cache.delete(keyId);
+    return publicRecord(withoutLayout<StoredKey>(out.Attributes ?? {}));
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw notFound('The API key');
+    throw error;
+  }
+}
+
+/**
+ * The key and merchant behind a presented API key, or undefined for anything not a live key. Warm
+ * functions cache the lookup for AUTH_CACHE_SECONDS, which bounds how long a revoked key keeps working
+ * on other instances (this instance forgets it at once).
+ */
+export async function authenticateApiKey(
+  presented: string,
+  now = new Date(),
+): Promise<{ key: ApiKeyRecord; merchant: Merchant } | undefined> {
+  const match = API_KEY_PATTERN.exec(presented);
+  if (!match?.[1] || !match[2]) return undefined;
+  const keyId = match[1];
+  let entry = cache.get(keyId);
+  if (!entry) {
+    const out = await db().send(new GetCommand({ TableName: tableName(), Key: apiKeyKey(keyId) }));
+    if (!out.Item) return undefined;
+    const key = withoutLayout<StoredKey>(out.Item);
+    const merchant = await findMerchant(key.merchantId, { cached: true });
+    if (!merchant) return undefined;
+    entry = { key, merchant };
+    cache.set(keyId, entry);
+  }
+  const expected = Buffer.from(entry.key.secretHash, 'hex');
+  const presentedHash = hashSecret(match[2]);
+  if (expected.length !== presentedHash.length || !timingSafeEqual(expected, presentedHash)) return undefined;
+  if (entry.key.revokedAt) return undefined;
+  await touchLastUsed(entry.key, now);
+  return { key: publicRecord(entry.key), merchant: entry.merchant };
+}
+
+/** Records "last used" at a one-minute resolution, so a busy till does not write on every request. */
+async function touchLastUsed(key: StoredKey, now: Date): Promise<void> {
+  if (key.lastUsedAt && now.getTime() - Date.parse(key.lastUsedAt) < LAST_USED_RESOLUTION_MS) return;
+  const lastUsedAt = now.toISOString();
+  (key as { lastUsedAt?: string }).lastUsedAt = lastUsedAt;
+  await db().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: apiKeyKey(key.id),
+      UpdateExpression: 'SET lastUsedAt = :now',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':now': lastUsedAt },
+    }),
+  );
+}
+
+export function clearApiKeyCache(): void {
+  cache.clear();
+}

@@ -1,0 +1,297 @@
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Card, CardChange, CardOperation, IssueInput, OperationContext, WriteGuard } from '../core/card';
+import { planIssue, planOperation } from '../core/card';
+import { cardIdForCode, generateCode, isPlausibleCode, last4, normalizeCode } from '../core/card-code';
+import { DomainError, notFound } from '../core/errors';
+import type { LedgerEntry } from '../core/ledger';
+import { parseTransactionId } from '../core/ledger';
+import type { Program } from '../core/program';
+import { db, tableName } from './dynamo-client';
+import { findReplay, type IdempotencyClaim } from './idempotency';
+import {
+  cardKey,
+  customerCardsIndexPk,
+  entryKey,
+
+  merchantCardsIndexPk,
+  programCardsIndexPk,
+  withoutLayout,
+} from './keys';
+import { listByIndex } from './listing';
+import { decodeCursor, encodeCursor, type Page } from './pagination';
+import { getProgram } from './programs';
+import { codePepper } from './secrets';
+import { backoff, keyInProgress, type TransactItem, writeAtomically } from './transact';
+
+/** Who is asking decides which cards exist for them: a card they may not see is NOT_FOUND. */
+export type CardVisibility = (card: Card) => boolean;
+
+export interface CardResult {
+  readonly transaction: LedgerEntry;
+  readonly card: Card;
+}
+
+export interface IssuedCard {
+  readonly card: Card;
+  readonly code: string;
+  readonly transactions: LedgerEntry[];
+}
+
+const MAX_WRITE_ATTEMPTS = 40;
+const MAX_CODE_ATTEMPTS = 5;
+
+const toCard = (item: Record<string, unknown>): Card => withoutLayout<Card>(item);
+const toEntry = (item: Record<string, unknown>): LedgerEntry => withoutLayout<LedgerEntry>(item);
+
+function cardItem(card: Card) {
+  return {
+    ...cardKey(card.id),
+    GSI1PK: programCardsIndexPk(card.programId),
+    GSI1SK: card.id,
+    ...(card.customerId ? { GSI2PK: customerCardsIndexPk(card.customerId), GSI2SK: card.id } : {}),
+    ...(card.merchantId ? { GSI3PK: merchantCardsIndexPk(card.merchantId), GSI3SK: card.id } : {}),
+    ...card,
+  };
+}
+
+function entryPut(entry: LedgerEntry): TransactItem {
+  return {
+    Put: {
+      TableName: tableName(),
+      Item: { ...entryKey(entry.cardId, entry.seq), ...entry },
+      // Guarantees: an entry number is written once; the ledger is append-only.
+      ConditionExpression: 'attribute_not_exists(PK)',
+    },
+  };
+}
+
+/** The conditions that carry the money rules: the write lands only on the card state it was planned on. */
+function guardedCardPut(card: Card, guard: WriteGuard): TransactItem {
+  const conditions = ['seq = :expectedSeq', 'currency = :currency'];
+  const values: Record<string, unknown> = { ':expectedSeq': guard.expectedSeq, ':currency': guard.currency };
+  const names: Record<string, string> = {};
+  if (guard.status) {
+    conditions.push('#status = :status');
+    names['#status'] = 'status';
+    values[':status'] = guard.status;
+  }
+  if (guard.notExpiredAt) {
+    conditions.push('(attribute_not_exists(expiresAt) OR expiresAt > :now)');
+    values[':now'] = guard.notExpiredAt;
+  }
+  if (guard.minAvailable !== undefined) {
+    conditions.push('available >= :minAvailable');
+    values[':minAvailable'] = guard.minAvailable;
+  }
+  return {
+    Put: {
+      TableName: tableName(),
+      Item: cardItem(card),
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeValues: values,
+      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+export async function findCard(cardId: string): Promise<Card | undefined> {
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: cardKey(cardId), ConsistentRead: true }));
+  return out.Item && out.Item.SK === 'CARD' ? toCard(out.Item) : undefined;
+}
+
+export async function getCard(cardId: string, visible: CardVisibility): Promise<Card> {
+  const card = await findCard(cardId);
+  if (!card || !visible(card)) throw notFound('The card');
+  return card;
+}
+
+/** Balance inquiry by code. Any code that is not a visible card, well-formed or not, is NOT_FOUND. */
+export async function lookupCard(rawCode: string, visible: CardVisibility): Promise<Card> {
+  const code = normalizeCode(rawCode);
+  if (!isPlausibleCode(code)) throw notFound('The card');
+  return getCard(cardIdForCode(code, await codePepper()), visible);
+}
+
+/**
+ * Primary course: draw a fresh code, derive the card id from it, and write the card with its first
+ * ledger entries in one transaction. A code that is already taken fails the put; another is drawn.
+ */
+export async function issueCard(
+  programId: string,
+  input: Omit<IssueInput, 'cardId' | 'last4'>,
+  context: OperationContext,
+  claim: IdempotencyClaim | undefined,
+  programVisible: (program: Program) => boolean,
+): Promise<IssuedCard> {
+  const program = await getProgram(programId, { cached: true }).catch((error: unknown) => {
+    throw error instanceof DomainError ? notFound('The program') : error;
+  });
+  if (!programVisible(program)) throw notFound('The program');
+  const pepper = await codePepper();
+  for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt++) {
+    const code = generateCode(program.codeFormat);
+    let planned: { card: Card; entries: LedgerEntry[] };
+    try {
+      planned = planIssue(program, { ...input, cardId: cardIdForCode(code, pepper), last4: last4(code) }, context);
+    } catch (error) {
+      const earlier = claim ? await findReplay<IssuedCard>(claim, context.now) : undefined;
+      if (earlier) return earlier;
+      throw error;
+    }
+    const result: IssuedCard = { card: planned.card, code, transactions: planned.entries };
+    const outcome = await writeAtomically(
+      [
+        {
+          Put: {
+            TableName: tableName(),
+            Item: cardItem(planned.card),
+            // Guarantees: a code (and so a card id) is never issued twice.
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+        ...planned.entries.map(entryPut),
+      ],
+      { claim, result, now: context.now },
+    );
+    if (outcome.kind === 'committed') return result;
+    if (outcome.kind === 'replayed') return outcome.result;
+    if (outcome.kind === 'key-busy') throw keyInProgress();
+  }
+  throw new Error('Could not draw an unused card code');
+}
+
+/**
+ * Primary course: read the card, let the domain plan the change, and write card + ledger entry (+ the
+ * idempotency record) in one transaction guarded by the card's sequence number and the money rules.
+ * When another change lands first, the failed condition returns the card as it now is and we plan
+ * again on that; a retry of a committed request gets the first result back.
+ */
+export async function operateOnCard(
+  cardId: string,
+  operation: CardOperation,
+  context: OperationContext,
+  claim: IdempotencyClaim | undefined,
+  visible: CardVisibility,
+): Promise<CardResult> {
+  let known: Card | undefined;
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const card = known ?? (await findCard(cardId));
+    known = undefined;
+    let planned: CardChange;
+    try {
+      if (!card || !visible(card)) throw notFound('The card');
+      const program = await getProgram(card.programId, { cached: true });
+      planned = planOperation(card, program, operation, context);
+    } catch (error) {
+      // A refusal may be the retry of a request that already committed: answer as the first time.
+      const earlier = claim ? await findReplay<CardResult>(claim, context.now) : undefined;
+      if (earlier) return earlier;
+      throw error;
+    }
+    const result: CardResult = { transaction: planned.entry, card: planned.card };
+    const outcome = await writeAtomically([guardedCardPut(planned.card, planned.guard), entryPut(planned.entry)], {
+      claim,
+      result,
+      now: context.now,
+    });
+    if (outcome.kind === 'committed') return result;
+    if (outcome.kind === 'replayed') return outcome.result;
+    if (outcome.kind === 'cancelled') {
+      const cardReason = outcome.reasons[0];
+      // The card moved on since we read it: plan again on the state the failed condition returned.
+      if (cardReason?.code === 'ConditionalCheckFailed' && cardReason.item) {
+        known = toCard(cardReason.item);
+        continue;
+      }
+    }
+    await backoff(attempt);
+  }
+  if (claim) throw keyInProgress();
+  throw new DomainError('CONFLICT', 'The card is busy with other changes; retry the request.');
+}
+
+export interface CardFilter {
+  readonly programId?: string;
+  readonly customerId?: string;
+  readonly merchantId?: string;
+  readonly status?: string;
+  readonly last4?: string;
+}
+
+/** Staff card search: by program, customer or issuing merchant, narrowed by status and last 4. */
+export async function listCards(
+  filter: CardFilter,
+  limit: number,
+  cursor: string | undefined,
+  now: Date,
+  displayStatus: (card: Card, now: Date) => string,
+): Promise<Page<Card>> {
+  const [index, partition] = filter.customerId
+    ? (['GSI2', customerCardsIndexPk(filter.customerId)] as const)
+    : filter.merchantId
+      ? (['GSI3', merchantCardsIndexPk(filter.merchantId)] as const)
+      : filter.programId
+        ? (['GSI1', programCardsIndexPk(filter.programId)] as const)
+        : (() => {
+            throw new DomainError('VALIDATION_FAILED', 'Give programId, customerId or merchantId to list cards.', [
+              { field: 'programId', message: 'one of programId, customerId, merchantId is required' },
+            ]);
+          })();
+  const page = await listByIndex(index, partition, { limit, cursor, newestFirst: true }, toCard);
+  const items = page.items.filter(
+    (card) =>
+      (!filter.programId || card.programId === filter.programId) &&
+      (!filter.merchantId || card.merchantId === filter.merchantId) &&
+      (!filter.status || displayStatus(card, now) === filter.status) &&
+      (!filter.last4 || card.last4 === filter.last4),
+  );
+  return { items, nextCursor: page.nextCursor };
+}
+
+/** The card's ledger, newest first. */
+export async function cardHistory(cardId: string, limit: number, cursor: string | undefined): Promise<Page<LedgerEntry>> {
+  const pk = cardKey(cardId).PK;
+  const out = await db().send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :tx)',
+      ExpressionAttributeValues: { ':pk': pk, ':tx': 'TX#' },
+      ScanIndexForward: false,
+      Limit: limit,
+      ExclusiveStartKey: decodeCursor(cursor, { PK: pk }),
+    }),
+  );
+  return { items: (out.Items ?? []).map(toEntry), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
+/** Every entry of a card, oldest first (for reconciliation and tests). */
+export async function allEntries(cardId: string): Promise<LedgerEntry[]> {
+  const entries: LedgerEntry[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :tx)',
+        ExpressionAttributeValues: { ':pk': cardKey(cardId).PK, ':tx': 'TX#' },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    entries.push(...(out.Items ?? []).map(toEntry));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return entries;
+}
+
+export async function getTransaction(transactionId: string, visible: CardVisibility): Promise<LedgerEntry> {
+  const parsed = parseTransactionId(transactionId);
+  if (!parsed) throw notFound('The transaction');
+  const [card, out] = await Promise.all([
+    findCard(parsed.cardId),
+    db().send(new GetCommand({ TableName: tableName(), Key: entryKey(parsed.cardId, parsed.seq) })),
+  ]);
+  if (!card || !visible(card) || !out.Item) throw notFound('The transaction');
+  return toEntry(out.Item);
+}

@@ -1,0 +1,109 @@
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { config } from '../config';
+import { DomainError } from '../core/errors';
+import { db, tableName } from './dynamo-client';
+import { idempotencyKey } from './keys';
+import { codePepper } from './secrets';
+
+/**
+ * Idempotency-Key handling. The record is written in the SAME transaction as the change it protects
+ * (card, ledger entry, program...), so a key can never commit twice and a crash cannot leave a change
+ * without its record. A retry that loses the race finds the record and gets the first result back.
+ * Stored results are encrypted (AES-256-GCM, key derived from the pepper): an issued card's code lives
+ * in a replayable response for 24 h and must not sit in the table in clear.
+ */
+export interface IdempotencyClaim {
+  /** Whose key it is: the merchant or staff user; keys of different principals never collide. */
+  readonly scope: string;
+  readonly key: string;
+  /** SHA-256 of the route and the validated input. */
+  readonly requestHash: string;
+  /** Set by the store when the result came from an earlier request with this key. */
+  replayed?: boolean;
+}
+
+interface IdempotencyRecord {
+  readonly requestHash: string;
+  readonly result: string;
+  readonly expiresAt: number;
+}
+
+export const hashIdempotencyKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+export function claimKey(claim: IdempotencyClaim) {
+  return idempotencyKey(claim.scope, hashIdempotencyKey(claim.key));
+}
+
+let cipherKey: Promise<Buffer> | undefined;
+function resultKey(): Promise<Buffer> {
+  cipherKey ??= codePepper().then((pepper) =>
+    Buffer.from(hkdfSync('sha256', pepper, 'giftcard', 'idempotency-result-v1', 32)),
+  );
+  return cipherKey;
+}
+
+async function seal(value: unknown, aad: string): Promise<string> {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', await resultKey(), iv);
+  cipher.setAAD(Buffer.from(aad));
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+}
+
+async function open(sealed: string, aad: string): Promise<unknown> {
+  const raw = Buffer.from(sealed, 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', await resultKey(), raw.subarray(0, 12));
+  decipher.setAAD(Buffer.from(aad));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
+}
+
+/** The Put that records the key with its result; fails its condition when the key is already spent. */
+export async function idempotencyPut(claim: IdempotencyClaim, result: unknown, now: Date) {
+  const key = claimKey(claim);
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const expiresAt = nowSeconds + config().IDEMPOTENCY_TTL_SECONDS;
+  return {
+    Put: {
+      TableName: tableName(),
+      Item: {
+        ...key,
+        requestHash: claim.requestHash,
+        result: await seal(result, key.PK),
+        createdAt: now.toISOString(),
+        expiresAt,
+        // TTL deletion lags; the condition below treats an expired record as absent.
+        ttl: expiresAt + 3600,
+      },
+      // Guarantees: one committed change per key while the record lives.
+      ConditionExpression: 'attribute_not_exists(PK) OR expiresAt < :now',
+      ExpressionAttributeValues: { ':now': nowSeconds },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    },
+  };
+}
+
+/** An existing record: the first result for the same request, 422 for a different one. */
+export async function replay<T>(claim: IdempotencyClaim, item: Record<string, unknown>, now: Date): Promise<T | undefined> {
+  const record = item as unknown as IdempotencyRecord;
+  if (typeof record.expiresAt === 'number' && record.expiresAt < Math.floor(now.getTime() / 1000)) return undefined;
+  if (record.requestHash !== claim.requestHash) {
+    throw new DomainError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was already used with a different request; use a new key for a new request.',
+    );
+  }
+  claim.replayed = true;
+  return (await open(record.result, claimKey(claim).PK)) as T;
+}
+
+/** Reads the record for a key (after a refusal, to tell a retry of a committed request from a new one). */
+export async function findReplay<T>(claim: IdempotencyClaim, now: Date): Promise<T | undefined> {
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: claimKey(claim), ConsistentRead: true }));
+  return out.Item ? replay<T>(claim, out.Item, now) : undefined;
+}
+
+export function resetIdempotencyForTests(): void {
+  cipherKey = undefined;
+}

@@ -1,0 +1,24 @@
+/** Key builders for the single table; the layout is described in table-definition.ts. */
+export const programKey = (programId: string) => ({ PK: `PROGRAM#${programId}`, SK: 'PROGRAM' });
+export const merchantKey = (merchantId: string) => ({ PK: `MERCHANT#${merchantId}`, SK: 'MERCHANT' });
+export const apiKeyKey = (keyId: string) => ({ PK: `APIKEY#${keyId}`, SK: 'APIKEY' });
+export const cardKey = (cardId: string) => ({ PK: `CARD#${cardId}`, SK: 'CARD' });
+export const entrySortKey = (seq: number) => `TX#${String(seq).padStart(10, '0')}`;
+export const entryKey = (cardId: string, seq: number) => ({ PK: `CARD#${cardId}`, SK: entrySortKey(seq) });
+export const idempotencyKey = (scope: string, keyHash: string) => ({ PK: `IDEM#${scope}#${keyHash}`, SK: 'IDEM' });
+
+export const PROGRAMS_INDEX_PK = 'PROGRAMS';
+export const MERCHANTS_INDEX_PK = 'MERCHANTS';
+export const merchantApiKeysIndexPk = (merchantId: string) => `MERCHANT#${merchantId}#APIKEYS`;
+export const programCardsIndexPk = (programId: string) => `PROGRAM#${programId}#CARDS`;
+export const customerCardsIndexPk = (customerId: string) => `CUSTOMER#${customerId}#CARDS`;
+export const merchantCardsIndexPk = (merchantId: string) => `MERCHANT#${merchantId}#CARDS`;
+
+/** Attributes that belong to the table layout, not to the domain object. */
+export const LAYOUT_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'ttl'];
+
+export function withoutLayout<T>(item: Record<string, unknown>): T {
+  const copy: Record<string, unknown> = { ...item };
+  for (const attribute of LAYOUT_ATTRIBUTES) delete copy[attribute];
+  return copy as T;
+}

@@ -1,0 +1,55 @@
+import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { db, tableName } from './dynamo-client';
+import { decodeCursor, encodeCursor, type Page } from './pagination';
+
+type Key = { PK: string; SK: string };
+
+/**
+ * Lists through a KEYS_ONLY index: one Query for a page of keys, one BatchGet for the items
+ * (in index order). Keeping the indexes keys-only means balance changes never write to them.
+ */
+export async function listByIndex<T>(
+  indexName: 'GSI1' | 'GSI2' | 'GSI3',
+  partition: string,
+  options: { limit: number; cursor?: string; newestFirst?: boolean },
+  toDomain: (item: Record<string, unknown>) => T,
+): Promise<Page<T>> {
+  const pkName = `${indexName}PK`;
+  const out = await db().send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: indexName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': pkName },
+      ExpressionAttributeValues: { ':pk': partition },
+      Limit: options.limit,
+      ScanIndexForward: !(options.newestFirst ?? true),
+      ExclusiveStartKey: decodeCursor(options.cursor, { [pkName]: partition }),
+    }),
+  );
+  const keys = (out.Items ?? []).map((item) => ({ PK: String(item.PK), SK: String(item.SK) }));
+  const items = await batchGet(keys);
+  return {
+    items: keys.flatMap((key) => {
+      const item = items.get(`${key.PK}|${key.SK}`);
+      return item ? [toDomain(item)] : [];
+    }),
+    nextCursor: encodeCursor(out.LastEvaluatedKey),
+  };
+}
+
+/** BatchGetItem in chunks of 100, following UnprocessedKeys. */
+export async function batchGet(keys: Key[]): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  for (let start = 0; start < keys.length; start += 100) {
+    let pending: Key[] = keys.slice(start, start + 100);
+    for (let attempt = 0; pending.length > 0 && attempt < 8; attempt++) {
+      const out = await db().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending } } }));
+      for (const item of out.Responses?.[tableName()] ?? []) found.set(`${item.PK}|${item.SK}`, item);
+      pending = (out.UnprocessedKeys?.[tableName()]?.Keys as Key[] | undefined) ?? [];
+      if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+    }
+    if (pending.length > 0) throw new Error('BatchGetItem left keys unprocessed after retries');
+  }
+  return found;
+}

@@ -1,0 +1,123 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { config } from '../config';
+import { DomainError, notFound } from '../core/errors';
+import { newId } from '../core/ids';
+import type { Merchant } from '../core/merchant';
+import { TtlCache } from './cache';
+import { db, tableName } from './dynamo-client';
+import type { IdempotencyClaim } from './idempotency';
+import { MERCHANTS_INDEX_PK, merchantKey, programKey, withoutLayout } from './keys';
+import { listByIndex } from './listing';
+import type { Page } from './pagination';
+import { keyInProgress, writeAtomically } from './transact';
+
+const cache = new TtlCache<Merchant>(() => config().AUTH_CACHE_SECONDS * 1000);
+const toMerchant = (item: Record<string, unknown>): Merchant => withoutLayout<Merchant>(item);
+
+const merchantItem = (merchant: Merchant) => ({
+  ...merchantKey(merchant.id),
+  GSI1PK: MERCHANTS_INDEX_PK,
+  GSI1SK: merchant.id,
+  ...merchant,
+});
+
+/** Each listed program must exist: checked in the same transaction as the write. */
+const programsExist = (programIds: readonly string[]) =>
+  programIds.map((programId) => ({
+    ConditionCheck: { TableName: tableName(), Key: programKey(programId), ConditionExpression: 'attribute_exists(PK)' },
+  }));
+
+function missingProgram(reasons: readonly { code: string }[], programIds: readonly string[]): DomainError {
+  const index = reasons.findIndex((reason, i) => i > 0 && reason.code === 'ConditionalCheckFailed');
+  return new DomainError('VALIDATION_FAILED', 'A listed program does not exist.', [
+    { field: `programs[${Math.max(0, index - 1)}]`, message: `no such program: ${programIds[index - 1] ?? ''}` },
+  ]);
+}
+
+export async function createMerchant(
+  input: { name: string; programIds: readonly string[] },
+  claim: IdempotencyClaim | undefined,
+  now = new Date(),
+): Promise<Merchant> {
+  const merchant: Merchant = {
+    id: newId('mer', now),
+    name: input.name,
+    programIds: [...new Set(input.programIds)],
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  const outcome = await writeAtomically(
+    [
+      { Put: { TableName: tableName(), Item: merchantItem(merchant), ConditionExpression: 'attribute_not_exists(PK)' } },
+      ...programsExist(merchant.programIds),
+    ],
+    { claim, result: merchant, now },
+  );
+  if (outcome.kind === 'replayed') return outcome.result;
+  if (outcome.kind === 'key-busy') throw keyInProgress();
+  if (outcome.kind === 'cancelled') throw missingProgram(outcome.reasons, merchant.programIds);
+  return merchant;
+}
+
+export async function findMerchant(merchantId: string, options: { cached?: boolean } = {}): Promise<Merchant | undefined> {
+  if (options.cached) {
+    const hit = cache.get(merchantId);
+    if (hit) return hit;
+  }
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: merchantKey(merchantId) }));
+  if (!out.Item) return undefined;
+  const merchant = toMerchant(out.Item);
+  cache.set(merchantId, merchant);
+  return merchant;
+}
+
+export async function getMerchant(merchantId: string): Promise<Merchant> {
+  const merchant = await findMerchant(merchantId);
+  if (!merchant) throw notFound('The merchant');
+  return merchant;
+}
+
+export function listMerchants(limit: number, cursor?: string): Promise<Page<Merchant>> {
+  return listByIndex('GSI1', MERCHANTS_INDEX_PK, { limit, cursor, newestFirst: true }, toMerchant);
+}
+
+export async function updateMerchant(
+  merchantId: string,
+  patch: { name?: string; programIds?: readonly string[] },
+  now = new Date(),
+): Promise<Merchant> {
+  const current = await getMerchant(merchantId);
+  const updated: Merchant = {
+    ...current,
+    ...(patch.name !== undefined ? { name: patch.name } : {}),
+    ...(patch.programIds !== undefined ? { programIds: [...new Set(patch.programIds)] } : {}),
+    updatedAt: now.toISOString(),
+  };
+  const outcome = await writeAtomically(
+    [
+      {
+        Put: {
+          TableName: tableName(),
+          Item: merchantItem(updated),
+          // Guarantees: no lost update between two concurrent PATCHes.
+          ConditionExpression: 'updatedAt = :seen',
+          ExpressionAttributeValues: { ':seen': current.updatedAt },
+        },
+      },
+      ...programsExist(updated.programIds),
+    ],
+    { claim: undefined, result: updated, now },
+  );
+  if (outcome.kind === 'cancelled') {
+    if (outcome.reasons[0]?.code === 'ConditionalCheckFailed') {
+      throw new DomainError('CONFLICT', 'The merchant changed while it was being updated; retry.');
+    }
+    throw missingProgram(outcome.reasons, updated.programIds);
+  }
+  cache.delete(merchantId);
+  return updated;
+}
+
+export function clearMerchantCache(): void {
+  cache.clear();
+}

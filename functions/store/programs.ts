@@ -1,0 +1,121 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { config } from '../config';
+import { DomainError, notFound } from '../core/errors';
+import { newId } from '../core/ids';
+import { checkProgramRules, type Program } from '../core/program';
+import { TtlCache } from './cache';
+import { db, tableName } from './dynamo-client';
+import type { IdempotencyClaim } from './idempotency';
+import { merchantKey, PROGRAMS_INDEX_PK, programKey, withoutLayout } from './keys';
+import { listByIndex } from './listing';
+import type { Page } from './pagination';
+import { writeAtomically, keyInProgress } from './transact';
+
+export type ProgramInput = Omit<Program, 'id' | 'createdAt' | 'updatedAt'>;
+export type ProgramPatch = Partial<Omit<ProgramInput, 'currency'>>;
+
+const cache = new TtlCache<Program>(() => config().AUTH_CACHE_SECONDS * 1000);
+
+const toProgram = (item: Record<string, unknown>): Program => withoutLayout<Program>(item);
+
+/**
+ * Primary course: write the program and, in the same transaction, make it available to the listed
+ * merchants (each must exist).
+ */
+export async function createProgram(
+  input: ProgramInput,
+  merchantIds: readonly string[],
+  claim: IdempotencyClaim | undefined,
+  now = new Date(),
+): Promise<Program> {
+  const program: Program = { id: newId('prg', now), ...input, createdAt: now.toISOString(), updatedAt: now.toISOString() };
+  const outcome = await writeAtomically(
+    [
+      {
+        Put: {
+          TableName: tableName(),
+          Item: { ...programKey(program.id), GSI1PK: PROGRAMS_INDEX_PK, GSI1SK: program.id, ...program },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
+      ...merchantIds.map((merchantId) => ({
+        Update: {
+          TableName: tableName(),
+          Key: merchantKey(merchantId),
+          UpdateExpression: 'SET programIds = list_append(programIds, :program), updatedAt = :now',
+          ConditionExpression: 'attribute_exists(PK) AND NOT contains(programIds, :id)',
+          ExpressionAttributeValues: { ':program': [program.id], ':id': program.id, ':now': now.toISOString() },
+        },
+      })),
+    ],
+    { claim, result: program, now },
+  );
+  if (outcome.kind === 'replayed') return outcome.result;
+  if (outcome.kind === 'key-busy') throw keyInProgress();
+  if (outcome.kind === 'cancelled') {
+    const missing = outcome.reasons.findIndex((reason, index) => index > 0 && reason.code === 'ConditionalCheckFailed');
+    if (missing > 0) {
+      throw new DomainError('VALIDATION_FAILED', 'A listed merchant does not exist.', [
+        { field: `merchants[${missing - 1}]`, message: 'no such merchant' },
+      ]);
+    }
+    throw new Error(`Program write cancelled: ${outcome.reasons.map((r) => r.code).join(',')}`);
+  }
+  return program;
+}
+
+export async function findProgram(programId: string, options: { cached?: boolean } = {}): Promise<Program | undefined> {
+  if (options.cached) {
+    const hit = cache.get(programId);
+    if (hit) return hit;
+  }
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: programKey(programId) }));
+  if (!out.Item) return undefined;
+  const program = toProgram(out.Item);
+  cache.set(programId, program);
+  return program;
+}
+
+export async function getProgram(programId: string, options: { cached?: boolean } = {}): Promise<Program> {
+  const program = await findProgram(programId, options);
+  if (!program) throw notFound('The program');
+  return program;
+}
+
+export function listPrograms(limit: number, cursor?: string): Promise<Page<Program>> {
+  return listByIndex('GSI1', PROGRAMS_INDEX_PK, { limit, cursor, newestFirst: true }, toProgram);
+}
+
+/** Read, merge, check the limits still nest, and write only if nobody changed the program meanwhile. */
+export async function updateProgram(programId: string, patch: ProgramPatch, now = new Date()): Promise<Program> {
+  const current = await getProgram(programId);
+  const updated: Program = { ...current, ...definedOnly(patch), updatedAt: now.toISOString() };
+  checkProgramRules(updated);
+  try {
+    await db().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: { ...programKey(programId), GSI1PK: PROGRAMS_INDEX_PK, GSI1SK: programId, ...updated },
+        // Guarantees: no lost update between two concurrent PATCHes.
+        ConditionExpression: 'updatedAt = :seen',
+        ExpressionAttributeValues: { ':seen': current.updatedAt },
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) {
+      throw new DomainError('CONFLICT', 'The program changed while it was being updated; retry.');
+    }
+    throw error;
+  }
+  cache.delete(programId);
+  return updated;
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+export function clearProgramCache(): void {
+  cache.clear();
+}
