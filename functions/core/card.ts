@@ -84,7 +84,8 @@ export function displayStatus(card: Card, now: Date): CardStatus | 'EXPIRED' {
 
 function requireUsable(card: Card, now: Date): void {
   if (card.status === 'BLOCKED') throw new DomainError('CARD_BLOCKED', 'The card is blocked.');
-  if (card.status !== 'ACTIVE') throw new DomainError('CARD_NOT_ACTIVE', `The card is ${card.status}, not ACTIVE.`);
+  if (card.status !== 'ACTIVE')
+    throw new DomainError('CARD_NOT_ACTIVE', `The card is ${card.status}, not ACTIVE.`);
   if (isExpired(card, now)) throw new DomainError('CARD_EXPIRED', 'The card has expired.');
 }
 
@@ -168,15 +169,31 @@ export function planOperation(
     case 'ACTIVATE': {
       requireAmount(operation.amount, true);
       if (card.status !== 'PENDING') {
-        throw new DomainError('CONFLICT', `Only a PENDING card can be activated; this one is ${card.status}.`);
+        throw new DomainError(
+          'CONFLICT',
+          `Only a PENDING card can be activated; this one is ${card.status}.`,
+        );
       }
       if (isExpired(card, now)) throw new DomainError('CARD_EXPIRED', 'The card has expired.');
       if (operation.amount > 0) checkLoadAmount(program, operation.amount);
       const balance = card.balance + operation.amount;
       checkMaxBalance(program, balance);
-      const expiresAt = operation.amount > 0 ? expiryAfter(program.expiryPolicy, 'LOAD', now, card.expiresAt) : card.expiresAt;
-      const next = { ...card, status: 'ACTIVE' as const, balance, available: card.available + operation.amount, activatedAt: nowIso, ...(expiresAt ? { expiresAt } : {}) };
-      return change(card, next, 'ACTIVATE', operation.amount, context, { status: 'PENDING', notExpiredAt: nowIso });
+      const expiresAt =
+        operation.amount > 0
+          ? expiryAfter(program.expiryPolicy, 'LOAD', now, card.expiresAt)
+          : card.expiresAt;
+      const next = {
+        ...card,
+        status: 'ACTIVE' as const,
+        balance,
+        available: card.available + operation.amount,
+        activatedAt: nowIso,
+        ...(expiresAt ? { expiresAt } : {}),
+      };
+      return change(card, next, 'ACTIVATE', operation.amount, context, {
+        status: 'PENDING',
+        notExpiredAt: nowIso,
+      });
     }
     case 'LOAD': {
       requireAmount(operation.amount);
@@ -185,8 +202,16 @@ export function planOperation(
       const balance = card.balance + operation.amount;
       checkMaxBalance(program, balance);
       const expiresAt = expiryAfter(program.expiryPolicy, 'LOAD', now, card.expiresAt);
-      const next = { ...card, balance, available: card.available + operation.amount, ...(expiresAt ? { expiresAt } : {}) };
-      return change(card, next, 'LOAD', operation.amount, context, { status: 'ACTIVE', notExpiredAt: nowIso });
+      const next = {
+        ...card,
+        balance,
+        available: card.available + operation.amount,
+        ...(expiresAt ? { expiresAt } : {}),
+      };
+      return change(card, next, 'LOAD', operation.amount, context, {
+        status: 'ACTIVE',
+        notExpiredAt: nowIso,
+      });
     }
     case 'REDEEM': {
       requireAmount(operation.amount);
@@ -203,16 +228,29 @@ export function planOperation(
       });
     }
     case 'ADJUST': {
-      if (!Number.isSafeInteger(operation.amount) || operation.amount === 0 || Math.abs(operation.amount) > MAX_AMOUNT) {
-        throw new DomainError('VALIDATION_FAILED', 'The adjustment must be a non-zero integer of minor units.', [
-          { field: 'amount', message: 'must be a non-zero integer of minor units' },
-        ]);
+      if (
+        !Number.isSafeInteger(operation.amount) ||
+        operation.amount === 0 ||
+        Math.abs(operation.amount) > MAX_AMOUNT
+      ) {
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          'The adjustment must be a non-zero integer of minor units.',
+          [{ field: 'amount', message: 'must be a non-zero integer of minor units' }],
+        );
       }
       if (card.status === 'DEACTIVATED') throw new DomainError('CARD_NOT_ACTIVE', 'The card is DEACTIVATED.');
       if (operation.amount < 0 && card.available < -operation.amount) {
-        throw new DomainError('INSUFFICIENT_FUNDS', 'The adjustment would take the available balance below zero.');
+        throw new DomainError(
+          'INSUFFICIENT_FUNDS',
+          'The adjustment would take the available balance below zero.',
+        );
       }
-      const next = { ...card, balance: card.balance + operation.amount, available: card.available + operation.amount };
+      const next = {
+        ...card,
+        balance: card.balance + operation.amount,
+        available: card.available + operation.amount,
+      };
       const type = operation.amount > 0 ? 'ADJUST_INCREMENT' : 'ADJUST_DECREMENT';
       const guard = operation.amount < 0 ? { minAvailable: -operation.amount } : {};
       return change(card, next, type, operation.amount, context, guard, operation.reason);
@@ -221,21 +259,33 @@ export function planOperation(
       if (card.status !== 'ACTIVE') {
         throw new DomainError('CONFLICT', `Only an ACTIVE card can be blocked; this one is ${card.status}.`);
       }
-      const next = { ...card, status: 'BLOCKED' as const, ...(operation.reason ? { statusReason: operation.reason } : {}) };
+      const next = {
+        ...card,
+        status: 'BLOCKED' as const,
+        ...(operation.reason ? { statusReason: operation.reason } : {}),
+      };
       return change(card, next, 'BLOCK', 0, context, { status: 'ACTIVE' }, operation.reason);
     }
     case 'UNBLOCK': {
       if (card.status !== 'BLOCKED') {
-        throw new DomainError('CONFLICT', `Only a BLOCKED card can be unblocked; this one is ${card.status}.`);
+        throw new DomainError(
+          'CONFLICT',
+          `Only a BLOCKED card can be unblocked; this one is ${card.status}.`,
+        );
       }
       const { statusReason: _dropped, ...rest } = card;
       const next = { ...rest, status: 'ACTIVE' as const };
       return change(card, next, 'UNBLOCK', 0, context, { status: 'BLOCKED' }, operation.reason);
     }
     case 'DEACTIVATE': {
-      if (card.status === 'DEACTIVATED') throw new DomainError('CONFLICT', 'The card is already DEACTIVATED.');
+      if (card.status === 'DEACTIVATED')
+        throw new DomainError('CONFLICT', 'The card is already DEACTIVATED.');
       // The balance stays on record (it is still a liability) until a later cash-out or transfer.
-      const next = { ...card, status: 'DEACTIVATED' as const, ...(operation.reason ? { statusReason: operation.reason } : {}) };
+      const next = {
+        ...card,
+        status: 'DEACTIVATED' as const,
+        ...(operation.reason ? { statusReason: operation.reason } : {}),
+      };
       return change(card, next, 'DEACTIVATE', 0, context, {}, operation.reason);
     }
   }
@@ -260,7 +310,10 @@ export function planIssue(
 ): { card: Card; entries: LedgerEntry[] } {
   requireAmount(input.amount, true);
   if (context.currency !== undefined && context.currency !== program.currency) {
-    throw new DomainError('CURRENCY_MISMATCH', `The program issues ${program.currency}, not ${context.currency}.`);
+    throw new DomainError(
+      'CURRENCY_MISMATCH',
+      `The program issues ${program.currency}, not ${context.currency}.`,
+    );
   }
   if (input.amount > 0) checkLoadAmount(program, input.amount);
   checkMaxBalance(program, input.amount);

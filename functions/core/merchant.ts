@@ -20,5 +20,7 @@ export interface ApiKeyRecord {
 }
 
 /** A merchant sees a card only through a program it belongs to; anything else is "not found". */
-export const merchantMaySee = (merchant: Pick<Merchant, 'programIds'>, card: { programId: string }): boolean =>
-  merchant.programIds.includes(card.programId);
+export const merchantMaySee = (
+  merchant: Pick<Merchant, 'programIds'>,
+  card: { programId: string },
+): boolean => merchant.programIds.includes(card.programId);

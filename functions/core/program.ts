@@ -85,7 +85,10 @@ export function checkMaxBalance(program: Program, balanceAfter: number): void {
 /** A program's limits must nest: 1 <= minLoad <= maxLoad <= maxBalance. */
 export function checkProgramRules(program: Pick<Program, 'minLoad' | 'maxLoad' | 'maxBalance'>): void {
   const errors = [];
-  if (program.minLoad > program.maxLoad) errors.push({ field: 'minLoad', message: 'must not exceed maxLoad' });
-  if (program.maxLoad > program.maxBalance) errors.push({ field: 'maxLoad', message: 'must not exceed maxBalance' });
-  if (errors.length > 0) throw new DomainError('VALIDATION_FAILED', 'The program limits do not nest.', errors);
+  if (program.minLoad > program.maxLoad)
+    errors.push({ field: 'minLoad', message: 'must not exceed maxLoad' });
+  if (program.maxLoad > program.maxBalance)
+    errors.push({ field: 'maxLoad', message: 'must not exceed maxBalance' });
+  if (errors.length > 0)
+    throw new DomainError('VALIDATION_FAILED', 'The program limits do not nest.', errors);
 }

@@ -8,6 +8,7 @@
  * `idempotency`: 'required' means a merchant must send Idempotency-Key (staff may); 'none' ignores it.
  */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
 import { type MerchantScope, STAFF_ROLES, type StaffRole } from '../core/access';
 
 export { MERCHANT_SCOPES, type MerchantScope, STAFF_ROLES, type StaffRole } from '../core/access';

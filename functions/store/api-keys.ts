@@ -69,7 +69,13 @@ export async function createApiKey(
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       },
-      { ConditionCheck: { TableName: tableName(), Key: merchantKey(merchantId), ConditionExpression: 'attribute_exists(PK)' } },
+      {
+        ConditionCheck: {
+          TableName: tableName(),
+          Key: merchantKey(merchantId),
+          ConditionExpression: 'attribute_exists(PK)',
+        },
+      },
     ],
     { claim, result: created, now },
   );
@@ -80,12 +86,19 @@ export async function createApiKey(
 }
 
 export function listApiKeys(merchantId: string, limit: number, cursor?: string): Promise<Page<ApiKeyRecord>> {
-  return listByIndex('GSI1', merchantApiKeysIndexPk(merchantId), { limit, cursor, newestFirst: true }, (item) =>
-    publicRecord(withoutLayout<StoredKey>(item)),
+  return listByIndex(
+    'GSI1',
+    merchantApiKeysIndexPk(merchantId),
+    { limit, cursor, newestFirst: true },
+    (item) => publicRecord(withoutLayout<StoredKey>(item)),
   );
 }
 
-export async function revokeApiKey(merchantId: string, keyId: string, now = new Date()): Promise<ApiKeyRecord> {
+export async function revokeApiKey(
+  merchantId: string,
+  keyId: string,
+  now = new Date(),
+): Promise<ApiKeyRecord> {
   try {
     const out = await db().send(
       new UpdateCommand({

@@ -12,7 +12,6 @@ import {
   cardKey,
   customerCardsIndexPk,
   entryKey,
-
   merchantCardsIndexPk,
   programCardsIndexPk,
   withoutLayout,
@@ -96,7 +95,9 @@ function guardedCardPut(card: Card, guard: WriteGuard): TransactItem {
 }
 
 export async function findCard(cardId: string): Promise<Card | undefined> {
-  const out = await db().send(new GetCommand({ TableName: tableName(), Key: cardKey(cardId), ConsistentRead: true }));
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: cardKey(cardId), ConsistentRead: true }),
+  );
   return out.Item && out.Item.SK === 'CARD' ? toCard(out.Item) : undefined;
 }
 
@@ -133,7 +134,11 @@ export async function issueCard(
     const code = generateCode(program.codeFormat);
     let planned: { card: Card; entries: LedgerEntry[] };
     try {
-      planned = planIssue(program, { ...input, cardId: cardIdForCode(code, pepper), last4: last4(code) }, context);
+      planned = planIssue(
+        program,
+        { ...input, cardId: cardIdForCode(code, pepper), last4: last4(code) },
+        context,
+      );
     } catch (error) {
       const earlier = claim ? await findReplay<IssuedCard>(claim, context.now) : undefined;
       if (earlier) return earlier;
@@ -190,11 +195,14 @@ export async function operateOnCard(
       throw error;
     }
     const result: CardResult = { transaction: planned.entry, card: planned.card };
-    const outcome = await writeAtomically([guardedCardPut(planned.card, planned.guard), entryPut(planned.entry)], {
-      claim,
-      result,
-      now: context.now,
-    });
+    const outcome = await writeAtomically(
+      [guardedCardPut(planned.card, planned.guard), entryPut(planned.entry)],
+      {
+        claim,
+        result,
+        now: context.now,
+      },
+    );
     if (outcome.kind === 'committed') return result;
     if (outcome.kind === 'replayed') return outcome.result;
     if (outcome.kind === 'cancelled') {
@@ -234,9 +242,11 @@ export async function listCards(
       : filter.programId
         ? (['GSI1', programCardsIndexPk(filter.programId)] as const)
         : (() => {
-            throw new DomainError('VALIDATION_FAILED', 'Give programId, customerId or merchantId to list cards.', [
-              { field: 'programId', message: 'one of programId, customerId, merchantId is required' },
-            ]);
+            throw new DomainError(
+              'VALIDATION_FAILED',
+              'Give programId, customerId or merchantId to list cards.',
+              [{ field: 'programId', message: 'one of programId, customerId, merchantId is required' }],
+            );
           })();
   const page = await listByIndex(index, partition, { limit, cursor, newestFirst: true }, toCard);
   const items = page.items.filter(
@@ -250,7 +260,11 @@ export async function listCards(
 }
 
 /** The card's ledger, newest first. */
-export async function cardHistory(cardId: string, limit: number, cursor: string | undefined): Promise<Page<LedgerEntry>> {
+export async function cardHistory(
+  cardId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<LedgerEntry>> {
   const pk = cardKey(cardId).PK;
   const out = await db().send(
     new QueryCommand({

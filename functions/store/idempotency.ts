@@ -85,9 +85,14 @@ export async function idempotencyPut(claim: IdempotencyClaim, result: unknown, n
 }
 
 /** An existing record: the first result for the same request, 422 for a different one. */
-export async function replay<T>(claim: IdempotencyClaim, item: Record<string, unknown>, now: Date): Promise<T | undefined> {
+export async function replay<T>(
+  claim: IdempotencyClaim,
+  item: Record<string, unknown>,
+  now: Date,
+): Promise<T | undefined> {
   const record = item as unknown as IdempotencyRecord;
-  if (typeof record.expiresAt === 'number' && record.expiresAt < Math.floor(now.getTime() / 1000)) return undefined;
+  if (typeof record.expiresAt === 'number' && record.expiresAt < Math.floor(now.getTime() / 1000))
+    return undefined;
   if (record.requestHash !== claim.requestHash) {
     throw new DomainError(
       'IDEMPOTENCY_KEY_REUSED',
@@ -100,7 +105,9 @@ export async function replay<T>(claim: IdempotencyClaim, item: Record<string, un
 
 /** Reads the record for a key (after a refusal, to tell a retry of a committed request from a new one). */
 export async function findReplay<T>(claim: IdempotencyClaim, now: Date): Promise<T | undefined> {
-  const out = await db().send(new GetCommand({ TableName: tableName(), Key: claimKey(claim), ConsistentRead: true }));
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: claimKey(claim), ConsistentRead: true }),
+  );
   return out.Item ? replay<T>(claim, out.Item, now) : undefined;
 }
 

@@ -5,7 +5,10 @@ export const apiKeyKey = (keyId: string) => ({ PK: `APIKEY#${keyId}`, SK: 'APIKE
 export const cardKey = (cardId: string) => ({ PK: `CARD#${cardId}`, SK: 'CARD' });
 export const entrySortKey = (seq: number) => `TX#${String(seq).padStart(10, '0')}`;
 export const entryKey = (cardId: string, seq: number) => ({ PK: `CARD#${cardId}`, SK: entrySortKey(seq) });
-export const idempotencyKey = (scope: string, keyHash: string) => ({ PK: `IDEM#${scope}#${keyHash}`, SK: 'IDEM' });
+export const idempotencyKey = (scope: string, keyHash: string) => ({
+  PK: `IDEM#${scope}#${keyHash}`,
+  SK: 'IDEM',
+});
 
 export const PROGRAMS_INDEX_PK = 'PROGRAMS';
 export const MERCHANTS_INDEX_PK = 'MERCHANTS';
@@ -15,7 +18,17 @@ export const customerCardsIndexPk = (customerId: string) => `CUSTOMER#${customer
 export const merchantCardsIndexPk = (merchantId: string) => `MERCHANT#${merchantId}#CARDS`;
 
 /** Attributes that belong to the table layout, not to the domain object. */
-export const LAYOUT_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'ttl'];
+export const LAYOUT_ATTRIBUTES = [
+  'PK',
+  'SK',
+  'GSI1PK',
+  'GSI1SK',
+  'GSI2PK',
+  'GSI2SK',
+  'GSI3PK',
+  'GSI3SK',
+  'ttl',
+];
 
 export function withoutLayout<T>(item: Record<string, unknown>): T {
   const copy: Record<string, unknown> = { ...item };

@@ -44,7 +44,9 @@ export async function batchGet(keys: Key[]): Promise<Map<string, Record<string, 
   for (let start = 0; start < keys.length; start += 100) {
     let pending: Key[] = keys.slice(start, start + 100);
     for (let attempt = 0; pending.length > 0 && attempt < 8; attempt++) {
-      const out = await db().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending } } }));
+      const out = await db().send(
+        new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending } } }),
+      );
       for (const item of out.Responses?.[tableName()] ?? []) found.set(`${item.PK}|${item.SK}`, item);
       pending = (out.UnprocessedKeys?.[tableName()]?.Keys as Key[] | undefined) ?? [];
       if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));

@@ -24,13 +24,20 @@ const merchantItem = (merchant: Merchant) => ({
 /** Each listed program must exist: checked in the same transaction as the write. */
 const programsExist = (programIds: readonly string[]) =>
   programIds.map((programId) => ({
-    ConditionCheck: { TableName: tableName(), Key: programKey(programId), ConditionExpression: 'attribute_exists(PK)' },
+    ConditionCheck: {
+      TableName: tableName(),
+      Key: programKey(programId),
+      ConditionExpression: 'attribute_exists(PK)',
+    },
   }));
 
 function missingProgram(reasons: readonly { code: string }[], programIds: readonly string[]): DomainError {
   const index = reasons.findIndex((reason, i) => i > 0 && reason.code === 'ConditionalCheckFailed');
   return new DomainError('VALIDATION_FAILED', 'A listed program does not exist.', [
-    { field: `programs[${Math.max(0, index - 1)}]`, message: `no such program: ${programIds[index - 1] ?? ''}` },
+    {
+      field: `programs[${Math.max(0, index - 1)}]`,
+      message: `no such program: ${programIds[index - 1] ?? ''}`,
+    },
   ]);
 }
 
@@ -48,7 +55,13 @@ export async function createMerchant(
   };
   const outcome = await writeAtomically(
     [
-      { Put: { TableName: tableName(), Item: merchantItem(merchant), ConditionExpression: 'attribute_not_exists(PK)' } },
+      {
+        Put: {
+          TableName: tableName(),
+          Item: merchantItem(merchant),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
       ...programsExist(merchant.programIds),
     ],
     { claim, result: merchant, now },
@@ -59,7 +72,10 @@ export async function createMerchant(
   return merchant;
 }
 
-export async function findMerchant(merchantId: string, options: { cached?: boolean } = {}): Promise<Merchant | undefined> {
+export async function findMerchant(
+  merchantId: string,
+  options: { cached?: boolean } = {},
+): Promise<Merchant | undefined> {
   if (options.cached) {
     const hit = cache.get(merchantId);
     if (hit) return hit;

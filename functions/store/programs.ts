@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
 import { DomainError, notFound } from '../core/errors';
 import { newId } from '../core/ids';
@@ -10,7 +10,7 @@ import type { IdempotencyClaim } from './idempotency';
 import { merchantKey, PROGRAMS_INDEX_PK, programKey, withoutLayout } from './keys';
 import { listByIndex } from './listing';
 import type { Page } from './pagination';
-import { writeAtomically, keyInProgress } from './transact';
+import { keyInProgress, writeAtomically } from './transact';
 
 export type ProgramInput = Omit<Program, 'id' | 'createdAt' | 'updatedAt'>;
 export type ProgramPatch = Partial<Omit<ProgramInput, 'currency'>>;
@@ -29,7 +29,12 @@ export async function createProgram(
   claim: IdempotencyClaim | undefined,
   now = new Date(),
 ): Promise<Program> {
-  const program: Program = { id: newId('prg', now), ...input, createdAt: now.toISOString(), updatedAt: now.toISOString() };
+  const program: Program = {
+    id: newId('prg', now),
+    ...input,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
   const outcome = await writeAtomically(
     [
       {
@@ -45,7 +50,11 @@ export async function createProgram(
           Key: merchantKey(merchantId),
           UpdateExpression: 'SET programIds = list_append(programIds, :program), updatedAt = :now',
           ConditionExpression: 'attribute_exists(PK) AND NOT contains(programIds, :id)',
-          ExpressionAttributeValues: { ':program': [program.id], ':id': program.id, ':now': now.toISOString() },
+          ExpressionAttributeValues: {
+            ':program': [program.id],
+            ':id': program.id,
+            ':now': now.toISOString(),
+          },
         },
       })),
     ],
@@ -54,7 +63,9 @@ export async function createProgram(
   if (outcome.kind === 'replayed') return outcome.result;
   if (outcome.kind === 'key-busy') throw keyInProgress();
   if (outcome.kind === 'cancelled') {
-    const missing = outcome.reasons.findIndex((reason, index) => index > 0 && reason.code === 'ConditionalCheckFailed');
+    const missing = outcome.reasons.findIndex(
+      (reason, index) => index > 0 && reason.code === 'ConditionalCheckFailed',
+    );
     if (missing > 0) {
       throw new DomainError('VALIDATION_FAILED', 'A listed merchant does not exist.', [
         { field: `merchants[${missing - 1}]`, message: 'no such merchant' },
@@ -65,7 +76,10 @@ export async function createProgram(
   return program;
 }
 
-export async function findProgram(programId: string, options: { cached?: boolean } = {}): Promise<Program | undefined> {
+export async function findProgram(
+  programId: string,
+  options: { cached?: boolean } = {},
+): Promise<Program | undefined> {
   if (options.cached) {
     const hit = cache.get(programId);
     if (hit) return hit;
@@ -88,7 +102,11 @@ export function listPrograms(limit: number, cursor?: string): Promise<Page<Progr
 }
 
 /** Read, merge, check the limits still nest, and write only if nobody changed the program meanwhile. */
-export async function updateProgram(programId: string, patch: ProgramPatch, now = new Date()): Promise<Program> {
+export async function updateProgram(
+  programId: string,
+  patch: ProgramPatch,
+  now = new Date(),
+): Promise<Program> {
   const current = await getProgram(programId);
   const updated: Program = { ...current, ...definedOnly(patch), updatedAt: now.toISOString() };
   checkProgramRules(updated);

@@ -1,7 +1,7 @@
-import { DomainError } from '../core/errors';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DomainError } from '../core/errors';
 import { db } from './dynamo-client';
 import { type IdempotencyClaim, idempotencyPut, replay } from './idempotency';
 
@@ -43,7 +43,11 @@ export async function writeAtomically<T>(
       const earlier = await replay<T>(claim, idempotencyReason.item, now);
       if (earlier !== undefined) return { kind: 'replayed', result: earlier };
     }
-    if (claim && idempotencyReason?.code === 'TransactionConflict' && reasons.every((r) => r.code !== 'ConditionalCheckFailed')) {
+    if (
+      claim &&
+      idempotencyReason?.code === 'TransactionConflict' &&
+      reasons.every((r) => r.code !== 'ConditionalCheckFailed')
+    ) {
       return { kind: 'key-busy' };
     }
     return { kind: 'cancelled', reasons: reasons.slice(0, items.length) };
@@ -57,4 +61,7 @@ export function backoff(attempt: number, baseMs = 4, capMs = 250): Promise<void>
 }
 
 export const keyInProgress = () =>
-  new DomainError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is in progress; retry shortly.');
+  new DomainError(
+    'IDEMPOTENCY_IN_PROGRESS',
+    'A request with this Idempotency-Key is in progress; retry shortly.',
+  );

@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import type { CardOperation, OperationContext } from '../core/card';
+import { displayStatus } from '../core/card';
+import { apiHandler, type OperationRequest, operation } from '../http/api-handler';
+import { actorOf, cardVisibility, programVisibility } from '../http/auth';
+import { pathId } from '../http/params';
+import {
+  amount,
+  amountOrZero,
+  entityId,
+  externalId,
+  listQuery,
+  metadata,
+  requestContextFields,
+  safeText,
+} from '../http/validation';
+import { cardView, pageView, transactionView } from '../http/views';
+import { cardHistory, getCard, issueCard, listCards, lookupCard, operateOnCard } from '../store/cards';
+
+const cardId = (params: Readonly<Record<string, string>>) => pathId(params, 'cardId', 'gc', 'The card');
+const reason = safeText(500);
+
+/** Everything a card-changing request has in common: who, where, and under which key. */
+const contextBody = z.object(requestContextFields);
+
+function contextOf(request: OperationRequest<unknown, unknown>): OperationContext {
+  const { channel, locationId, terminalId, reference, currency } = contextBody.parse(request.body ?? {});
+  return {
+    actor: actorOf(request.principal),
+    request: {
+      ...(channel ? { channel } : {}),
+      ...(locationId ? { locationId } : {}),
+      ...(terminalId ? { terminalId } : {}),
+      ...(reference ? { reference } : {}),
+    },
+    ...(currency ? { currency } : {}),
+    now: request.now,
+  };
+}
+
+/** One verb on one card: plan, guarded write, answer `{ transaction, card }`. */
+const cardVerb = <B extends z.ZodRawShape>(
+  shape: B,
+  toOperation: (body: z.infer<z.ZodObject<B>>) => CardOperation,
+) =>
+  operation({
+    body: z.object({ ...shape, ...requestContextFields }).strict(),
+    run: async (request) => {
+      const result = await operateOnCard(
+        cardId(request.params),
+        toOperation(request.body as z.infer<z.ZodObject<B>>),
+        contextOf(request),
+        request.idempotency,
+        cardVisibility(request.principal),
+      );
+      return { transaction: transactionView(result.transaction), card: cardView(result.card, request.now) };
+    },
+  });
+
+const issueBody = z
+  .object({
+    programId: entityId('prg'),
+    type: z.enum(['DIGITAL', 'PHYSICAL']),
+    amount: amountOrZero.optional(),
+    activate: z.boolean().optional(),
+    customer: z.object({ id: externalId }).strict().optional(),
+    recipient: z
+      .object({
+        name: safeText(200).optional(),
+        email: z.email().max(254).optional(),
+        message: safeText(1000).optional(),
+      })
+      .strict()
+      .optional(),
+    metadata: metadata.optional(),
+    ...requestContextFields,
+  })
+  .strict();
+
+const listCardsQuery = z
+  .object({
+    ...listQuery,
+    programId: entityId('prg').optional(),
+    customerId: externalId.optional(),
+    merchantId: entityId('mer').optional(),
+    status: z.enum(['PENDING', 'ACTIVE', 'BLOCKED', 'DEACTIVATED', 'EXPIRED']).optional(),
+    last4: z
+      .string()
+      .regex(/^\d{4}$/)
+      .optional(),
+  })
+  .strict();
+
+export const handler = apiHandler('cards', {
+  'POST /v1/cards': operation({
+    body: issueBody,
+    status: 201,
+    run: async (request) => {
+      const { body } = request;
+      const issued = await issueCard(
+        body.programId,
+        {
+          type: body.type,
+          amount: body.amount ?? 0,
+          activate: body.activate ?? false,
+          ...(body.customer ? { customerId: body.customer.id } : {}),
+          ...(body.recipient ? { recipient: body.recipient } : {}),
+          ...(body.metadata ? { metadata: body.metadata } : {}),
+        },
+        contextOf(request),
+        request.idempotency,
+        programVisibility(request.principal),
+      );
+      return {
+        card: cardView(issued.card, request.now),
+        code: issued.code,
+        transactions: issued.transactions.map(transactionView),
+      };
+    },
+  }),
+  'GET /v1/cards': operation({
+    query: listCardsQuery,
+    run: async ({ query, now }) => {
+      const { limit, cursor, ...filter } = query;
+      return pageView(await listCards(filter, limit, cursor, now, displayStatus), (card) =>
+        cardView(card, now),
+      );
+    },
+  }),
+  'POST /v1/cards/lookup': operation({
+    body: z.object({ code: z.string().min(1).max(64) }).strict(),
+    run: async ({ body, principal, now }) =>
+      cardView(await lookupCard(body.code, cardVisibility(principal)), now),
+  }),
+  'GET /v1/cards/{cardId}': operation({
+    run: async ({ params, principal, now }) =>
+      cardView(await getCard(cardId(params), cardVisibility(principal)), now),
+  }),
+  'POST /v1/cards/{cardId}/activate': cardVerb({ amount: amountOrZero.default(0) }, (body) => ({
+    type: 'ACTIVATE',
+    amount: body.amount,
+  })),
+  'POST /v1/cards/{cardId}/load': cardVerb({ amount }, (body) => ({ type: 'LOAD', amount: body.amount })),
+  'POST /v1/cards/{cardId}/redeem': cardVerb({ amount, allowPartial: z.boolean().optional() }, (body) => ({
+    type: 'REDEEM',
+    amount: body.amount,
+    allowPartial: body.allowPartial ?? false,
+  })),
+  'POST /v1/cards/{cardId}/adjust': cardVerb(
+    {
+      amount: z
+        .number()
+        .int()
+        .min(-1_000_000_000_000)
+        .max(1_000_000_000_000)
+        .refine((n) => n !== 0, 'must not be 0'),
+      reason,
+    },
+    (body) => ({ type: 'ADJUST', amount: body.amount, reason: body.reason }),
+  ),
+  'POST /v1/cards/{cardId}/block': cardVerb({ reason: reason.optional() }, (body) => ({
+    type: 'BLOCK',
+    ...(body.reason ? { reason: body.reason } : {}),
+  })),
+  'POST /v1/cards/{cardId}/unblock': cardVerb({ reason: reason.optional() }, (body) => ({
+    type: 'UNBLOCK',
+    ...(body.reason ? { reason: body.reason } : {}),
+  })),
+  'POST /v1/cards/{cardId}/deactivate': cardVerb({ reason: reason.optional() }, (body) => ({
+    type: 'DEACTIVATE',
+    ...(body.reason ? { reason: body.reason } : {}),
+  })),
+  'GET /v1/cards/{cardId}/transactions': operation({
+    query: z.object(listQuery).strict(),
+    run: async ({ params, query, principal }) => {
+      const id = cardId(params);
+      await getCard(id, cardVisibility(principal));
+      return pageView(await cardHistory(id, query.limit, query.cursor), transactionView);
+    },
+  }),
+});

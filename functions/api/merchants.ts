@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { MERCHANT_SCOPES } from '../core/access';
+import { apiHandler, operation } from '../http/api-handler';
+import { pathId } from '../http/params';
+import { entityId, listQuery, safeText } from '../http/validation';
+import { pageView } from '../http/views';
+import { createApiKey, listApiKeys, revokeApiKey } from '../store/api-keys';
+import { createMerchant, getMerchant, listMerchants, updateMerchant } from '../store/merchants';
+
+const programs = z.array(entityId('prg')).max(100);
+const scopes = z
+  .array(z.enum(MERCHANT_SCOPES as [string, ...string[]]))
+  .min(1)
+  .max(MERCHANT_SCOPES.length);
+const merchantId = (params: Readonly<Record<string, string>>) =>
+  pathId(params, 'merchantId', 'mer', 'The merchant');
+
+export const handler = apiHandler('merchants', {
+  'POST /v1/merchants': operation({
+    body: z.object({ name: safeText(120), programs: programs.optional() }).strict(),
+    status: 201,
+    run: ({ body, idempotency, now }) =>
+      createMerchant({ name: body.name, programIds: body.programs ?? [] }, idempotency, now),
+  }),
+  'GET /v1/merchants': operation({
+    query: z.object(listQuery).strict(),
+    run: async ({ query }) =>
+      pageView(await listMerchants(query.limit, query.cursor), (merchant) => merchant),
+  }),
+  'GET /v1/merchants/{merchantId}': operation({
+    run: ({ params }) => getMerchant(merchantId(params)),
+  }),
+  'PATCH /v1/merchants/{merchantId}': operation({
+    body: z
+      .object({ name: safeText(120).optional(), programs: programs.optional() })
+      .strict()
+      .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change'),
+    run: ({ params, body, now }) =>
+      updateMerchant(
+        merchantId(params),
+        {
+          ...(body.name ? { name: body.name } : {}),
+          ...(body.programs ? { programIds: body.programs } : {}),
+        },
+        now,
+      ),
+  }),
+  'POST /v1/merchants/{merchantId}/api-keys': operation({
+    body: z.object({ scopes: scopes.optional(), description: safeText(200).optional() }).strict(),
+    status: 201,
+    run: ({ params, body, idempotency, now }) =>
+      createApiKey(
+        merchantId(params),
+        {
+          scopes: (body.scopes ?? MERCHANT_SCOPES) as typeof MERCHANT_SCOPES,
+          ...(body.description ? { description: body.description } : {}),
+        },
+        idempotency,
+        now,
+      ),
+  }),
+  'GET /v1/merchants/{merchantId}/api-keys': operation({
+    query: z.object(listQuery).strict(),
+    run: async ({ params, query }) =>
+      pageView(await listApiKeys(merchantId(params), query.limit, query.cursor), (key) => key),
+  }),
+  'DELETE /v1/merchants/{merchantId}/api-keys/{keyId}': operation({
+    run: ({ params, now }) =>
+      revokeApiKey(merchantId(params), pathId(params, 'keyId', 'key', 'The API key'), now),
+  }),
+});

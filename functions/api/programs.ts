@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { DEFAULT_CODE_FORMAT } from '../core/card-code';
+import { notFound } from '../core/errors';
+import { minorUnits } from '../core/money';
+import { checkProgramRules, type ExpiryPolicy } from '../core/program';
+import { apiHandler, operation } from '../http/api-handler';
+import { amount, currency, entityId, listQuery, safeText } from '../http/validation';
+import { pageView } from '../http/views';
+import { createProgram, getProgram, listPrograms, type ProgramInput, updateProgram } from '../store/programs';
+
+const expiryPolicy = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('NONE') }).strict(),
+  z.object({ type: z.literal('MONTHS_AFTER_ISSUE'), months: z.number().int().min(1).max(1200) }).strict(),
+  z.object({ type: z.literal('MONTHS_AFTER_LAST_LOAD'), months: z.number().int().min(1).max(1200) }).strict(),
+  z.object({ type: z.literal('US_CARD_ACT') }).strict(),
+]);
+
+const rules = {
+  name: safeText(120),
+  pinRequired: z.boolean().optional(),
+  minLoad: amount.optional(),
+  maxLoad: amount.optional(),
+  maxBalance: amount.optional(),
+  expiryPolicy: expiryPolicy.optional(),
+};
+
+const createBody = z
+  .object({ ...rules, currency, merchants: z.array(entityId('mer')).max(100).optional() })
+  .strict();
+const patchBody = z
+  .object({ ...rules, name: rules.name.optional() })
+  .strict()
+  .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change');
+const programParams = (params: Readonly<Record<string, string>>) => {
+  const id = params.programId ?? '';
+  if (!entityId('prg').safeParse(id).success) throw notFound('The program');
+  return id;
+};
+
+/** Defaults scale with the currency: 1 to 500 major units a load, 2,000 a balance. */
+function withDefaults(body: z.infer<typeof createBody>): ProgramInput {
+  const unit = 10 ** minorUnits(body.currency);
+  const program: ProgramInput = {
+    name: body.name,
+    currency: body.currency,
+    codeFormat: DEFAULT_CODE_FORMAT,
+    pinPolicy: body.pinRequired ? 'ALWAYS' : 'NEVER',
+    minLoad: body.minLoad ?? unit,
+    maxLoad: body.maxLoad ?? 500 * unit,
+    maxBalance: body.maxBalance ?? 2000 * unit,
+    expiryPolicy: (body.expiryPolicy ?? { type: 'NONE' }) as ExpiryPolicy,
+  };
+  checkProgramRules(program);
+  return program;
+}
+
+export const handler = apiHandler('programs', {
+  'POST /v1/programs': operation({
+    body: createBody,
+    status: 201,
+    run: ({ body, idempotency, now }) =>
+      createProgram(withDefaults(body), body.merchants ?? [], idempotency, now),
+  }),
+  'GET /v1/programs': operation({
+    query: z.object(listQuery).strict(),
+    run: async ({ query }) => pageView(await listPrograms(query.limit, query.cursor), (program) => program),
+  }),
+  'GET /v1/programs/{programId}': operation({
+    run: ({ params }) => getProgram(programParams(params)),
+  }),
+  'PATCH /v1/programs/{programId}': operation({
+    body: patchBody,
+    run: ({ params, body, now }) => {
+      const { pinRequired, ...rest } = body;
+      return updateProgram(
+        programParams(params),
+        { ...rest, ...(pinRequired === undefined ? {} : { pinPolicy: pinRequired ? 'ALWAYS' : 'NEVER' }) },
+        now,
+      );
+    },
+  }),
+});

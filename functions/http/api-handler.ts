@@ -1,0 +1,187 @@
+import { createHash, randomUUID } from 'node:crypto';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { DomainError, validationFailed } from '../core/errors';
+import type { IdempotencyClaim } from '../store/idempotency';
+import { authenticate, authorize, type Principal, principalScope } from './auth';
+import { logger } from './logger';
+import { problemResponse } from './problem';
+import { type ApiFunctionName, type RouteDefinition, routeKey, routesOf } from './route-table';
+import { fieldErrors } from './validation';
+
+/** Bodies are small JSON documents; anything larger is refused before parsing. */
+const MAX_BODY_BYTES = 16 * 1024;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export interface OperationRequest<B, Q> {
+  readonly principal: Principal;
+  readonly params: Readonly<Record<string, string>>;
+  readonly body: B;
+  readonly query: Q;
+  readonly idempotency: IdempotencyClaim | undefined;
+  readonly now: Date;
+}
+
+export interface Operation<B = unknown, Q = unknown> {
+  readonly body?: z.ZodType<B>;
+  readonly query?: z.ZodType<Q>;
+  /** Status of a success; 200 unless said. */
+  readonly status?: number;
+  readonly run: (request: OperationRequest<B, Q>) => Promise<unknown>;
+}
+
+/** A route's operation with its input types erased, as the dispatcher holds it. */
+export type RouteOperation = Operation<unknown, unknown>;
+
+/**
+ * Declares one route's operation: its schemas (validated before `run`, so `run` sees typed input) and
+ * what it does.
+ */
+export const operation = <B = undefined, Q = undefined>(definition: Operation<B, Q>): RouteOperation =>
+  definition as unknown as RouteOperation;
+
+const header = (event: APIGatewayProxyEvent, name: string): string | undefined => {
+  const lower = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === lower && value !== undefined) return value;
+  }
+  return undefined;
+};
+
+function parseBody<B>(event: APIGatewayProxyEvent, schema: z.ZodType<B>): B {
+  const raw = event.body
+    ? event.isBase64Encoded
+      ? Buffer.from(event.body, 'base64').toString('utf8')
+      : event.body
+    : '';
+  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) {
+    throw new DomainError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+  }
+  let json: unknown = {};
+  if (raw.trim() !== '') {
+    const contentType = header(event, 'content-type');
+    if (contentType && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
+      throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
+    }
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw validationFailed([{ field: 'body', message: 'not valid JSON' }]);
+    }
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw validationFailed(fieldErrors(parsed.error));
+  return parsed.data;
+}
+
+function parseQuery<Q>(event: APIGatewayProxyEvent, schema: z.ZodType<Q>): Q {
+  const query: Record<string, string> = {};
+  for (const [key, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
+    if (values && values.length > 1)
+      throw validationFailed([{ field: key, message: 'give this parameter once' }]);
+    if (values?.[0] !== undefined) query[key] = values[0];
+  }
+  for (const [key, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if (value !== undefined) query[key] = value;
+  }
+  const parsed = schema.safeParse(query);
+  if (!parsed.success) throw validationFailed(fieldErrors(parsed.error, 'query'));
+  return parsed.data;
+}
+
+/** JSON with keys in a fixed order, so the same request always hashes the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function idempotencyClaim(
+  event: APIGatewayProxyEvent,
+  route: RouteDefinition,
+  principal: Principal,
+  params: Record<string, string>,
+  body: unknown,
+): IdempotencyClaim | undefined {
+  if (route.idempotency === 'none') return undefined;
+  const key = header(event, 'idempotency-key');
+  if (key === undefined) {
+    if (principal.type === 'merchant') {
+      throw validationFailed([
+        { field: 'Idempotency-Key', message: 'required on this request (1-255 visible characters)' },
+      ]);
+    }
+    return undefined;
+  }
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw validationFailed([{ field: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters' }]);
+  }
+  const requestHash = createHash('sha256')
+    .update(`${routeKey(route)}\n${canonical(params)}\n${canonical(body)}`)
+    .digest('hex');
+  return { scope: principalScope(principal), key, requestHash };
+}
+
+function json(status: number, body: unknown, requestId: string, replayed: boolean): APIGatewayProxyResult {
+  return {
+    statusCode: status,
+    headers: {
+      'Content-Type': 'application/json',
+      'X-Request-Id': requestId,
+      'Cache-Control': 'no-store',
+      ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}),
+    },
+    body: status === 204 ? '' : JSON.stringify(body),
+  };
+}
+
+/**
+ * The Lambda handler of one API function: finds the route's operation, authenticates and authorises
+ * the caller by the route table, validates, runs the operation, and shapes the answer. Refuses to
+ * start when the route table names a route this module does not implement, or the reverse.
+ */
+export function apiHandler(fn: ApiFunctionName, operations: Record<string, RouteOperation>) {
+  const routes = new Map(routesOf(fn).map((route) => [routeKey(route), route]));
+  const missing = [...routes.keys()].filter((key) => !operations[key]);
+  const extra = Object.keys(operations).filter((key) => !routes.has(key));
+  if (missing.length > 0 || extra.length > 0) {
+    throw new Error(
+      `API function ${fn}: routes without operation [${missing}], operations without route [${extra}]`,
+    );
+  }
+
+  const dispatch = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
+    try {
+      const key = `${event.httpMethod} ${event.resource}`;
+      const route = routes.get(key);
+      const op = operations[key];
+      if (!route || !op) throw new DomainError('NOT_FOUND', 'No such route.');
+      const principal = await authenticate(header(event, 'authorization'));
+      authorize(route, principal);
+      const params: Record<string, string> = {};
+      for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
+        if (value !== undefined) params[name] = value;
+      }
+      const body = op.body ? parseBody(event, op.body) : undefined;
+      const query = op.query ? parseQuery(event, op.query) : undefined;
+      const idempotency = idempotencyClaim(event, route, principal, params, body);
+      const result = await op.run({ principal, params, body, query, idempotency, now: new Date() });
+      return json(op.status ?? 200, result, requestId, idempotency?.replayed === true);
+    } catch (error) {
+      if (!(error instanceof DomainError))
+        logger.error('Unhandled error', { requestId, error: error as Error });
+      return problemResponse(error, requestId);
+    }
+  };
+
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>().handler(dispatch);
+}
+
+export const emptyBody = z.object({}).strict();

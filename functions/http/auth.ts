@@ -1,0 +1,99 @@
+import type { StaffRole } from '../core/access';
+import type { Card } from '../core/card';
+import { DomainError } from '../core/errors';
+import type { Actor } from '../core/ledger';
+import { type ApiKeyRecord, type Merchant, merchantMaySee } from '../core/merchant';
+import type { Program } from '../core/program';
+import { authenticateApiKey } from '../store/api-keys';
+import type { RouteDefinition } from './route-table';
+import { verifyStaffToken } from './staff-token';
+
+export type Principal =
+  | { readonly type: 'merchant'; readonly merchant: Merchant; readonly key: ApiKeyRecord }
+  | {
+      readonly type: 'staff';
+      readonly sub: string;
+      readonly email?: string;
+      readonly roles: readonly StaffRole[];
+    }
+  | { readonly type: 'anonymous' };
+
+const unauthenticated = () =>
+  new DomainError(
+    'UNAUTHENTICATED',
+    'Send a valid API key or staff token as `Authorization: Bearer <token>`.',
+  );
+
+/** API keys start with `gk_`; anything else that looks like a JWT is tried as a staff token. */
+export async function authenticate(authorization: string | undefined): Promise<Principal> {
+  if (authorization === undefined) return { type: 'anonymous' };
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/.exec(authorization.trim());
+  const token = match?.[1];
+  if (!token) throw unauthenticated();
+  if (token.startsWith('gk_')) {
+    const found = await authenticateApiKey(token);
+    if (!found) throw unauthenticated();
+    return { type: 'merchant', merchant: found.merchant, key: found.key };
+  }
+  const staff = await verifyStaffToken(token);
+  if (!staff) throw unauthenticated();
+  return { type: 'staff', ...staff };
+}
+
+/** Every route says who may call it; anything the route does not name is refused. */
+export function authorize(route: RouteDefinition, principal: Principal): void {
+  const { access } = route;
+  if (access.public) return;
+  if (principal.type === 'anonymous') throw unauthenticated();
+  if (principal.type === 'merchant') {
+    if (access.merchant && principal.key.scopes.includes(access.merchant)) return;
+    throw new DomainError(
+      'FORBIDDEN',
+      access.merchant
+        ? `This API key lacks the scope ${access.merchant}.`
+        : 'Merchants may not call this route.',
+    );
+  }
+  if (access.staff?.some((role) => principal.roles.includes(role))) return;
+  throw new DomainError('FORBIDDEN', 'Your role may not call this route.');
+}
+
+export function actorOf(principal: Principal): Actor {
+  switch (principal.type) {
+    case 'merchant':
+      return { type: 'merchant', id: principal.merchant.id, keyId: principal.key.id };
+    case 'staff':
+      return {
+        type: 'staff',
+        id: principal.sub,
+        ...(principal.roles[0] ? { role: principal.roles[0] } : {}),
+      };
+    case 'anonymous':
+      throw unauthenticated();
+  }
+}
+
+/** Staff see every card; a merchant only cards of its programs. */
+export function cardVisibility(principal: Principal): (card: Card) => boolean {
+  return principal.type === 'merchant'
+    ? (card) => merchantMaySee(principal.merchant, card)
+    : () => principal.type === 'staff';
+}
+
+export function programVisibility(principal: Principal): (program: Program) => boolean {
+  return principal.type === 'merchant'
+    ? (program) => principal.merchant.programIds.includes(program.id)
+    : () => principal.type === 'staff';
+}
+
+/** The idempotency scope: keys of different principals never collide. */
+export function principalScope(principal: Principal): string {
+  switch (principal.type) {
+    case 'merchant':
+      return `M:${principal.merchant.id}`;
+    case 'staff':
+      return `S:${principal.sub}`;
+    case 'anonymous':
+      return 'A';
+  }
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import type { FieldError } from '../core/errors';
+import { CHANNELS } from '../core/ledger';
+import { MAX_AMOUNT, SUPPORTED_CURRENCIES } from '../core/money';
+
+/**
+ * Shared input rules. Free text is NFC-normalised and refused when it hides control characters,
+ * bidirectional overrides or zero-width characters (the unicode tricks that make "Blocked" read as
+ * something else in a console or a CSV).
+ */
+// biome-ignore lint/complexity/useRegexLiterals: the literal form trips the control-character rule.
+const HIDDEN_CHARACTERS = new RegExp(
+  '[\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]',
+);
+
+export const safeText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .transform((value) => value.normalize('NFC').trim())
+    .refine(
+      (value) => !HIDDEN_CHARACTERS.test(value),
+      'must not contain control, bidi or zero-width characters',
+    )
+    .refine((value) => value.length > 0, 'must not be blank');
+
+/** Caller-chosen identifiers (customer ids, references, store and till ids). */
+export const externalId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/#-]*$/, 'letters, digits and . _ : @ / # - only');
+
+export const entityId = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `must be a ${prefix}_ id`);
+
+export const amount = z.number().int().min(1).max(MAX_AMOUNT);
+export const amountOrZero = z.number().int().min(0).max(MAX_AMOUNT);
+export const currency = z.enum(SUPPORTED_CURRENCIES as [string, ...string[]]);
+
+/** Where and how: recorded on the ledger entry so reports can slice by channel, store and till. */
+export const requestContextFields = {
+  channel: z.enum(CHANNELS).optional(),
+  locationId: externalId.optional(),
+  terminalId: externalId.optional(),
+  reference: safeText(255).optional(),
+  currency: currency.optional(),
+};
+
+export const metadata = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'keys: letters, digits, _ . - (max 40)'),
+    z.union([safeText(500), z.number().finite(), z.boolean()]),
+  )
+  .refine((value) => Object.keys(value).length <= 20, 'at most 20 keys');
+
+export const listQuery = {
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().min(1).max(2048).optional(),
+};
+
+export function fieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
+  return error.issues.flatMap((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        field: [path, key].filter(Boolean).join('.'),
+        message: 'unknown field',
+      }));
+    }
+    return [{ field: path || prefix || 'body', message: issue.message }];
+  });
+}
