@@ -1,0 +1,29 @@
+import type { TestProject } from 'vitest/node';
+import { startDynamoDbLocal } from '../../local/dynamodb';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dynamodbEndpoint: string;
+  }
+}
+
+/**
+ * Starts one in-memory DynamoDB Local for the whole run (java, a few seconds) and hands its endpoint to
+ * the test workers twice: as process.env.DYNAMODB_ENDPOINT (forked workers inherit the environment of
+ * the main process as it is after global setup) and through `inject('dynamodbEndpoint')`.
+ * With DYNAMODB_ENDPOINT already set (a DynamoDB Local started by CI, say), that one is used instead.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const given = process.env.DYNAMODB_ENDPOINT;
+  if (given) {
+    project.provide('dynamodbEndpoint', given);
+    return async () => {};
+  }
+  const dynamodb = await startDynamoDbLocal({ port: 0 });
+  process.env.DYNAMODB_ENDPOINT = dynamodb.endpoint;
+  project.provide('dynamodbEndpoint', dynamodb.endpoint);
+  return async () => {
+    delete process.env.DYNAMODB_ENDPOINT;
+    await dynamodb.stop();
+  };
+}
