@@ -6,6 +6,7 @@ import { DomainError, notFound } from '../core/errors';
 import type { LedgerEntry } from '../core/ledger';
 import { parseTransactionId } from '../core/ledger';
 import type { Program } from '../core/program';
+import { oneAtATime } from './card-queue';
 import { db, tableName } from './dynamo-client';
 import { findReplay, type IdempotencyClaim } from './idempotency';
 import {
@@ -36,7 +37,11 @@ export interface IssuedCard {
   readonly transactions: LedgerEntry[];
 }
 
-const MAX_WRITE_ATTEMPTS = 40;
+/**
+ * How long a change keeps trying on a busy card before answering CONFLICT (the caller may retry with
+ * the same Idempotency-Key). Well inside the API function's timeout.
+ */
+const WRITE_BUDGET_MS = 8_000;
 const MAX_CODE_ATTEMPTS = 5;
 
 const toCard = (item: Record<string, unknown>): Card => withoutLayout<Card>(item);
@@ -172,7 +177,17 @@ export async function issueCard(
  * When another change lands first, the failed condition returns the card as it now is and we plan
  * again on that; a retry of a committed request gets the first result back.
  */
-export async function operateOnCard(
+export function operateOnCard(
+  cardId: string,
+  operation: CardOperation,
+  context: OperationContext,
+  claim: IdempotencyClaim | undefined,
+  visible: CardVisibility,
+): Promise<CardResult> {
+  return oneAtATime(cardId, () => changeCard(cardId, operation, context, claim, visible));
+}
+
+async function changeCard(
   cardId: string,
   operation: CardOperation,
   context: OperationContext,
@@ -180,7 +195,8 @@ export async function operateOnCard(
   visible: CardVisibility,
 ): Promise<CardResult> {
   let known: Card | undefined;
-  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+  const deadline = Date.now() + WRITE_BUDGET_MS;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
     const card = known ?? (await findCard(cardId));
     known = undefined;
     let planned: CardChange;
@@ -210,7 +226,8 @@ export async function operateOnCard(
       // The card moved on since we read it: plan again on the state the failed condition returned.
       if (cardReason?.code === 'ConditionalCheckFailed' && cardReason.item) {
         known = toCard(cardReason.item);
-        continue;
+        // Fresh state in hand: try again at once, backing off only when the card stays contended.
+        if (attempt < 3) continue;
       }
     }
     await backoff(attempt);

@@ -55,7 +55,7 @@ export async function writeAtomically<T>(
 }
 
 /** Full-jitter exponential backoff for optimistic-concurrency retries on a busy item. */
-export function backoff(attempt: number, baseMs = 4, capMs = 250): Promise<void> {
+export function backoff(attempt: number, baseMs = 10, capMs = 1_000): Promise<void> {
   const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }

@@ -1,0 +1,52 @@
+import type { Card, OperationContext } from '../../functions/core/card';
+import type { Program } from '../../functions/core/program';
+import type { IdempotencyClaim } from '../../functions/store/idempotency';
+import { createProgram, type ProgramInput } from '../../functions/store/programs';
+
+/** A USD program with roomy limits unless told otherwise. */
+export function programInput(overrides: Partial<ProgramInput> = {}): ProgramInput {
+  return {
+    name: 'Test program',
+    currency: 'USD',
+    codeFormat: { length: 16, prefix: '' },
+    pinPolicy: 'NEVER',
+    minLoad: 100,
+    maxLoad: 100_000,
+    maxBalance: 1_000_000,
+    expiryPolicy: { type: 'NONE' },
+    ...overrides,
+  };
+}
+
+export const makeProgram = (overrides: Partial<ProgramInput> = {}): Promise<Program> =>
+  createProgram(programInput(overrides), [], undefined);
+
+export function staffContext(overrides: Partial<OperationContext> = {}): OperationContext {
+  return {
+    actor: { type: 'staff', id: 'staff-test', role: 'support' },
+    request: {},
+    now: new Date(),
+    ...overrides,
+  };
+}
+
+export function merchantContext(
+  merchantId: string,
+  overrides: Partial<OperationContext> = {},
+): OperationContext {
+  return {
+    actor: { type: 'merchant', id: merchantId, keyId: 'key_test' },
+    request: { channel: 'POS' },
+    now: new Date(),
+    ...overrides,
+  };
+}
+
+export const everyone = (_card: Card): boolean => true;
+export const everyProgram = (_program: Program): boolean => true;
+
+let keyCounter = 0;
+export function claim(scope = 'S:test', body = 'same'): IdempotencyClaim {
+  keyCounter += 1;
+  return { scope, key: `key-${Date.now()}-${keyCounter}`, requestHash: body };
+}
