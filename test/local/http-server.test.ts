@@ -71,7 +71,11 @@ describe('the local API Gateway event', () => {
   it('carries the route template, decoded path parameters, the query and the body', async () => {
     const { fn, event } = await echo('/v1/cards/card%20one/redeem?x=1&tag=a&tag=b%26c', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k-1', Authorization: 'Bearer t0ken' },
+      headers: {
+        'Content-Type': 'application/json',
+        'Idempotency-Key': 'k-1',
+        Authorization: 'Bearer t0ken',
+      },
       body: JSON.stringify({ amount: 1000 }),
     });
     expect(fn).toBe('cards');
@@ -96,7 +100,9 @@ describe('the local API Gateway event', () => {
   });
 
   it('carries the request headers and the ones API Gateway adds', async () => {
-    const { event } = await echo('/v1/cards/c1', { headers: { Authorization: 'Bearer abc', 'X-Custom': 'v' } });
+    const { event } = await echo('/v1/cards/c1', {
+      headers: { Authorization: 'Bearer abc', 'X-Custom': 'v' },
+    });
     const lookup = (name: string) =>
       Object.entries(event.headers).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1];
     expect(lookup('authorization')).toBe('Bearer abc');
@@ -190,7 +196,7 @@ describe('gateway errors are problem+json', () => {
     expect(response.status).toBe(405);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(response.headers.get('allow')).toBe('POST');
-    const body = await response.json();
+    const body = (await response.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED' });
     expect(typeof body.type).toBe('string');
     expect(typeof body.detail).toBe('string');
