@@ -1,0 +1,44 @@
+import { resetConfigForTests } from '../functions/config';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb';
+import type { StaffIssuer } from './staff-issuer';
+
+export interface HandlerEnvironment {
+  readonly tableName: string;
+  readonly dynamodbEndpoint: string;
+  readonly codePepper: string;
+  readonly issuer: Pick<StaffIssuer, 'issuer' | 'audience' | 'jwksJson'>;
+  /** Powertools log level of the handlers; WARN keeps the console readable. */
+  readonly logLevel?: string;
+  readonly s3?: { readonly endpoint: string; readonly bucket: string };
+}
+
+/** The variables the Lambda functions get from CDK in AWS (functions/config.ts), for in-process handlers. */
+export function handlerEnvironment(env: HandlerEnvironment): Record<string, string> {
+  const logLevel = env.logLevel ?? 'WARN';
+  return {
+    TABLE_NAME: env.tableName,
+    AWS_REGION: LOCAL_REGION,
+    DYNAMODB_ENDPOINT: env.dynamodbEndpoint,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    CODE_PEPPER: env.codePepper,
+    STAFF_JWT_ISSUER: env.issuer.issuer,
+    STAFF_JWT_AUDIENCE: env.issuer.audience,
+    STAFF_JWKS_JSON: env.issuer.jwksJson,
+    REGION_CODE: '1',
+    POWERTOOLS_SERVICE_NAME: 'giftcard',
+    LOG_LEVEL: logLevel,
+    POWERTOOLS_LOG_LEVEL: logLevel,
+    // Node 20 is what runs locally; the SDK's notice about Node 22 would only clutter the console.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...(env.s3 ? { S3_ENDPOINT: env.s3.endpoint, EXPORT_BUCKET_NAME: env.s3.bucket } : {}),
+  };
+}
+
+/** Sets the handlers' environment on this process and drops any configuration parsed before. */
+export function applyHandlerEnvironment(env: HandlerEnvironment): Record<string, string> {
+  const variables = handlerEnvironment(env);
+  Object.assign(process.env, variables);
+  resetConfigForTests();
+  return variables;
+}
