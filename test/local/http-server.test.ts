@@ -188,7 +188,7 @@ describe('gateway errors are problem+json', () => {
     const response = await fetch(url('/v1/nothing/here'));
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
-    expect(await response.json()).toMatchObject({ status: 404, code: 'NOT_FOUND', title: 'Not Found' });
+    expect(await response.json()).toMatchObject({ status: 404, code: 'NOT_FOUND', title: 'Not found' });
   });
 
   it('405 METHOD_NOT_ALLOWED with Allow for a known path and another method', async () => {

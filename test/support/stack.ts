@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLog } from '../../local/log';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
+import { testDynamoDbEndpoint } from './dynamodb';
+import { useBaseUrl } from './http';
+
+/**
+ * The whole local runtime for end-to-end tests: the run's DynamoDB Local with a table of its own, s3rver
+ * and the HTTP server on free ports, the stream poller, and the demo seed (`stack.demo`: api key, staff
+ * tokens, program and merchant ids). Sets the default base URL of test/support/http.ts. The handlers
+ * read process.env, so one stack per test file (vitest runs files in separate processes).
+ */
+export async function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'giftcard-e2e-'));
+  const stack = await startLocalStack({
+    dataDir,
+    dynamodbEndpoint: testDynamoDbEndpoint(),
+    tableName: `e2e-${randomUUID()}`,
+    port: 0,
+    s3Port: 0,
+    inMemory: true,
+    logLevel: process.env.LOG_LEVEL ?? 'ERROR',
+    log: silentLog,
+    requestLog: silentLog,
+    pollIntervalMs: 100,
+    ...options,
+  });
+  useBaseUrl(stack.baseUrl);
+  return {
+    ...stack,
+    stop: async () => {
+      await stack.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
