@@ -1,0 +1,115 @@
+/**
+ * The deployment configuration: one entry per region in cdk.json's context key `regions` (overridable
+ * with `cdk synth -c regions='[...]'`). Checked once, before any stack is built, so a typo fails the
+ * synth with a message naming the bad field instead of producing a half-configured region.
+ */
+import { z } from 'zod';
+
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+
+const isTimeZone = (value: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const accountSchema = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+
+const regionSchema = z.strictObject({
+  region: z.string().regex(AWS_REGION, 'must be an AWS region name such as us-east-1'),
+  /** One digit carried in card code prefixes and ids (functions/config.ts REGION_CODE). */
+  regionCode: z.string().regex(/^[0-9]$/, 'must be a single digit 0-9 (it prefixes card codes)'),
+  defaultCurrency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'),
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Dublin'),
+  /** Overrides the top-level `account` for this region. */
+  account: accountSchema.optional(),
+  /** Powertools log level of the region's functions. */
+  logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+});
+
+const regionsSchema = z
+  .array(regionSchema)
+  .min(1, 'at least one region is required')
+  .superRefine((regions, ctx) => {
+    const seen = (key: 'region' | 'regionCode') => {
+      const values = new Map<string, number>();
+      regions.forEach((entry, index) => {
+        const previous = values.get(entry[key]);
+        if (previous !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, key],
+            message: `duplicates regions[${previous}].${key} (${entry[key]}): each region needs its own`,
+          });
+        }
+        values.set(entry[key], index);
+      });
+    };
+    seen('region');
+    seen('regionCode');
+  });
+
+export type RegionConfig = z.output<typeof regionSchema>;
+
+export interface DeploymentConfig {
+  readonly regions: readonly RegionConfig[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const formatIssues = (prefix: string, error: z.ZodError): string =>
+  error.issues
+    .map((issue) => {
+      const path = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`));
+      return `  ${prefix}${path.join('')}: ${issue.message}`;
+    })
+    .join('\n');
+
+/** A context value given on the command line (`-c regions=[...]`) arrives as a string. */
+const fromContext = (name: string, value: unknown): unknown => {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new ConfigError(`Invalid CDK context "${name}": not valid JSON: ${value}`);
+  }
+};
+
+/**
+ * Parses the raw context values. `account` (top level) applies to every region without its own;
+ * without either, the stacks are account-agnostic (CDK_DEFAULT_ACCOUNT is used when deploying).
+ */
+export function parseDeploymentConfig(raw: { regions: unknown; account?: unknown }): DeploymentConfig {
+  const help =
+    'Expected cdk.json context "regions": [{ "region": "us-east-1", "regionCode": "1", ' +
+    '"defaultCurrency": "USD", "timeZone": "America/New_York" }, ...] (optional "account", "logLevel").';
+  const regionsValue = fromContext('regions', raw.regions);
+  if (regionsValue === undefined) {
+    throw new ConfigError(`Missing CDK context "regions". ${help}`);
+  }
+  const parsed = regionsSchema.safeParse(regionsValue);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `Invalid CDK context "regions":\n${formatIssues('regions', parsed.error)}\n${help}`,
+    );
+  }
+  const accountValue = fromContext('account', raw.account);
+  let account: string | undefined;
+  if (accountValue !== undefined) {
+    const parsedAccount = accountSchema.safeParse(accountValue);
+    if (!parsedAccount.success) {
+      throw new ConfigError(
+        `Invalid CDK context "account":\n${formatIssues('account', parsedAccount.error)}`,
+      );
+    }
+    account = parsedAccount.data;
+  }
+  return {
+    regions: parsed.data.map((entry) => ({ ...entry, account: entry.account ?? account })),
+  };
+}

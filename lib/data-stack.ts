@@ -1,0 +1,59 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { RegionConfig } from './config';
+import { GiftCardTable } from './constructs/table';
+
+export interface DataStackProps extends StackProps {
+  readonly region: RegionConfig;
+}
+
+/**
+ * Stateful resources of one region: the data key, the single table and the card-code pepper.
+ * Everything here is retained on delete and the stack is termination-protected: losing the table
+ * loses the ledger, losing the pepper makes every issued card code unfindable.
+ */
+export class DataStack extends Stack {
+  readonly dataKey: kms.Key;
+  readonly table: GiftCardTable;
+  readonly pepperSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, { terminationProtection: true, ...props });
+
+    this.dataKey = new kms.Key(this, 'DataKey', {
+      description: `Gift card platform data key (${props.region.region}): table, stream and code pepper`,
+      enableKeyRotation: true,
+      rotationPeriod: Duration.days(365),
+      removalPolicy: RemovalPolicy.RETAIN,
+      pendingWindow: Duration.days(30),
+    });
+    this.dataKey.addAlias('alias/giftcard/data');
+
+    this.table = new GiftCardTable(this, 'GiftCards', { encryptionKey: this.dataKey });
+
+    this.pepperSecret = new secretsmanager.Secret(this, 'CodePepper', {
+      description:
+        'HMAC pepper for gift card codes (cards are looked up by HMAC(code)); never rotate without a rehash plan',
+      encryptionKey: this.dataKey,
+      generateSecretString: {
+        passwordLength: 64,
+        excludePunctuation: true,
+        includeSpace: false,
+        requireEachIncludedType: true,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.pepperSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The pepper keys the HMAC under which every card code is stored; rotating it needs a dual-pepper ' +
+        'lookup and rehash of existing cards, which is a planned later issue. Until then automatic rotation ' +
+        'would make every issued card unfindable.',
+    });
+
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'CodePepperSecretArn', { value: this.pepperSecret.secretArn });
+  }
+}

@@ -1,0 +1,97 @@
+import { type App, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ApiStack } from './api-stack';
+import { AuthStack } from './auth-stack';
+import { type DeploymentConfig, parseDeploymentConfig, type RegionConfig } from './config';
+import type { FunctionRuntime } from './constructs/function';
+import { DataStack } from './data-stack';
+import { StreamsStack } from './streams-stack';
+
+export const PROJECT_TAG = 'giftcard';
+
+/** The stacks of one region. Deploy order: data, auth, then api and streams (CDK orders them). */
+export interface RegionStacks {
+  readonly config: RegionConfig;
+  readonly data: DataStack;
+  readonly auth: AuthStack;
+  readonly api: ApiStack;
+  readonly streams: StreamsStack;
+}
+
+export interface BuildOptions {
+  /** @default parsed from the app's context (`regions`, `account`) */
+  readonly config?: DeploymentConfig;
+  /** Lambda sources directory. @default <repo>/functions */
+  readonly functionsDir?: string;
+  /** Register the cdk-nag AwsSolutions checks. @default true */
+  readonly nag?: boolean;
+}
+
+export const stackName = (component: string, region: string): string => `GiftCard-${component}-${region}`;
+
+/** Reads the deployment configuration from the app's context (cdk.json, or `-c` on the command line). */
+export function configFromContext(app: App): DeploymentConfig {
+  return parseDeploymentConfig({
+    regions: app.node.tryGetContext('regions'),
+    account: app.node.tryGetContext('account'),
+  });
+}
+
+/**
+ * Builds the whole platform into `app`: one stack set per configured region
+ * (GiftCard-Data-<region>, GiftCard-Auth-<region>, GiftCard-Api-<region>, GiftCard-Streams-<region>),
+ * tags everything and registers the cdk-nag AwsSolutions checks.
+ */
+export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionStacks[] {
+  const config = options.config ?? configFromContext(app);
+
+  const sets = config.regions.map((region) => {
+    const env = { account: region.account ?? process.env.CDK_DEFAULT_ACCOUNT, region: region.region };
+    const describe = (what: string) =>
+      `Gift card platform ${region.region} (region code ${region.regionCode}): ${what}`;
+
+    const data = new DataStack(app, stackName('Data', region.region), {
+      env,
+      region,
+      description: describe('data key, single table, card-code pepper'),
+    });
+    const auth = new AuthStack(app, stackName('Auth', region.region), {
+      env,
+      description: describe('staff user pool, role groups, console client'),
+    });
+    const runtime: FunctionRuntime = {
+      region,
+      table: data.table,
+      pepperSecret: data.pepperSecret,
+      staffAuth: auth.staffAuth,
+      functionsDir: options.functionsDir,
+    };
+    const api = new ApiStack(app, stackName('Api', region.region), {
+      env,
+      runtime,
+      description: describe('REST API, handlers, WAF'),
+    });
+    const streams = new StreamsStack(app, stackName('Streams', region.region), {
+      env,
+      runtime,
+      description: describe('table stream consumers, DLQs, alarms'),
+    });
+
+    const stacks = { data, auth, api, streams };
+    for (const [component, stack] of Object.entries(stacks)) {
+      Tags.of(stack).add('component', component);
+      Tags.of(stack).add('region-code', region.regionCode);
+    }
+    return { config: region, ...stacks };
+  });
+
+  Tags.of(app).add('project', PROJECT_TAG);
+  Tags.of(app).add('managed-by', 'cdk');
+
+  if (options.nag ?? true) {
+    Validations.of(app).addPlugins(
+      new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }),
+    );
+  }
+  return sets;
+}
