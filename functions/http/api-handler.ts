@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { DomainError, validationFailed } from '../core/errors';
 import type { IdempotencyClaim } from '../store/idempotency';
 import { authenticate, authorize, type Principal, principalScope } from './auth';
-import { logger } from './logger';
+import { logger } from '../logger';
 import { problemResponse } from './problem';
 import { type ApiFunctionName, type RouteDefinition, routeKey, routesOf } from './route-table';
 import { fieldErrors } from './validation';

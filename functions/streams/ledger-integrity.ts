@@ -5,7 +5,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { LedgerEntry } from '../core/ledger';
 import { ledgerContinuityProblems } from '../core/ledger-integrity';
-import { logger } from '../http/logger';
+import { logger } from '../logger';
 import { db, tableName } from '../store/dynamo-client';
 import { entryKey, withoutLayout } from '../store/keys';
 

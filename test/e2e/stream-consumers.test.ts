@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { logger } from '../../functions/http/logger';
+import { logger } from '../../functions/logger';
 import { dynamoDbClient } from '../../local/dynamodb';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/api/cards';
-import { logger } from '../../functions/http/logger';
+import { logger } from '../../functions/logger';
 import { createTestTable, type TestTable, testEnv } from '../support/table';
 
 /** Faults DynamoDB Local cannot produce on demand: the SDK client is mocked for these only. */
