@@ -1,0 +1,203 @@
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { StreamConsumerDefinition } from '../functions/streams/registry';
+import { dynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb';
+import { applyHandlerEnvironment } from './handler-env';
+import {
+  type ApiHandlerLoader,
+  importApiHandler,
+  importStreamHandler,
+  type StreamHandlerLoader,
+} from './handlers';
+import { startHttpServer } from './http-server';
+import { consoleLog, type LocalLog } from './log';
+import { startS3Local } from './s3';
+import { loadOrCreateLocalSecrets } from './secrets';
+import { type DemoData, seedDemo } from './seed';
+import { createStaffIssuer, type StaffIssuer } from './staff-issuer';
+import { createStreamPoller, type StreamPoller } from './stream-poller';
+
+export const LOCAL_TABLE_NAME = 'giftcard-local';
+
+export interface LocalStackOptions {
+  /** HTTP API port, default 3000 (0: a free port). */
+  readonly port?: number;
+  /** DynamoDB Local port, default 8000 (0: a free port). */
+  readonly dynamoPort?: number;
+  /** s3rver port, default 4569 (0: a free port). */
+  readonly s3Port?: number;
+  /** Forget the data (tables, objects, demo.json, DLQ, stream positions); the secrets are kept. */
+  readonly fresh?: boolean;
+  /** Default `.local` in the working directory. */
+  readonly dataDir?: string;
+  /** DynamoDB Local without a database file (implies seeding on every start). */
+  readonly inMemory?: boolean;
+  /** Handlers' Powertools log level, default WARN. */
+  readonly logLevel?: string;
+  readonly tableName?: string;
+  /** Use this already running DynamoDB Local instead of starting one (the test harness does). */
+  readonly dynamodbEndpoint?: string;
+  /** Seed (or re-mint) the demo data; default true. */
+  readonly seed?: boolean;
+  readonly loadApiHandler?: ApiHandlerLoader;
+  readonly loadStreamHandler?: StreamHandlerLoader;
+  readonly consumers?: readonly StreamConsumerDefinition[];
+  readonly pollIntervalMs?: number;
+  /** Called once the handlers' environment is set, before any handler runs (tests reset warm state). */
+  readonly onEnvironment?: () => void;
+  /** The stack's own messages; `requestLog` gets one line per HTTP request. */
+  readonly log?: LocalLog;
+  readonly requestLog?: LocalLog;
+}
+
+export interface LocalStack {
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly tableName: string;
+  readonly dynamodbEndpoint: string;
+  readonly s3Endpoint: string;
+  readonly s3Bucket: string;
+  readonly issuer: StaffIssuer;
+  /** Absent when seeding is off. */
+  readonly demo: DemoData | undefined;
+  readonly demoSeeded: boolean;
+  readonly demoFile: string;
+  readonly poller: StreamPoller;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything `npm start` runs, in this process: DynamoDB Local (java child), s3rver, the local API
+ * Gateway calling the Lambda handlers in-process, the stream poller feeding the stream consumers, and
+ * the demo seed. Handlers read process.env, so run one stack per process.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? consoleLog();
+  const dataDir = resolve(options.dataDir ?? '.local');
+  const tableName = options.tableName ?? LOCAL_TABLE_NAME;
+  const demoFile = join(dataDir, 'demo.json');
+  if (options.fresh) {
+    for (const entry of ['dynamodb', 's3', 'dlq', 'demo.json', 'stream-positions.json']) {
+      rmSync(join(dataDir, entry), { recursive: true, force: true });
+    }
+  }
+  const stoppers: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const stopOne of stoppers.splice(0).reverse()) {
+      try {
+        await stopOne();
+      } catch (error) {
+        log.warn(`while stopping: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  };
+
+  try {
+    const secrets = await loadOrCreateLocalSecrets(join(dataDir, 'secrets.json'));
+
+    let dynamodbEndpoint = options.dynamodbEndpoint;
+    if (!dynamodbEndpoint) {
+      const dynamodb = await startDynamoDbLocal({
+        port: options.dynamoPort ?? 8000,
+        ...(options.inMemory ? {} : { dataDir: join(dataDir, 'dynamodb') }),
+      });
+      stoppers.push(dynamodb.stop);
+      dynamodbEndpoint = dynamodb.endpoint;
+    }
+    const client = dynamoDbClient(dynamodbEndpoint);
+    try {
+      await ensureTable(client, tableName);
+    } finally {
+      client.destroy();
+    }
+
+    const s3 = await startS3Local({ port: options.s3Port ?? 4569, directory: join(dataDir, 's3') });
+    stoppers.push(s3.stop);
+
+    // Requests wait for the handlers' environment, which needs the issuer URL, which needs the port.
+    let environmentReady: () => void = () => {};
+    const ready = new Promise<void>((resolveReady) => {
+      environmentReady = resolveReady;
+    });
+    const loadApiHandler = options.loadApiHandler ?? importApiHandler;
+    const http = await startHttpServer({
+      port: options.port ?? 3000,
+      loadHandler: async (fn) => {
+        await ready;
+        return loadApiHandler(fn);
+      },
+      ...(options.requestLog ? { log: options.requestLog } : {}),
+    });
+    stoppers.push(http.close);
+
+    const issuer = await createStaffIssuer({
+      signingKey: secrets.staffSigningKey,
+      issuer: `${http.baseUrl}/local-issuer`,
+    });
+    applyHandlerEnvironment({
+      tableName,
+      dynamodbEndpoint,
+      codePepper: secrets.codePepper,
+      issuer,
+      ...(options.logLevel ? { logLevel: options.logLevel } : { logLevel: process.env.LOG_LEVEL ?? 'WARN' }),
+      s3: { endpoint: s3.endpoint, bucket: s3.bucket },
+    });
+    options.onEnvironment?.();
+    environmentReady();
+
+    const poller = createStreamPoller({
+      endpoint: dynamodbEndpoint,
+      tableName,
+      dlqDir: join(dataDir, 'dlq'),
+      ...(options.inMemory ? {} : { checkpointFile: join(dataDir, 'stream-positions.json') }),
+      loadHandler: options.loadStreamHandler ?? importStreamHandler,
+      ...(options.consumers ? { consumers: options.consumers } : {}),
+      ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      log: prefixed(log, '[streams] '),
+    });
+    poller.start();
+    stoppers.push(poller.stop);
+
+    let demo: DemoData | undefined;
+    let demoSeeded = false;
+    if (options.seed ?? true) {
+      const result = await seedDemo({
+        baseUrl: http.baseUrl,
+        issuer,
+        file: demoFile,
+        fresh: Boolean(options.fresh || options.inMemory),
+        log,
+      });
+      demo = result.demo;
+      demoSeeded = result.seeded;
+    }
+
+    return {
+      baseUrl: http.baseUrl,
+      port: http.port,
+      dataDir,
+      tableName,
+      dynamodbEndpoint,
+      s3Endpoint: s3.endpoint,
+      s3Bucket: s3.bucket,
+      issuer,
+      demo,
+      demoSeeded,
+      demoFile,
+      poller,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function prefixed(log: LocalLog, prefix: string): LocalLog {
+  return {
+    info: (message) => log.info(`${prefix}${message}`),
+    warn: (message) => log.warn(`${prefix}${message}`),
+    error: (message) => log.error(`${prefix}${message}`),
+  };
+}
