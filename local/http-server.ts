@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { ErrorCode } from '../functions/core/errors';
+import { problemOf } from '../functions/http/problem';
 import type { RouteDefinition } from '../functions/http/route-table';
 import { type LocalRequest, splitUrl, toApiGatewayEvent } from './api-gateway-event';
 import { LocalRuntimeError } from './errors';
@@ -35,33 +37,24 @@ export interface LocalHttpServer {
 
 interface GatewayProblem {
   readonly status: number;
-  readonly title: string;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly detail: string;
   readonly headers?: Record<string, string>;
 }
 
-/** Answers API Gateway itself gives (no handler ran), as problem+json like the handlers' errors. */
+/** Answers API Gateway itself gives (no handler ran), in the same problem+json as the handlers' errors. */
 function writeProblem(response: ServerResponse, problem: GatewayProblem, requestId: string): void {
-  const body = JSON.stringify({
-    type: 'about:blank',
-    title: problem.title,
-    status: problem.status,
-    detail: problem.detail,
-    code: problem.code,
-    requestId,
-  });
+  const body = problemOf(problem.code, problem.detail, { status: problem.status, requestId });
   response.writeHead(problem.status, {
     'Content-Type': 'application/problem+json',
     'x-amzn-RequestId': requestId,
     ...problem.headers,
   });
-  response.end(body);
+  response.end(JSON.stringify(body));
 }
 
 const internalError = (requestId: string): GatewayProblem => ({
   status: 500,
-  title: 'Internal Server Error',
   code: 'INTERNAL',
   detail: `The request failed unexpectedly. Quote request id ${requestId} when reporting it.`,
 });
@@ -152,7 +145,6 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
         response,
         {
           status: 413,
-          title: 'Payload Too Large',
           code: 'PAYLOAD_TOO_LARGE',
           detail: `The request body exceeds ${maxBodyBytes} bytes.`,
         },
@@ -165,7 +157,6 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
         response,
         {
           status: 404,
-          title: 'Not Found',
           code: 'NOT_FOUND',
           detail: `No route matches ${method} ${label}.`,
         },
@@ -178,7 +169,6 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
         response,
         {
           status: 405,
-          title: 'Method Not Allowed',
           code: 'METHOD_NOT_ALLOWED',
           detail: `${method} is not allowed on ${matched.resource}; allowed: ${matched.allowed.join(', ')}.`,
           headers: { Allow: matched.allowed.join(', ') },
@@ -218,7 +208,6 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
         response,
         {
           status: 504,
-          title: 'Gateway Timeout',
           code: 'INTERNAL',
           detail: `The function did not answer within ${timeoutMs} ms.`,
         },
@@ -232,7 +221,7 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
       );
       writeProblem(
         response,
-        { status: 502, title: 'Bad Gateway', code: 'INTERNAL', detail: 'Malformed Lambda proxy response.' },
+        { status: 502, code: 'INTERNAL', detail: 'Malformed Lambda proxy response.' },
         requestId,
       );
       return finish(502);
