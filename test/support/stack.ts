@@ -6,6 +6,7 @@ import { silentLog } from '../../local/log';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
 import { testDynamoDbEndpoint } from './dynamodb';
 import { useBaseUrl } from './http';
+import { resetHandlerState } from './reset';
 
 /**
  * The whole local runtime for end-to-end tests: the run's DynamoDB Local with a table of its own, s3rver
@@ -15,19 +16,27 @@ import { useBaseUrl } from './http';
  */
 export async function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'giftcard-e2e-'));
-  const stack = await startLocalStack({
-    dataDir,
-    dynamodbEndpoint: testDynamoDbEndpoint(),
-    tableName: `e2e-${randomUUID()}`,
-    port: 0,
-    s3Port: 0,
-    inMemory: true,
-    logLevel: process.env.LOG_LEVEL ?? 'ERROR',
-    log: silentLog,
-    requestLog: silentLog,
-    pollIntervalMs: 100,
-    ...options,
-  });
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      dataDir,
+      dynamodbEndpoint: testDynamoDbEndpoint(),
+      tableName: `e2e-${randomUUID()}`,
+      port: 0,
+      s3Port: 0,
+      inMemory: true,
+      logLevel: process.env.LOG_LEVEL ?? 'ERROR',
+      log: silentLog,
+      requestLog: silentLog,
+      pollIntervalMs: 100,
+      // Handlers warmed by an earlier stack or testEnv in this process start cold again.
+      onEnvironment: resetHandlerState,
+      ...options,
+    });
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   useBaseUrl(stack.baseUrl);
   return {
     ...stack,

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { resetConfigForTests } from '../../functions/config';
 import type { StaffRole } from '../../functions/http/route-table';
 import { createTableInput } from '../../functions/store/table-definition';
 import { dynamoDbClient } from '../../local/dynamodb';
@@ -13,6 +12,7 @@ import {
   type StaffTokenOptions,
 } from '../../local/staff-issuer';
 import { testDynamoDbEndpoint } from './dynamodb';
+import { resetHandlerState } from './reset';
 
 export interface TestTable {
   readonly tableName: string;
@@ -30,7 +30,7 @@ export async function createTestTable(prefix = 'test'): Promise<TestTable> {
   const client = dynamoDbClient(testDynamoDbEndpoint());
   await client.send(new CreateTableCommand(createTableInput(tableName)));
   process.env.TABLE_NAME = tableName;
-  resetConfigForTests();
+  resetHandlerState();
   return {
     tableName,
     client,
@@ -60,7 +60,7 @@ function testIssuer(): Promise<StaffIssuer> {
 /**
  * The environment the handlers read (functions/config.ts), as the local runtime sets it: DynamoDB Local,
  * a fresh random CODE_PEPPER, the test staff issuer's JWKS, REGION_CODE 1, dummy AWS credentials.
- * TABLE_NAME comes from createTestTable (or `tableName`). Resets the config cache.
+ * TABLE_NAME comes from createTestTable (or `tableName`). Resets the handlers' cold-start state.
  */
 export async function testEnv(options: { tableName?: string; logLevel?: string } = {}): Promise<TestEnv> {
   const issuer = await testIssuer();
@@ -73,6 +73,6 @@ export async function testEnv(options: { tableName?: string; logLevel?: string }
     logLevel: options.logLevel ?? process.env.LOG_LEVEL ?? 'ERROR',
   });
   Object.assign(process.env, variables);
-  resetConfigForTests();
+  resetHandlerState();
   return { codePepper, issuer, mintStaffToken: (role, token) => issuer.mintStaffToken(role, token) };
 }

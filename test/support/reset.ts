@@ -1,0 +1,18 @@
+import { resetConfigForTests } from '../../functions/config';
+import { resetStaffKeysForTests } from '../../functions/http/staff-token';
+import { resetDbForTests } from '../../functions/store/dynamo-client';
+import { resetIdempotencyForTests } from '../../functions/store/idempotency';
+import { resetSecretsForTests } from '../../functions/store/secrets';
+
+/**
+ * Forgets everything the handlers derived from the environment at their cold start (config, staff
+ * keys, DynamoDB client, pepper, idempotency key), as a new Lambda instance would. Call after changing
+ * process.env; testEnv, createTestTable and startTestStack do.
+ */
+export function resetHandlerState(): void {
+  resetConfigForTests();
+  resetStaffKeysForTests();
+  resetDbForTests();
+  resetSecretsForTests();
+  resetIdempotencyForTests();
+}
