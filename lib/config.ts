@@ -98,7 +98,8 @@ export function parseDeploymentConfig(raw: { regions: unknown; account?: unknown
       `Invalid CDK context "regions":\n${formatIssues('regions', parsed.error)}\n${help}`,
     );
   }
-  const accountValue = fromContext('account', raw.account);
+  // Not JSON-parsed: `-c account=012345678901` is a string, and as a number it would lose its leading 0.
+  const accountValue = raw.account;
   let account: string | undefined;
   if (accountValue !== undefined) {
     const parsedAccount = accountSchema.safeParse(accountValue);

@@ -1,0 +1,124 @@
+import { spawnSync } from 'node:child_process';
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseDeploymentConfig } from '../../lib/config';
+import { PROJECT_ROOT } from '../../lib/constructs/function';
+import { buildTestApp, CDK_JSON, envOf, resourcesOf } from './build';
+
+const US = { region: 'us-east-1', regionCode: '1', defaultCurrency: 'USD', timeZone: 'America/New_York' };
+const EU = { region: 'eu-west-1', regionCode: '2', defaultCurrency: 'EUR', timeZone: 'Europe/Dublin' };
+
+describe('cdk.json', () => {
+  it('runs bin/app.ts with tsx and configures at least two regions that parse', () => {
+    expect(CDK_JSON.app).toBe('npx tsx bin/app.ts');
+    const config = parseDeploymentConfig({ regions: CDK_JSON.context.regions });
+    expect(config.regions.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('one stack set per region', () => {
+  it('builds Data, Auth, Api and Streams stacks for each of two regions, in their region', () => {
+    const { app, sets } = buildTestApp({ regions: [US, EU], nag: false });
+    app.synth(); // resolves the cross-stack references, which is what creates the stack dependencies
+    expect(sets.map((set) => set.config.region)).toEqual(['us-east-1', 'eu-west-1']);
+    const stacks = app.node.children.filter((child): child is Stack => child instanceof Stack);
+    expect(stacks.map((stack) => stack.stackName).sort()).toEqual(
+      [
+        'GiftCard-Data-us-east-1',
+        'GiftCard-Auth-us-east-1',
+        'GiftCard-Api-us-east-1',
+        'GiftCard-Streams-us-east-1',
+        'GiftCard-Data-eu-west-1',
+        'GiftCard-Auth-eu-west-1',
+        'GiftCard-Api-eu-west-1',
+        'GiftCard-Streams-eu-west-1',
+      ].sort(),
+    );
+    for (const set of sets) {
+      for (const stack of [set.data, set.auth, set.api, set.streams]) {
+        expect(stack.region).toBe(set.config.region);
+      }
+      // Compute stacks depend on their own region's stateful stacks only.
+      const deps = (stack: Stack) => stack.dependencies.map((dep) => dep.stackName).sort();
+      expect(deps(set.data)).toEqual([]);
+      expect(deps(set.auth)).toEqual([]);
+      expect(deps(set.api)).toEqual([set.auth.stackName, set.data.stackName].sort());
+      expect(deps(set.streams)).toEqual([set.auth.stackName, set.data.stackName].sort());
+    }
+
+    // The region settings reach the functions: region code and currency differ per region.
+    const eu = sets[1];
+    if (!eu) throw new Error('no eu set');
+    const env = envOf(Object.values(resourcesOf(Template.fromStack(eu.api), 'AWS::Lambda::Function'))[0]);
+    expect(env).toMatchObject({
+      REGION_CODE: '2',
+      DEFAULT_CURRENCY: 'EUR',
+      REPORTING_TIME_ZONE: 'Europe/Dublin',
+    });
+    expect(JSON.stringify(env.STAFF_JWT_ISSUER)).toContain('https://cognito-idp.eu-west-1.amazonaws.com/');
+    expect(JSON.stringify(env.TABLE_NAME)).toContain('GiftCard-Data-eu-west-1');
+  });
+
+  it('tags every taggable resource with the project, component and region code', () => {
+    const { sets } = buildTestApp({ regions: [EU], nag: false });
+    const set = sets[0];
+    if (!set) throw new Error('no set');
+    const table = Object.values(Template.fromStack(set.data).findResources('AWS::DynamoDB::Table'))[0];
+    expect(table?.Properties?.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'project', Value: 'giftcard' },
+        { Key: 'component', Value: 'data' },
+        { Key: 'region-code', Value: '2' },
+        { Key: 'managed-by', Value: 'cdk' },
+      ]),
+    );
+  });
+});
+
+describe('region configuration', () => {
+  const parse = (regions: unknown, account?: unknown) => () => parseDeploymentConfig({ regions, account });
+
+  it('accepts the documented shape, JSON strings from -c, and a top-level account', () => {
+    const config = parseDeploymentConfig({
+      regions: JSON.stringify([US, { ...EU, account: '210987654321' }]),
+      account: '123456789012',
+    });
+    expect(config.regions.map((region) => [region.region, region.account, region.logLevel])).toEqual([
+      ['us-east-1', '123456789012', 'INFO'],
+      ['eu-west-1', '210987654321', 'INFO'],
+    ]);
+  });
+
+  it('names the bad field when the configuration is malformed', () => {
+    expect(parse(undefined)).toThrow(/Missing CDK context "regions"/);
+    expect(parse([])).toThrow(/at least one region/);
+    expect(parse('not json')).toThrow(ConfigError);
+    expect(parse([{ ...US, regionCode: '12' }])).toThrow(/regions\[0\]\.regionCode: must be a single digit/);
+    expect(parse([{ ...US, region: 'mars-1' }])).toThrow(/regions\[0\]\.region/);
+    expect(parse([{ ...US, defaultCurrency: 'usd' }])).toThrow(/regions\[0\]\.defaultCurrency/);
+    expect(parse([{ ...US, timeZone: 'Europe/Atlantis' }])).toThrow(
+      /regions\[0\]\.timeZone: must be an IANA time zone/,
+    );
+    expect(parse([{ ...US, colour: 'blue' }])).toThrow(/regions\[0\]/);
+    expect(parse([US, { ...EU, regionCode: '1' }])).toThrow(
+      /regions\[1\]\.regionCode: duplicates regions\[0\]/,
+    );
+    expect(parse([US, { ...US, regionCode: '3' }])).toThrow(/regions\[1\]\.region: duplicates/);
+    expect(parse([US], '1234')).toThrow(/"account"/);
+    expect(parse([US], 123456789012)).toThrow(/"account"/);
+  });
+
+  it('bin/app.ts exits with the message, not a stack trace, on a bad configuration', () => {
+    const result = spawnSync('npx', ['tsx', 'bin/app.ts'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ regions: [{ ...US, regionCode: 'x' }] }) },
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('Invalid CDK context "regions"');
+    expect(result.stderr).toContain('regions[0].regionCode');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});

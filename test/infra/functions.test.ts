@@ -1,0 +1,211 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseDeploymentConfig } from '../../lib/config';
+import { GiftCardFunction } from '../../lib/constructs/function';
+import { GiftCardTable } from '../../lib/constructs/table';
+import {
+  actionsOf,
+  buildFirstRegion,
+  type CfnResource,
+  envOf,
+  FIRST_REGION,
+  refTarget,
+  resourcesOf,
+  scratchDir,
+  statementsOfRole,
+  template,
+} from './build';
+
+const REQUIRED_ENV = [
+  'NODE_OPTIONS',
+  'POWERTOOLS_SERVICE_NAME',
+  'LOG_LEVEL',
+  'TABLE_NAME',
+  'CODE_PEPPER_SECRET_ID',
+  'REGION_CODE',
+  'STAFF_JWT_ISSUER',
+  'STAFF_JWKS_URL',
+  'STAFF_JWT_AUDIENCE',
+];
+
+describe('functions', () => {
+  let templates: { name: string; t: Template }[];
+
+  beforeAll(() => {
+    const set = buildFirstRegion();
+    templates = [
+      { name: 'api', t: template(set.api) },
+      { name: 'streams', t: template(set.streams) },
+    ];
+  });
+
+  /** Runs `check` on every Lambda function of the api and streams stacks. */
+  const eachFunction = (check: (fn: CfnResource, t: Template, stack: string) => void) => {
+    let count = 0;
+    for (const { name, t } of templates) {
+      for (const fn of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) {
+        check(fn, t, name);
+        count += 1;
+      }
+    }
+    expect(count).toBeGreaterThan(0);
+  };
+  const statementsOf = (fn: CfnResource, t: Template) => statementsOfRole(t, refTarget(fn.Properties.Role));
+
+  it('run Node.js 22 on arm64 with active tracing, 1024 MB and the `handler` export', () => {
+    eachFunction((fn) => {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        MemorySize: 1024,
+        Handler: 'index.handler',
+      });
+    });
+  });
+
+  it('give API handlers 10 s and stream consumers a minute', () => {
+    eachFunction((fn, _t, stack) => expect(fn.Properties.Timeout).toBe(stack === 'api' ? 10 : 60));
+  });
+
+  it('get the environment functions/config.ts reads, source maps on', () => {
+    eachFunction((fn) => {
+      const env = envOf(fn);
+      for (const name of REQUIRED_ENV) expect(env[name], name).toBeDefined();
+      expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+      expect(env.REGION_CODE).toBe(FIRST_REGION.regionCode);
+      expect(env.POWERTOOLS_SERVICE_NAME).toMatch(/^giftcard-/);
+      expect(JSON.stringify(env.STAFF_JWT_ISSUER)).toContain(
+        `https://cognito-idp.${FIRST_REGION.region}.amazonaws.com/`,
+      );
+      expect(JSON.stringify(env.STAFF_JWKS_URL)).toContain('/.well-known/jwks.json');
+    });
+  });
+
+  it('log to their own log group, kept one year', () => {
+    eachFunction((fn, t) => {
+      const logGroup = refTarget((fn.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup);
+      const groups = resourcesOf(t, 'AWS::Logs::LogGroup');
+      expect(logGroup && groups[logGroup]?.Properties.RetentionInDays).toBe(365);
+    });
+  });
+
+  it('have their own role without managed policies, and no wildcard actions', () => {
+    eachFunction((fn, t) => {
+      const role = resourcesOf(t, 'AWS::IAM::Role')[refTarget(fn.Properties.Role) ?? ''];
+      expect(role).toBeDefined();
+      expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
+      for (const statement of statementsOf(fn, t)) {
+        for (const action of actionsOf(statement)) expect(action, action).not.toContain('*');
+        if (statement.Resource === '*') {
+          for (const action of actionsOf(statement)) {
+            expect(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams']).toContain(
+              action,
+            );
+          }
+        }
+      }
+    });
+  });
+
+  it('may read the pepper secret and use KMS keys only through their services', () => {
+    eachFunction((fn, t) => {
+      const statements = statementsOf(fn, t);
+      const secretRead = statements.find((s) => s.Action === 'secretsmanager:GetSecretValue');
+      expect(secretRead?.Resource).toEqual(envOf(fn).CODE_PEPPER_SECRET_ID);
+      for (const statement of statements.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')))) {
+        const via = (statement.Condition?.StringEquals as Record<string, string> | undefined)?.[
+          'kms:ViaService'
+        ];
+        // The event source mapping's stream reads are the only unconditioned key use (decrypt only).
+        if (via === undefined)
+          expect(actionsOf(statement).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
+        else expect(via).toMatch(/^(dynamodb|secretsmanager|sqs)\.[a-z0-9-]+\.amazonaws\.com$/);
+      }
+    });
+  });
+
+  it('never get table administration or Scan', () => {
+    eachFunction((fn, t) => {
+      const actions = statementsOf(fn, t).flatMap(actionsOf);
+      for (const forbidden of [
+        'Scan',
+        'CreateTable',
+        'DeleteTable',
+        'UpdateTable',
+        'PartiQL',
+        'RestoreTable',
+      ]) {
+        expect(
+          actions.filter((action) => action.startsWith('dynamodb:') && action.includes(forbidden)),
+        ).toEqual([]);
+      }
+    });
+  });
+
+  it('API handlers (except the health check) read and write items; stream consumers only read', () => {
+    eachFunction((fn, t, stack) => {
+      const service = String(envOf(fn).POWERTOOLS_SERVICE_NAME);
+      const actions = statementsOf(fn, t).flatMap(actionsOf);
+      const writes = stack === 'api' && service !== 'giftcard-api-system';
+      expect(actions.includes('dynamodb:UpdateItem'), service).toBe(writes);
+      expect(actions).toContain('dynamodb:GetItem');
+      expect(actions).toContain('dynamodb:Query');
+    });
+  });
+});
+
+describe('GiftCardFunction bundling (esbuild, one small entry)', () => {
+  it('emits a minified ESM bundle with the require banner and a source map', () => {
+    const dir = scratchDir('bundling');
+    fs.mkdirSync(path.join(dir, 'api'), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'api', 'probe.ts'),
+      "import { createHash } from 'node:crypto';\n" +
+        'export const handler = async (event: { body: string }) => ({\n' +
+        "  statusCode: 200, body: createHash('sha256').update(event.body).digest('hex'),\n});\n",
+    );
+    const outdir = fs.mkdtempSync(path.join(scratchDir('out'), 'asm-'));
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'BundlingProbe', { env: { region: FIRST_REGION.region } });
+    const key = new kms.Key(stack, 'Key');
+    const region = parseDeploymentConfig({ regions: [FIRST_REGION] }).regions[0];
+    if (!region) throw new Error('no region');
+    const fn = new GiftCardFunction(stack, 'Probe', {
+      runtime: {
+        region,
+        table: new GiftCardTable(stack, 'Table', { encryptionKey: key }),
+        pepperSecret: new secretsmanager.Secret(stack, 'Pepper', { encryptionKey: key }),
+        staffAuth: { issuer: 'https://issuer', jwksUrl: 'https://issuer/jwks', audience: 'aud' },
+        functionsDir: dir,
+      },
+      entry: 'api/probe.ts',
+      serviceName: 'probe',
+      description: 'bundling probe',
+      tableAccess: 'none',
+    });
+    const assembly = app.synth();
+    expect(fn.function.runtime.name).toBe('nodejs22.x');
+    const assetDirs = fs
+      .readdirSync(assembly.directory)
+      .filter((name) => name.startsWith('asset.'))
+      .map((name) => path.join(assembly.directory, name));
+    const bundle = assetDirs.find((assetDir) => fs.existsSync(path.join(assetDir, 'index.mjs')));
+    expect(bundle, 'an asset with index.mjs (ESM output)').toBeDefined();
+    const source = fs.readFileSync(path.join(bundle as string, 'index.mjs'), 'utf8');
+    expect(
+      source.startsWith(
+        "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+      ),
+    ).toBe(true);
+    expect(source).toMatch(/export\s*\{/);
+    expect(source.split('\n').length).toBeLessThan(10); // minified
+    expect(fs.existsSync(path.join(bundle as string, 'index.mjs.map'))).toBe(true);
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }, 60_000);
+});

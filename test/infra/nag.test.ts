@@ -1,0 +1,125 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from './build';
+
+interface Violation {
+  ruleName: string;
+  severity: string;
+  violatingResources?: { constructPath?: string }[];
+  violatingConstructs?: { constructPath?: string }[];
+}
+
+/** The AwsSolutions findings (errors and warnings) left in the synthesized assembly's validation report. */
+function awsSolutionsFindings(assemblyDir: string): string[] {
+  const file = path.join(assemblyDir, 'validation-report.json');
+  if (!fs.existsSync(file)) return [];
+  const report = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    pluginReports: { pluginName: string; violations: Violation[] }[];
+  };
+  return report.pluginReports
+    .filter((plugin) => plugin.pluginName.includes('AwsSolutions'))
+    .flatMap((plugin) => plugin.violations)
+    .flatMap((violation) =>
+      [...(violation.violatingResources ?? []), ...(violation.violatingConstructs ?? [])].map(
+        (resource) => `${violation.severity} ${violation.ruleName} at ${resource.constructPath}`,
+      ),
+    );
+}
+
+interface Acknowledgement {
+  id: string;
+  reason: string;
+  path: string;
+}
+
+function acknowledgements(root: IConstruct): Acknowledgement[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+          path: construct.node.path,
+        })),
+      ),
+  );
+}
+
+/** Every rule the app acknowledges; adding one means adding it here, with its reason reviewed. */
+const EXPECTED_ACKNOWLEDGED = [
+  'AwsSolutions-APIG4',
+  'AwsSolutions-COG4',
+  'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+  'AwsSolutions-IAM5[Resource::*]',
+  'AwsSolutions-L1',
+  'AwsSolutions-SMG4',
+  'AwsSolutions-SQS3',
+];
+
+describe('cdk-nag AwsSolutions', () => {
+  let built: TestApp;
+  let synthError: unknown;
+  let assemblyDir: string;
+
+  beforeAll(() => {
+    // Both regions of cdk.json: the whole app as `cdk synth` builds it (bundling skipped).
+    built = buildTestApp();
+    try {
+      assemblyDir = built.app.synth().directory;
+    } catch (error) {
+      synthError = error;
+      assemblyDir = built.outdir;
+    }
+  });
+
+  it('synthesizes every stack of every region with no unacknowledged finding', () => {
+    expect(synthError === undefined ? '' : String(synthError)).toBe('');
+    expect(awsSolutionsFindings(assemblyDir)).toEqual([]);
+  });
+
+  it('leaves no error or warning annotation on any stack', () => {
+    for (const set of built.sets) {
+      for (const stack of [set.data, set.auth, set.api, set.streams]) {
+        const annotations = Annotations.fromStack(stack);
+        expect(annotations.findError('*', Match.anyValue()), stack.stackName).toEqual([]);
+        expect(annotations.findWarning('*', Match.anyValue()), stack.stackName).toEqual([]);
+      }
+    }
+  });
+
+  it('acknowledges only the reviewed rules, each with a specific written reason', () => {
+    const acks = acknowledgements(built.app);
+    expect([...new Set(acks.map((ack) => ack.id))].sort()).toEqual([...EXPECTED_ACKNOWLEDGED].sort());
+    for (const ack of acks) {
+      expect(ack.reason.length, `${ack.id} at ${ack.path}`).toBeGreaterThanOrEqual(80);
+    }
+    // Stack-wide blanket acknowledgements would hide new findings: every one sits on a construct.
+    for (const ack of acks) expect(ack.path.split('/').length, ack.path).toBeGreaterThan(1);
+  });
+
+  it('writes the acknowledgements into the templates (cdk_nag metadata) for audit', () => {
+    const templateFile = path.join(assemblyDir, `${built.sets[0]?.data.stackName}.template.json`);
+    expect(fs.readFileSync(templateFile, 'utf8')).toContain('"cdk_nag"');
+  });
+
+  it('fails the synth on an error and reports warnings (the check is live)', () => {
+    const outdir = fs.mkdtempSync(path.join(built.outdir, 'negative-'));
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'NagProbe');
+    new sqs.Queue(stack, 'PlainQueue');
+    new cognito.UserPool(stack, 'NoMfaPool');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
+    const findings = awsSolutionsFindings(outdir);
+    expect(findings).toContain('error AwsSolutions-SQS4 at NagProbe/PlainQueue/Resource');
+    expect(findings).toContain('warning AwsSolutions-COG2 at NagProbe/NoMfaPool/Resource');
+  });
+});
