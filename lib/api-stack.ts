@@ -2,6 +2,8 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'a
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { ErrorCode } from '../functions/core/errors';
+import { problemOf } from '../functions/http/problem';
 import { API_FUNCTIONS, type ApiFunctionName, ROUTES, routesOf } from '../functions/http/route-table';
 import { FUNCTION_LOG_RETENTION, type FunctionRuntime, GiftCardFunction } from './constructs/function';
 import { ApiWebAcl } from './constructs/web-acl';
@@ -25,21 +27,75 @@ const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   transactions: 'readWrite',
 };
 
-/** Errors API Gateway answers itself, in the API's problem+json shape (RFC 9457). */
-const problem = (
-  status: number,
-  code: string,
-  title: string,
-): apigateway.GatewayResponseOptions['templates'] => ({
-  'application/json': JSON.stringify({
-    type: 'about:blank',
-    title,
-    status,
-    code,
-    detail: '$context.error.message',
-    requestId: '$context.requestId',
-  }),
-});
+/**
+ * Errors API Gateway answers itself (before any handler runs), in the handlers' own problem+json shape
+ * (functions/http/problem.ts, RFC 9457), so a client sees one error format whoever refused it.
+ */
+const GATEWAY_PROBLEMS: {
+  id: string;
+  type: apigateway.ResponseType;
+  code: ErrorCode;
+  detail: string;
+  status?: number;
+}[] = [
+  // API Gateway answers an unknown path, or a method a path does not have, with 403 "Missing Authentication Token".
+  {
+    id: 'UnknownRoute',
+    type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    code: 'NOT_FOUND',
+    detail: 'No route matches this method and path.',
+  },
+  {
+    id: 'Throttled',
+    type: apigateway.ResponseType.THROTTLED,
+    code: 'RATE_LIMITED',
+    detail: 'Too many requests; retry later.',
+  },
+  {
+    id: 'WafFiltered',
+    type: apigateway.ResponseType.WAF_FILTERED,
+    code: 'FORBIDDEN',
+    detail: 'The request was refused by the firewall.',
+  },
+  {
+    id: 'BadRequestBody',
+    type: apigateway.ResponseType.BAD_REQUEST_BODY,
+    code: 'VALIDATION_FAILED',
+    detail: 'The request body is not valid.',
+  },
+  {
+    id: 'BadRequestParameters',
+    type: apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
+    code: 'VALIDATION_FAILED',
+    detail: 'A required request parameter is missing.',
+  },
+  {
+    id: 'RequestTooLarge',
+    type: apigateway.ResponseType.REQUEST_TOO_LARGE,
+    code: 'PAYLOAD_TOO_LARGE',
+    detail: 'The request is too large.',
+  },
+  {
+    id: 'UnsupportedMediaType',
+    type: apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    detail: 'The content type is not supported.',
+  },
+  {
+    id: 'IntegrationTimeout',
+    type: apigateway.ResponseType.INTEGRATION_TIMEOUT,
+    code: 'INTERNAL',
+    detail: 'The request timed out.',
+    status: 504,
+  },
+  // Anything else on the gateway side is a bare 500: no internals.
+  {
+    id: 'Default5xx',
+    type: apigateway.ResponseType.DEFAULT_5XX,
+    code: 'INTERNAL',
+    detail: 'An internal error occurred.',
+  },
+];
 
 const NO_AUTH_REASON =
   'Authentication and authorisation are enforced in the handler, per route, from the one route table ' +
@@ -145,31 +201,18 @@ export class ApiStack extends Stack {
       });
     }
 
-    this.api.addGatewayResponse('UnknownRoute', {
-      // API Gateway answers an unknown path or method with 403 "Missing Authentication Token".
-      type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
-      statusCode: '404',
-      responseHeaders: { 'Content-Type': "'application/problem+json'" },
-      templates: problem(404, 'NOT_FOUND', 'Not Found'),
-    });
-    this.api.addGatewayResponse('Throttled', {
-      type: apigateway.ResponseType.THROTTLED,
-      statusCode: '429',
-      responseHeaders: { 'Content-Type': "'application/problem+json'" },
-      templates: problem(429, 'RATE_LIMITED', 'Too Many Requests'),
-    });
-    this.api.addGatewayResponse('WafFiltered', {
-      type: apigateway.ResponseType.WAF_FILTERED,
-      statusCode: '403',
-      responseHeaders: { 'Content-Type': "'application/problem+json'" },
-      templates: problem(403, 'FORBIDDEN', 'Forbidden'),
-    });
-    this.api.addGatewayResponse('BadRequestBody', {
-      type: apigateway.ResponseType.BAD_REQUEST_BODY,
-      statusCode: '400',
-      responseHeaders: { 'Content-Type': "'application/problem+json'" },
-      templates: problem(400, 'VALIDATION_FAILED', 'Bad Request'),
-    });
+    for (const problem of GATEWAY_PROBLEMS) {
+      const body = problemOf(problem.code, problem.detail, {
+        requestId: '$context.requestId',
+        ...(problem.status ? { status: problem.status } : {}),
+      });
+      this.api.addGatewayResponse(problem.id, {
+        type: problem.type,
+        statusCode: String(body.status),
+        responseHeaders: { 'Content-Type': "'application/problem+json'" },
+        templates: { 'application/json': JSON.stringify(body) },
+      });
+    }
 
     this.webAcl = new ApiWebAcl(this, 'WebAcl', {
       stageArn: this.api.deploymentStage.stageArn,

@@ -1,5 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorCode } from '../../functions/core/errors';
+import { problemOf } from '../../functions/http/problem';
 import { API_FUNCTIONS, ROUTES, routeKey } from '../../functions/http/route-table';
 import {
   buildFirstRegion,
@@ -106,16 +108,36 @@ describe('api stack', () => {
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
 
-  it('answers unknown routes and throttling with problem+json', () => {
-    t.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
-      ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
-      StatusCode: '404',
-      ResponseParameters: { 'gatewayresponse.header.Content-Type': "'application/problem+json'" },
-    });
-    t.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
-      ResponseType: 'THROTTLED',
-      StatusCode: '429',
-    });
+  it("answers unknown routes, throttling and gateway errors in the handlers' problem+json shape", () => {
+    const responses = Object.values(resourcesOf(t, 'AWS::ApiGateway::GatewayResponse'));
+    const byType = new Map(
+      responses.map((response) => [response.Properties.ResponseType, response.Properties]),
+    );
+    const expected: [string, string, ErrorCode][] = [
+      ['MISSING_AUTHENTICATION_TOKEN', '404', 'NOT_FOUND'],
+      ['THROTTLED', '429', 'RATE_LIMITED'],
+      ['WAF_FILTERED', '403', 'FORBIDDEN'],
+      ['BAD_REQUEST_BODY', '400', 'VALIDATION_FAILED'],
+      ['DEFAULT_5XX', '500', 'INTERNAL'],
+    ];
+    for (const [type, status, code] of expected) {
+      const response = byType.get(type);
+      expect(response, type).toBeDefined();
+      expect(response?.StatusCode).toBe(status);
+      expect(response?.ResponseParameters).toEqual({
+        'gatewayresponse.header.Content-Type': "'application/problem+json'",
+      });
+      const templates = response?.ResponseTemplates as Record<string, string> | undefined;
+      const body = JSON.parse(templates?.['application/json'] ?? '{}');
+      const reference = problemOf(code, 'x');
+      expect(body).toMatchObject({
+        type: reference.type,
+        title: reference.title,
+        status: Number(status),
+        code,
+      });
+      expect(body.requestId).toBe('$context.requestId');
+    }
   });
 
   it('puts a regional WAF web ACL (managed common rules + per-IP rate limit) in front of the stage', () => {
