@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll } from 'vitest';
 import { API_FUNCTIONS } from '../../functions/http/route-table';
 import { STREAM_CONSUMERS } from '../../functions/streams/registry';
 import { PROJECT_ROOT } from '../../lib/constructs/function';
@@ -59,8 +60,15 @@ export interface TestApp {
   readonly outdir: string;
 }
 
+const outdirs: string[] = [];
+// Registered at import, so once for each test file that builds apps: its assemblies go with it.
+afterAll(() => {
+  for (const dir of outdirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 export function buildTestApp(options: { regions?: unknown; nag?: boolean } = {}): TestApp {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'giftcard-cdk-'));
+  outdirs.push(outdir);
   const app = new App({
     outdir,
     context: {
