@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import type { CardOperation, OperationContext } from '../core/card';
+import type { OperationContext } from '../core/card';
 import { displayStatus } from '../core/card';
+import { notFound } from '../core/errors';
+import { DEFAULT_HOLD_SECONDS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS } from '../core/hold';
 import { apiHandler, type OperationRequest, operation } from '../http/api-handler';
 import { actorOf, cardVisibility, programVisibility } from '../http/auth';
 import { pathId } from '../http/params';
@@ -14,8 +16,18 @@ import {
   requestContextFields,
   safeText,
 } from '../http/validation';
-import { cardView, pageView, transactionView } from '../http/views';
-import { cardHistory, getCard, issueCard, listCards, lookupCard, operateOnCard } from '../store/cards';
+import { cardView, holdView, pageView, transactionView } from '../http/views';
+import {
+  type CardRequest,
+  cardHistory,
+  findHold,
+  getCard,
+  issueCard,
+  listCards,
+  lookupCard,
+  operateOnCard,
+  transferBetweenCards,
+} from '../store/cards';
 
 const cardId = (params: Readonly<Record<string, string>>) => pathId(params, 'cardId', 'gc', 'The card');
 const reason = safeText(500);
@@ -41,21 +53,29 @@ function contextOf(request: OperationRequest<unknown, unknown>): OperationContex
 /** One verb on one card: plan, guarded write, answer `{ transaction, card }`. */
 const cardVerb = <B extends z.ZodRawShape>(
   shape: B,
-  toOperation: (body: z.infer<z.ZodObject<B>>) => CardOperation,
+  toOperation: (body: z.infer<z.ZodObject<B>>, params: Readonly<Record<string, string>>) => CardRequest,
+  status = 200,
 ) =>
   operation({
+    status,
     body: z.object({ ...shape, ...requestContextFields }).strict(),
     run: async (request) => {
       const result = await operateOnCard(
         cardId(request.params),
-        toOperation(request.body as z.infer<z.ZodObject<B>>),
+        toOperation(request.body as z.infer<z.ZodObject<B>>, request.params),
         contextOf(request),
         request.idempotency,
         cardVisibility(request.principal),
       );
-      return { transaction: transactionView(result.transaction), card: cardView(result.card, request.now) };
+      return {
+        ...(result.hold ? { hold: holdView(result.hold) } : {}),
+        transaction: transactionView(result.transaction),
+        card: cardView(result.card, request.now),
+      };
     },
   });
+
+const holdId = (params: Readonly<Record<string, string>>) => pathId(params, 'holdId', 'hold', 'The hold');
 
 const issueBody = z
   .object({
@@ -168,6 +188,69 @@ export const handler = apiHandler('cards', {
   })),
   'POST /v1/cards/{cardId}/deactivate': cardVerb({ reason: reason.optional() }, (body) => ({
     type: 'DEACTIVATE',
+    ...(body.reason ? { reason: body.reason } : {}),
+  })),
+  'POST /v1/cards/{cardId}/refund': cardVerb(
+    { amount, transactionId: z.string().max(64).optional() },
+    (body) => ({
+      type: 'REFUND',
+      amount: body.amount,
+      ...(body.transactionId ? { transactionId: body.transactionId } : {}),
+    }),
+  ),
+  'POST /v1/cards/{cardId}/holds': cardVerb(
+    { amount, expiresInSeconds: z.number().int().min(MIN_HOLD_SECONDS).max(MAX_HOLD_SECONDS).optional() },
+    (body) => ({
+      type: 'HOLD',
+      amount: body.amount,
+      expiresInSeconds: body.expiresInSeconds ?? DEFAULT_HOLD_SECONDS,
+    }),
+    201,
+  ),
+  'GET /v1/cards/{cardId}/holds/{holdId}': operation({
+    run: async ({ params, principal }) => {
+      const id = cardId(params);
+      await getCard(id, cardVisibility(principal));
+      const hold = await findHold(id, holdId(params));
+      if (!hold) throw notFound('The hold');
+      return holdView(hold);
+    },
+  }),
+  'POST /v1/cards/{cardId}/holds/{holdId}/capture': cardVerb(
+    { amount: amount.optional() },
+    (body, params) => ({
+      type: 'CAPTURE',
+      holdId: holdId(params),
+      ...(body.amount !== undefined ? { amount: body.amount } : {}),
+    }),
+  ),
+  'POST /v1/cards/{cardId}/holds/{holdId}/void': cardVerb({}, (_body, params) => ({
+    type: 'VOID',
+    holdId: holdId(params),
+  })),
+  'POST /v1/cards/{cardId}/transfer': operation({
+    body: z.object({ toCardId: entityId('gc'), amount: amount.optional(), ...requestContextFields }).strict(),
+    run: async (request) => {
+      const result = await transferBetweenCards(
+        cardId(request.params),
+        request.body.toCardId,
+        request.body.amount,
+        contextOf(request),
+        request.idempotency,
+        cardVisibility(request.principal),
+      );
+      return {
+        transaction: transactionView(result.transaction),
+        card: cardView(result.card, request.now),
+        destination: {
+          transaction: transactionView(result.counterpart.transaction),
+          card: cardView(result.counterpart.card, request.now),
+        },
+      };
+    },
+  }),
+  'POST /v1/cards/{cardId}/cash-out': cardVerb({ reason: reason.optional() }, (body) => ({
+    type: 'CLEAR_BALANCE',
     ...(body.reason ? { reason: body.reason } : {}),
   })),
   'GET /v1/cards/{cardId}/transactions': operation({

@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { DEFAULT_CODE_FORMAT } from '../core/card-code';
 import { notFound } from '../core/errors';
 import { minorUnits } from '../core/money';
-import { checkProgramRules, type ExpiryPolicy } from '../core/program';
+import {
+  checkProgramRules,
+  DEFAULT_CASH_OUT,
+  DEFAULT_DEACTIVATION,
+  type ExpiryPolicy,
+} from '../core/program';
 import { apiHandler, operation } from '../http/api-handler';
 import { amount, currency, entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
@@ -22,6 +27,8 @@ const rules = {
   maxLoad: amount.optional(),
   maxBalance: amount.optional(),
   expiryPolicy: expiryPolicy.optional(),
+  cashOut: z.object({ enabled: z.boolean(), maxBalance: amount.optional() }).strict().optional(),
+  deactivation: z.enum(['ALLOW_WITH_BALANCE', 'REQUIRE_ZERO_BALANCE']).optional(),
 };
 
 const createBody = z
@@ -49,6 +56,8 @@ function withDefaults(body: z.infer<typeof createBody>): ProgramInput {
     maxLoad: body.maxLoad ?? 500 * unit,
     maxBalance: body.maxBalance ?? 2000 * unit,
     expiryPolicy: (body.expiryPolicy ?? { type: 'NONE' }) as ExpiryPolicy,
+    cashOut: body.cashOut ?? DEFAULT_CASH_OUT,
+    deactivation: body.deactivation ?? DEFAULT_DEACTIVATION,
   };
   checkProgramRules(program);
   return program;

@@ -1,15 +1,77 @@
+import { z } from 'zod';
+import type { OperationContext } from '../core/card';
 import { notFound } from '../core/errors';
-import { apiHandler, operation } from '../http/api-handler';
-import { cardVisibility } from '../http/auth';
-import { transactionView } from '../http/views';
+import { apiHandler, type OperationRequest, operation } from '../http/api-handler';
+import { actorOf, cardVisibility, principalScope } from '../http/auth';
+import { requestContextFields } from '../http/validation';
+import { cardView, transactionView } from '../http/views';
 import { getTransaction } from '../store/cards';
+import { reverseByIdempotencyKey, reverseTransaction, type TimeoutReversal } from '../store/reversals';
+
+const transactionIdOf = (params: Readonly<Record<string, string>>) => {
+  const id = params.transactionId;
+  if (!id || !/^tx_[0-9a-z]{26}_[1-9][0-9]{0,9}$/.test(id)) throw notFound('The transaction');
+  return id;
+};
+
+const contextBody = z.object(requestContextFields);
+function contextOf(request: OperationRequest<unknown, unknown>): OperationContext {
+  const { channel, locationId, terminalId, reference } = contextBody.parse(request.body ?? {});
+  return {
+    actor: actorOf(request.principal),
+    request: {
+      ...(channel ? { channel } : {}),
+      ...(locationId ? { locationId } : {}),
+      ...(terminalId ? { terminalId } : {}),
+      ...(reference ? { reference } : {}),
+    },
+    now: request.now,
+  };
+}
+
+function reversalView(outcome: TimeoutReversal, now: Date) {
+  if (outcome.status === 'NOTHING_TO_REVERSE')
+    return { status: outcome.status, reversed: null, reversal: null, card: null };
+  return {
+    status: outcome.status,
+    reversed: transactionView(outcome.reversed),
+    reversal: transactionView(outcome.reversal),
+    card: outcome.status === 'REVERSED' ? cardView(outcome.card, now) : null,
+  };
+}
 
 export const handler = apiHandler('transactions', {
   'GET /v1/transactions/{transactionId}': operation({
-    run: async ({ params, principal }) => {
-      const id = params.transactionId;
-      if (!id) throw notFound('The transaction');
-      return transactionView(await getTransaction(id, cardVisibility(principal)));
-    },
+    run: async ({ params, principal }) =>
+      transactionView(await getTransaction(transactionIdOf(params), cardVisibility(principal))),
+  }),
+  'POST /v1/transactions/{transactionId}/reverse': operation({
+    body: z.object({ ...requestContextFields }).strict(),
+    run: async (request) =>
+      reversalView(
+        await reverseTransaction(
+          transactionIdOf(request.params),
+          contextOf(request),
+          cardVisibility(request.principal),
+        ),
+        request.now,
+      ),
+  }),
+  'POST /v1/reversals': operation({
+    body: z
+      .object({
+        idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,255}$/, '1-255 visible ASCII characters'),
+        ...requestContextFields,
+      })
+      .strict(),
+    run: async (request) =>
+      reversalView(
+        await reverseByIdempotencyKey(
+          { scope: principalScope(request.principal), key: request.body.idempotencyKey },
+          contextOf(request),
+          cardVisibility(request.principal),
+        ),
+        request.now,
+      ),
   }),
 });

@@ -1,4 +1,5 @@
 import { DomainError } from './errors';
+import { type EntryReturns, type Hold, isHoldExpired } from './hold';
 import type { Actor, Channel, EntryType, LedgerEntry, RequestContext } from './ledger';
 import { transactionId } from './ledger';
 import { MAX_AMOUNT } from './money';
@@ -48,12 +49,28 @@ export interface WriteGuard {
   readonly notExpiredAt?: string;
   readonly currency: string;
   readonly minAvailable?: number;
+  readonly maxBalance?: number;
+}
+
+/** A hold written with the change: a new one, or an ACTIVE one that this change ends. */
+export interface HoldChange {
+  readonly next: Hold;
+  readonly expect: 'NEW' | 'ACTIVE';
+}
+
+/** The running refund/reversal total of an earlier entry, moved in the same transaction. */
+export interface ReturnsChange {
+  readonly seq: number;
+  readonly before: EntryReturns;
+  readonly after: EntryReturns;
 }
 
 export interface CardChange {
   readonly card: Card;
   readonly entry: LedgerEntry;
   readonly guard: WriteGuard;
+  readonly hold?: HoldChange;
+  readonly returns?: ReturnsChange;
 }
 
 export type CardOperation =
@@ -63,7 +80,23 @@ export type CardOperation =
   | { readonly type: 'ADJUST'; readonly amount: number; readonly reason: string }
   | { readonly type: 'BLOCK'; readonly reason?: string }
   | { readonly type: 'UNBLOCK'; readonly reason?: string }
-  | { readonly type: 'DEACTIVATE'; readonly reason?: string };
+  | { readonly type: 'DEACTIVATE'; readonly reason?: string }
+  | {
+      readonly type: 'HOLD';
+      readonly amount: number;
+      readonly holdId: string;
+      readonly expiresInSeconds: number;
+    }
+  | { readonly type: 'CAPTURE'; readonly hold: Hold; readonly amount?: number }
+  | { readonly type: 'VOID'; readonly hold: Hold; readonly expired?: boolean }
+  | {
+      readonly type: 'REFUND';
+      readonly amount: number;
+      readonly original?: { readonly entry: LedgerEntry; readonly returns: EntryReturns };
+    }
+  | { readonly type: 'REVERSE'; readonly original: LedgerEntry; readonly returns: EntryReturns }
+  | { readonly type: 'CLEAR_BALANCE'; readonly reason?: string }
+  | { readonly type: 'EXPIRE' };
 
 export interface OperationContext {
   readonly actor: Actor;
@@ -142,13 +175,29 @@ function change(
   context: OperationContext,
   guard: Omit<WriteGuard, 'expectedSeq' | 'currency'>,
   reason?: string,
+  related?: string,
 ): CardChange {
   const entry = entryFor(card, next, type, amount, context, reason);
   return {
     card: { ...next, seq: entry.seq, updatedAt: entry.createdAt },
-    entry,
+    entry: related ? { ...entry, relatedTransactionId: related } : entry,
     guard: { expectedSeq: card.seq, currency: card.currency, ...guard },
   };
+}
+
+function requireOpenHold(hold: Hold, card: Card, now: Date): void {
+  if (hold.cardId !== card.id) throw new DomainError('NOT_FOUND', 'The hold was not found.');
+  if (hold.status !== 'ACTIVE') throw new DomainError('CONFLICT', `The hold is already ${hold.status}.`);
+  if (isHoldExpired(hold, now))
+    throw new DomainError('CONFLICT', 'The hold has expired; its funds were released.');
+}
+
+/** Entries whose money can come back to the card by refund or reversal. */
+const RETURNABLE: readonly EntryType[] = ['REDEEM', 'CAPTURE'];
+const REVERSIBLE: readonly EntryType[] = ['REDEEM', 'CAPTURE', 'LOAD', 'ACTIVATE'];
+
+function requireOwnEntry(card: Card, entry: LedgerEntry): void {
+  if (entry.cardId !== card.id) throw new DomainError('NOT_FOUND', 'The transaction was not found.');
 }
 
 /**
@@ -280,13 +329,259 @@ export function planOperation(
     case 'DEACTIVATE': {
       if (card.status === 'DEACTIVATED')
         throw new DomainError('CONFLICT', 'The card is already DEACTIVATED.');
-      // The balance stays on record (it is still a liability) until a later cash-out or transfer.
+      const emptyOnly = program.deactivation === 'REQUIRE_ZERO_BALANCE';
+      if (emptyOnly && card.balance !== 0) {
+        throw new DomainError(
+          'CONFLICT',
+          'This program deactivates only empty cards: cash out or transfer the balance first.',
+        );
+      }
+      // Otherwise the balance stays on record (still a liability) until a transfer or cash-out moves it.
       const next = {
         ...card,
         status: 'DEACTIVATED' as const,
         ...(operation.reason ? { statusReason: operation.reason } : {}),
       };
-      return change(card, next, 'DEACTIVATE', 0, context, {}, operation.reason);
+      return change(
+        card,
+        next,
+        'DEACTIVATE',
+        0,
+        context,
+        emptyOnly ? { maxBalance: 0 } : {},
+        operation.reason,
+      );
+    }
+    case 'HOLD': {
+      requireAmount(operation.amount);
+      requireUsable(card, now);
+      if (operation.amount > card.available) {
+        throw new DomainError('INSUFFICIENT_FUNDS', 'The card does not hold enough available funds.');
+      }
+      const next = { ...card, available: card.available - operation.amount };
+      const planned = change(card, next, 'HOLD', 0, context, {
+        status: 'ACTIVE',
+        notExpiredAt: nowIso,
+        minAvailable: operation.amount,
+      });
+      const hold: Hold = {
+        id: operation.holdId,
+        cardId: card.id,
+        amount: operation.amount,
+        currency: card.currency,
+        status: 'ACTIVE',
+        expiresAt: new Date(now.getTime() + operation.expiresInSeconds * 1000).toISOString(),
+        createdAt: nowIso,
+        transactionId: planned.entry.id,
+        ...(context.actor.type === 'merchant' ? { merchantId: context.actor.id } : {}),
+        ...(context.request.reference ? { reference: context.request.reference } : {}),
+      };
+      return { ...planned, hold: { next: hold, expect: 'NEW' } };
+    }
+    case 'CAPTURE': {
+      const { hold } = operation;
+      requireOpenHold(hold, card, now);
+      requireUsable(card, now);
+      const amount = operation.amount ?? hold.amount;
+      requireAmount(amount);
+      if (amount > hold.amount) {
+        throw new DomainError('LIMIT_EXCEEDED', 'A capture cannot take more than the hold set aside.');
+      }
+      // The captured part leaves the balance; the uncaptured rest becomes available again.
+      const next = {
+        ...card,
+        balance: card.balance - amount,
+        available: card.available + hold.amount - amount,
+      };
+      const planned = change(
+        card,
+        next,
+        'CAPTURE',
+        -amount,
+        context,
+        { status: 'ACTIVE' },
+        undefined,
+        hold.transactionId,
+      );
+      const closed: Hold = {
+        ...hold,
+        status: 'CAPTURED',
+        capturedAmount: amount,
+        closedAt: nowIso,
+        closingTransactionId: planned.entry.id,
+      };
+      return { ...planned, hold: { next: closed, expect: 'ACTIVE' } };
+    }
+    case 'VOID': {
+      const { hold } = operation;
+      if (hold.cardId !== card.id) throw new DomainError('NOT_FOUND', 'The hold was not found.');
+      if (hold.status !== 'ACTIVE') throw new DomainError('CONFLICT', `The hold is already ${hold.status}.`);
+      const next = { ...card, available: card.available + hold.amount };
+      const planned = change(
+        card,
+        next,
+        'VOID',
+        0,
+        context,
+        {},
+        operation.expired ? 'hold expired' : undefined,
+        hold.transactionId,
+      );
+      const closed: Hold = {
+        ...hold,
+        status: operation.expired ? 'EXPIRED' : 'VOIDED',
+        closedAt: nowIso,
+        closingTransactionId: planned.entry.id,
+      };
+      return { ...planned, hold: { next: closed, expect: 'ACTIVE' } };
+    }
+    case 'REFUND': {
+      requireAmount(operation.amount);
+      requireUsable(card, now);
+      const { original } = operation;
+      let returns: ReturnsChange | undefined;
+      if (original) {
+        requireOwnEntry(card, original.entry);
+        if (!RETURNABLE.includes(original.entry.type)) {
+          throw new DomainError(
+            'CONFLICT',
+            `A ${original.entry.type} cannot be refunded; only redemptions and captures.`,
+          );
+        }
+        const left = -original.entry.amount - original.returns.refunded;
+        if (operation.amount > left) {
+          throw new DomainError(
+            'LIMIT_EXCEEDED',
+            `At most ${left} minor units of that transaction can still be refunded.`,
+          );
+        }
+        returns = {
+          seq: original.entry.seq,
+          before: original.returns,
+          after: { ...original.returns, refunded: original.returns.refunded + operation.amount },
+        };
+      }
+      const next = {
+        ...card,
+        balance: card.balance + operation.amount,
+        available: card.available + operation.amount,
+      };
+      const planned = change(
+        card,
+        next,
+        'REFUND',
+        operation.amount,
+        context,
+        { status: 'ACTIVE', notExpiredAt: nowIso },
+        undefined,
+        original?.entry.id,
+      );
+      return returns ? { ...planned, returns } : planned;
+    }
+    case 'REVERSE': {
+      const { original, returns } = operation;
+      requireOwnEntry(card, original);
+      if (!REVERSIBLE.includes(original.type)) {
+        throw new DomainError(
+          'CONFLICT',
+          `A ${original.type} cannot be reversed; only ${REVERSIBLE.join(', ')}.`,
+        );
+      }
+      if (returns.reversed) throw new DomainError('CONFLICT', 'That transaction was already reversed.');
+      if (card.status === 'DEACTIVATED') throw new DomainError('CARD_NOT_ACTIVE', 'The card is DEACTIVATED.');
+      const after = { refunded: returns.refunded, reversed: true };
+      const returnsChange: ReturnsChange = { seq: original.seq, before: returns, after };
+      if (original.type === 'REDEEM' || original.type === 'CAPTURE') {
+        const amount = -original.amount - returns.refunded;
+        if (amount <= 0) throw new DomainError('CONFLICT', 'That transaction was already refunded in full.');
+        const next = { ...card, balance: card.balance + amount, available: card.available + amount };
+        const planned = change(card, next, 'REVERSAL', amount, context, {}, undefined, original.id);
+        return {
+          ...planned,
+          returns: {
+            ...returnsChange,
+            after: { refunded: -original.amount, reversed: true, reversalId: planned.entry.id },
+          },
+        };
+      }
+      // A LOAD or ACTIVATE takes its value back out, if it is still there.
+      const amount = original.amount;
+      if (amount > card.available) {
+        throw new DomainError('INSUFFICIENT_FUNDS', 'The loaded value has already been spent or held.');
+      }
+      if (original.type === 'ACTIVATE' && card.status !== 'ACTIVE') {
+        throw new DomainError(
+          'CONFLICT',
+          `Only an ACTIVE card can have its activation reversed; this one is ${card.status}.`,
+        );
+      }
+      const base = { ...card, balance: card.balance - amount, available: card.available - amount };
+      if (original.type === 'ACTIVATE') {
+        const { activatedAt: _undone, ...pending } = base;
+        const next = { ...pending, status: 'PENDING' as const };
+        const planned = change(
+          card,
+          next,
+          'REVERSAL',
+          -amount,
+          context,
+          { status: 'ACTIVE', minAvailable: amount },
+          undefined,
+          original.id,
+        );
+        return {
+          ...planned,
+          returns: { ...returnsChange, after: { ...after, reversalId: planned.entry.id } },
+        };
+      }
+      const planned = change(
+        card,
+        base,
+        'REVERSAL',
+        -amount,
+        context,
+        { minAvailable: amount },
+        undefined,
+        original.id,
+      );
+      return { ...planned, returns: { ...returnsChange, after: { ...after, reversalId: planned.entry.id } } };
+    }
+    case 'CLEAR_BALANCE': {
+      if (card.status === 'PENDING' || card.status === 'DEACTIVATED') {
+        throw new DomainError('CARD_NOT_ACTIVE', `The card is ${card.status}.`);
+      }
+      if (card.available !== card.balance) {
+        throw new DomainError('CONFLICT', 'Capture or void the open holds before cashing out.');
+      }
+      if (card.balance === 0)
+        throw new DomainError('INSUFFICIENT_FUNDS', 'The card holds nothing to cash out.');
+      if (program.cashOut.maxBalance !== undefined && card.balance > program.cashOut.maxBalance) {
+        throw new DomainError(
+          'LIMIT_EXCEEDED',
+          'This program cashes out only balances up to its cash-out limit.',
+        );
+      }
+      if (!program.cashOut.enabled)
+        throw new DomainError('FORBIDDEN', 'This program does not allow cash-out.');
+      const next = { ...card, balance: 0, available: 0 };
+      return change(
+        card,
+        next,
+        'CLEAR_BALANCE',
+        -card.balance,
+        context,
+        { minAvailable: card.balance },
+        operation.reason,
+      );
+    }
+    case 'EXPIRE': {
+      // Breakage: an expired card's remaining value leaves the balance, once.
+      if (!isExpired(card, now)) throw new DomainError('CONFLICT', 'The card has not expired.');
+      if (card.balance === 0) throw new DomainError('CONFLICT', 'The card holds no value to expire.');
+      if (card.available !== card.balance)
+        throw new DomainError('CONFLICT', 'The card still has open holds.');
+      const next = { ...card, balance: 0, available: 0 };
+      return change(card, next, 'EXPIRE', -card.balance, context, { minAvailable: card.balance }, 'expired');
     }
   }
 }
@@ -344,4 +639,51 @@ export function planIssue(
   if (!input.activate) return { card: issue.card, entries: [issue.entry] };
   const activation = planOperation(issue.card, program, { type: 'ACTIVATE', amount: input.amount }, context);
   return { card: activation.card, entries: [issue.entry, activation.entry] };
+}
+
+/**
+ * Value from one card to another of the same currency (card replacement, a gift between holders).
+ * The whole available balance when no amount is given. Support may empty a blocked or deactivated
+ * card into its replacement; everyone else moves value between active cards only.
+ */
+export function planTransfer(
+  from: Card,
+  to: Card,
+  toProgram: Program,
+  amount: number | undefined,
+  context: OperationContext,
+): { out: CardChange; in: CardChange } {
+  const { now } = context;
+  const nowIso = now.toISOString();
+  requireCurrency(from, context.currency);
+  if (to.currency !== from.currency) {
+    throw new DomainError(
+      'CURRENCY_MISMATCH',
+      `The destination card holds ${to.currency}, not ${from.currency}.`,
+    );
+  }
+  const staff = context.actor.type === 'staff';
+  if (!(staff && (from.status === 'BLOCKED' || from.status === 'DEACTIVATED'))) requireUsable(from, now);
+  if (isExpired(from, now)) throw new DomainError('CARD_EXPIRED', 'The source card has expired.');
+  requireUsable(to, now);
+  const value = amount ?? from.available;
+  if (amount !== undefined) requireAmount(amount);
+  if (value <= 0 || value > from.available) {
+    throw new DomainError('INSUFFICIENT_FUNDS', 'The source card does not hold enough available funds.');
+  }
+  checkMaxBalance(toProgram, to.balance + value);
+  const outNext = { ...from, balance: from.balance - value, available: from.available - value };
+  const inNext = { ...to, balance: to.balance + value, available: to.available + value };
+  const out = change(from, outNext, 'TRANSFER_OUT', -value, context, {
+    status: from.status,
+    minAvailable: value,
+  });
+  const incoming = change(to, inNext, 'TRANSFER_IN', value, context, {
+    status: 'ACTIVE',
+    notExpiredAt: nowIso,
+  });
+  return {
+    out: { ...out, entry: { ...out.entry, relatedTransactionId: incoming.entry.id } },
+    in: { ...incoming, entry: { ...incoming.entry, relatedTransactionId: out.entry.id } },
+  };
 }

@@ -13,6 +13,17 @@ export type ExpiryPolicy =
   /** US CARD Act: funds may not expire sooner than 5 years after issue or the last load. */
   | { readonly type: 'US_CARD_ACT' };
 
+export interface CashOutPolicy {
+  readonly enabled: boolean;
+  /** Cash out only balances up to this many minor units. */
+  readonly maxBalance?: number;
+}
+
+export type DeactivationPolicy = 'ALLOW_WITH_BALANCE' | 'REQUIRE_ZERO_BALANCE';
+
+export const DEFAULT_CASH_OUT: CashOutPolicy = { enabled: false };
+export const DEFAULT_DEACTIVATION: DeactivationPolicy = 'ALLOW_WITH_BALANCE';
+
 export type PinPolicy = 'NEVER' | 'ALWAYS' | 'ONLINE_ONLY';
 
 export interface Program {
@@ -25,6 +36,10 @@ export interface Program {
   readonly maxLoad: number;
   readonly maxBalance: number;
   readonly expiryPolicy: ExpiryPolicy;
+  /** Cash-out (clear balance to the holder), where law requires it, e.g. California below $10. */
+  readonly cashOut: CashOutPolicy;
+  /** Whether a card may be deactivated while it still holds value (the value stays a liability). */
+  readonly deactivation: DeactivationPolicy;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

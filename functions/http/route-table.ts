@@ -67,11 +67,29 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('POST', '/v1/cards/{cardId}/unblock', 'cards', { staff: CARE }),
   route('POST', '/v1/cards/{cardId}/deactivate', 'cards', { staff: CARE }),
   route('GET', '/v1/cards/{cardId}/transactions', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
+  route('POST', '/v1/cards/{cardId}/refund', 'cards', { merchant: 'cards:transact', staff: CARE }),
+  route('POST', '/v1/cards/{cardId}/holds', 'cards', { merchant: 'cards:transact', staff: CARE }),
+  route('GET', '/v1/cards/{cardId}/holds/{holdId}', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
+  route('POST', '/v1/cards/{cardId}/holds/{holdId}/capture', 'cards', {
+    merchant: 'cards:transact',
+    staff: CARE,
+  }),
+  route('POST', '/v1/cards/{cardId}/holds/{holdId}/void', 'cards', {
+    merchant: 'cards:transact',
+    staff: CARE,
+  }),
+  route('POST', '/v1/cards/{cardId}/transfer', 'cards', { merchant: 'cards:transact', staff: CARE }),
+  route('POST', '/v1/cards/{cardId}/cash-out', 'cards', { merchant: 'cards:transact', staff: CARE }),
 
   route('GET', '/v1/transactions/{transactionId}', 'transactions', {
     merchant: 'cards:read',
     staff: ALL_STAFF,
   }),
+  route('POST', '/v1/transactions/{transactionId}/reverse', 'transactions', {
+    merchant: 'cards:transact',
+    staff: CARE,
+  }),
+  route('POST', '/v1/reversals', 'transactions', { merchant: 'cards:transact', staff: CARE }),
 ];
 
 /** `METHOD /path/{param}`: the key API Gateway gives a handler as httpMethod + resource. */

@@ -1,5 +1,6 @@
 import type { Card } from '../core/card';
 import { displayStatus } from '../core/card';
+import type { Hold } from '../core/hold';
 import type { LedgerEntry } from '../core/ledger';
 
 /** What callers see of a card: never the code, never internal bookkeeping like the entry counter. */
@@ -43,6 +44,23 @@ export function transactionView(entry: LedgerEntry) {
     locationId: entry.locationId ?? null,
     terminalId: entry.terminalId ?? null,
     createdAt: entry.createdAt,
+  };
+}
+
+export function holdView(hold: Hold) {
+  return {
+    id: hold.id,
+    cardId: hold.cardId,
+    amount: hold.amount,
+    currency: hold.currency,
+    status: hold.status,
+    expiresAt: hold.expiresAt,
+    createdAt: hold.createdAt,
+    transactionId: hold.transactionId,
+    capturedAmount: hold.capturedAmount ?? null,
+    closedAt: hold.closedAt ?? null,
+    closingTransactionId: hold.closingTransactionId ?? null,
+    reference: hold.reference ?? null,
   };
 }
 

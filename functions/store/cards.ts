@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Card, CardChange, CardOperation, IssueInput, OperationContext, WriteGuard } from '../core/card';
-import { planIssue, planOperation } from '../core/card';
+import { planIssue, planOperation, planTransfer } from '../core/card';
 import { cardIdForCode, generateCode, isPlausibleCode, last4, normalizeCode } from '../core/card-code';
 import { DomainError, notFound } from '../core/errors';
+import { type EntryReturns, type Hold, NO_RETURNS } from '../core/hold';
+import { newId } from '../core/ids';
 import type { LedgerEntry } from '../core/ledger';
 import { parseTransactionId } from '../core/ledger';
 import type { Program } from '../core/program';
@@ -13,8 +16,12 @@ import {
   cardKey,
   customerCardsIndexPk,
   entryKey,
+  HOLD_SWEEP_SHARDS,
+  holdKey,
   merchantCardsIndexPk,
+  openHoldsIndexPk,
   programCardsIndexPk,
+  returnsKey,
   withoutLayout,
 } from './keys';
 import { listByIndex } from './listing';
@@ -29,6 +36,7 @@ export type CardVisibility = (card: Card) => boolean;
 export interface CardResult {
   readonly transaction: LedgerEntry;
   readonly card: Card;
+  readonly hold?: Hold;
 }
 
 export interface IssuedCard {
@@ -69,6 +77,59 @@ function entryPut(entry: LedgerEntry): TransactItem {
   };
 }
 
+function holdItem(hold: Hold) {
+  const open = hold.status === 'ACTIVE';
+  const shard = createHash('sha256').update(hold.id).digest()[0] ?? 0;
+  return {
+    ...holdKey(hold.cardId, hold.id),
+    ...(open
+      ? { GSI1PK: openHoldsIndexPk(shard % HOLD_SWEEP_SHARDS), GSI1SK: `${hold.expiresAt}#${hold.id}` }
+      : {}),
+    ...hold,
+  };
+}
+
+function holdPut(hold: Hold, expect: 'NEW' | 'ACTIVE'): TransactItem {
+  return {
+    Put: {
+      TableName: tableName(),
+      Item: holdItem(hold),
+      // Guarantees: a hold is placed once and ended (captured, voided, expired) once.
+      ConditionExpression: expect === 'NEW' ? 'attribute_not_exists(PK)' : '#status = :active',
+      ...(expect === 'ACTIVE'
+        ? {
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':active': 'ACTIVE' },
+          }
+        : {}),
+    },
+  };
+}
+
+function returnsPut(cardId: string, seq: number, before: EntryReturns, after: EntryReturns): TransactItem {
+  const fresh = before.refunded === 0 && !before.reversed;
+  return {
+    Put: {
+      TableName: tableName(),
+      Item: { ...returnsKey(cardId, seq), ...after },
+      // Guarantees: refunds and a reversal of one entry never add up to more than it took.
+      ConditionExpression: fresh
+        ? 'attribute_not_exists(PK)'
+        : 'refunded = :refunded AND reversed = :reversed',
+      ...(fresh
+        ? {}
+        : { ExpressionAttributeValues: { ':refunded': before.refunded, ':reversed': before.reversed } }),
+    },
+  };
+}
+
+export async function findHold(cardId: string, holdId: string): Promise<Hold | undefined> {
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: holdKey(cardId, holdId), ConsistentRead: true }),
+  );
+  return out.Item ? withoutLayout<Hold>(out.Item) : undefined;
+}
+
 /** The conditions that carry the money rules: the write lands only on the card state it was planned on. */
 function guardedCardPut(card: Card, guard: WriteGuard): TransactItem {
   const conditions = ['seq = :expectedSeq', 'currency = :currency'];
@@ -86,6 +147,10 @@ function guardedCardPut(card: Card, guard: WriteGuard): TransactItem {
   if (guard.minAvailable !== undefined) {
     conditions.push('available >= :minAvailable');
     values[':minAvailable'] = guard.minAvailable;
+  }
+  if (guard.maxBalance !== undefined) {
+    conditions.push('balance <= :maxBalance');
+    values[':maxBalance'] = guard.maxBalance;
   }
   return {
     Put: {
@@ -171,64 +236,203 @@ export async function issueCard(
   throw new Error('Could not draw an unused card code');
 }
 
+/** What a caller asks of a card; holds, refunds and reversals name the records the store reads. */
+export type CardRequest =
+  | Extract<
+      CardOperation,
+      { type: 'ACTIVATE' | 'LOAD' | 'REDEEM' | 'ADJUST' | 'BLOCK' | 'UNBLOCK' | 'DEACTIVATE' }
+    >
+  | Extract<CardOperation, { type: 'CLEAR_BALANCE' | 'EXPIRE' }>
+  | { readonly type: 'HOLD'; readonly amount: number; readonly expiresInSeconds: number }
+  | { readonly type: 'CAPTURE'; readonly holdId: string; readonly amount?: number }
+  | { readonly type: 'VOID'; readonly holdId: string; readonly expired?: boolean }
+  | { readonly type: 'REFUND'; readonly amount: number; readonly transactionId?: string }
+  | { readonly type: 'REVERSE'; readonly transactionId: string };
+
 /**
- * Primary course: read the card, let the domain plan the change, and write card + ledger entry (+ the
- * idempotency record) in one transaction guarded by the card's sequence number and the money rules.
- * When another change lands first, the failed condition returns the card as it now is and we plan
- * again on that; a retry of a committed request gets the first result back.
+ * Primary course: read the card, let the domain plan the change, and write card + ledger entry (+ a
+ * hold or refund tally, + the idempotency record) in one transaction guarded by the card's sequence
+ * number and the money rules. When another change lands first, the failed condition returns the card
+ * as it now is and we plan again on that; a retry of a committed request gets the first result back.
  */
 export function operateOnCard(
   cardId: string,
-  operation: CardOperation,
+  request: CardRequest,
   context: OperationContext,
   claim: IdempotencyClaim | undefined,
   visible: CardVisibility,
 ): Promise<CardResult> {
-  return oneAtATime(cardId, () => changeCard(cardId, operation, context, claim, visible));
-}
-
-async function changeCard(
-  cardId: string,
-  operation: CardOperation,
-  context: OperationContext,
-  claim: IdempotencyClaim | undefined,
-  visible: CardVisibility,
-): Promise<CardResult> {
-  let known: Card | undefined;
-  const deadline = Date.now() + WRITE_BUDGET_MS;
-  for (let attempt = 0; Date.now() < deadline; attempt++) {
-    const card = known ?? (await findCard(cardId));
-    known = undefined;
-    let planned: CardChange;
-    try {
+  // Drawn once, so every retry of this request places the same hold.
+  const holdId = request.type === 'HOLD' ? newId('hold', context.now) : undefined;
+  return oneAtATime(cardId, () =>
+    commitWithRetries([cardId], claim, context.now, async (cards) => {
+      const card = cards.get(cardId);
       if (!card || !visible(card)) throw notFound('The card');
       const program = await getProgram(card.programId, { cached: true });
-      planned = planOperation(card, program, operation, context);
+      const operation = await resolve(card, request, holdId);
+      const planned = planOperation(card, program, operation, context);
+      return {
+        changes: [planned],
+        result: {
+          transaction: planned.entry,
+          card: planned.card,
+          ...(planned.hold ? { hold: planned.hold.next } : {}),
+        },
+      };
+    }),
+  );
+}
+
+/** Turns ids in a request into the records the domain decides on (read after the card, consistently). */
+async function resolve(card: Card, request: CardRequest, holdId: string | undefined): Promise<CardOperation> {
+  switch (request.type) {
+    case 'HOLD':
+      return { ...request, holdId: holdId ?? newId('hold') };
+    case 'CAPTURE':
+    case 'VOID': {
+      const hold = await findHold(card.id, request.holdId);
+      if (!hold) throw notFound('The hold');
+      return request.type === 'CAPTURE'
+        ? { type: 'CAPTURE', hold, ...(request.amount !== undefined ? { amount: request.amount } : {}) }
+        : { type: 'VOID', hold, ...(request.expired ? { expired: true } : {}) };
+    }
+    case 'REFUND': {
+      if (!request.transactionId) return { type: 'REFUND', amount: request.amount };
+      const original = await entryWithReturns(card.id, request.transactionId);
+      return { type: 'REFUND', amount: request.amount, original };
+    }
+    case 'REVERSE': {
+      const { entry, returns } = await entryWithReturns(card.id, request.transactionId);
+      return { type: 'REVERSE', original: entry, returns };
+    }
+    default:
+      return request;
+  }
+}
+
+export async function entryWithReturns(cardId: string, transactionId: string) {
+  const parsed = parseTransactionId(transactionId);
+  if (!parsed || parsed.cardId !== cardId) throw notFound('The transaction');
+  const [entry, returns] = await Promise.all([
+    db().send(
+      new GetCommand({ TableName: tableName(), Key: entryKey(cardId, parsed.seq), ConsistentRead: true }),
+    ),
+    db().send(
+      new GetCommand({ TableName: tableName(), Key: returnsKey(cardId, parsed.seq), ConsistentRead: true }),
+    ),
+  ]);
+  if (!entry.Item) throw notFound('The transaction');
+  const stored = returns.Item as { refunded?: number; reversed?: boolean; reversalId?: string } | undefined;
+  const found: EntryReturns = stored
+    ? {
+        refunded: stored.refunded ?? 0,
+        reversed: stored.reversed ?? false,
+        ...(stored.reversalId ? { reversalId: stored.reversalId } : {}),
+      }
+    : NO_RETURNS;
+  return { entry: toEntry(entry.Item), returns: found };
+}
+
+/**
+ * Moves value between two cards of the same currency in one transaction: TRANSFER_OUT and TRANSFER_IN
+ * entries, each guarded by its card's sequence number. Both cards are locked in a fixed order.
+ */
+export function transferBetweenCards(
+  fromId: string,
+  toId: string,
+  amount: number | undefined,
+  context: OperationContext,
+  claim: IdempotencyClaim | undefined,
+  visible: CardVisibility,
+): Promise<TransferResult> {
+  if (fromId === toId) {
+    throw new DomainError('VALIDATION_FAILED', 'A card cannot transfer to itself.', [
+      { field: 'toCardId', message: 'must be another card' },
+    ]);
+  }
+  const [first, second] = [fromId, toId].sort() as [string, string];
+  return oneAtATime(first, () =>
+    oneAtATime(second, () =>
+      commitWithRetries([fromId, toId], claim, context.now, async (cards) => {
+        const from = cards.get(fromId);
+        const to = cards.get(toId);
+        if (!from || !visible(from)) throw notFound('The card');
+        if (!to || !visible(to)) throw notFound('The destination card');
+        const toProgram = await getProgram(to.programId, { cached: true });
+        const planned = planTransfer(from, to, toProgram, amount, context);
+        return {
+          changes: [planned.out, planned.in],
+          result: {
+            transaction: planned.out.entry,
+            card: planned.out.card,
+            counterpart: { transaction: planned.in.entry, card: planned.in.card },
+          },
+        };
+      }),
+    ),
+  );
+}
+
+export interface TransferResult extends CardResult {
+  readonly counterpart: CardResult;
+}
+
+function changeItems(change: CardChange): TransactItem[] {
+  const items = [guardedCardPut(change.card, change.guard), entryPut(change.entry)];
+  if (change.hold) items.push(holdPut(change.hold.next, change.hold.expect));
+  if (change.returns)
+    items.push(
+      returnsPut(change.entry.cardId, change.returns.seq, change.returns.before, change.returns.after),
+    );
+  return items;
+}
+
+/**
+ * The retry loop shared by every card change: read the cards (or take the state a failed condition
+ * returned), plan, write everything in one transaction, and tell commit, replay and lost race apart.
+ */
+async function commitWithRetries<R>(
+  cardIds: readonly string[],
+  claim: IdempotencyClaim | undefined,
+  now: Date,
+  plan: (cards: Map<string, Card>) => Promise<{ changes: CardChange[]; result: R }>,
+): Promise<R> {
+  const known = new Map<string, Card>();
+  const deadline = Date.now() + WRITE_BUDGET_MS;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    const cards = new Map<string, Card>();
+    await Promise.all(
+      cardIds.map(async (id) => {
+        const card = known.get(id) ?? (await findCard(id));
+        if (card) cards.set(id, card);
+      }),
+    );
+    known.clear();
+    let planned: { changes: CardChange[]; result: R };
+    try {
+      planned = await plan(cards);
     } catch (error) {
       // A refusal may be the retry of a request that already committed: answer as the first time.
-      const earlier = claim ? await findReplay<CardResult>(claim, context.now) : undefined;
+      const earlier = claim ? await findReplay<R>(claim, now) : undefined;
       if (earlier) return earlier;
       throw error;
     }
-    const result: CardResult = { transaction: planned.entry, card: planned.card };
-    const outcome = await writeAtomically(
-      [guardedCardPut(planned.card, planned.guard), entryPut(planned.entry)],
-      {
-        claim,
-        result,
-        now: context.now,
-      },
-    );
-    if (outcome.kind === 'committed') return result;
+    const groups = planned.changes.map(changeItems);
+    const outcome = await writeAtomically(groups.flat(), { claim, result: planned.result, now });
+    if (outcome.kind === 'committed') return planned.result;
     if (outcome.kind === 'replayed') return outcome.result;
     if (outcome.kind === 'cancelled') {
-      const cardReason = outcome.reasons[0];
-      // The card moved on since we read it: plan again on the state the failed condition returned.
-      if (cardReason?.code === 'ConditionalCheckFailed' && cardReason.item) {
-        known = toCard(cardReason.item);
-        // Fresh state in hand: try again at once, backing off only when the card stays contended.
-        if (attempt < 3) continue;
+      // A card moved on since we read it: plan again on the state its failed condition returned.
+      let offset = 0;
+      for (const [index, group] of groups.entries()) {
+        const reason = outcome.reasons[offset];
+        const cardId = planned.changes[index]?.card.id;
+        if (cardId && reason?.code === 'ConditionalCheckFailed' && reason.item)
+          known.set(cardId, toCard(reason.item));
+        offset += group.length;
       }
+      // Fresh state in hand: try again at once, backing off only when the card stays contended.
+      if (known.size > 0 && attempt < 3) continue;
     }
     await backoff(attempt);
   }

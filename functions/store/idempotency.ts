@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
 import { DomainError } from '../core/errors';
 import { db, tableName } from './dynamo-client';
@@ -29,9 +30,46 @@ interface IdempotencyRecord {
   readonly expiresAt: number;
 }
 
+/** The request hash of a key spent by a timeout reversal before any request committed under it. */
+const SPENT = 'SPENT';
+
+export type KeyState<T> =
+  | { readonly kind: 'unused' }
+  | { readonly kind: 'spent' }
+  | { readonly kind: 'used'; readonly result: T };
+
+/** What became of a key: nothing yet, cancelled by a timeout reversal, or the result it committed. */
+export async function keyState<T>(
+  claim: Omit<IdempotencyClaim, 'requestHash'>,
+  now: Date,
+): Promise<KeyState<T>> {
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: claimKey(claim), ConsistentRead: true }),
+  );
+  const record = out.Item as IdempotencyRecord | undefined;
+  if (!record || record.expiresAt < Math.floor(now.getTime() / 1000)) return { kind: 'unused' };
+  if (record.requestHash === SPENT) return { kind: 'spent' };
+  return { kind: 'used', result: (await open(record.result, claimKey(claim).PK)) as T };
+}
+
+/**
+ * Marks an unused key as spent, so a request still on its way can never commit under it. False when
+ * a request committed under the key first.
+ */
+export async function spendKey(claim: Omit<IdempotencyClaim, 'requestHash'>, now: Date): Promise<boolean> {
+  const put = await idempotencyPut({ ...claim, requestHash: SPENT }, { spent: true }, now);
+  try {
+    await db().send(new PutCommand(put.Put));
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
 export const hashIdempotencyKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
-export function claimKey(claim: IdempotencyClaim) {
+export function claimKey(claim: Pick<IdempotencyClaim, 'scope' | 'key'>) {
   return idempotencyKey(claim.scope, hashIdempotencyKey(claim.key));
 }
 
@@ -60,7 +98,7 @@ async function open(sealed: string, aad: string): Promise<unknown> {
 }
 
 /** The Put that records the key with its result; fails its condition when the key is already spent. */
-export async function idempotencyPut(claim: IdempotencyClaim, result: unknown, now: Date) {
+export async function idempotencyPut(claim: Omit<IdempotencyClaim, 'replayed'>, result: unknown, now: Date) {
   const key = claimKey(claim);
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const expiresAt = nowSeconds + config().IDEMPOTENCY_TTL_SECONDS;
@@ -93,6 +131,12 @@ export async function replay<T>(
   const record = item as unknown as IdempotencyRecord;
   if (typeof record.expiresAt === 'number' && record.expiresAt < Math.floor(now.getTime() / 1000))
     return undefined;
+  if (record.requestHash === SPENT) {
+    throw new DomainError(
+      'CONFLICT',
+      'A timeout reversal cancelled this request before it completed; send it again with a new Idempotency-Key.',
+    );
+  }
   if (record.requestHash !== claim.requestHash) {
     throw new DomainError(
       'IDEMPOTENCY_KEY_REUSED',

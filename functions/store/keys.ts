@@ -5,11 +5,19 @@ export const apiKeyKey = (keyId: string) => ({ PK: `APIKEY#${keyId}`, SK: 'APIKE
 export const cardKey = (cardId: string) => ({ PK: `CARD#${cardId}`, SK: 'CARD' });
 export const entrySortKey = (seq: number) => `TX#${String(seq).padStart(10, '0')}`;
 export const entryKey = (cardId: string, seq: number) => ({ PK: `CARD#${cardId}`, SK: entrySortKey(seq) });
+export const holdKey = (cardId: string, holdId: string) => ({ PK: `CARD#${cardId}`, SK: `HOLD#${holdId}` });
+export const returnsKey = (cardId: string, seq: number) => ({
+  PK: `CARD#${cardId}`,
+  SK: `RETURNS#${String(seq).padStart(10, '0')}`,
+});
 export const idempotencyKey = (scope: string, keyHash: string) => ({
   PK: `IDEM#${scope}#${keyHash}`,
   SK: 'IDEM',
 });
 
+/** Open holds by expiry, spread over a few partitions, for the release sweep. */
+export const HOLD_SWEEP_SHARDS = 4;
+export const openHoldsIndexPk = (shard: number) => `HOLDS#OPEN#${shard}`;
 export const PROGRAMS_INDEX_PK = 'PROGRAMS';
 export const MERCHANTS_INDEX_PK = 'MERCHANTS';
 export const merchantApiKeysIndexPk = (merchantId: string) => `MERCHANT#${merchantId}#APIKEYS`;

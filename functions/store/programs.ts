@@ -3,7 +3,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
 import { DomainError, notFound } from '../core/errors';
 import { newId } from '../core/ids';
-import { checkProgramRules, type Program } from '../core/program';
+import { checkProgramRules, DEFAULT_CASH_OUT, DEFAULT_DEACTIVATION, type Program } from '../core/program';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
@@ -17,7 +17,15 @@ export type ProgramPatch = Partial<Omit<ProgramInput, 'currency'>>;
 
 const cache = new TtlCache<Program>(() => config().AUTH_CACHE_SECONDS * 1000);
 
-const toProgram = (item: Record<string, unknown>): Program => withoutLayout<Program>(item);
+/** Programs written before a rule existed read with that rule's default. */
+function toProgram(item: Record<string, unknown>): Program {
+  const stored = withoutLayout<Partial<Program> & Omit<Program, 'cashOut' | 'deactivation'>>(item);
+  return {
+    ...stored,
+    cashOut: stored.cashOut ?? DEFAULT_CASH_OUT,
+    deactivation: stored.deactivation ?? DEFAULT_DEACTIVATION,
+  };
+}
 
 /**
  * Primary course: write the program and, in the same transaction, make it available to the listed

@@ -14,6 +14,8 @@ export function programInput(overrides: Partial<ProgramInput> = {}): ProgramInpu
     maxLoad: 100_000,
     maxBalance: 1_000_000,
     expiryPolicy: { type: 'NONE' },
+    cashOut: { enabled: false },
+    deactivation: 'ALLOW_WITH_BALANCE',
     ...overrides,
   };
 }
