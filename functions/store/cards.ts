@@ -337,7 +337,7 @@ export async function entryWithReturns(cardId: string, transactionId: string) {
  * Moves value between two cards of the same currency in one transaction: TRANSFER_OUT and TRANSFER_IN
  * entries, each guarded by its card's sequence number. Both cards are locked in a fixed order.
  */
-export function transferBetweenCards(
+export async function transferBetweenCards(
   fromId: string,
   toId: string,
   amount: number | undefined,
