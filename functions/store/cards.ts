@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Card, CardChange, CardOperation, IssueInput, OperationContext, WriteGuard } from '../core/card';
 import { planIssue, planOperation, planTransfer } from '../core/card';
@@ -15,13 +14,16 @@ import { findReplay, type IdempotencyClaim } from './idempotency';
 import {
   cardKey,
   customerCardsIndexPk,
+  EXPIRY_SWEEP_SHARDS,
   entryKey,
+  expiringCardsIndexPk,
   HOLD_SWEEP_SHARDS,
   holdKey,
   merchantCardsIndexPk,
   openHoldsIndexPk,
   programCardsIndexPk,
   returnsKey,
+  shardOf,
   withoutLayout,
 } from './keys';
 import { listByIndex } from './listing';
@@ -62,6 +64,13 @@ function cardItem(card: Card) {
     GSI1SK: card.id,
     ...(card.customerId ? { GSI2PK: customerCardsIndexPk(card.customerId), GSI2SK: card.id } : {}),
     ...(card.merchantId ? { GSI3PK: merchantCardsIndexPk(card.merchantId), GSI3SK: card.id } : {}),
+    // Only cards with value to expire sit in the sweep's index; emptying a card takes it out.
+    ...(card.expiresAt && card.balance > 0
+      ? {
+          GSI4PK: expiringCardsIndexPk(shardOf(card.id, EXPIRY_SWEEP_SHARDS)),
+          GSI4SK: `${card.expiresAt}#${card.id}`,
+        }
+      : {}),
     ...card,
   };
 }
@@ -79,11 +88,13 @@ function entryPut(entry: LedgerEntry): TransactItem {
 
 function holdItem(hold: Hold) {
   const open = hold.status === 'ACTIVE';
-  const shard = createHash('sha256').update(hold.id).digest()[0] ?? 0;
   return {
     ...holdKey(hold.cardId, hold.id),
     ...(open
-      ? { GSI1PK: openHoldsIndexPk(shard % HOLD_SWEEP_SHARDS), GSI1SK: `${hold.expiresAt}#${hold.id}` }
+      ? {
+          GSI1PK: openHoldsIndexPk(shardOf(hold.id, HOLD_SWEEP_SHARDS)),
+          GSI1SK: `${hold.expiresAt}#${hold.id}`,
+        }
       : {}),
     ...hold,
   };

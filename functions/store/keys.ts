@@ -18,6 +18,9 @@ export const idempotencyKey = (scope: string, keyHash: string) => ({
 /** Open holds by expiry, spread over a few partitions, for the release sweep. */
 export const HOLD_SWEEP_SHARDS = 4;
 export const openHoldsIndexPk = (shard: number) => `HOLDS#OPEN#${shard}`;
+/** Cards that hold value and have an expiry date, by that date, for the expiry (breakage) sweep. */
+export const EXPIRY_SWEEP_SHARDS = 4;
+export const expiringCardsIndexPk = (shard: number) => `EXPIRING#${shard}`;
 export const PROGRAMS_INDEX_PK = 'PROGRAMS';
 export const MERCHANTS_INDEX_PK = 'MERCHANTS';
 export const merchantApiKeysIndexPk = (merchantId: string) => `MERCHANT#${merchantId}#APIKEYS`;
@@ -42,4 +45,11 @@ export function withoutLayout<T>(item: Record<string, unknown>): T {
   const copy: Record<string, unknown> = { ...item };
   for (const attribute of LAYOUT_ATTRIBUTES) delete copy[attribute];
   return copy as T;
+}
+
+/** A stable small number from an id, to spread an index partition over shards. */
+export function shardOf(id: string, shards: number): number {
+  let hash = 0;
+  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
+  return hash % shards;
 }

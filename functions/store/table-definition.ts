@@ -7,7 +7,10 @@
  *   MERCHANT#<id>       / MERCHANT             merchant           GSI1: MERCHANTS / <createdAt>#<id>
  *   APIKEY#<keyId>      / APIKEY               api key (hashed)   GSI1: MERCHANT#<id>#APIKEYS / <createdAt>#<keyId>
  *   CARD#<cardId>       / CARD                 card               GSI1: PROGRAM#<id>#CARDS, GSI2: CUSTOMER#<id>#CARDS, GSI3: MERCHANT#<id>#CARDS
+ *                                              GSI4: EXPIRING#<shard> / <expiresAt>#<id> while it holds value
  *   CARD#<cardId>       / TX#<seq, 10 digits>  ledger entry (immutable)
+ *   CARD#<cardId>       / HOLD#<holdId>        hold                GSI1: HOLDS#OPEN#<shard> / <expiresAt>#<id> while open
+ *   CARD#<cardId>       / RETURNS#<seq>        refunded / reversed tally of one entry
  *   IDEM#<scope>#<hash> / IDEM                 idempotency record (TTL)
  * Indexes are KEYS_ONLY: a balance change rewrites the card item but never an index entry.
  */
@@ -27,6 +30,7 @@ export const TABLE_INDEXES: readonly IndexDefinition[] = [
   { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
   { indexName: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
   { indexName: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
+  { indexName: 'GSI4', partitionKey: 'GSI4PK', sortKey: 'GSI4SK' },
 ];
 
 /** Every key attribute is a string. */

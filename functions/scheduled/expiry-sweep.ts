@@ -1,0 +1,10 @@
+import { logger } from '../logger';
+import { expireCards } from '../store/sweeps';
+
+export const run = expireCards;
+
+export async function handler(): Promise<void> {
+  const report = await expireCards();
+  logger.info('Card expiry sweep', { ...report });
+  if (report.failed > 0) throw new Error(`${report.failed} expired cards could not be settled`);
+}

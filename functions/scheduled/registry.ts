@@ -1,0 +1,31 @@
+/**
+ * The scheduled jobs. CDK (lib/schedules-stack.ts) creates one function and one EventBridge Scheduler
+ * schedule per entry; the local runtime runs them on timers and `npm run job -- <name>` runs one now.
+ */
+export interface ScheduledJobDefinition {
+  readonly name: string;
+  /** Module under functions/scheduled exporting `handler()` and `run(now?)`. */
+  readonly module: string;
+  readonly description: string;
+  /** Minutes between runs (rate schedules), or a cron in the region's time zone. */
+  readonly every: { readonly minutes: number } | { readonly cron: string };
+  /** Interval of the local timer under `npm start`. */
+  readonly localEveryMs: number;
+}
+
+export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
+  {
+    name: 'hold-expiry',
+    module: 'hold-expiry',
+    description: 'Releases authorisation holds past their expiry with a VOID ledger entry.',
+    every: { minutes: 5 },
+    localEveryMs: 30_000,
+  },
+  {
+    name: 'expiry-sweep',
+    module: 'expiry-sweep',
+    description: 'Moves the remaining value of expired cards to breakage with an EXPIRE ledger entry.',
+    every: { cron: '15 2 * * ? *' },
+    localEveryMs: 60_000,
+  },
+];
