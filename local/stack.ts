@@ -12,6 +12,7 @@ import {
 import { startHttpServer } from './http-server';
 import { consoleLog, type LocalLog } from './log';
 import { startS3Local } from './s3';
+import { type LocalScheduler, startScheduler } from './scheduler';
 import { loadOrCreateLocalSecrets } from './secrets';
 import { type DemoData, seedDemo } from './seed';
 import { createStaffIssuer, type StaffIssuer } from './staff-issuer';
@@ -64,6 +65,8 @@ export interface LocalStack {
   readonly demoSeeded: boolean;
   readonly demoFile: string;
   readonly poller: StreamPoller;
+  /** The scheduled jobs on local timers; `runNow(name)` runs one at once. */
+  readonly scheduler: LocalScheduler;
   stop(): Promise<void>;
 }
 
@@ -159,6 +162,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     poller.start();
     stoppers.push(poller.stop);
 
+    const scheduler = startScheduler({ log: prefixed(log, '[schedules] ') });
+    stoppers.push(scheduler.stop);
+
     let demo: DemoData | undefined;
     let demoSeeded = false;
     if (options.seed ?? true) {
@@ -186,6 +192,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       demoSeeded,
       demoFile,
       poller,
+      scheduler,
       stop,
     };
   } catch (error) {

@@ -1,0 +1,69 @@
+import { SCHEDULED_JOBS, type ScheduledJobDefinition } from '../functions/scheduled/registry';
+import type { LocalLog } from './log';
+
+/** What a scheduled module exports besides its Lambda handler: the job itself, for timers and the CLI. */
+export interface ScheduledModule {
+  run(now?: Date): Promise<{ examined: number; changed: number; failed: number }>;
+}
+
+export const importScheduledJob = (module: string): Promise<ScheduledModule> =>
+  import(`../functions/scheduled/${module}.ts`) as Promise<ScheduledModule>;
+
+export interface LocalScheduler {
+  /** Runs one job now (waits for a run already under way first). */
+  runNow(name: string): Promise<Awaited<ReturnType<ScheduledModule['run']>>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * EventBridge Scheduler's stand-in under `npm start`: every job of the registry on a timer, never two
+ * runs of one job at once. A failing run is logged and retried at the next tick, as the schedule would.
+ */
+export function startScheduler(options: {
+  log: LocalLog;
+  jobs?: readonly ScheduledJobDefinition[];
+  load?: (module: string) => Promise<ScheduledModule>;
+}): LocalScheduler {
+  const jobs = options.jobs ?? SCHEDULED_JOBS;
+  const load = options.load ?? importScheduledJob;
+  const running = new Map<string, Promise<unknown>>();
+  let stopped = false;
+
+  const runJob = async (job: ScheduledJobDefinition) => {
+    const previous = running.get(job.name);
+    if (previous) await previous.catch(() => undefined);
+    const run = load(job.module).then((module) => module.run());
+    running.set(job.name, run);
+    try {
+      const report = await run;
+      if (report.changed > 0 || report.failed > 0) options.log.info(`${job.name}: ${JSON.stringify(report)}`);
+      return report;
+    } finally {
+      running.delete(job.name);
+    }
+  };
+
+  const timers = jobs.map((job) =>
+    setInterval(() => {
+      if (stopped || running.has(job.name)) return;
+      runJob(job).catch((error: unknown) =>
+        options.log.warn(`${job.name} failed: ${(error as Error).message}`),
+      );
+    }, job.localEveryMs),
+  );
+  for (const timer of timers) timer.unref();
+
+  return {
+    runNow: (name) => {
+      const job = jobs.find((candidate) => candidate.name === name);
+      if (!job)
+        throw new Error(`No scheduled job named ${name}; known: ${jobs.map((j) => j.name).join(', ')}`);
+      return runJob(job);
+    },
+    stop: async () => {
+      stopped = true;
+      for (const timer of timers) clearInterval(timer);
+      await Promise.allSettled([...running.values()]);
+    },
+  };
+}
