@@ -25,6 +25,14 @@ const schema = z.object({
     .string()
     .regex(/^[0-9]$/)
     .default('1'),
+  /**
+   * Lets webhooks be registered for and delivered to http(s)://127.0.0.1, ::1 or localhost. Only the
+   * local runtime and the tests set it; in AWS webhook URLs must be public https.
+   */
+  WEBHOOKS_ALLOW_HTTP_LOCALHOST: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
 });
 
 export type Config = z.infer<typeof schema>;
