@@ -3,7 +3,7 @@ import type { OperationContext } from '../core/card';
 import { displayStatus } from '../core/card';
 import { notFound } from '../core/errors';
 import { DEFAULT_HOLD_SECONDS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS } from '../core/hold';
-import { apiHandler, type OperationRequest, operation } from '../http/api-handler';
+import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
 import { actorOf, cardVisibility, programVisibility } from '../http/auth';
 import { pathId } from '../http/params';
 import {
@@ -52,11 +52,13 @@ function contextOf(request: OperationRequest<unknown, unknown>): OperationContex
 
 /** One verb on one card: plan, guarded write, answer `{ transaction, card }`. */
 const cardVerb = <B extends z.ZodRawShape>(
+  summary: string,
   shape: B,
   toOperation: (body: z.infer<z.ZodObject<B>>, params: Readonly<Record<string, string>>) => CardRequest,
   status = 200,
 ) =>
   operation({
+    summary,
     status,
     body: z.object({ ...shape, ...requestContextFields }).strict(),
     run: async (request) => {
@@ -111,8 +113,9 @@ const listCardsQuery = z
   })
   .strict();
 
-export const handler = apiHandler('cards', {
+export const operations: Operations = {
   'POST /v1/cards': operation({
+    summary: 'Issue a card (the code is returned once)',
     body: issueBody,
     status: 201,
     run: async (request) => {
@@ -139,6 +142,7 @@ export const handler = apiHandler('cards', {
     },
   }),
   'GET /v1/cards': operation({
+    summary: 'Search cards (staff)',
     query: listCardsQuery,
     run: async ({ query, now }) => {
       const { limit, cursor, ...filter } = query;
@@ -148,25 +152,39 @@ export const handler = apiHandler('cards', {
     },
   }),
   'POST /v1/cards/lookup': operation({
+    summary: 'Balance inquiry by card code',
     body: z.object({ code: z.string().min(1).max(64) }).strict(),
     run: async ({ body, principal, now }) =>
       cardView(await lookupCard(body.code, cardVisibility(principal)), now),
   }),
   'GET /v1/cards/{cardId}': operation({
+    summary: 'Get a card',
     run: async ({ params, principal, now }) =>
       cardView(await getCard(cardId(params), cardVisibility(principal)), now),
   }),
-  'POST /v1/cards/{cardId}/activate': cardVerb({ amount: amountOrZero.default(0) }, (body) => ({
-    type: 'ACTIVATE',
+  'POST /v1/cards/{cardId}/activate': cardVerb(
+    'Activate a pending card, optionally with value',
+    { amount: amountOrZero.default(0) },
+    (body) => ({
+      type: 'ACTIVATE',
+      amount: body.amount,
+    }),
+  ),
+  'POST /v1/cards/{cardId}/load': cardVerb('Load value onto a card', { amount }, (body) => ({
+    type: 'LOAD',
     amount: body.amount,
   })),
-  'POST /v1/cards/{cardId}/load': cardVerb({ amount }, (body) => ({ type: 'LOAD', amount: body.amount })),
-  'POST /v1/cards/{cardId}/redeem': cardVerb({ amount, allowPartial: z.boolean().optional() }, (body) => ({
-    type: 'REDEEM',
-    amount: body.amount,
-    allowPartial: body.allowPartial ?? false,
-  })),
+  'POST /v1/cards/{cardId}/redeem': cardVerb(
+    'Redeem (spend) value, in full or in part',
+    { amount, allowPartial: z.boolean().optional() },
+    (body) => ({
+      type: 'REDEEM',
+      amount: body.amount,
+      allowPartial: body.allowPartial ?? false,
+    }),
+  ),
   'POST /v1/cards/{cardId}/adjust': cardVerb(
+    'Staff adjustment with a mandatory reason',
     {
       amount: z
         .number()
@@ -178,19 +196,24 @@ export const handler = apiHandler('cards', {
     },
     (body) => ({ type: 'ADJUST', amount: body.amount, reason: body.reason }),
   ),
-  'POST /v1/cards/{cardId}/block': cardVerb({ reason: reason.optional() }, (body) => ({
+  'POST /v1/cards/{cardId}/block': cardVerb('Block a card', { reason: reason.optional() }, (body) => ({
     type: 'BLOCK',
     ...(body.reason ? { reason: body.reason } : {}),
   })),
-  'POST /v1/cards/{cardId}/unblock': cardVerb({ reason: reason.optional() }, (body) => ({
+  'POST /v1/cards/{cardId}/unblock': cardVerb('Unblock a card', { reason: reason.optional() }, (body) => ({
     type: 'UNBLOCK',
     ...(body.reason ? { reason: body.reason } : {}),
   })),
-  'POST /v1/cards/{cardId}/deactivate': cardVerb({ reason: reason.optional() }, (body) => ({
-    type: 'DEACTIVATE',
-    ...(body.reason ? { reason: body.reason } : {}),
-  })),
+  'POST /v1/cards/{cardId}/deactivate': cardVerb(
+    'Deactivate a card for good',
+    { reason: reason.optional() },
+    (body) => ({
+      type: 'DEACTIVATE',
+      ...(body.reason ? { reason: body.reason } : {}),
+    }),
+  ),
   'POST /v1/cards/{cardId}/refund': cardVerb(
+    'Refund onto a card, optionally against a redemption',
     { amount, transactionId: z.string().max(64).optional() },
     (body) => ({
       type: 'REFUND',
@@ -199,6 +222,7 @@ export const handler = apiHandler('cards', {
     }),
   ),
   'POST /v1/cards/{cardId}/holds': cardVerb(
+    'Place an authorisation hold',
     { amount, expiresInSeconds: z.number().int().min(MIN_HOLD_SECONDS).max(MAX_HOLD_SECONDS).optional() },
     (body) => ({
       type: 'HOLD',
@@ -208,6 +232,7 @@ export const handler = apiHandler('cards', {
     201,
   ),
   'GET /v1/cards/{cardId}/holds/{holdId}': operation({
+    summary: 'Get a hold',
     run: async ({ params, principal }) => {
       const id = cardId(params);
       await getCard(id, cardVisibility(principal));
@@ -217,6 +242,7 @@ export const handler = apiHandler('cards', {
     },
   }),
   'POST /v1/cards/{cardId}/holds/{holdId}/capture': cardVerb(
+    'Capture all or part of a hold',
     { amount: amount.optional() },
     (body, params) => ({
       type: 'CAPTURE',
@@ -224,11 +250,12 @@ export const handler = apiHandler('cards', {
       ...(body.amount !== undefined ? { amount: body.amount } : {}),
     }),
   ),
-  'POST /v1/cards/{cardId}/holds/{holdId}/void': cardVerb({}, (_body, params) => ({
+  'POST /v1/cards/{cardId}/holds/{holdId}/void': cardVerb('Void a hold', {}, (_body, params) => ({
     type: 'VOID',
     holdId: holdId(params),
   })),
   'POST /v1/cards/{cardId}/transfer': operation({
+    summary: 'Transfer value to another card of the same currency',
     body: z.object({ toCardId: entityId('gc'), amount: amount.optional(), ...requestContextFields }).strict(),
     run: async (request) => {
       const result = await transferBetweenCards(
@@ -249,11 +276,16 @@ export const handler = apiHandler('cards', {
       };
     },
   }),
-  'POST /v1/cards/{cardId}/cash-out': cardVerb({ reason: reason.optional() }, (body) => ({
-    type: 'CLEAR_BALANCE',
-    ...(body.reason ? { reason: body.reason } : {}),
-  })),
+  'POST /v1/cards/{cardId}/cash-out': cardVerb(
+    'Cash out (clear) the balance where the program allows it',
+    { reason: reason.optional() },
+    (body) => ({
+      type: 'CLEAR_BALANCE',
+      ...(body.reason ? { reason: body.reason } : {}),
+    }),
+  ),
   'GET /v1/cards/{cardId}/transactions': operation({
+    summary: "The card's ledger, newest first",
     query: z.object(listQuery).strict(),
     run: async ({ params, query, principal }) => {
       const id = cardId(params);
@@ -261,4 +293,6 @@ export const handler = apiHandler('cards', {
       return pageView(await cardHistory(id, query.limit, query.cursor), transactionView);
     },
   }),
-});
+};
+
+export const handler = apiHandler('cards', operations);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MERCHANT_SCOPES } from '../core/access';
-import { apiHandler, operation } from '../http/api-handler';
+import { apiHandler, type Operations, operation } from '../http/api-handler';
 import { pathId } from '../http/params';
 import { entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
@@ -15,22 +15,26 @@ const scopes = z
 const merchantId = (params: Readonly<Record<string, string>>) =>
   pathId(params, 'merchantId', 'mer', 'The merchant');
 
-export const handler = apiHandler('merchants', {
+export const operations: Operations = {
   'POST /v1/merchants': operation({
+    summary: 'Create a merchant',
     body: z.object({ name: safeText(120), programs: programs.optional() }).strict(),
     status: 201,
     run: ({ body, idempotency, now }) =>
       createMerchant({ name: body.name, programIds: body.programs ?? [] }, idempotency, now),
   }),
   'GET /v1/merchants': operation({
+    summary: 'List merchants',
     query: z.object(listQuery).strict(),
     run: async ({ query }) =>
       pageView(await listMerchants(query.limit, query.cursor), (merchant) => merchant),
   }),
   'GET /v1/merchants/{merchantId}': operation({
+    summary: 'Get a merchant',
     run: ({ params }) => getMerchant(merchantId(params)),
   }),
   'PATCH /v1/merchants/{merchantId}': operation({
+    summary: 'Rename a merchant or change its programs',
     body: z
       .object({ name: safeText(120).optional(), programs: programs.optional() })
       .strict()
@@ -46,6 +50,7 @@ export const handler = apiHandler('merchants', {
       ),
   }),
   'POST /v1/merchants/{merchantId}/api-keys': operation({
+    summary: 'Create an API key (shown once)',
     body: z.object({ scopes: scopes.optional(), description: safeText(200).optional() }).strict(),
     status: 201,
     run: ({ params, body, idempotency, now }) =>
@@ -60,12 +65,16 @@ export const handler = apiHandler('merchants', {
       ),
   }),
   'GET /v1/merchants/{merchantId}/api-keys': operation({
+    summary: "List a merchant's API keys (never the key)",
     query: z.object(listQuery).strict(),
     run: async ({ params, query }) =>
       pageView(await listApiKeys(merchantId(params), query.limit, query.cursor), (key) => key),
   }),
   'DELETE /v1/merchants/{merchantId}/api-keys/{keyId}': operation({
+    summary: 'Revoke an API key at once',
     run: ({ params, now }) =>
       revokeApiKey(merchantId(params), pathId(params, 'keyId', 'key', 'The API key'), now),
   }),
-});
+};
+
+export const handler = apiHandler('merchants', operations);

@@ -8,7 +8,7 @@ import {
   DEFAULT_DEACTIVATION,
   type ExpiryPolicy,
 } from '../core/program';
-import { apiHandler, operation } from '../http/api-handler';
+import { apiHandler, type Operations, operation } from '../http/api-handler';
 import { amount, currency, entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import { createProgram, getProgram, listPrograms, type ProgramInput, updateProgram } from '../store/programs';
@@ -63,21 +63,25 @@ function withDefaults(body: z.infer<typeof createBody>): ProgramInput {
   return program;
 }
 
-export const handler = apiHandler('programs', {
+export const operations: Operations = {
   'POST /v1/programs': operation({
+    summary: 'Create a program (currency, limits, expiry, PIN, cash-out rules)',
     body: createBody,
     status: 201,
     run: ({ body, idempotency, now }) =>
       createProgram(withDefaults(body), body.merchants ?? [], idempotency, now),
   }),
   'GET /v1/programs': operation({
+    summary: 'List programs',
     query: z.object(listQuery).strict(),
     run: async ({ query }) => pageView(await listPrograms(query.limit, query.cursor), (program) => program),
   }),
   'GET /v1/programs/{programId}': operation({
+    summary: 'Get a program',
     run: ({ params }) => getProgram(programParams(params)),
   }),
   'PATCH /v1/programs/{programId}': operation({
+    summary: "Change a program's rules (new cards and later loads)",
     body: patchBody,
     run: ({ params, body, now }) => {
       const { pinRequired, ...rest } = body;
@@ -88,4 +92,6 @@ export const handler = apiHandler('programs', {
       );
     },
   }),
-});
+};
+
+export const handler = apiHandler('programs', operations);

@@ -1,5 +1,31 @@
-import { apiHandler, operation } from '../http/api-handler';
+import { apiHandler, type Operations, operation, RawResponse } from '../http/api-handler';
+import { docsPage, openApiDocument } from '../http/openapi';
+import { operations as cards } from './cards';
+import { operations as merchants } from './merchants';
+import { operations as programs } from './programs';
+import { operations as transactions } from './transactions';
 
-export const handler = apiHandler('system', {
-  'GET /health': operation({ run: async () => ({ status: 'ok' }) }),
-});
+let document: ReturnType<typeof openApiDocument> | undefined;
+const reference = () => {
+  document ??= openApiDocument({ system: operations, programs, merchants, cards, transactions });
+  return document;
+};
+
+export const operations: Operations = {
+  'GET /health': operation({ summary: 'Liveness check', run: async () => ({ status: 'ok' }) }),
+  'GET /openapi.json': operation({
+    summary: 'This API as an OpenAPI 3.1 document',
+    run: async () => reference(),
+  }),
+  'GET /docs': operation({
+    summary: 'A readable API reference',
+    run: async () =>
+      new RawResponse(
+        200,
+        { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'public, max-age=300' },
+        docsPage(reference()),
+      ),
+  }),
+};
+
+export const handler = apiHandler('system', operations);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { OperationContext } from '../core/card';
 import { notFound } from '../core/errors';
-import { apiHandler, type OperationRequest, operation } from '../http/api-handler';
+import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
 import { actorOf, cardVisibility, principalScope } from '../http/auth';
 import { requestContextFields } from '../http/validation';
 import { cardView, transactionView } from '../http/views';
@@ -40,12 +40,14 @@ function reversalView(outcome: TimeoutReversal, now: Date) {
   };
 }
 
-export const handler = apiHandler('transactions', {
+export const operations: Operations = {
   'GET /v1/transactions/{transactionId}': operation({
+    summary: 'Get one ledger entry',
     run: async ({ params, principal }) =>
       transactionView(await getTransaction(transactionIdOf(params), cardVisibility(principal))),
   }),
   'POST /v1/transactions/{transactionId}/reverse': operation({
+    summary: 'Reverse a redemption, capture, load or activation once',
     body: z.object({ ...requestContextFields }).strict(),
     run: async (request) =>
       reversalView(
@@ -58,6 +60,7 @@ export const handler = apiHandler('transactions', {
       ),
   }),
   'POST /v1/reversals': operation({
+    summary: "POS timeout reversal by the lost request's Idempotency-Key",
     body: z
       .object({
         idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,255}$/, '1-255 visible ASCII characters'),
@@ -74,4 +77,6 @@ export const handler = apiHandler('transactions', {
         request.now,
       ),
   }),
-});
+};
+
+export const handler = apiHandler('transactions', operations);

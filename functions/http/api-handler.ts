@@ -24,11 +24,22 @@ export interface OperationRequest<B, Q> {
 }
 
 export interface Operation<B = unknown, Q = unknown> {
+  /** One line for the API reference (OpenAPI `summary`). */
+  readonly summary: string;
   readonly body?: z.ZodType<B>;
   readonly query?: z.ZodType<Q>;
   /** Status of a success; 200 unless said. */
   readonly status?: number;
   readonly run: (request: OperationRequest<B, Q>) => Promise<unknown>;
+}
+
+/** An answer that is not JSON (the API reference page). */
+export class RawResponse {
+  constructor(
+    readonly statusCode: number,
+    readonly headers: Record<string, string>,
+    readonly body: string,
+  ) {}
 }
 
 /** A route's operation with its input types erased, as the dispatcher holds it. */
@@ -146,7 +157,9 @@ function json(status: number, body: unknown, requestId: string, replayed: boolea
  * the caller by the route table, validates, runs the operation, and shapes the answer. Refuses to
  * start when the route table names a route this module does not implement, or the reverse.
  */
-export function apiHandler(fn: ApiFunctionName, operations: Record<string, RouteOperation>) {
+export type Operations = Readonly<Record<string, RouteOperation>>;
+
+export function apiHandler(fn: ApiFunctionName, operations: Operations) {
   const routes = new Map(routesOf(fn).map((route) => [routeKey(route), route]));
   const missing = [...routes.keys()].filter((key) => !operations[key]);
   const extra = Object.keys(operations).filter((key) => !routes.has(key));
@@ -173,6 +186,13 @@ export function apiHandler(fn: ApiFunctionName, operations: Record<string, Route
       const query = op.query ? parseQuery(event, op.query) : undefined;
       const idempotency = idempotencyClaim(event, route, principal, params, body);
       const result = await op.run({ principal, params, body, query, idempotency, now: new Date() });
+      if (result instanceof RawResponse) {
+        return {
+          statusCode: result.statusCode,
+          headers: { ...result.headers, 'X-Request-Id': requestId },
+          body: result.body,
+        };
+      }
       return json(op.status ?? 200, result, requestId, idempotency?.replayed === true);
     } catch (error) {
       if (!(error instanceof DomainError))

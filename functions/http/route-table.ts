@@ -41,6 +41,8 @@ const route = (
 
 export const ROUTES: readonly RouteDefinition[] = [
   route('GET', '/health', 'system', { public: true }),
+  route('GET', '/openapi.json', 'system', { public: true }),
+  route('GET', '/docs', 'system', { public: true }),
 
   route('POST', '/v1/programs', 'programs', { staff: ADMIN }),
   route('GET', '/v1/programs', 'programs', { staff: ALL_STAFF }),
