@@ -23,10 +23,10 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { transactionId } from '../functions/core/ledger';
 import { db, tableName } from '../functions/store/dynamo-client';
 import { cardKey, entrySortKey } from '../functions/store/keys';
-import { importApiHandler, lambdaContext } from '../local/handlers';
+import { importApiHandler } from '../local/handlers';
 import { emit, knob, progress } from './lib/env';
 import { jsonClient } from './lib/http-client';
-import { apiEvent, issueCard, startBenchStack } from './lib/local';
+import { apiEvent, benchContext, issueCard, startBenchStack } from './lib/local';
 import { codeState, machine } from './lib/machine';
 import { countRoundTrips } from './lib/round-trips';
 import {
@@ -144,7 +144,7 @@ async function floorLookup(cardId: string): Promise<void> {
   if (!got.Item) throw new Error('floor lookup found no card');
 }
 
-const context = lambdaContext('giftcard-cards', 29_000);
+const context = benchContext('giftcard-cards');
 async function direct(event: APIGatewayProxyEvent): Promise<number> {
   const result = await handler(event, context);
   return result.statusCode;

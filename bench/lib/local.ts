@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { toApiGatewayEvent } from '../../local/api-gateway-event';
+import { lambdaContext } from '../../local/handlers';
 import { silentLog } from '../../local/log';
 import { createRouteMatcher } from '../../local/route-matcher';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
@@ -97,4 +98,12 @@ export function apiEvent(
     },
     { resource: matched.route.path, pathParameters: matched.pathParameters },
   );
+}
+
+/**
+ * A Lambda context for many in-process calls: the remaining time stays at the function's timeout (a real
+ * invocation gets a fresh context each time; middy arms its early-timeout timer from this value).
+ */
+export function benchContext(functionName: string, timeoutMs = 10_000): Context {
+  return { ...lambdaContext(functionName, timeoutMs), getRemainingTimeInMillis: () => timeoutMs };
 }
