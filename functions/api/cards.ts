@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { OperationContext } from '../core/card';
 import { displayStatus } from '../core/card';
 import { notFound } from '../core/errors';
 import { DEFAULT_HOLD_SECONDS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS } from '../core/hold';
-import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
-import { actorOf, cardVisibility, programVisibility } from '../http/auth';
+import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { cardVisibility, programVisibility } from '../http/auth';
+import { operationContext } from '../http/operation-context';
 import { pathId } from '../http/params';
 import {
   amount,
@@ -32,24 +32,6 @@ import {
 const cardId = (params: Readonly<Record<string, string>>) => pathId(params, 'cardId', 'gc', 'The card');
 const reason = safeText(500);
 
-/** Everything a card-changing request has in common: who, where, and under which key. */
-const contextBody = z.object(requestContextFields);
-
-function contextOf(request: OperationRequest<unknown, unknown>): OperationContext {
-  const { channel, locationId, terminalId, reference, currency } = contextBody.parse(request.body ?? {});
-  return {
-    actor: actorOf(request.principal),
-    request: {
-      ...(channel ? { channel } : {}),
-      ...(locationId ? { locationId } : {}),
-      ...(terminalId ? { terminalId } : {}),
-      ...(reference ? { reference } : {}),
-    },
-    ...(currency ? { currency } : {}),
-    now: request.now,
-  };
-}
-
 /** One verb on one card: plan, guarded write, answer `{ transaction, card }`. */
 const cardVerb = <B extends z.ZodRawShape>(
   summary: string,
@@ -65,7 +47,7 @@ const cardVerb = <B extends z.ZodRawShape>(
       const result = await operateOnCard(
         cardId(request.params),
         toOperation(request.body as z.infer<z.ZodObject<B>>, request.params),
-        contextOf(request),
+        operationContext(request),
         request.idempotency,
         cardVisibility(request.principal),
       );
@@ -130,7 +112,7 @@ export const operations: Operations = {
           ...(body.recipient ? { recipient: body.recipient } : {}),
           ...(body.metadata ? { metadata: body.metadata } : {}),
         },
-        contextOf(request),
+        operationContext(request),
         request.idempotency,
         programVisibility(request.principal),
       );
@@ -262,7 +244,7 @@ export const operations: Operations = {
         cardId(request.params),
         request.body.toCardId,
         request.body.amount,
-        contextOf(request),
+        operationContext(request),
         request.idempotency,
         cardVisibility(request.principal),
       );

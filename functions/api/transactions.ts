@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { OperationContext } from '../core/card';
 import { notFound } from '../core/errors';
-import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
-import { actorOf, cardVisibility, principalScope } from '../http/auth';
+import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { cardVisibility, principalScope } from '../http/auth';
+import { operationContext } from '../http/operation-context';
 import { requestContextFields } from '../http/validation';
 import { cardView, transactionView } from '../http/views';
 import { getTransaction } from '../store/cards';
@@ -13,21 +13,6 @@ const transactionIdOf = (params: Readonly<Record<string, string>>) => {
   if (!id || !/^tx_[0-9a-z]{26}_[1-9][0-9]{0,9}$/.test(id)) throw notFound('The transaction');
   return id;
 };
-
-const contextBody = z.object(requestContextFields);
-function contextOf(request: OperationRequest<unknown, unknown>): OperationContext {
-  const { channel, locationId, terminalId, reference } = contextBody.parse(request.body ?? {});
-  return {
-    actor: actorOf(request.principal),
-    request: {
-      ...(channel ? { channel } : {}),
-      ...(locationId ? { locationId } : {}),
-      ...(terminalId ? { terminalId } : {}),
-      ...(reference ? { reference } : {}),
-    },
-    now: request.now,
-  };
-}
 
 function reversalView(outcome: TimeoutReversal, now: Date) {
   if (outcome.status === 'NOTHING_TO_REVERSE')
@@ -53,7 +38,7 @@ export const operations: Operations = {
       reversalView(
         await reverseTransaction(
           transactionIdOf(request.params),
-          contextOf(request),
+          operationContext(request),
           cardVisibility(request.principal),
         ),
         request.now,
@@ -71,7 +56,7 @@ export const operations: Operations = {
       reversalView(
         await reverseByIdempotencyKey(
           { scope: principalScope(request.principal), key: request.body.idempotencyKey },
-          contextOf(request),
+          operationContext(request),
           cardVisibility(request.principal),
         ),
         request.now,
