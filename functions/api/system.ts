@@ -4,10 +4,11 @@ import { operations as cards } from './cards';
 import { operations as merchants } from './merchants';
 import { operations as programs } from './programs';
 import { operations as transactions } from './transactions';
+import { operations as webhooks } from './webhooks';
 
 let document: ReturnType<typeof openApiDocument> | undefined;
 const reference = () => {
-  document ??= openApiDocument({ system: operations, programs, merchants, cards, transactions });
+  document ??= openApiDocument({ system: operations, programs, merchants, cards, transactions, webhooks });
   return document;
 };
 

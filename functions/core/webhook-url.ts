@@ -15,7 +15,9 @@ export interface WebhookUrlPolicy {
   readonly allowHttpLocalhost: boolean;
 }
 
-const blocked = new BlockList();
+// Two lists: a BlockList matches IPv4 addresses against IPv4-mapped IPv6 rules, so they stay apart.
+const blockedV4 = new BlockList();
+const blockedV6 = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8], // "this network"
   ['10.0.0.0', 8], // private
@@ -33,12 +35,11 @@ for (const [network, prefix] of [
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, broadcast
 ] as const) {
-  blocked.addSubnet(network, prefix, 'ipv4');
+  blockedV4.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
-  ['::ffff:0:0', 96], // IPv4-mapped (checked as IPv4 below too)
   ['64:ff9b::', 96], // NAT64: reaches IPv4 addresses, private ones included
   ['64:ff9b:1::', 48], // local NAT64
   ['100::', 64], // discard
@@ -50,7 +51,7 @@ for (const [network, prefix] of [
   ['fec0::', 10], // site-local (deprecated)
   ['ff00::', 8], // multicast
 ] as const) {
-  blocked.addSubnet(network, prefix, 'ipv6');
+  blockedV6.addSubnet(network, prefix, 'ipv6');
 }
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
@@ -63,15 +64,29 @@ export const bareHost = (hostname: string): string =>
     .replace(/\.$/, '')
     .toLowerCase();
 
+/** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d in any spelling), if it is one. */
+function mappedIpv4(ipv6: string): string | undefined {
+  let canonical: string;
+  try {
+    canonical = new URL(`http://[${ipv6}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+  const match = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (!match?.[1] || !match[2]) return undefined;
+  const high = Number.parseInt(match[1], 16);
+  const low = Number.parseInt(match[2], 16);
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
+}
+
 /** True for any address that is not a public unicast address. */
 export function isPrivateAddress(address: string): boolean {
   const bare = bareHost(address);
   const version = isIP(bare);
-  if (version === 4) return blocked.check(bare, 'ipv4');
+  if (version === 4) return blockedV4.check(bare, 'ipv4');
   if (version === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
-    if (mapped?.[1]) return blocked.check(mapped[1], 'ipv4');
-    return blocked.check(bare, 'ipv6');
+    const mapped = mappedIpv4(bare);
+    return mapped ? blockedV4.check(mapped, 'ipv4') : blockedV6.check(bare, 'ipv6');
   }
   return true;
 }

@@ -17,7 +17,7 @@ export type RouteAccess =
   | { readonly public: true }
   | { readonly public?: false; readonly merchant?: MerchantScope; readonly staff?: readonly StaffRole[] };
 
-export type ApiFunctionName = 'system' | 'programs' | 'merchants' | 'cards' | 'transactions';
+export type ApiFunctionName = 'system' | 'programs' | 'merchants' | 'cards' | 'transactions' | 'webhooks';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -92,6 +92,24 @@ export const ROUTES: readonly RouteDefinition[] = [
     staff: CARE,
   }),
   route('POST', '/v1/reversals', 'transactions', { merchant: 'cards:transact', staff: CARE }),
+
+  // Webhooks: a merchant manages its own endpoints (an endpoint only receives what cards:read could read);
+  // staff admin and ops see any merchant's (?merchantId=) and their deliveries; admin may delete one.
+  route('POST', '/v1/webhooks', 'webhooks', { merchant: 'cards:read' }),
+  route('GET', '/v1/webhooks', 'webhooks', { merchant: 'cards:read', staff: ['admin', 'ops'] }),
+  route('DELETE', '/v1/webhooks/{webhookId}', 'webhooks', { merchant: 'cards:read', staff: ADMIN }),
+  route('POST', '/v1/webhooks/{webhookId}/rotate-secret', 'webhooks', { merchant: 'cards:read' }),
+  route('GET', '/v1/webhooks/{webhookId}/deliveries', 'webhooks', {
+    merchant: 'cards:read',
+    staff: ['admin', 'ops'],
+  }),
+  route(
+    'POST',
+    '/v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry',
+    'webhooks',
+    { merchant: 'cards:read', staff: ['admin', 'ops'] },
+    'none',
+  ),
 ];
 
 /** `METHOD /path/{param}`: the key API Gateway gives a handler as httpMethod + resource. */

@@ -12,6 +12,13 @@
  *   CARD#<cardId>       / HOLD#<holdId>        hold                GSI1: HOLDS#OPEN#<shard> / <expiresAt>#<id> while open
  *   CARD#<cardId>       / RETURNS#<seq>        refunded / reversed tally of one entry
  *   IDEM#<scope>#<hash> / IDEM                 idempotency record (TTL)
+ *   WEBHOOK#<id>        / WEBHOOK              webhook endpoint, signing secrets sealed (AES-GCM)
+ *                                              GSI1: MERCHANT#<id>#WEBHOOKS / <id>, GSI3: WEBHOOKS / <id>
+ *   MERCHANT#<id>       / WEBHOOKS             the merchant's endpoint count (guards the cap)
+ *   WHDELIVERY#<id>     / WHDELIVERY           one event for one endpoint: status, attempts, last error (TTL once done)
+ *                                              GSI1: WEBHOOK#<id>#DELIVERIES / <status>#<createdAt>#<id>
+ *                                              GSI2: WEBHOOK#DUE#<shard> / <nextAttemptAt>#<id> while PENDING
+ *   WHLANE#<webhook>#<card> / WHLANE           positions of the lane's PENDING deliveries (order per card)
  * Indexes are KEYS_ONLY: a balance change rewrites the card item but never an index entry.
  */
 export const TABLE_KEYS = {

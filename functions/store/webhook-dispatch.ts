@@ -67,7 +67,10 @@ export type AttemptResult = 'delivered' | 'retrying' | 'dead' | 'dropped';
 const USER_AGENT = 'giftcard-webhooks/1.0';
 
 /** One attempt of a delivery the caller holds the lease of: sign, send, record the outcome. */
-export async function attemptDelivery(delivery: WebhookDelivery, context: DispatchContext): Promise<AttemptResult> {
+export async function attemptDelivery(
+  delivery: WebhookDelivery,
+  context: DispatchContext,
+): Promise<AttemptResult> {
   const now = context.clock();
   const endpoint = await endpointForSending(delivery.webhookId, now);
   if (!endpoint || endpoint.secrets.length === 0) {
@@ -161,7 +164,7 @@ export async function drainLane(
     const headMember = await laneHead(webhookId, cardId);
     if (!headMember) return;
     const head = await findDelivery(headMember.id);
-    if (!head || head.status !== 'PENDING') {
+    if (head?.status !== 'PENDING') {
       // A lane member without a pending delivery cannot normally exist (both change in one transaction).
       await leaveLane({ webhookId, cardId, position: headMember.position, id: headMember.id });
       continue;

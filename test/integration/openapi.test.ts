@@ -4,10 +4,11 @@ import { operations as merchants } from '../../functions/api/merchants';
 import { operations as programs } from '../../functions/api/programs';
 import { operations as system } from '../../functions/api/system';
 import { operations as transactions } from '../../functions/api/transactions';
+import { operations as webhooks } from '../../functions/api/webhooks';
 import { docsPage, openApiDocument } from '../../functions/http/openapi';
 import { ROUTES, routeKey } from '../../functions/http/route-table';
 
-const all = { system, programs, merchants, cards, transactions };
+const all = { system, programs, merchants, cards, transactions, webhooks };
 const document = openApiDocument(all);
 
 describe('the OpenAPI document', () => {
