@@ -24,4 +24,13 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     filters: [{ eventName: ['INSERT'], dynamodb: { Keys: { SK: { S: [{ prefix: 'TX#' }] } } } }],
     batchSize: 100,
   },
+  {
+    name: 'webhooks',
+    module: 'webhooks',
+    description:
+      'Turns new ledger entries into merchant webhook events; writes their deliveries and sends them in order per card.',
+    filters: [{ eventName: ['INSERT'], dynamodb: { Keys: { SK: { S: [{ prefix: 'TX#' }] } } } }],
+    // Deliveries are sent while the batch is handled (up to 5 s each): small batches.
+    batchSize: 25,
+  },
 ];
