@@ -28,4 +28,12 @@ export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
     every: { cron: '15 2 * * ? *' },
     localEveryMs: 60_000,
   },
+  {
+    name: 'webhook-retries',
+    module: 'webhook-retries',
+    description:
+      'Sends due webhook deliveries again (backoff for 24 h, then DEAD), in order per card and endpoint.',
+    every: { minutes: 1 },
+    localEveryMs: 15_000,
+  },
 ];
