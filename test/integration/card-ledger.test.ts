@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { displayStatus } from '../../functions/core/card';
-import type { DomainError } from '../../functions/core/errors';
 import { sumOfAmounts } from '../../functions/core/ledger';
 import {
   allEntries,
@@ -15,6 +14,7 @@ import {
 } from '../../functions/store/cards';
 import {
   claim,
+  codeOf,
   everyone,
   everyProgram,
   makeProgram,
@@ -29,15 +29,6 @@ beforeAll(async () => {
   await testEnv();
 });
 afterAll(async () => table.drop());
-
-const codeOf = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-    return 'OK';
-  } catch (error) {
-    return (error as DomainError).code ?? String(error);
-  }
-};
 
 async function expectLedgerMatches(cardId: string) {
   const card = await findCard(cardId);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DomainError } from '../../functions/core/errors';
 import { sumOfAmounts } from '../../functions/core/ledger';
 import {
   allEntries,
@@ -12,6 +11,7 @@ import {
 import { reverseByIdempotencyKey, reverseTransaction } from '../../functions/store/reversals';
 import {
   claim,
+  codeOf,
   everyone,
   everyProgram,
   makeProgram,
@@ -26,15 +26,6 @@ beforeAll(async () => {
   await testEnv();
 });
 afterAll(async () => table.drop());
-
-const codeOf = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-    return 'OK';
-  } catch (error) {
-    return (error as DomainError).code ?? String(error);
-  }
-};
 
 async function activeCard(amount: number, overrides = {}) {
   const program = await makeProgram(overrides);

@@ -1,4 +1,5 @@
 import type { Card, OperationContext } from '../../functions/core/card';
+import type { DomainError } from '../../functions/core/errors';
 import type { Program } from '../../functions/core/program';
 import type { IdempotencyClaim } from '../../functions/store/idempotency';
 import { createProgram, type ProgramInput } from '../../functions/store/programs';
@@ -51,4 +52,14 @@ let keyCounter = 0;
 export function claim(scope = 'S:test', body = 'same'): IdempotencyClaim {
   keyCounter += 1;
   return { scope, key: `key-${Date.now()}-${keyCounter}`, requestHash: body };
+}
+
+/** The error code a promise rejects with, or 'OK': for asserting refusals by their stable code. */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'OK';
+  } catch (error) {
+    return (error as DomainError).code ?? String(error);
+  }
 }
