@@ -555,14 +555,14 @@ export function planOperation(
       }
       if (card.balance === 0)
         throw new DomainError('INSUFFICIENT_FUNDS', 'The card holds nothing to cash out.');
+      if (!program.cashOut.enabled)
+        throw new DomainError('FORBIDDEN', 'This program does not allow cash-out.');
       if (program.cashOut.maxBalance !== undefined && card.balance > program.cashOut.maxBalance) {
         throw new DomainError(
           'LIMIT_EXCEEDED',
           'This program cashes out only balances up to its cash-out limit.',
         );
       }
-      if (!program.cashOut.enabled)
-        throw new DomainError('FORBIDDEN', 'This program does not allow cash-out.');
       const next = { ...card, balance: 0, available: 0 };
       return change(
         card,

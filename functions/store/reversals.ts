@@ -1,11 +1,13 @@
 import type { Card, OperationContext } from '../core/card';
 import { DomainError } from '../core/errors';
+import type { Hold } from '../core/hold';
 import type { LedgerEntry } from '../core/ledger';
 import { parseTransactionId } from '../core/ledger';
 import {
   type CardResult,
   type CardVisibility,
   entryWithReturns,
+  findHold,
   getTransaction,
   operateOnCard,
 } from './cards';
@@ -46,6 +48,8 @@ export async function reverseByIdempotencyKey(
       if (await spendKey(claim, context.now)) return { status: 'NOTHING_TO_REVERSE' };
       continue; // The original committed a moment ago: reverse it.
     }
+    const hold = (state.result as Partial<CardResult>).hold;
+    if (hold) return voidHold(hold, context, visible);
     const original = reversibleEntryOf(state.result);
     if (!original) {
       return { status: 'NOTHING_TO_REVERSE' };
@@ -53,6 +57,31 @@ export async function reverseByIdempotencyKey(
     return reverseTransaction(original.id, context, visible, { repeatIsSuccess: true });
   }
   throw new DomainError('CONFLICT', 'The request under this key is still changing; retry the reversal.');
+}
+
+/** A hold placed by the lost request is undone by voiding it (once; a repeat finds it voided). */
+async function voidHold(
+  hold: Hold,
+  context: OperationContext,
+  visible: CardVisibility,
+): Promise<TimeoutReversal> {
+  const current = await findHold(hold.cardId, hold.id);
+  const placed = await getTransaction(hold.transactionId, visible);
+  if (current?.status === 'VOIDED' && current.closingTransactionId) {
+    return {
+      status: 'ALREADY_REVERSED',
+      reversed: placed,
+      reversal: await getTransaction(current.closingTransactionId, visible),
+    };
+  }
+  const result = await operateOnCard(
+    hold.cardId,
+    { type: 'VOID', holdId: hold.id },
+    context,
+    undefined,
+    visible,
+  );
+  return { status: 'REVERSED', reversed: placed, reversal: result.transaction, card: result.card };
 }
 
 /** Undoes one REDEEM, CAPTURE, LOAD or ACTIVATE exactly once. */

@@ -200,6 +200,32 @@ describe('POS timeout reversal by idempotency key', () => {
     await expectInvariant(card.id);
   });
 
+  it('a lost hold request is undone by voiding the hold, once', async () => {
+    const card = await activeCard(5000);
+    const key = claim('M:till');
+    const held = await operateOnCard(
+      card.id,
+      { type: 'HOLD', amount: 1500, expiresInSeconds: 600 },
+      merchantContext('mer_till'),
+      { ...key },
+      everyone,
+    );
+    const first = await reverseByIdempotencyKey(
+      { scope: key.scope, key: key.key },
+      merchantContext('mer_till'),
+      everyone,
+    );
+    expect(first.status).toBe('REVERSED');
+    expect(await findHold(card.id, String(held.hold?.id))).toMatchObject({ status: 'VOIDED' });
+    const second = await reverseByIdempotencyKey(
+      { scope: key.scope, key: key.key },
+      merchantContext('mer_till'),
+      everyone,
+    );
+    expect(second.status).toBe('ALREADY_REVERSED');
+    expect(await findCard(card.id)).toMatchObject({ balance: 5000, available: 5000 });
+  });
+
   it('spends a key whose request never arrived, so a late original cannot commit', async () => {
     const card = await activeCard(5000);
     const key = claim('M:till');
