@@ -1,0 +1,320 @@
+/**
+ * Goal 4: cold start per function. Each function in functions/api/*.ts and each stream consumer module
+ * (functions/streams, from the registry) is bundled as the CDK construct bundles it (esbuild: minify,
+ * platform node, target node22, ESM with the createRequire banner, source map, the AWS SDK bundled too),
+ * and so is a minimal handler (bench/cold-start/minimal-handler.ts: one DynamoDB client, one GetItem).
+ * Then, several times each and interleaved, a fresh `node` process imports the bundle and serves one
+ * request against DynamoDB Local (bench/cold-start/invoke.mjs). Two settings: as deployed
+ * (NODE_OPTIONS=--enable-source-maps, which lib/constructs/function.ts sets) and without it.
+ * Knob: BENCH_COLD_RUNS (7).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { build, type Metafile } from 'esbuild';
+import { ROUTES } from '../functions/http/route-table';
+import { STREAM_CONSUMERS } from '../functions/streams/registry';
+import { handlerEnvironment } from '../local/handler-env';
+import { loadOrCreateLocalSecrets } from '../local/secrets';
+import { emit, knob, progress } from './lib/env';
+import { jsonClient } from './lib/http-client';
+import { apiEvent, issueCard, startBenchStack } from './lib/local';
+import { codeState, machine } from './lib/machine';
+import { median, ratio, round } from './lib/stats';
+
+const RUNS = knob('COLD_RUNS', 7);
+const ROOT = resolve(import.meta.dirname, '..');
+const OUT = join(tmpdir(), `giftcard-bench-cold-${process.pid}`);
+const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+interface Target {
+  readonly name: string;
+  readonly entry: string;
+  readonly kind: 'api' | 'stream' | 'baseline';
+}
+
+const apiFunctions = readdirSync(join(ROOT, 'functions/api'))
+  .filter((file) => file.endsWith('.ts'))
+  .map((file) => basename(file, '.ts'));
+const targets: Target[] = [
+  { name: 'minimal', entry: join(ROOT, 'bench/cold-start/minimal-handler.ts'), kind: 'baseline' },
+  ...apiFunctions.map((fn) => ({
+    name: fn,
+    entry: join(ROOT, `functions/api/${fn}.ts`),
+    kind: 'api' as const,
+  })),
+  ...[...new Set(STREAM_CONSUMERS.map((consumer) => consumer.module))].map((module) => ({
+    name: module,
+    entry: join(ROOT, `functions/streams/${module}.ts`),
+    kind: 'stream' as const,
+  })),
+];
+
+/** Bytes per package in a bundle, from esbuild's metafile. */
+function largestInputs(metafile: Metafile, output: string): Record<string, number> {
+  const inputs = metafile.outputs[output]?.inputs ?? {};
+  const byPackage: Record<string, number> = {};
+  for (const [path, { bytesInOutput }] of Object.entries(inputs)) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+    const name = match?.[1] ?? path.split('/').slice(0, 2).join('/');
+    byPackage[name] = (byPackage[name] ?? 0) + bytesInOutput;
+  }
+  return Object.fromEntries(
+    Object.entries(byPackage)
+      .sort(([, a], [, b]) => b - a)
+      .slice(0, 6)
+      .map(([name, bytes]) => [name, Math.round(bytes / 1024)]),
+  );
+}
+
+progress('cold-start: bundling');
+mkdirSync(OUT, { recursive: true });
+const bundles: Record<
+  string,
+  { file: string; kb: number; gzipKb: number; sourceMapKb: number; largestPackagesKb: Record<string, number> }
+> = {};
+for (const target of targets) {
+  const dir = join(OUT, target.name);
+  const outfile = join(dir, 'index.mjs');
+  const result = await build({
+    entryPoints: [target.entry],
+    outfile,
+    bundle: true,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_BANNER },
+    tsconfig: join(ROOT, 'tsconfig.json'),
+    metafile: true,
+    logLevel: 'error',
+  });
+  const code = readFileSync(outfile);
+  bundles[target.name] = {
+    file: outfile,
+    kb: Math.round(code.length / 1024),
+    gzipKb: Math.round(gzipSync(code).length / 1024),
+    sourceMapKb: Math.round(statSync(`${outfile}.map`).size / 1024),
+    largestPackagesKb: largestInputs(
+      result.metafile,
+      Object.keys(result.metafile.outputs).find((o) => o.endsWith('index.mjs')) ?? '',
+    ),
+  };
+}
+
+progress('cold-start: starting the local stack for data');
+const stack = await startBenchStack({ consumers: [] });
+const client = jsonClient(stack.baseUrl);
+const card = await issueCard(client, stack, 50_000);
+const transactionId = `tx_${card.id.slice(3)}_2`;
+const secrets = await loadOrCreateLocalSecrets(join(stack.dataDir, 'secrets.json'));
+const environment = {
+  ...handlerEnvironment({
+    tableName: stack.tableName,
+    dynamodbEndpoint: stack.dynamodbEndpoint,
+    codePepper: secrets.codePepper,
+    issuer: stack.issuer,
+    logLevel: 'ERROR',
+  }),
+  BENCH_GET_KEY: JSON.stringify(marshall({ PK: `CARD#${card.id}`, SK: 'CARD' })),
+};
+
+/** One representative request per function: the cards hot path (redeem), else a GET it serves. */
+function eventFor(target: Target): unknown {
+  if (target.kind === 'baseline') return {};
+  if (target.kind === 'stream') {
+    return {
+      Records: [
+        {
+          eventID: '1',
+          eventName: 'INSERT',
+          eventSource: 'aws:dynamodb',
+          awsRegion: 'us-east-1',
+          dynamodb: {
+            Keys: marshall({ PK: `CARD#${card.id}`, SK: 'TX#0000000002' }),
+            NewImage: marshall({
+              PK: `CARD#${card.id}`,
+              SK: 'TX#0000000002',
+              id: transactionId,
+              cardId: card.id,
+              seq: 2,
+              type: 'ACTIVATE',
+              amount: 0,
+              currency: 'USD',
+              balanceAfter: card.balance,
+              availableAfter: card.balance,
+            }),
+            SequenceNumber: '1',
+            StreamViewType: 'NEW_AND_OLD_IMAGES',
+          },
+        },
+      ],
+    };
+  }
+  if (target.name === 'cards') {
+    return apiEvent('POST', `/v1/cards/${card.id}/redeem`, {
+      token: stack.apiKey,
+      body: { amount: 1, channel: 'POS' },
+      idempotencyKey: '__IDEMPOTENCY_KEY__',
+    });
+  }
+  const known: Record<string, string> = {
+    cardId: card.id,
+    programId: stack.programId,
+    merchantId: stack.merchantId,
+    transactionId,
+  };
+  const candidates = ROUTES.filter((route) => route.fn === target.name && route.method === 'GET');
+  const params = (path: string) => [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
+  const route =
+    candidates.find((r) => params(r.path).length > 0 && params(r.path).every((p) => known[p])) ??
+    candidates.find((r) => params(r.path).length === 0);
+  if (!route) return undefined;
+  const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => known[name] ?? name);
+  const access = route.access;
+  const token = access.public ? undefined : access.merchant ? stack.apiKey : stack.staffTokens.admin;
+  return apiEvent('GET', path, token ? { token } : {});
+}
+
+const events: Record<string, string> = {};
+const described: Record<string, string> = {};
+for (const target of targets) {
+  const event = eventFor(target) as { httpMethod?: string; path?: string } | undefined;
+  if (!event) continue;
+  const file = join(OUT, `${target.name}.event.json`);
+  writeFileSync(file, JSON.stringify(event));
+  events[target.name] = file;
+  described[target.name] =
+    target.kind === 'baseline'
+      ? 'GetItem'
+      : target.kind === 'stream'
+        ? 'one INSERT record'
+        : `${event.httpMethod} ${event.path}`;
+}
+
+interface Run {
+  nodeBootMs: number;
+  importMs: number;
+  firstRequestMs: number;
+  sinceProcessStartMs: number;
+  roundTrips: number;
+  status: number | string;
+  wallMs: number;
+}
+
+function coldStart(bundle: string, eventFile: string, sourceMaps: boolean): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [join(ROOT, 'bench/cold-start/invoke.mjs'), bundle, eventFile], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...environment,
+        NODE_OPTIONS: sourceMaps ? '--enable-source-maps' : '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const line = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !line.startsWith('{')) {
+        reject(new Error(`cold start of ${bundle} failed (${code}): ${err.slice(0, 500)}`));
+        return;
+      }
+      resolvePromise({ ...(JSON.parse(line) as Omit<Run, 'wallMs'>), wallMs });
+    });
+  });
+}
+
+const settings = [
+  { name: 'deployed (--enable-source-maps)', sourceMaps: true },
+  { name: 'without source maps', sourceMaps: false },
+];
+const runs: Record<string, Record<string, Run[]>> = {};
+for (let r = 0; r < RUNS; r++) {
+  for (const setting of settings) {
+    for (const target of targets) {
+      const eventFile = events[target.name];
+      const bundle = bundles[target.name];
+      if (!eventFile || !bundle) continue;
+      const run = await coldStart(bundle.file, eventFile, setting.sourceMaps);
+      const bySetting = runs[setting.name] ?? {};
+      runs[setting.name] = bySetting;
+      const list = bySetting[target.name] ?? [];
+      bySetting[target.name] = list;
+      list.push(run);
+    }
+  }
+  progress(`cold-start: run ${r + 1}/${RUNS} done`);
+}
+
+const medianOf = (list: Run[], key: keyof Run) => round(median(list.map((run) => Number(run[key]))), 1);
+const results: Record<string, Record<string, unknown>> = {};
+const goals: Record<string, { ratio: number; met: boolean }> = {};
+for (const setting of settings) {
+  const bySetting = runs[setting.name] ?? {};
+  const baseline = medianOf(bySetting.minimal ?? [], 'sinceProcessStartMs');
+  const baselineImportAndRequest =
+    medianOf(bySetting.minimal ?? [], 'importMs') + medianOf(bySetting.minimal ?? [], 'firstRequestMs');
+  const table: Record<string, unknown> = {};
+  for (const target of targets) {
+    const list = bySetting[target.name];
+    if (!list) continue;
+    const total = medianOf(list, 'sinceProcessStartMs');
+    const importAndRequest = medianOf(list, 'importMs') + medianOf(list, 'firstRequestMs');
+    table[target.name] = {
+      request: described[target.name],
+      bundleKb: bundles[target.name]?.kb,
+      nodeBootMs: medianOf(list, 'nodeBootMs'),
+      importMs: medianOf(list, 'importMs'),
+      firstRequestMs: medianOf(list, 'firstRequestMs'),
+      totalMs: total,
+      processWallMs: medianOf(list, 'wallMs'),
+      roundTrips: medianOf(list, 'roundTrips'),
+      statuses: [...new Set(list.map((run) => String(run.status)))].join(','),
+      ratioTotal: ratio(total, baseline),
+      ratioImportAndRequest: ratio(importAndRequest, baselineImportAndRequest),
+    };
+    if (target.kind !== 'baseline' && setting.sourceMaps) {
+      goals[target.name] = { ratio: ratio(total, baseline), met: ratio(total, baseline) <= 1.3 };
+    }
+  }
+  results[setting.name] = table;
+}
+
+emit({
+  bench: 'cold-start',
+  machine: machine(),
+  code: codeState(),
+  settings: {
+    runs: RUNS,
+    esbuild:
+      'minify, sourcemap, platform node, target node22, format esm, createRequire banner, AWS SDK bundled',
+    measuredAs:
+      'totalMs = process start to the first answer (node boot + import + first request), median of runs; ratios against the minimal handler in the same setting',
+  },
+  bundles: Object.fromEntries(
+    Object.entries(bundles).map(([name, { file: _file, ...rest }]) => [name, rest]),
+  ),
+  coldStarts: results,
+  goals: { goal: 'total within 1.3x of the minimal handler (as deployed)', perFunction: goals },
+});
+
+client.close();
+await stack.stop();
+rmSync(OUT, { recursive: true, force: true });

@@ -1,0 +1,47 @@
+/**
+ * One cold start, in a fresh `node` process: import a bundled handler, serve one event, print timings.
+ * Usage: node [--enable-source-maps] invoke.mjs <bundle.mjs> <event.json>
+ * DynamoDB round trips of the first request are counted by wrapping http.request (the SDK's handler).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { syncBuiltinESMExports } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+const [bundle, eventFile] = process.argv.slice(2);
+const event = JSON.parse(readFileSync(eventFile, 'utf8').replaceAll('__IDEMPOTENCY_KEY__', randomUUID()));
+
+let roundTrips = 0;
+const original = http.request;
+http.request = (...args) => {
+  roundTrips += 1;
+  return original(...args);
+};
+syncBuiltinESMExports();
+
+const beforeImport = performance.now();
+const module = await import(pathToFileURL(bundle).href);
+const afterImport = performance.now();
+const context = {
+  functionName: 'bench',
+  awsRequestId: randomUUID(),
+  getRemainingTimeInMillis: () => 10_000,
+  callbackWaitsForEmptyEventLoop: true,
+};
+const result = await module.handler(event, context);
+const done = performance.now();
+const status =
+  result?.statusCode ??
+  (Array.isArray(result?.batchItemFailures) ? `failures:${result.batchItemFailures.length}` : 'ok');
+process.stdout.write(
+  `${JSON.stringify({
+    nodeBootMs: beforeImport,
+    importMs: afterImport - beforeImport,
+    firstRequestMs: done - afterImport,
+    sinceProcessStartMs: done,
+    roundTrips,
+    status,
+  })}\n`,
+);
+process.exit(0);
