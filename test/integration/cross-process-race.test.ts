@@ -17,7 +17,13 @@ afterAll(async () => table.drop());
 describe('redemptions racing from separate processes (as separate Lambda instances would)', () => {
   it('never overspend: exactly balance / amount succeed, the rest are INSUFFICIENT_FUNDS', async () => {
     const program = await makeProgram();
-    const { card } = await issueCard(program.id, { type: 'DIGITAL', amount: 4000, activate: true }, staffContext(), undefined, everyProgram);
+    const { card } = await issueCard(
+      program.id,
+      { type: 'DIGITAL', amount: 4000, activate: true },
+      staffContext(),
+      undefined,
+      everyProgram,
+    );
     const workers = 4;
     const perWorker = 20;
     const outputs = await Promise.all(
