@@ -2,6 +2,7 @@ import type { WebhookDelivery } from '../core/webhook-model';
 import { ATTEMPT_LEASE_MS, afterFailure } from '../core/webhook-retry';
 import { signatureHeader } from '../core/webhook-signature';
 import type { WebhookUrlPolicy } from '../core/webhook-url';
+import { logger } from '../logger';
 import { httpTransport, type WebhookTransport } from './webhook-http';
 import {
   dropDelivery,
@@ -66,6 +67,18 @@ export type AttemptResult = 'delivered' | 'retrying' | 'dead' | 'dropped';
 
 const USER_AGENT = 'giftcard-webhooks/1.0';
 
+/** A delivery given up on: one metric-friendly line for an alarm (never the URL: it may carry a token). */
+function deadLetter(delivery: WebhookDelivery, reason: string | undefined): void {
+  logger.warn('Webhook delivery dead', {
+    metric: 'WebhookDeliveryDead',
+    deliveryId: delivery.id,
+    webhookId: delivery.webhookId,
+    merchantId: delivery.merchantId,
+    eventType: delivery.eventType,
+    reason: reason ?? 'failed',
+  });
+}
+
 /** One attempt of a delivery the caller holds the lease of: sign, send, record the outcome. */
 export async function attemptDelivery(
   delivery: WebhookDelivery,
@@ -88,6 +101,7 @@ export async function attemptDelivery(
       false,
     );
     context.report.dead += 1;
+    deadLetter(delivery, 'merchant left the program');
     return 'dead';
   }
   const { webhook, secrets } = endpoint;
@@ -122,6 +136,7 @@ export async function attemptDelivery(
   if (next.kind === 'dead') {
     await recordFinal(delivery, 'DEAD', outcome);
     context.report.dead += 1;
+    deadLetter(delivery, outcome.error);
     return 'dead';
   }
   await recordRetry(delivery, outcome, next.nextAttemptAt);

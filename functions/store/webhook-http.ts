@@ -43,7 +43,7 @@ class PrivateAddressError extends Error {
 }
 
 /** A DNS lookup that refuses host names resolving to any private address (unless allowed). */
-function guardedLookup(allowPrivate: boolean): LookupFunction {
+export function guardedLookup(allowPrivate: boolean): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) {

@@ -136,6 +136,6 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
     { context, processInParallel: false },
   );
   const { report } = invocation.dispatch;
-  if (report.attempted > 0 || report.dead > 0) logger.info('Webhook deliveries', { ...report });
+  if (report.attempted > 0 || report.dead > 0) logger.debug('Webhook deliveries', { ...report });
   return response;
 }
