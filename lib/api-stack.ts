@@ -25,6 +25,7 @@ const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   merchants: 'readWrite',
   cards: 'readWrite',
   transactions: 'readWrite',
+  webhooks: 'readWrite',
 };
 
 /**
