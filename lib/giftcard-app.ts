@@ -5,17 +5,19 @@ import { AuthStack } from './auth-stack';
 import { type DeploymentConfig, parseDeploymentConfig, type RegionConfig } from './config';
 import type { FunctionRuntime } from './constructs/function';
 import { DataStack } from './data-stack';
+import { SchedulesStack } from './schedules-stack';
 import { StreamsStack } from './streams-stack';
 
 export const PROJECT_TAG = 'giftcard';
 
-/** The stacks of one region. Deploy order: data, auth, then api and streams (CDK orders them). */
+/** The stacks of one region. Deploy order: data, auth, then api, streams and schedules (CDK orders them). */
 export interface RegionStacks {
   readonly config: RegionConfig;
   readonly data: DataStack;
   readonly auth: AuthStack;
   readonly api: ApiStack;
   readonly streams: StreamsStack;
+  readonly schedules: SchedulesStack;
 }
 
 export interface BuildOptions {
@@ -39,7 +41,8 @@ export function configFromContext(app: App): DeploymentConfig {
 
 /**
  * Builds the whole platform into `app`: one stack set per configured region
- * (GiftCard-Data-<region>, GiftCard-Auth-<region>, GiftCard-Api-<region>, GiftCard-Streams-<region>),
+ * (GiftCard-Data-<region>, GiftCard-Auth-<region>, GiftCard-Api-<region>, GiftCard-Streams-<region>,
+ * GiftCard-Schedules-<region>),
  * tags everything and registers the cdk-nag AwsSolutions checks.
  */
 export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionStacks[] {
@@ -76,8 +79,13 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       runtime,
       description: describe('table stream consumers, DLQs, alarms'),
     });
+    const schedules = new SchedulesStack(app, stackName('Schedules', region.region), {
+      env,
+      runtime,
+      description: describe('scheduled jobs, EventBridge Scheduler schedules, DLQs, alarms'),
+    });
 
-    const stacks = { data, auth, api, streams };
+    const stacks = { data, auth, api, streams, schedules };
     for (const [component, stack] of Object.entries(stacks)) {
       Tags.of(stack).add('component', component);
       Tags.of(stack).add('region-code', region.regionCode);

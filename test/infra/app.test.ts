@@ -18,7 +18,7 @@ describe('cdk.json', () => {
 });
 
 describe('one stack set per region', () => {
-  it('builds Data, Auth, Api and Streams stacks for each of two regions, in their region', () => {
+  it('builds Data, Auth, Api, Streams and Schedules stacks for each of two regions, in their region', () => {
     const { app, sets } = buildTestApp({ regions: [US, EU], nag: false });
     app.synth(); // resolves the cross-stack references, which is what creates the stack dependencies
     expect(sets.map((set) => set.config.region)).toEqual(['us-east-1', 'eu-west-1']);
@@ -29,14 +29,16 @@ describe('one stack set per region', () => {
         'GiftCard-Auth-us-east-1',
         'GiftCard-Api-us-east-1',
         'GiftCard-Streams-us-east-1',
+        'GiftCard-Schedules-us-east-1',
         'GiftCard-Data-eu-west-1',
         'GiftCard-Auth-eu-west-1',
         'GiftCard-Api-eu-west-1',
         'GiftCard-Streams-eu-west-1',
+        'GiftCard-Schedules-eu-west-1',
       ].sort(),
     );
     for (const set of sets) {
-      for (const stack of [set.data, set.auth, set.api, set.streams]) {
+      for (const stack of [set.data, set.auth, set.api, set.streams, set.schedules]) {
         expect(stack.region).toBe(set.config.region);
       }
       // Compute stacks depend on their own region's stateful stacks only.
@@ -45,6 +47,7 @@ describe('one stack set per region', () => {
       expect(deps(set.auth)).toEqual([]);
       expect(deps(set.api)).toEqual([set.auth.stackName, set.data.stackName].sort());
       expect(deps(set.streams)).toEqual([set.auth.stackName, set.data.stackName].sort());
+      expect(deps(set.schedules)).toEqual([set.auth.stackName, set.data.stackName].sort());
     }
 
     // The region settings reach the functions: region code and currency differ per region.

@@ -9,6 +9,7 @@ import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll } from 'vitest';
 import { API_FUNCTIONS } from '../../functions/http/route-table';
+import { SCHEDULED_JOBS } from '../../functions/scheduled/registry';
 import { STREAM_CONSUMERS } from '../../functions/streams/registry';
 import { PROJECT_ROOT } from '../../lib/constructs/function';
 import { buildGiftCardApp, type RegionStacks } from '../../lib/giftcard-app';
@@ -25,6 +26,7 @@ export const FIRST_REGION = CDK_JSON.context.regions[0] as { region: string; reg
 export const FUNCTION_ENTRIES = [
   ...API_FUNCTIONS.map((fn) => `api/${fn}.ts`),
   ...STREAM_CONSUMERS.map((consumer) => `streams/${consumer.module}.ts`),
+  ...SCHEDULED_JOBS.map((job) => `scheduled/${job.module}.ts`),
 ];
 
 /**

@@ -41,10 +41,11 @@ describe('functions', () => {
     templates = [
       { name: 'api', t: template(set.api) },
       { name: 'streams', t: template(set.streams) },
+      { name: 'schedules', t: template(set.schedules) },
     ];
   });
 
-  /** Runs `check` on every Lambda function of the api and streams stacks. */
+  /** Runs `check` on every Lambda function of the api, streams and schedules stacks. */
   const eachFunction = (check: (fn: CfnResource, t: Template, stack: string) => void) => {
     let count = 0;
     for (const { name, t } of templates) {
@@ -69,8 +70,9 @@ describe('functions', () => {
     });
   });
 
-  it('give API handlers 10 s and stream consumers a minute', () => {
-    eachFunction((fn, _t, stack) => expect(fn.Properties.Timeout).toBe(stack === 'api' ? 10 : 60));
+  it('give API handlers 10 s, stream consumers a minute and scheduled jobs five minutes', () => {
+    const timeouts: Record<string, number> = { api: 10, streams: 60, schedules: 300 };
+    eachFunction((fn, _t, stack) => expect(fn.Properties.Timeout, stack).toBe(timeouts[stack]));
   });
 
   it('get the environment functions/config.ts reads, source maps on', () => {
@@ -148,11 +150,11 @@ describe('functions', () => {
     });
   });
 
-  it('API handlers (except the health check) read and write items; stream consumers only read', () => {
+  it('API handlers (except the health check) and scheduled jobs read and write items; stream consumers only read', () => {
     eachFunction((fn, t, stack) => {
       const service = String(envOf(fn).POWERTOOLS_SERVICE_NAME);
       const actions = statementsOf(fn, t).flatMap(actionsOf);
-      const writes = stack === 'api' && service !== 'giftcard-api-system';
+      const writes = (stack === 'api' && service !== 'giftcard-api-system') || stack === 'schedules';
       expect(actions.includes('dynamodb:UpdateItem'), service).toBe(writes);
       expect(actions).toContain('dynamodb:GetItem');
       expect(actions).toContain('dynamodb:Query');

@@ -87,7 +87,7 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('leaves no error or warning annotation on any stack', () => {
     for (const set of built.sets) {
-      for (const stack of [set.data, set.auth, set.api, set.streams]) {
+      for (const stack of [set.data, set.auth, set.api, set.streams, set.schedules]) {
         const annotations = Annotations.fromStack(stack);
         expect(annotations.findError('*', Match.anyValue()), stack.stackName).toEqual([]);
         expect(annotations.findWarning('*', Match.anyValue()), stack.stackName).toEqual([]);
@@ -103,6 +103,17 @@ describe('cdk-nag AwsSolutions', () => {
     }
     // Stack-wide blanket acknowledgements would hide new findings: every one sits on a construct.
     for (const ack of acks) expect(ack.path.split('/').length, ack.path).toBeGreaterThan(1);
+  });
+
+  it('acknowledges SQS3 (no DLQ of its own) only on the DLQs of stream consumers and scheduled jobs', () => {
+    const sqs3 = acknowledgements(built.app).filter((ack) => ack.id === 'AwsSolutions-SQS3');
+    expect(sqs3.length).toBeGreaterThan(0);
+    for (const ack of sqs3) {
+      expect(ack.path).toMatch(/^GiftCard-(Streams|Schedules)-[a-z0-9-]+\/Dlq-[a-z0-9-]+$/);
+    }
+    const schedules = sqs3.filter((ack) => ack.path.startsWith('GiftCard-Schedules-'));
+    expect(schedules.length).toBeGreaterThan(0);
+    for (const ack of schedules) expect(ack.reason).toContain('EventBridge Scheduler');
   });
 
   it('writes the acknowledgements into the templates (cdk_nag metadata) for audit', () => {
