@@ -1,5 +1,6 @@
 import { DomainError } from './errors';
 import { type EntryReturns, type Hold, isHoldExpired } from './hold';
+import type { PinRecord } from './pin';
 import type { Actor, Channel, EntryType, LedgerEntry, RequestContext } from './ledger';
 import { transactionId } from './ledger';
 import { MAX_AMOUNT } from './money';
@@ -71,6 +72,13 @@ export interface CardChange {
   readonly guard: WriteGuard;
   readonly hold?: HoldChange;
   readonly returns?: ReturnsChange;
+  readonly pin?: PinChange;
+}
+
+/** The card's PIN written with the change: a new hash, or none (cleared); guarded by the version read. */
+export interface PinChange {
+  readonly next: PinRecord | null;
+  readonly expectVersion: number | null;
 }
 
 export type CardOperation =
@@ -96,6 +104,13 @@ export type CardOperation =
     }
   | { readonly type: 'REVERSE'; readonly original: LedgerEntry; readonly returns: EntryReturns }
   | { readonly type: 'CLEAR_BALANCE'; readonly reason?: string }
+  | {
+      readonly type: 'PIN_SET' | 'PIN_RESET';
+      /** The new PIN's hash; absent on a reset that clears the PIN. */
+      readonly hashed?: { readonly hash: string; readonly salt: string };
+      readonly existing?: PinRecord;
+      readonly reason?: string;
+    }
   | { readonly type: 'EXPIRE' };
 
 export interface OperationContext {
@@ -177,6 +192,9 @@ function change(
   reason?: string,
   related?: string,
 ): CardChange {
+  if (next.balance > MAX_AMOUNT) {
+    throw new DomainError('LIMIT_EXCEEDED', 'The balance would exceed the largest amount a card can hold.');
+  }
   const entry = entryFor(card, next, type, amount, context, reason);
   return {
     card: { ...next, seq: entry.seq, updatedAt: entry.createdAt },
@@ -399,7 +417,7 @@ export function planOperation(
         'CAPTURE',
         -amount,
         context,
-        { status: 'ACTIVE' },
+        { status: 'ACTIVE', notExpiredAt: nowIso },
         undefined,
         hold.transactionId,
       );
@@ -461,6 +479,8 @@ export function planOperation(
           after: { ...original.returns, refunded: original.returns.refunded + operation.amount },
         };
       }
+      // Money back for a named redemption may lift the balance past the program maximum; other money may not.
+      if (!original) checkMaxBalance(program, card.balance + operation.amount);
       const next = {
         ...card,
         balance: card.balance + operation.amount,
@@ -573,6 +593,16 @@ export function planOperation(
         { minAvailable: card.balance },
         operation.reason,
       );
+    }
+    case 'PIN_SET':
+    case 'PIN_RESET': {
+      if (card.status === 'DEACTIVATED') throw new DomainError('CARD_NOT_ACTIVE', 'The card is DEACTIVATED.');
+      const planned = change(card, { ...card }, operation.type, 0, context, {}, operation.reason);
+      const version = (operation.existing?.version ?? 0) + 1;
+      const next: PinRecord | null = operation.hashed
+        ? { cardId: card.id, ...operation.hashed, failures: 0, version, updatedAt: nowIso }
+        : null;
+      return { ...planned, pin: { next, expectVersion: operation.existing?.version ?? null } };
     }
     case 'EXPIRE': {
       // Breakage: an expired card's remaining value leaves the balance, once.

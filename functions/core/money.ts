@@ -55,7 +55,8 @@ export const SUPPORTED_CURRENCIES: readonly string[] = Object.keys(MINOR_UNITS);
 export const MAX_AMOUNT = 1_000_000_000_000;
 
 export function minorUnits(currency: string): number {
-  const exponent = MINOR_UNITS[currency];
+  // Own keys only: 'toString' or '__proto__' are not currencies.
+  const exponent = Object.hasOwn(MINOR_UNITS, currency) ? MINOR_UNITS[currency] : undefined;
   if (exponent === undefined) {
     throw new DomainError('VALIDATION_FAILED', `Currency ${currency} is not supported.`, [
       { field: 'currency', message: 'unsupported ISO 4217 currency' },
@@ -65,7 +66,7 @@ export function minorUnits(currency: string): number {
 }
 
 export function isSupportedCurrency(currency: string): boolean {
-  return MINOR_UNITS[currency] !== undefined;
+  return Object.hasOwn(MINOR_UNITS, currency);
 }
 
 /** "1234" USD -> "12.34"; for messages and exports, never for arithmetic. */

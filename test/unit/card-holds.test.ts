@@ -126,7 +126,7 @@ describe('CAPTURE', () => {
       availableAfter: 3000,
       relatedTransactionId: transactionId(CARD_ID, 4),
     });
-    expect(guard).toEqual({ expectedSeq: 4, currency: 'USD', status: 'ACTIVE' });
+    expect(guard).toEqual({ expectedSeq: 4, currency: 'USD', status: 'ACTIVE', notExpiredAt: NOW_ISO });
     expect(hold).toEqual({
       expect: 'ACTIVE',
       next: {
