@@ -89,7 +89,7 @@ export class StreamsStack extends Stack {
         description: definition.description.slice(0, 256),
         // A whole batch of records must fit: keep well below the 15 min maximum, above the API's 10 s.
         timeout: Duration.seconds(60),
-        tableAccess: 'read',
+        tableAccess: definition.tableAccess,
         wildcardResourceActions:
           'And dynamodb:ListStreams, added by the DynamoDB event source: ListStreams has no resource-level ' +
           'permissions (the stream itself is read through DescribeStream/GetRecords/GetShardIterator on its ARN).',

@@ -14,6 +14,8 @@ export interface StreamConsumerDefinition {
   readonly description: string;
   readonly filters: readonly Record<string, unknown>[];
   readonly batchSize: number;
+  /** What the consumer does to the table: checks only read; consumers that record their work write. */
+  readonly tableAccess: 'read' | 'readWrite';
 }
 
 export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
@@ -23,6 +25,7 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     description: 'Checks every new ledger entry against its card: sequence, balance arithmetic, currency.',
     filters: [{ eventName: ['INSERT'], dynamodb: { Keys: { SK: { S: [{ prefix: 'TX#' }] } } } }],
     batchSize: 100,
+    tableAccess: 'read',
   },
   {
     name: 'webhooks',
@@ -32,5 +35,6 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     filters: [{ eventName: ['INSERT'], dynamodb: { Keys: { SK: { S: [{ prefix: 'TX#' }] } } } }],
     // Deliveries are sent while the batch is handled (up to 5 s each): small batches.
     batchSize: 25,
+    tableAccess: 'readWrite',
   },
 ];

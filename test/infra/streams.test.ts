@@ -132,4 +132,15 @@ describe('streams stack', () => {
       expect(refTarget(sqsStatements[0]?.Resource)).toBe(queueId);
     }
   });
+
+  it('gives each consumer the table access the registry declares: checks read, recorders write', () => {
+    for (const consumer of STREAM_CONSUMERS) {
+      const fnId = functionOf(consumer.name);
+      const roleId = refTarget(resourcesOf(t, 'AWS::Lambda::Function')[fnId]?.Properties.Role);
+      const actions = statementsOfRole(t, roleId).flatMap(actionsOf);
+      expect(actions, consumer.name).toContain('dynamodb:GetItem');
+      if (consumer.tableAccess === 'readWrite') expect(actions, consumer.name).toContain('dynamodb:PutItem');
+      else expect(actions, consumer.name).not.toContain('dynamodb:PutItem');
+    }
+  });
 });

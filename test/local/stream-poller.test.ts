@@ -33,6 +33,7 @@ const consumer = (overrides: Partial<StreamConsumerDefinition> = {}): StreamCons
   description: 'test',
   filters: [],
   batchSize: 10,
+  tableAccess: 'read',
   ...overrides,
 });
 
