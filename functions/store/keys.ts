@@ -10,10 +10,14 @@ export const returnsKey = (cardId: string, seq: number) => ({
   PK: `CARD#${cardId}`,
   SK: `RETURNS#${String(seq).padStart(10, '0')}`,
 });
+/** A card's PIN (hash, salt, attempts): its own item, so counting attempts never races a card write. */
+export const pinKey = (cardId: string) => ({ PK: `CARD#${cardId}`, SK: 'PIN' });
 export const idempotencyKey = (scope: string, keyHash: string) => ({
   PK: `IDEM#${scope}#${keyHash}`,
   SK: 'IDEM',
 });
+/** A rate limit's token bucket; `scope` names the limit and whom it counts (see store/rate-limits.ts). */
+export const rateLimitKey = (scope: string) => ({ PK: `RATE#${scope}`, SK: 'RATE' });
 
 /** Open holds by expiry, spread over a few partitions, for the release sweep. */
 export const HOLD_SWEEP_SHARDS = 4;

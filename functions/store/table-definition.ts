@@ -19,6 +19,7 @@
  *                                              GSI1: WEBHOOK#<id>#DELIVERIES / <status>#<createdAt>#<id>
  *                                              GSI2: WEBHOOK#DUE#<shard> / <nextAttemptAt>#<id> while PENDING
  *   WHLANE#<webhook>#<card> / WHLANE           positions of the lane's PENDING deliveries (order per card)
+ *   RATE#<scope>        / RATE                 rate limit token bucket: tokens, refilledAt, rev (TTL once full again)
  * Indexes are KEYS_ONLY: a balance change rewrites the card item but never an index entry.
  */
 export const TABLE_KEYS = {
