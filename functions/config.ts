@@ -26,6 +26,14 @@ const schema = z.object({
     .regex(/^[0-9]$/)
     .default('1'),
   /**
+   * Rate limits (token buckets in the table, per minute; the whole minute may come as one burst) of the
+   * routes that declare one in the route table: per caller (API key, staff user) and per card.
+   */
+  RATE_LIMIT_LOOKUP_PER_KEY_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  RATE_LIMIT_LOOKUP_PER_CARD_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  RATE_LIMIT_PIN_PER_KEY_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  RATE_LIMIT_PIN_PER_CARD_PER_MINUTE: z.coerce.number().int().min(1).default(5),
+  /**
    * Lets webhooks be registered for and delivered to http(s)://127.0.0.1, ::1 or localhost. Only the
    * local runtime and the tests set it; in AWS webhook URLs must be public https.
    */

@@ -51,3 +51,14 @@ export const notFound = (what: string): DomainError => new DomainError('NOT_FOUN
 
 export const validationFailed = (fieldErrors: readonly FieldError[]): DomainError =>
   new DomainError('VALIDATION_FAILED', 'The request is not valid; see `errors` for each field.', fieldErrors);
+
+/** 429 RATE_LIMITED; the HTTP answer carries `Retry-After: <retryAfterSeconds>`. */
+export class RateLimitedError extends DomainError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super('RATE_LIMITED', `Too many requests; try again in ${seconds} s.`);
+    this.retryAfterSeconds = seconds;
+  }
+}

@@ -7,6 +7,7 @@ import { logger } from '../logger';
 import type { IdempotencyClaim } from '../store/idempotency';
 import { authenticate, authorize, type Principal, principalScope } from './auth';
 import { problemResponse } from './problem';
+import { enforceRateLimit } from './rate-limit';
 import { type ApiFunctionName, type RouteDefinition, routeKey, routesOf } from './route-table';
 import { fieldErrors } from './validation';
 
@@ -154,8 +155,9 @@ function json(status: number, body: unknown, requestId: string, replayed: boolea
 
 /**
  * The Lambda handler of one API function: finds the route's operation, authenticates and authorises
- * the caller by the route table, validates, runs the operation, and shapes the answer. Refuses to
- * start when the route table names a route this module does not implement, or the reverse.
+ * the caller by the route table, validates, applies the route's rate limit, runs the operation, and
+ * shapes the answer. Refuses to start when the route table names a route this module does not
+ * implement, or the reverse.
  */
 export type Operations = Readonly<Record<string, RouteOperation>>;
 
@@ -184,8 +186,13 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       }
       const body = op.body ? parseBody(event, op.body) : undefined;
       const query = op.query ? parseQuery(event, op.query) : undefined;
+      const now = new Date();
+      if (route.rateLimit) {
+        const sourceIp = event.requestContext?.identity?.sourceIp ?? undefined;
+        await enforceRateLimit(route.rateLimit, { principal, params, body, sourceIp, now });
+      }
       const idempotency = idempotencyClaim(event, route, principal, params, body);
-      const result = await op.run({ principal, params, body, query, idempotency, now: new Date() });
+      const result = await op.run({ principal, params, body, query, idempotency, now });
       if (result instanceof RawResponse) {
         return {
           statusCode: result.statusCode,

@@ -23,7 +23,10 @@ function accessNote(route: RouteDefinition): string {
     access.merchant ? `merchant API keys with scope \`${access.merchant}\`` : undefined,
     access.staff?.length ? `staff roles ${access.staff.map((role) => `\`${role}\``).join(', ')}` : undefined,
   ].filter(Boolean);
-  return `Callers: ${who.join('; ')}.`;
+  const limit = route.rateLimit
+    ? ` Rate limited (\`${route.rateLimit}\`) per API key or staff user and per card: over the limit the answer is 429 \`RATE_LIMITED\` with \`Retry-After\` (seconds).`
+    : '';
+  return `Callers: ${who.join('; ')}.${limit}`;
 }
 
 function parameters(route: RouteDefinition, query: z.ZodType | undefined) {
@@ -101,6 +104,7 @@ export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Ope
         : {}),
       responses: {
         [status]: { description: 'Success', content: { 'application/json': { schema: { type: 'object' } } } },
+        ...(route.rateLimit ? { '429': { $ref: '#/components/responses/RateLimited' } } : {}),
         '4XX': { $ref: '#/components/responses/Problem' },
         '5XX': { $ref: '#/components/responses/Problem' },
       },
@@ -128,6 +132,13 @@ export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Ope
       responses: {
         Problem: {
           description: 'A problem',
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        },
+        RateLimited: {
+          description: 'Too many requests (code RATE_LIMITED); retry after the seconds in Retry-After',
+          headers: {
+            'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
+          },
           content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
         },
       },

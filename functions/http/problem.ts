@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { DomainError, ERROR_STATUS, type ErrorCode, type FieldError } from '../core/errors';
+import { DomainError, ERROR_STATUS, type ErrorCode, type FieldError, RateLimitedError } from '../core/errors';
 
 const TITLES: Record<ErrorCode, string> = {
   VALIDATION_FAILED: 'The request is not valid',
@@ -67,6 +67,7 @@ export function problemResponse(error: unknown, requestId: string): APIGatewayPr
     headers: {
       'Content-Type': 'application/problem+json',
       'X-Request-Id': requestId,
+      ...(error instanceof RateLimitedError ? { 'Retry-After': String(error.retryAfterSeconds) } : {}),
     },
     body: JSON.stringify(problem),
   };

@@ -6,6 +6,10 @@
  * module maps its routes to operations with `apiHandler`, which refuses to start if one is missing.
  * `access` says who may call: merchants (API keys, with scopes), staff roles (JWTs), or everyone.
  * `idempotency`: 'required' means a merchant must send Idempotency-Key (staff may); 'none' ignores it.
+ * `rateLimit` (optional, via `limited`): token buckets per caller and per card the request names (its
+ * `{cardId}`, or the card of a `code` in the body), checked after authorisation and before the
+ * operation; over the limit is 429 RATE_LIMITED with Retry-After (functions/http/rate-limit.ts, limits
+ * in functions/config.ts). Only routes that declare one pay for its writes.
  */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -17,6 +21,10 @@ export type RouteAccess =
   | { readonly public: true }
   | { readonly public?: false; readonly merchant?: MerchantScope; readonly staff?: readonly StaffRole[] };
 
+export const RATE_LIMIT_KINDS = ['lookup', 'pin'] as const;
+/** `lookup`: balance inquiries by code; `pin`: PIN checks. Each has its own buckets and limits. */
+export type RateLimitKind = (typeof RATE_LIMIT_KINDS)[number];
+
 export type ApiFunctionName = 'system' | 'programs' | 'merchants' | 'cards' | 'transactions' | 'webhooks';
 
 export interface RouteDefinition {
@@ -25,6 +33,7 @@ export interface RouteDefinition {
   readonly fn: ApiFunctionName;
   readonly access: RouteAccess;
   readonly idempotency: 'required' | 'none';
+  readonly rateLimit?: RateLimitKind;
 }
 
 const ALL_STAFF = STAFF_ROLES;
@@ -38,6 +47,12 @@ const route = (
   access: RouteAccess,
   idempotency: 'required' | 'none' = method === 'POST' ? 'required' : 'none',
 ): RouteDefinition => ({ method, path, fn, access, idempotency });
+
+/** The route with a rate limit of this kind. */
+const limited = (rateLimit: RateLimitKind, definition: RouteDefinition): RouteDefinition => ({
+  ...definition,
+  rateLimit,
+});
 
 export const ROUTES: readonly RouteDefinition[] = [
   route('GET', '/health', 'system', { public: true }),
@@ -59,7 +74,10 @@ export const ROUTES: readonly RouteDefinition[] = [
 
   route('POST', '/v1/cards', 'cards', { merchant: 'cards:issue', staff: CARE }),
   route('GET', '/v1/cards', 'cards', { staff: ALL_STAFF }),
-  route('POST', '/v1/cards/lookup', 'cards', { merchant: 'cards:read', staff: CARE }, 'none'),
+  limited(
+    'lookup',
+    route('POST', '/v1/cards/lookup', 'cards', { merchant: 'cards:read', staff: CARE }, 'none'),
+  ),
   route('GET', '/v1/cards/{cardId}', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
   route('POST', '/v1/cards/{cardId}/activate', 'cards', { merchant: 'cards:issue', staff: CARE }),
   route('POST', '/v1/cards/{cardId}/load', 'cards', { merchant: 'cards:transact', staff: CARE }),

@@ -1,0 +1,95 @@
+import { config } from '../config';
+import { cardIdForCode, isPlausibleCode, normalizeCode } from '../core/card-code';
+import { RateLimitedError } from '../core/errors';
+import { type BucketLimits, perMinute } from '../core/token-bucket';
+import { consume } from '../store/rate-limits';
+import { codePepper } from '../store/secrets';
+import type { Principal } from './auth';
+import type { RateLimitKind } from './route-table';
+
+/**
+ * The rate limits a route declares in the route table (`rateLimit`), enforced by the dispatcher after
+ * authorisation and before the operation: one token bucket per caller (API key, staff user, or source
+ * IP for anonymous callers) and one per card the request names, per kind of limit. Routes without a
+ * limit pay nothing; a limited route pays one conditional write per bucket (store/rate-limits.ts).
+ */
+export interface RouteLimits {
+  readonly perCaller: BucketLimits;
+  readonly perCard: BucketLimits;
+}
+
+export function limitsOf(kind: RateLimitKind): RouteLimits {
+  const settings = config();
+  switch (kind) {
+    case 'lookup':
+      return {
+        perCaller: perMinute(settings.RATE_LIMIT_LOOKUP_PER_KEY_PER_MINUTE),
+        perCard: perMinute(settings.RATE_LIMIT_LOOKUP_PER_CARD_PER_MINUTE),
+      };
+    case 'pin':
+      return {
+        perCaller: perMinute(settings.RATE_LIMIT_PIN_PER_KEY_PER_MINUTE),
+        perCard: perMinute(settings.RATE_LIMIT_PIN_PER_CARD_PER_MINUTE),
+      };
+  }
+}
+
+/** Whom the per-caller bucket counts: each API key on its own (not its merchant), each staff user. */
+export function callerOf(principal: Principal, sourceIp: string | undefined): string {
+  switch (principal.type) {
+    case 'merchant':
+      return `key#${principal.key.id}`;
+    case 'staff':
+      return `staff#${principal.sub}`;
+    case 'anonymous':
+      return `ip#${sourceIp ?? 'unknown'}`;
+  }
+}
+
+const CARD_ID = /^gc_[0-9a-z]{26}$/;
+
+/**
+ * The card a request names: the `{cardId}` of its path, or the card a `code` in its body would be
+ * (its id is the code's HMAC, so this reads nothing). A malformed id or an implausible code names no
+ * card (the operation answers 404 without reading either); the per-caller bucket still counts it.
+ */
+export async function cardOf(
+  params: Readonly<Record<string, string>>,
+  body: unknown,
+): Promise<string | undefined> {
+  const fromPath = params.cardId;
+  if (fromPath !== undefined) return CARD_ID.test(fromPath) ? fromPath : undefined;
+  if (typeof body !== 'object' || body === null) return undefined;
+  const raw: unknown = Reflect.get(body, 'code');
+  if (typeof raw !== 'string') return undefined;
+  const code = normalizeCode(raw);
+  return isPlausibleCode(code) ? cardIdForCode(code, await codePepper()) : undefined;
+}
+
+export interface LimitedRequest {
+  readonly principal: Principal;
+  readonly params: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  readonly sourceIp: string | undefined;
+  readonly now: Date;
+}
+
+/**
+ * Takes a token from the caller's bucket, then (if it had one) from the card's: a caller already over
+ * its limit cannot drain a card's bucket for everyone else. Throws 429 RATE_LIMITED with the seconds
+ * until a retry can succeed.
+ */
+export async function enforceRateLimit(kind: RateLimitKind, request: LimitedRequest): Promise<void> {
+  const limits = limitsOf(kind);
+  const now = request.now.getTime();
+  const caller = await consume(
+    `${kind}#${callerOf(request.principal, request.sourceIp)}`,
+    limits.perCaller,
+    now,
+  );
+  if (!caller.allowed) throw new RateLimitedError(caller.retryAfterSeconds);
+  const card = await cardOf(request.params, request.body);
+  if (card === undefined) return;
+  const perCard = await consume(`${kind}#card#${card}`, limits.perCard, now);
+  if (!perCard.allowed) throw new RateLimitedError(perCard.retryAfterSeconds);
+}
