@@ -6,7 +6,7 @@
  * B. The same hot card, but served like Lambda: BENCH_CONTENTION_INSTANCES (8) separate processes, each
  *    one request at a time with its own SDK client and no shared in-process queue, so only DynamoDB's
  *    conditions stand between them (the local server's per-card single flight cannot help).
- * C. BENCH_CONTENTION_CARDS (10,000) cards, then BENCH_CONTENTION_REQUESTS (10,000) mixed requests
+ * C. BENCH_CONTENTION_CARDS (10,000) cards, then BENCH_CONTENTION_REQUESTS (5,000) mixed requests
  *    (50% redeem, 25% load, 25% lookup by code) from BENCH_CONTENTION_CLIENTS (64) concurrent clients.
  * Proof: the whole table is scanned; for every card, balance == sum of its ledger entries, entry numbers
  * run 1..seq without gaps, no balance after an entry is negative, and balance == what the clients were
@@ -33,7 +33,7 @@ import { round, summarize, tally } from './lib/stats';
 const HOT_REQUESTS = knob('CONTENTION_HOT_REQUESTS', 1000);
 const INSTANCES = knob('CONTENTION_INSTANCES', 8);
 const CARDS = knob('CONTENTION_CARDS', 10_000);
-const REQUESTS = knob('CONTENTION_REQUESTS', 10_000);
+const REQUESTS = knob('CONTENTION_REQUESTS', 5_000);
 const CLIENTS = knob('CONTENTION_CLIENTS', 64);
 const ISSUE_AMOUNT = 20_000;
 const HOT_AMOUNT = 100;

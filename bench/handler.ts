@@ -414,8 +414,20 @@ function summarizeProfile(cpu: CpuProfile) {
   };
 }
 
-const redeemP50 = perRequest['redeem.apiKey']?.p50 ?? Number.NaN;
-const getP50 = perRequest['getCard.apiKey']?.p50 ?? Number.NaN;
+// The mock is not instant (sinon matches every input): subtract its own cost per DynamoDB call made.
+const mockMs = components['fake DynamoDB (aws-sdk-client-mock) per send, to subtract'] / 1000;
+const sends: Record<string, number> = {
+  'redeem.apiKey': 2,
+  'redeem.staffJwt': 2,
+  'getCard.apiKey': 1,
+  'getCard.staffJwt': 1,
+  'lookup.apiKey': 1,
+};
+const withoutMock = Object.fromEntries(
+  Object.entries(perRequest).map(([name, s]) => [name, round(s.p50 - (sends[name] ?? 0) * mockMs)]),
+);
+const redeemP50 = withoutMock['redeem.apiKey'] ?? Number.NaN;
+const getP50 = withoutMock['getCard.apiKey'] ?? Number.NaN;
 emit({
   bench: 'handler',
   machine: machine(),
@@ -427,11 +439,18 @@ emit({
     fakeDynamoDb: 'aws-sdk-client-mock',
   },
   perRequestMs: perRequest,
+  p50WithoutMockMs: withoutMock,
   componentsMicroseconds: components,
   sdkClientSideMicroseconds: sdkClientSide,
   ...(profiles ? { profilesSelfTimePercent: profiles } : {}),
   goals: {
+    measuredOn: 'p50 minus the mock's own cost per DynamoDB call; API key auth, caches warm',
     redeemP50: { goal: '< 0.3 ms', ms: redeemP50, met: redeemP50 < 0.3 },
     getCardP50: { goal: '< 0.3 ms', ms: getP50, met: getP50 < 0.3 },
+    staffJwt: {
+      redeemP50Ms: withoutMock['redeem.staffJwt'],
+      getCardP50Ms: withoutMock['getCard.staffJwt'],
+      met: (withoutMock['redeem.staffJwt'] ?? 1) < 0.3 && (withoutMock['getCard.staffJwt'] ?? 1) < 0.3,
+    },
   },
 });

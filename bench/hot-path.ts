@@ -9,7 +9,11 @@
  *                  idempotency, planning, store), no HTTP;
  *   redeem.http    POST /v1/cards/{id}/redeem through the local API Gateway (node:http keep-alive client);
  *   lookup.floor   one GetItem (consistent, as lookupCard reads);
- *   lookup.direct / lookup.http   POST /v1/cards/lookup {code}.
+ *   lookup.direct / lookup.http   POST /v1/cards/lookup {code};
+ *   *.http.cachesExpired  the same through HTTP with the API key, merchant and program caches emptied
+ *                  first: what a till gets when its instance's last request is older than
+ *                  AUTH_CACHE_SECONDS (5 s), i.e. at low traffic per instance.
+ * Extra round trips in the counts of the floor come from the local scheduler's timers in the same process.
  * Each round: warm-up, then N iterations; figures are medians over rounds of each round's percentiles,
  * and ratios are taken per round against that round's floor.
  *
@@ -21,8 +25,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { GetCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { transactionId } from '../functions/core/ledger';
+import { clearApiKeyCache } from '../functions/store/api-keys';
 import { db, tableName } from '../functions/store/dynamo-client';
 import { cardKey, entrySortKey } from '../functions/store/keys';
+import { clearMerchantCache } from '../functions/store/merchants';
+import { clearProgramCache } from '../functions/store/programs';
 import { importApiHandler } from '../local/handlers';
 import { emit, knob, progress } from './lib/env';
 import { jsonClient } from './lib/http-client';
@@ -151,6 +158,13 @@ async function direct(event: APIGatewayProxyEvent): Promise<number> {
 }
 const redeemBody = { amount: AMOUNT, channel: 'POS', locationId: 'store-1' };
 
+/** What a request finds when the instance's last one was more than AUTH_CACHE_SECONDS (5 s) ago. */
+function expireCaches(): void {
+  clearApiKeyCache();
+  clearMerchantCache();
+  clearProgramCache();
+}
+
 type Variant = { name: string; run: () => Promise<number | undefined> };
 const variants: Variant[] = [
   { name: 'redeem.floor', run: () => floorRedeem(floorCard.id).then(() => 200) },
@@ -175,6 +189,18 @@ const variants: Variant[] = [
         }),
       ),
   },
+  {
+    name: 'redeem.http.cachesExpired',
+    run: async () => {
+      expireCaches();
+      return (
+        await client.call('POST', `/v1/cards/${stackCard.id}/redeem`, {
+          token: stack.apiKey,
+          body: redeemBody,
+        })
+      ).status;
+    },
+  },
   { name: 'lookup.floor', run: () => floorLookup(floorCard.id).then(() => 200) },
   {
     name: 'lookup.http',
@@ -186,6 +212,19 @@ const variants: Variant[] = [
           idempotencyKey: false,
         })
       ).status,
+  },
+  {
+    name: 'lookup.http.cachesExpired',
+    run: async () => {
+      expireCaches();
+      return (
+        await client.call('POST', '/v1/cards/lookup', {
+          token: stack.apiKey,
+          body: { code: stackCard.code },
+          idempotencyKey: false,
+        })
+      ).status;
+    },
   },
   {
     name: 'lookup.direct',
@@ -247,7 +286,7 @@ const perVariant = Object.fromEntries(
     },
   ]),
 );
-const ratios = (path: 'redeem' | 'lookup', layer: 'http' | 'direct') => {
+const ratios = (path: 'redeem' | 'lookup', layer: 'http' | 'direct' | 'http.cachesExpired') => {
   const perRound = rounds.map((r) => {
     const floor = r[`${path}.floor`] as Summary;
     const measured = r[`${path}.${layer}`] as Summary;
@@ -281,8 +320,16 @@ emit({
   durationSeconds: Math.round((Date.now() - started) / 1000),
   latencyMs: perVariant,
   ratios: {
-    redeem: { http: redeemHttp, direct: ratios('redeem', 'direct') },
-    lookup: { http: lookupHttp, direct: ratios('lookup', 'direct') },
+    redeem: {
+      http: redeemHttp,
+      direct: ratios('redeem', 'direct'),
+      httpCachesExpired: ratios('redeem', 'http.cachesExpired'),
+    },
+    lookup: {
+      http: lookupHttp,
+      direct: ratios('lookup', 'direct'),
+      httpCachesExpired: ratios('lookup', 'http.cachesExpired'),
+    },
   },
   goals: {
     redeemP50: { goal: '<= 1.5x floor', ratio: redeemHttp.p50, met: redeemHttp.p50 <= 1.5 },

@@ -10,6 +10,16 @@ import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../
 import type { JsonClient } from './http-client';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Benchmarks drive thousands of lookups from one API key: the rate limits (functions/config.ts) are
+// raised out of the way, so their buckets are still written (a limited route's real cost) but never refuse.
+for (const limit of [
+  'RATE_LIMIT_LOOKUP_PER_KEY_PER_MINUTE',
+  'RATE_LIMIT_LOOKUP_PER_CARD_PER_MINUTE',
+  'RATE_LIMIT_PIN_PER_KEY_PER_MINUTE',
+  'RATE_LIMIT_PIN_PER_CARD_PER_MINUTE',
+]) {
+  process.env[limit] ??= '100000000';
+}
 
 export interface BenchStack extends LocalStack {
   readonly apiKey: string;
