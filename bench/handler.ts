@@ -444,7 +444,7 @@ emit({
   sdkClientSideMicroseconds: sdkClientSide,
   ...(profiles ? { profilesSelfTimePercent: profiles } : {}),
   goals: {
-    measuredOn: 'p50 minus the mock's own cost per DynamoDB call; API key auth, caches warm',
+    measuredOn: 'p50 minus the cost of the mock itself per DynamoDB call; API key auth, caches warm',
     redeemP50: { goal: '< 0.3 ms', ms: redeemP50, met: redeemP50 < 0.3 },
     getCardP50: { goal: '< 0.3 ms', ms: getP50, met: getP50 < 0.3 },
     staffJwt: {
