@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { displayStatus } from '../core/card';
-import { notFound } from '../core/errors';
+import { DomainError, notFound } from '../core/errors';
 import { DEFAULT_HOLD_SECONDS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS } from '../core/hold';
+import { CHANNELS } from '../core/ledger';
+import { checkNewPin, hashPin } from '../core/pin';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
 import { cardVisibility, programVisibility } from '../http/auth';
 import { operationContext } from '../http/operation-context';
@@ -28,6 +30,7 @@ import {
   operateOnCard,
   transferBetweenCards,
 } from '../store/cards';
+import { checkPin, findPin, pinRefusal } from '../store/pins';
 
 const cardId = (params: Readonly<Record<string, string>>) => pathId(params, 'cardId', 'gc', 'The card');
 const reason = safeText(500);
@@ -42,14 +45,16 @@ const cardVerb = <B extends z.ZodRawShape>(
   operation({
     summary,
     status,
-    body: z.object({ ...shape, ...requestContextFields }).strict(),
+    body: z.object({ ...shape, ...requestContextFields, pin: pinField.optional() }).strict(),
     run: async (request) => {
+      const { pin } = request.body as { pin?: string };
       const result = await operateOnCard(
         cardId(request.params),
         toOperation(request.body as z.infer<z.ZodObject<B>>, request.params),
         operationContext(request),
         request.idempotency,
         cardVisibility(request.principal),
+        pin === undefined ? {} : { pin },
       );
       return {
         ...(result.hold ? { hold: holdView(result.hold) } : {}),
@@ -58,6 +63,9 @@ const cardVerb = <B extends z.ZodRawShape>(
       };
     },
   });
+
+/** A PIN as typed at a till: digits only; its rules for new PINs are checked when it is set. */
+const pinField = z.string().regex(/^\d{4,12}$/, '4 to 12 digits');
 
 const holdId = (params: Readonly<Record<string, string>>) => pathId(params, 'holdId', 'hold', 'The hold');
 
@@ -135,9 +143,23 @@ export const operations: Operations = {
   }),
   'POST /v1/cards/lookup': operation({
     summary: 'Balance inquiry by card code',
-    body: z.object({ code: z.string().min(1).max(64) }).strict(),
+    body: z
+      .object({
+        code: z.string().min(1).max(64),
+        pin: pinField.optional(),
+        channel: z.enum(CHANNELS).optional(),
+      })
+      .strict(),
     run: async ({ body, principal, now }) =>
-      cardView(await lookupCard(body.code, cardVisibility(principal)), now),
+      cardView(
+        await lookupCard(body.code, cardVisibility(principal), {
+          ...(body.pin === undefined ? {} : { pin: body.pin }),
+          ...(body.channel ? { channel: body.channel } : {}),
+          // Staff see why; a merchant cannot tell a wrong PIN from an unknown code.
+          revealPinErrors: principal.type === 'staff',
+        }),
+        now,
+      ),
   }),
   'GET /v1/cards/{cardId}': operation({
     summary: 'Get a card',
@@ -266,6 +288,61 @@ export const operations: Operations = {
       ...(body.reason ? { reason: body.reason } : {}),
     }),
   ),
+  'PUT /v1/cards/{cardId}/pin': operation({
+    summary: 'Set or change the card PIN (a merchant changing one gives the current PIN)',
+    body: z.object({ pin: pinField, currentPin: pinField.optional(), ...requestContextFields }).strict(),
+    run: async (request) => {
+      const id = cardId(request.params);
+      const visible = cardVisibility(request.principal);
+      const card = await getCard(id, visible);
+      const existing = await findPin(card.id);
+      if (existing && request.principal.type === 'merchant') {
+        if (request.body.currentPin === undefined)
+          throw new DomainError('PIN_REQUIRED', 'Give the current PIN to change it.');
+        const check = await checkPin(card.id, request.body.currentPin);
+        if (check !== 'OK') throw pinRefusal(check);
+      }
+      checkNewPin(request.body.pin);
+      const result = await operateOnCard(
+        id,
+        { type: 'PIN_SET', hashed: hashPin(request.body.pin) },
+        operationContext(request),
+        undefined,
+        visible,
+      );
+      return { transaction: transactionView(result.transaction), card: cardView(result.card, request.now) };
+    },
+  }),
+  'POST /v1/cards/{cardId}/pin/verify': operation({
+    summary: 'Check a PIN (counts toward the lock after 5 wrong ones)',
+    status: 204,
+    body: z.object({ pin: pinField }).strict(),
+    run: async ({ params, principal, body }) => {
+      const card = await getCard(cardId(params), cardVisibility(principal));
+      const check = await checkPin(card.id, body.pin);
+      if (check !== 'OK') throw pinRefusal(check);
+      return undefined;
+    },
+  }),
+  'POST /v1/cards/{cardId}/pin/reset': operation({
+    summary: 'Support: clear the PIN lock, and the PIN or set a new one',
+    body: z.object({ pin: pinField.optional(), reason, ...requestContextFields }).strict(),
+    run: async (request) => {
+      if (request.body.pin !== undefined) checkNewPin(request.body.pin);
+      const result = await operateOnCard(
+        cardId(request.params),
+        {
+          type: 'PIN_RESET',
+          reason: request.body.reason,
+          ...(request.body.pin === undefined ? {} : { hashed: hashPin(request.body.pin) }),
+        },
+        operationContext(request),
+        request.idempotency,
+        cardVisibility(request.principal),
+      );
+      return { transaction: transactionView(result.transaction), card: cardView(result.card, request.now) };
+    },
+  }),
   'GET /v1/cards/{cardId}/transactions': operation({
     summary: "The card's ledger, newest first",
     query: z.object(listQuery).strict(),

@@ -23,6 +23,7 @@ const expiryPolicy = z.discriminatedUnion('type', [
 const rules = {
   name: safeText(120),
   pinRequired: z.boolean().optional(),
+  pinPolicy: z.enum(['NEVER', 'ALWAYS', 'ONLINE_ONLY']).optional(),
   minLoad: amount.optional(),
   maxLoad: amount.optional(),
   maxBalance: amount.optional(),
@@ -51,7 +52,7 @@ function withDefaults(body: z.infer<typeof createBody>): ProgramInput {
     name: body.name,
     currency: body.currency,
     codeFormat: DEFAULT_CODE_FORMAT,
-    pinPolicy: body.pinRequired ? 'ALWAYS' : 'NEVER',
+    pinPolicy: body.pinPolicy ?? (body.pinRequired ? 'ALWAYS' : 'NEVER'),
     minLoad: body.minLoad ?? unit,
     maxLoad: body.maxLoad ?? 500 * unit,
     maxBalance: body.maxBalance ?? 2000 * unit,

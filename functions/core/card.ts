@@ -1,9 +1,9 @@
 import { DomainError } from './errors';
 import { type EntryReturns, type Hold, isHoldExpired } from './hold';
-import type { PinRecord } from './pin';
 import type { Actor, Channel, EntryType, LedgerEntry, RequestContext } from './ledger';
 import { transactionId } from './ledger';
 import { MAX_AMOUNT } from './money';
+import type { PinRecord } from './pin';
 import type { Program } from './program';
 import { checkLoadAmount, checkMaxBalance, expiryAfter } from './program';
 

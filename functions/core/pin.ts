@@ -40,10 +40,14 @@ export function checkNewPin(pin: string, rules: PinRules = DEFAULT_PIN_RULES): v
   if (/^(\d)\1+$/.test(pin)) throw problem('must not repeat one digit');
   const digits = [...pin].map(Number);
   const steps = new Set(digits.slice(1).map((digit, index) => (digit - (digits[index] ?? 0) + 10) % 10));
-  if (steps.size === 1 && (steps.has(1) || steps.has(9))) throw problem('must not be a straight run like 1234');
+  if (steps.size === 1 && (steps.has(1) || steps.has(9)))
+    throw problem('must not be a straight run like 1234');
 }
 
-export function hashPin(pin: string, salt: string = randomBytes(16).toString('hex')): { hash: string; salt: string } {
+export function hashPin(
+  pin: string,
+  salt: string = randomBytes(16).toString('hex'),
+): { hash: string; salt: string } {
   return { hash: scryptSync(pin, Buffer.from(salt, 'hex'), KEY_LENGTH, SCRYPT).toString('hex'), salt };
 }
 
@@ -60,4 +64,5 @@ export function decoyPinCheck(pin: string): void {
   pinMatches(pin, DECOY);
 }
 
-export const isPinLocked = (record: Pick<PinRecord, 'failures'>): boolean => record.failures >= PIN_MAX_FAILURES;
+export const isPinLocked = (record: Pick<PinRecord, 'failures'>): boolean =>
+  record.failures >= PIN_MAX_FAILURES;

@@ -134,8 +134,10 @@ function idempotencyClaim(
   if (!IDEMPOTENCY_KEY.test(key)) {
     throw validationFailed([{ field: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters' }]);
   }
+  // PINs never enter the stored hash: a 4-digit PIN under a known body would be easy to recover from it.
+  const { pin: _pin, currentPin: _currentPin, ...hashed } = (body ?? {}) as Record<string, unknown>;
   const requestHash = createHash('sha256')
-    .update(`${routeKey(route)}\n${canonical(params)}\n${canonical(body)}`)
+    .update(`${routeKey(route)}\n${canonical(params)}\n${canonical(hashed)}`)
     .digest('hex');
   return { scope: principalScope(principal), key, requestHash };
 }

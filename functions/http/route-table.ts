@@ -100,6 +100,21 @@ export const ROUTES: readonly RouteDefinition[] = [
   }),
   route('POST', '/v1/cards/{cardId}/transfer', 'cards', { merchant: 'cards:transact', staff: CARE }),
   route('POST', '/v1/cards/{cardId}/cash-out', 'cards', { merchant: 'cards:transact', staff: CARE }),
+  limited(
+    'pin',
+    route('PUT', '/v1/cards/{cardId}/pin', 'cards', { merchant: 'cards:transact', staff: CARE }),
+  ),
+  limited(
+    'pin',
+    route(
+      'POST',
+      '/v1/cards/{cardId}/pin/verify',
+      'cards',
+      { merchant: 'cards:transact', staff: CARE },
+      'none',
+    ),
+  ),
+  route('POST', '/v1/cards/{cardId}/pin/reset', 'cards', { staff: CARE }),
 
   route('GET', '/v1/transactions/{transactionId}', 'transactions', {
     merchant: 'cards:read',

@@ -5,8 +5,9 @@ import { cardIdForCode, generateCode, isPlausibleCode, last4, normalizeCode } fr
 import { DomainError, notFound } from '../core/errors';
 import { type EntryReturns, type Hold, NO_RETURNS } from '../core/hold';
 import { newId } from '../core/ids';
-import type { LedgerEntry } from '../core/ledger';
+import type { Channel, LedgerEntry } from '../core/ledger';
 import { parseTransactionId } from '../core/ledger';
+import { decoyPinCheck } from '../core/pin';
 import type { Program } from '../core/program';
 import { oneAtATime } from './card-queue';
 import { db, tableName } from './dynamo-client';
@@ -28,6 +29,7 @@ import {
 } from './keys';
 import { listByIndex } from './listing';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
+import { checkPin, findPin, pinRefusal, pinRequired, pinWrite, requirePin } from './pins';
 import { getProgram } from './programs';
 import { codePepper } from './secrets';
 import { backoff, keyInProgress, type TransactItem, writeAtomically } from './transact';
@@ -189,10 +191,33 @@ export async function getCard(cardId: string, visible: CardVisibility): Promise<
 }
 
 /** Balance inquiry by code. Any code that is not a visible card, well-formed or not, is NOT_FOUND. */
-export async function lookupCard(rawCode: string, visible: CardVisibility): Promise<Card> {
+/**
+ * Balance inquiry by code. Any code that is not a visible card, well-formed or not, is NOT_FOUND. When the
+ * program requires a PIN, a merchant gets NOT_FOUND for a wrong or locked PIN too, after the same work
+ * (a decoy check when there is no PIN to check), so a lookup cannot tell which of them it hit.
+ */
+export async function lookupCard(
+  rawCode: string,
+  visible: CardVisibility,
+  options: { readonly pin?: string; readonly channel?: Channel; readonly revealPinErrors?: boolean } = {},
+): Promise<Card> {
   const code = normalizeCode(rawCode);
-  if (!isPlausibleCode(code)) throw notFound('The card');
-  return getCard(cardIdForCode(code, await codePepper()), visible);
+  const card = isPlausibleCode(code) ? await findCard(cardIdForCode(code, await codePepper())) : undefined;
+  if (!card || !visible(card)) {
+    if (options.pin !== undefined) decoyPinCheck(options.pin);
+    throw notFound('The card');
+  }
+  const program = await getProgram(card.programId, { cached: true });
+  if (!pinRequired(program, options.channel) && options.pin === undefined) return card;
+  if (options.pin === undefined) {
+    if (options.revealPinErrors)
+      throw new DomainError('PIN_REQUIRED', 'This card needs its PIN for a balance inquiry.');
+    throw notFound('The card');
+  }
+  const result = await checkPin(card.id, options.pin);
+  if (result === 'OK') return card;
+  if (options.revealPinErrors) throw pinRefusal(result);
+  throw notFound('The card');
 }
 
 /**
@@ -258,7 +283,12 @@ export type CardRequest =
   | { readonly type: 'CAPTURE'; readonly holdId: string; readonly amount?: number }
   | { readonly type: 'VOID'; readonly holdId: string; readonly expired?: boolean }
   | { readonly type: 'REFUND'; readonly amount: number; readonly transactionId?: string }
-  | { readonly type: 'REVERSE'; readonly transactionId: string };
+  | { readonly type: 'REVERSE'; readonly transactionId: string }
+  | {
+      readonly type: 'PIN_SET' | 'PIN_RESET';
+      readonly hashed?: { readonly hash: string; readonly salt: string };
+      readonly reason?: string;
+    };
 
 /**
  * Primary course: read the card, let the domain plan the change, and write card + ledger entry (+ a
@@ -272,14 +302,21 @@ export function operateOnCard(
   context: OperationContext,
   claim: IdempotencyClaim | undefined,
   visible: CardVisibility,
+  options: { readonly pin?: string } = {},
 ): Promise<CardResult> {
   // Drawn once, so every retry of this request places the same hold.
   const holdId = request.type === 'HOLD' ? newId('hold', context.now) : undefined;
+  let pinChecked = !SPENDING.has(request.type) || context.actor.type === 'staff';
   return oneAtATime(cardId, () =>
     commitWithRetries([cardId], claim, context.now, async (cards) => {
       const card = cards.get(cardId);
       if (!card || !visible(card)) throw notFound('The card');
       const program = await getProgram(card.programId, { cached: true });
+      if (!pinChecked) {
+        // Once per request, not per retry: every check spends one of the card's PIN attempts.
+        await requirePin(card, program, options.pin, context.request.channel);
+        pinChecked = true;
+      }
       const operation = await resolve(card, request, holdId);
       const planned = planOperation(card, program, operation, context);
       return {
@@ -293,6 +330,9 @@ export function operateOnCard(
     }),
   );
 }
+
+/** Uses that spend the card's value, for which a program may require the PIN (staff are exempt). */
+const SPENDING: ReadonlySet<CardRequest['type']> = new Set(['REDEEM', 'HOLD', 'CLEAR_BALANCE']);
 
 /** Turns ids in a request into the records the domain decides on (read after the card, consistently). */
 async function resolve(card: Card, request: CardRequest, holdId: string | undefined): Promise<CardOperation> {
@@ -315,6 +355,11 @@ async function resolve(card: Card, request: CardRequest, holdId: string | undefi
     case 'REVERSE': {
       const { entry, returns } = await entryWithReturns(card.id, request.transactionId);
       return { type: 'REVERSE', original: entry, returns };
+    }
+    case 'PIN_SET':
+    case 'PIN_RESET': {
+      const existing = await findPin(card.id);
+      return { ...request, ...(existing ? { existing } : {}) };
     }
     default:
       return request;
@@ -391,6 +436,10 @@ export interface TransferResult extends CardResult {
 function changeItems(change: CardChange): TransactItem[] {
   const items = [guardedCardPut(change.card, change.guard), entryPut(change.entry)];
   if (change.hold) items.push(holdPut(change.hold.next, change.hold.expect));
+  if (change.pin) {
+    const write = pinWrite(change.card.id, change.pin.next, change.pin.expectVersion);
+    if (write) items.push(write);
+  }
   if (change.returns)
     items.push(
       returnsPut(change.entry.cardId, change.returns.seq, change.returns.before, change.returns.after),

@@ -1,0 +1,112 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Card } from '../core/card';
+import { DomainError } from '../core/errors';
+import type { Channel } from '../core/ledger';
+import { isPinLocked, PIN_MAX_FAILURES, type PinRecord, pinMatches } from '../core/pin';
+import type { Program } from '../core/program';
+import { db, tableName } from './dynamo-client';
+import { pinKey, withoutLayout } from './keys';
+import type { TransactItem } from './transact';
+
+export async function findPin(cardId: string): Promise<PinRecord | undefined> {
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: pinKey(cardId), ConsistentRead: true }),
+  );
+  return out.Item ? withoutLayout<PinRecord>(out.Item) : undefined;
+}
+
+/** The PIN item written with a PIN_SET / PIN_RESET entry, guarded by the version that was read. */
+export function pinWrite(
+  cardId: string,
+  next: PinRecord | null,
+  expectVersion: number | null,
+): TransactItem | undefined {
+  const guard =
+    expectVersion === null
+      ? { ConditionExpression: 'attribute_not_exists(PK)' }
+      : {
+          ConditionExpression: 'version = :version',
+          ExpressionAttributeValues: { ':version': expectVersion },
+        };
+  if (next) return { Put: { TableName: tableName(), Item: { ...pinKey(cardId), ...next }, ...guard } };
+  if (expectVersion === null) return undefined;
+  return { Delete: { TableName: tableName(), Key: pinKey(cardId), ...guard } };
+}
+
+export const pinRequired = (program: Program, channel: Channel | undefined): boolean =>
+  program.pinPolicy === 'ALWAYS' || (program.pinPolicy === 'ONLINE_ONLY' && channel === 'ONLINE');
+
+export type PinCheck = 'OK' | 'INVALID' | 'LOCKED' | 'NOT_SET';
+
+/**
+ * Checks a PIN against the card's. Primary course: spend one attempt first (an increment that only
+ * succeeds below the limit, so parallel guesses can never exceed it), compare in constant time, and
+ * give the attempts back when the PIN is right.
+ */
+export async function checkPin(cardId: string, pin: string): Promise<PinCheck> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const record = await findPin(cardId);
+    if (!record) return 'NOT_SET';
+    if (isPinLocked(record)) return 'LOCKED';
+    try {
+      await db().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: pinKey(cardId),
+          UpdateExpression: 'ADD failures :one',
+          // Guarantees: at most PIN_MAX_FAILURES checks between two right answers, however many run at once.
+          ConditionExpression: 'failures < :max AND version = :version',
+          ExpressionAttributeValues: { ':one': 1, ':max': PIN_MAX_FAILURES, ':version': record.version },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) continue;
+      throw error;
+    }
+    if (!pinMatches(pin, record)) return record.failures + 1 >= PIN_MAX_FAILURES ? 'LOCKED' : 'INVALID';
+    await db()
+      .send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: pinKey(cardId),
+          UpdateExpression: 'SET failures = :zero',
+          ConditionExpression: 'version = :version',
+          ExpressionAttributeValues: { ':zero': 0, ':version': record.version },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
+    return 'OK';
+  }
+  return 'LOCKED';
+}
+
+/** The refusal for a PIN check that did not pass, as staff see it. */
+export function pinRefusal(result: Exclude<PinCheck, 'OK'>): DomainError {
+  switch (result) {
+    case 'LOCKED':
+      return new DomainError('PIN_LOCKED', 'Too many wrong PINs: the PIN is locked until support resets it.');
+    case 'NOT_SET':
+      return new DomainError(
+        'PIN_REQUIRED',
+        'This program requires a PIN and the card has none yet: set one first.',
+      );
+    case 'INVALID':
+      return new DomainError('PIN_INVALID', 'The PIN is not right.');
+  }
+}
+
+/** Whether a use of this card needs a PIN, and if so that the one given is right. */
+export async function requirePin(
+  card: Card,
+  program: Program,
+  pin: string | undefined,
+  channel: Channel | undefined,
+) {
+  if (!pinRequired(program, channel)) return;
+  if (pin === undefined) throw new DomainError('PIN_REQUIRED', 'This card needs its PIN for this.');
+  const result = await checkPin(card.id, pin);
+  if (result !== 'OK') throw pinRefusal(result);
+}
