@@ -22,16 +22,6 @@ export const BENCH_RATE_LIMITS = {
   RATE_LIMIT_PIN_PER_CARD_PER_MINUTE: '1000000000',
 } as const;
 for (const [name, value] of Object.entries(BENCH_RATE_LIMITS)) process.env[name] ??= value;
-// Benchmarks drive thousands of lookups from one API key: the rate limits (functions/config.ts) are
-// raised out of the way, so their buckets are still written (a limited route's real cost) but never refuse.
-for (const limit of [
-  'RATE_LIMIT_LOOKUP_PER_KEY_PER_MINUTE',
-  'RATE_LIMIT_LOOKUP_PER_CARD_PER_MINUTE',
-  'RATE_LIMIT_PIN_PER_KEY_PER_MINUTE',
-  'RATE_LIMIT_PIN_PER_CARD_PER_MINUTE',
-]) {
-  process.env[limit] ??= '100000000';
-}
 
 export interface BenchStack extends LocalStack {
   readonly apiKey: string;
