@@ -110,7 +110,7 @@ const handlerLines = () =>
   capturedLines().filter((line) => line.startsWith('{') && line.includes('"service":"giftcard"'));
 
 describe('no secret reaches a log line', () => {
-  it('runs a full flow: keys, issue, lookups, redemptions, webhooks, failed auth, 429, a 500', async () => {
+  it('runs a full flow: keys, issue, lookups, PINs, redemptions, webhooks, failed auth, 429, a 500', async () => {
     const demo = stack.demo;
     if (!demo) throw new Error('the test stack did not seed');
     const demoKey = secret('demo API key', demo.apiKey);
@@ -218,6 +218,43 @@ describe('no secret reaches a log line', () => {
     expect(reversal.status).toBeLessThan(300);
     expect((await request('GET', `/v1/cards/${card.id}/transactions`, { token: till.key })).status).toBe(200);
 
+    // PINs: set, verify right and wrong, change, redeem with it, a support reset to a new one.
+    // Eight digits, so that no duration or id in a log line matches one by chance.
+    const pin = secret('PIN', '58304172');
+    const changed = secret('PIN', '61928537');
+    const wrong = secret('wrong PIN', '70482619');
+    const reset = secret('PIN', '39517028');
+    const pinRoute = (suffix: string) => `/v1/cards/${other.id}/pin${suffix}`;
+    const set = await request('PUT', pinRoute(''), {
+      token: demoKey,
+      idempotencyKey: idempotencyKey(),
+      body: { pin },
+    });
+    expect(set.status).toBeLessThan(300);
+    const verify = (value: string) =>
+      request('POST', pinRoute('/verify'), { token: demoKey, body: { pin: value } });
+    expect((await verify(pin)).status).toBe(204);
+    expect((await verify(wrong)).status).toBe(401);
+    const change = await request('PUT', pinRoute(''), {
+      token: demoKey,
+      idempotencyKey: idempotencyKey(),
+      body: { pin: changed, currentPin: pin },
+    });
+    expect(change.status).toBeLessThan(300);
+    const withPin = await request('POST', `/v1/cards/${other.id}/redeem`, {
+      token: demoKey,
+      idempotencyKey: idempotencyKey(),
+      body: { amount: 100, pin: changed },
+    });
+    expect(withPin.status).toBe(200);
+    const resetPin = await request('POST', pinRoute('/reset'), {
+      token: support,
+      idempotencyKey: idempotencyKey(),
+      body: { pin: reset, reason: 'customer forgot it' },
+    });
+    expect(resetPin.status).toBeLessThan(300);
+    expect((await verify(reset)).status).toBe(204);
+
     // Failed authentication: unknown key, wrong secret, revoked key, forged and malformed tokens.
     const revokedNow = await request('DELETE', `/v1/merchants/${merchant.body.id}/api-keys/${revoked.id}`, {
       token: admin,
@@ -283,7 +320,7 @@ describe('no secret reaches a log line', () => {
     expect(capturedLines().some((line) => line.startsWith('[request] POST /v1/cards/lookup 500'))).toBe(true);
   });
 
-  it('no captured line contains a code, an API key, a token, a webhook secret or an Idempotency-Key', () => {
+  it('no captured line contains a code, a PIN, an API key, a token, a webhook secret or an Idempotency-Key', () => {
     const all = capturedLines();
     expect(all.length).toBeGreaterThan(10);
     expect(secrets.length).toBeGreaterThan(20);
