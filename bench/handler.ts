@@ -60,6 +60,7 @@ Object.assign(process.env, {
 // Modules that read the environment load after it is set.
 const { cardIdForCode, generateCode, last4 } = await import('../functions/core/card-code');
 const { planIssue, planOperation } = await import('../functions/core/card');
+const { defaultFraudRules } = await import('../functions/core/fraud-rules');
 const { authenticate } = await import('../functions/http/auth');
 const { requestContextFields, amount: amountSchema } = await import('../functions/http/validation');
 const { cardView, transactionView } = await import('../functions/http/views');
@@ -85,6 +86,7 @@ const program = {
   expiryPolicy: { type: 'NONE' as const },
   cashOut: { enabled: false },
   deactivation: 'ALLOW_WITH_BALANCE' as const,
+  fraudRules: defaultFraudRules('USD'),
   createdAt: now.toISOString(),
   updatedAt: now.toISOString(),
 };

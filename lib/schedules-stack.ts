@@ -16,7 +16,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SCHEDULED_JOBS, type ScheduledJobDefinition } from '../functions/scheduled/registry';
-import { type FunctionRuntime, GiftCardFunction } from './constructs/function';
+import { alarmOnLogMetric, type FunctionRuntime, GiftCardFunction } from './constructs/function';
 
 export interface SchedulesStackProps extends StackProps {
   readonly runtime: FunctionRuntime;
@@ -139,6 +139,7 @@ export class SchedulesStack extends Stack {
         timeout: JOB_TIMEOUT,
         tableAccess: 'readWrite',
       });
+      for (const metric of definition.logAlarms ?? []) alarmOnLogMetric(fn, metric);
 
       const deadLetterQueue = new sqs.Queue(this, `Dlq-${definition.name}`, {
         encryption: sqs.QueueEncryption.KMS,

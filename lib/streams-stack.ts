@@ -7,7 +7,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { STREAM_CONSUMERS, type StreamConsumerDefinition } from '../functions/streams/registry';
-import { type FunctionRuntime, GiftCardFunction } from './constructs/function';
+import { alarmOnLogMetric, type FunctionRuntime, GiftCardFunction } from './constructs/function';
 
 export interface StreamsStackProps extends StackProps {
   readonly runtime: FunctionRuntime;
@@ -88,12 +88,14 @@ export class StreamsStack extends Stack {
         serviceName: `giftcard-stream-${definition.name}`,
         description: definition.description.slice(0, 256),
         // A whole batch of records must fit: keep well below the 15 min maximum, above the API's 10 s.
-        timeout: Duration.seconds(60),
+        timeout: Duration.seconds(definition.timeoutSeconds ?? 60),
         tableAccess: definition.tableAccess,
         wildcardResourceActions:
           'And dynamodb:ListStreams, added by the DynamoDB event source: ListStreams has no resource-level ' +
           'permissions (the stream itself is read through DescribeStream/GetRecords/GetShardIterator on its ARN).',
       });
+
+      for (const metric of definition.logAlarms ?? []) alarmOnLogMetric(fn, metric);
 
       const deadLetterQueue = new sqs.Queue(this, `Dlq-${definition.name}`, {
         encryption: sqs.QueueEncryption.KMS,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_CODE_FORMAT } from '../core/card-code';
 import { notFound } from '../core/errors';
+import { FRAUD_LIMITS } from '../core/fraud-rules';
 import { minorUnits } from '../core/money';
 import {
   checkProgramRules,
@@ -20,6 +21,46 @@ const expiryPolicy = z.discriminatedUnion('type', [
   z.object({ type: z.literal('US_CARD_ACT') }).strict(),
 ]);
 
+const between = (limits: { readonly min: number; readonly max: number }) =>
+  z.number().int().min(limits.min).max(limits.max).optional();
+const ruleSwitch = { enabled: z.boolean().optional(), block: z.boolean().optional() };
+const velocity = z
+  .object({
+    ...ruleSwitch,
+    windowMinutes: between(FRAUD_LIMITS.windowMinutes),
+    maxCount: between(FRAUD_LIMITS.maxCount),
+    maxAmount: amount.optional(),
+  })
+  .strict();
+
+/** Per rule: on/off, whether a hit blocks the card, thresholds; what is left out keeps its value. */
+const fraudRules = z
+  .object({
+    REDEMPTION_VELOCITY_CARD: velocity.optional(),
+    REDEMPTION_VELOCITY_MERCHANT: velocity.optional(),
+    DRAIN_AFTER_ACTIVATION: z
+      .object({
+        ...ruleSwitch,
+        withinMinutes: between(FRAUD_LIMITS.withinMinutes),
+        percent: between(FRAUD_LIMITS.percent),
+      })
+      .strict()
+      .optional(),
+    LARGE_LOAD: z
+      .object({ ...ruleSwitch, threshold: amount.optional() })
+      .strict()
+      .optional(),
+    MANY_MERCHANTS: z
+      .object({
+        ...ruleSwitch,
+        windowHours: between(FRAUD_LIMITS.windowHours),
+        maxMerchants: between(FRAUD_LIMITS.maxMerchants),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 const rules = {
   name: safeText(120),
   pinRequired: z.boolean().optional(),
@@ -30,6 +71,7 @@ const rules = {
   expiryPolicy: expiryPolicy.optional(),
   cashOut: z.object({ enabled: z.boolean(), maxBalance: amount.optional() }).strict().optional(),
   deactivation: z.enum(['ALLOW_WITH_BALANCE', 'REQUIRE_ZERO_BALANCE']).optional(),
+  fraudRules: fraudRules.optional(),
 };
 
 const createBody = z
@@ -59,6 +101,7 @@ function withDefaults(body: z.infer<typeof createBody>): ProgramInput {
     expiryPolicy: (body.expiryPolicy ?? { type: 'NONE' }) as ExpiryPolicy,
     cashOut: body.cashOut ?? DEFAULT_CASH_OUT,
     deactivation: body.deactivation ?? DEFAULT_DEACTIVATION,
+    ...(body.fraudRules ? { fraudRules: body.fraudRules } : {}),
   };
   checkProgramRules(program);
   return program;

@@ -1,5 +1,6 @@
 import type { CodeFormat } from './card-code';
 import { DomainError } from './errors';
+import type { FraudRules } from './fraud-rules';
 import { formatAmount } from './money';
 
 /**
@@ -40,6 +41,8 @@ export interface Program {
   readonly cashOut: CashOutPolicy;
   /** Whether a card may be deactivated while it still holds value (the value stays a liability). */
   readonly deactivation: DeactivationPolicy;
+  /** Fraud rules fed by the ledger stream (functions/core/fraud-rules.ts); defaults per currency. */
+  readonly fraudRules: FraudRules;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

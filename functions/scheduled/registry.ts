@@ -11,6 +11,8 @@ export interface ScheduledJobDefinition {
   readonly every: { readonly minutes: number } | { readonly cron: string };
   /** Interval of the local timer under `npm start`. */
   readonly localEveryMs: number;
+  /** Metrics the job logs (`{ metric }`) that page ops: each gets a metric filter and an alarm. */
+  readonly logAlarms?: readonly string[];
 }
 
 export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
@@ -35,5 +37,6 @@ export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
       'Sends due webhook deliveries again (backoff for 24 h, then DEAD), in order per card and endpoint.',
     every: { minutes: 1 },
     localEveryMs: 15_000,
+    logAlarms: ['WebhookDeliveryDead'],
   },
 ];

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
 import { DomainError, notFound } from '../core/errors';
+import { defaultFraudRules, type FraudRulesPatch, mergeFraudRules } from '../core/fraud-rules';
 import { newId } from '../core/ids';
 import { checkProgramRules, DEFAULT_CASH_OUT, DEFAULT_DEACTIVATION, type Program } from '../core/program';
 import { TtlCache } from './cache';
@@ -12,18 +13,28 @@ import { listByIndex } from './listing';
 import type { Page } from './pagination';
 import { keyInProgress, writeAtomically } from './transact';
 
-export type ProgramInput = Omit<Program, 'id' | 'createdAt' | 'updatedAt'>;
-export type ProgramPatch = Partial<Omit<ProgramInput, 'currency'>>;
+/** A new program; fraud rules absent or partial are completed with the currency's defaults. */
+export type ProgramInput = Omit<Program, 'id' | 'createdAt' | 'updatedAt' | 'fraudRules'> & {
+  readonly fraudRules?: FraudRulesPatch;
+};
+/** A change of rules; `fraudRules` changes only the rules and settings it names. */
+export type ProgramPatch = Partial<Omit<ProgramInput, 'currency' | 'fraudRules'>> & {
+  readonly fraudRules?: FraudRulesPatch;
+};
 
 const cache = new TtlCache<Program>(() => config().AUTH_CACHE_SECONDS * 1000);
 
 /** Programs written before a rule existed read with that rule's default. */
 function toProgram(item: Record<string, unknown>): Program {
-  const stored = withoutLayout<Partial<Program> & Omit<Program, 'cashOut' | 'deactivation'>>(item);
+  const stored = withoutLayout<Partial<Program> & Omit<Program, 'cashOut' | 'deactivation' | 'fraudRules'>>(
+    item,
+  );
   return {
     ...stored,
     cashOut: stored.cashOut ?? DEFAULT_CASH_OUT,
     deactivation: stored.deactivation ?? DEFAULT_DEACTIVATION,
+    // Rules (and settings) added after the program was written read with their defaults.
+    fraudRules: mergeFraudRules(defaultFraudRules(stored.currency), stored.fraudRules),
   };
 }
 
@@ -40,6 +51,7 @@ export async function createProgram(
   const program: Program = {
     id: newId('prg', now),
     ...input,
+    fraudRules: mergeFraudRules(defaultFraudRules(input.currency), input.fraudRules),
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };
@@ -116,7 +128,13 @@ export async function updateProgram(
   now = new Date(),
 ): Promise<Program> {
   const current = await getProgram(programId);
-  const updated: Program = { ...current, ...definedOnly(patch), updatedAt: now.toISOString() };
+  const { fraudRules, ...rules } = patch;
+  const updated: Program = {
+    ...current,
+    ...definedOnly(rules),
+    fraudRules: mergeFraudRules(current.fraudRules, fraudRules),
+    updatedAt: now.toISOString(),
+  };
   checkProgramRules(updated);
   try {
     await db().send(

@@ -16,6 +16,10 @@ export interface StreamConsumerDefinition {
   readonly batchSize: number;
   /** What the consumer does to the table: checks only read; consumers that record their work write. */
   readonly tableAccess: 'read' | 'readWrite';
+  /** Seconds a batch may take (default 60); consumers that call out need more. */
+  readonly timeoutSeconds?: number;
+  /** Metrics the consumer logs (`{ metric }`) that page ops: each gets a metric filter and an alarm. */
+  readonly logAlarms?: readonly string[];
 }
 
 export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
@@ -26,6 +30,7 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     filters: [{ eventName: ['INSERT'], dynamodb: { Keys: { SK: { S: [{ prefix: 'TX#' }] } } } }],
     batchSize: 100,
     tableAccess: 'read',
+    logAlarms: ['LedgerIntegrityViolation'],
   },
   {
     name: 'webhooks',
@@ -36,5 +41,8 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     // Deliveries are sent while the batch is handled (up to 5 s each): small batches.
     batchSize: 25,
     tableAccess: 'readWrite',
+    // Up to 25 deliveries of at most 5 s each.
+    timeoutSeconds: 150,
+    logAlarms: ['WebhookDeliveryDead'],
   },
 ];

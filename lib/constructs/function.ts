@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -189,4 +190,27 @@ export class GiftCardFunction extends Construct {
   get functionName(): string {
     return this.function.functionName;
   }
+}
+
+/**
+ * An alarm on a metric the function writes as a structured log line (`logger.error('...', { metric })`):
+ * a metric filter on its log group counts the lines, the alarm fires on the first one.
+ */
+export function alarmOnLogMetric(fn: GiftCardFunction, metric: string): cloudwatch.Alarm {
+  const filter = new logs.MetricFilter(fn, `Metric-${metric}`, {
+    logGroup: fn.logGroup,
+    metricNamespace: 'GiftCard',
+    metricName: metric,
+    filterPattern: logs.FilterPattern.stringValue('$.metric', '=', metric),
+    metricValue: '1',
+    defaultValue: 0,
+  });
+  return new cloudwatch.Alarm(fn, `Alarm-${metric}`, {
+    metric: filter.metric({ statistic: 'Sum', period: Duration.minutes(5) }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    alarmDescription: `${metric} logged by ${fn.node.path}`,
+  });
 }

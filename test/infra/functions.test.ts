@@ -5,6 +5,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STREAM_CONSUMERS } from '../../functions/streams/registry';
 import { parseDeploymentConfig } from '../../lib/config';
 import { GiftCardFunction } from '../../lib/constructs/function';
 import { GiftCardTable } from '../../lib/constructs/table';
@@ -70,9 +71,13 @@ describe('functions', () => {
     });
   });
 
-  it('give API handlers 10 s, stream consumers a minute and scheduled jobs five minutes', () => {
+  it('give API handlers 10 s, stream consumers what the registry says (a minute by default), jobs five minutes', () => {
     const timeouts: Record<string, number> = { api: 10, streams: 60, schedules: 300 };
-    eachFunction((fn, _t, stack) => expect(fn.Properties.Timeout, stack).toBe(timeouts[stack]));
+    eachFunction((fn, _t, stack) => {
+      const service = String(envOf(fn).POWERTOOLS_SERVICE_NAME);
+      const consumer = STREAM_CONSUMERS.find((c) => service === `giftcard-stream-${c.name}`);
+      expect(fn.Properties.Timeout, service).toBe(consumer?.timeoutSeconds ?? timeouts[stack]);
+    });
   });
 
   it('get the environment functions/config.ts reads, source maps on', () => {
@@ -150,11 +155,15 @@ describe('functions', () => {
     });
   });
 
-  it('API handlers (except the health check) and scheduled jobs read and write items; stream consumers only read', () => {
+  it('API handlers (except the health check) and scheduled jobs read and write items; consumers as the registry says', () => {
     eachFunction((fn, t, stack) => {
       const service = String(envOf(fn).POWERTOOLS_SERVICE_NAME);
       const actions = statementsOf(fn, t).flatMap(actionsOf);
-      const writes = (stack === 'api' && service !== 'giftcard-api-system') || stack === 'schedules';
+      const consumer = STREAM_CONSUMERS.find((c) => service === `giftcard-stream-${c.name}`);
+      const writes =
+        (stack === 'api' && service !== 'giftcard-api-system') ||
+        stack === 'schedules' ||
+        consumer?.tableAccess === 'readWrite';
       expect(actions.includes('dynamodb:UpdateItem'), service).toBe(writes);
       expect(actions).toContain('dynamodb:GetItem');
       expect(actions).toContain('dynamodb:Query');

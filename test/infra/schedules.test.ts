@@ -220,8 +220,11 @@ describe('schedules stack', () => {
   });
 
   it('alarms on every DLQ holding a message and on every function error', () => {
-    const alarms = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm'));
+    // Alarms on logged metrics (namespace GiftCard) come on top, one per job's `logAlarms` entry.
+    const all = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm'));
+    const alarms = all.filter((alarm) => alarm.Properties.Namespace !== 'GiftCard');
     expect(alarms).toHaveLength(2 * SCHEDULED_JOBS.length);
+    expect(all.length - alarms.length).toBe(SCHEDULED_JOBS.flatMap((job) => job.logAlarms ?? []).length);
     const common = {
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
@@ -338,7 +341,8 @@ describe('buildGiftCardApp', () => {
     t.resourceCountIs('AWS::Lambda::Function', count);
     t.resourceCountIs('AWS::Scheduler::Schedule', count);
     t.resourceCountIs('AWS::SQS::Queue', count);
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 2 * count);
+    const logAlarms = SCHEDULED_JOBS.flatMap((job) => job.logAlarms ?? []).length;
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 2 * count + logAlarms);
     t.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(1 minute)' });
   });
 });

@@ -98,7 +98,9 @@ describe('streams stack', () => {
   });
 
   it('alarms as soon as a DLQ holds a message', () => {
-    const alarms = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm'));
+    const alarms = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm')).filter(
+      (alarm) => alarm.Properties.Namespace !== 'GiftCard',
+    );
     expect(alarms).toHaveLength(STREAM_CONSUMERS.length);
     const queueIds = Object.keys(resourcesOf(t, 'AWS::SQS::Queue'));
     for (const alarm of alarms) {
@@ -142,5 +144,23 @@ describe('streams stack', () => {
       if (consumer.tableAccess === 'readWrite') expect(actions, consumer.name).toContain('dynamodb:PutItem');
       else expect(actions, consumer.name).not.toContain('dynamodb:PutItem');
     }
+  });
+
+  it('alarms on every metric a consumer logs for ops (ledger integrity, dead webhook deliveries)', () => {
+    const filters = Object.values(resourcesOf(t, 'AWS::Logs::MetricFilter'));
+    const alarms = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm'));
+    for (const consumer of STREAM_CONSUMERS) {
+      for (const metric of consumer.logAlarms ?? []) {
+        const filter = filters.find((f) =>
+          JSON.stringify(f.Properties.MetricTransformations).includes(`"${metric}"`),
+        );
+        expect(filter, metric).toBeDefined();
+        expect(String(filter?.Properties.FilterPattern)).toContain(metric);
+        expect(alarms.some((alarm) => alarm.Properties.MetricName === metric)).toBe(true);
+      }
+    }
+    expect(STREAM_CONSUMERS.flatMap((consumer) => consumer.logAlarms ?? [])).toContain(
+      'LedgerIntegrityViolation',
+    );
   });
 });

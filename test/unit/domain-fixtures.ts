@@ -1,5 +1,6 @@
 import type { Card, OperationContext } from '../../functions/core/card';
 import { DomainError } from '../../functions/core/errors';
+import { defaultFraudRules } from '../../functions/core/fraud-rules';
 import type { Program } from '../../functions/core/program';
 
 /** Fixed clock for every unit test: nothing here reads the real time. */
@@ -25,6 +26,7 @@ export function makeProgram(overrides: Partial<Program> = {}): Program {
     expiryPolicy: { type: 'NONE' },
     cashOut: { enabled: false },
     deactivation: 'ALLOW_WITH_BALANCE',
+    fraudRules: defaultFraudRules('USD'),
     createdAt: EARLIER_ISO,
     updatedAt: EARLIER_ISO,
     ...overrides,
