@@ -78,7 +78,8 @@ const program = {
   id: programId,
   name: 'Bench program',
   currency: 'USD',
-  codeFormat: { length: 16, prefix: '' },
+  codeFormat: { alphabet: 'NUMERIC_LUHN' as const, length: 16, prefix: '' },
+  maxCards: 1_000_000,
   pinPolicy: 'NEVER' as const,
   minLoad: 100,
   maxLoad: 100_000,
@@ -169,6 +170,28 @@ async function timeCalls(event: APIGatewayProxyEvent, count: number): Promise<nu
   }
   return samples;
 }
+
+/**
+ * A fixed piece of CPU work (JSON round trip and SHA-256 of a 1 KB document), timed at the start and the
+ * end: on a shared machine it says how fast the CPU was for this run, to compare runs with each other.
+ */
+const referenceDocument = {
+  items: Array.from({ length: 20 }, (_, i) => ({ id: `item-${i}`, amount: i * 100, ok: true })),
+};
+const referenceWork = () =>
+  createHash('sha256')
+    .update(JSON.stringify(JSON.parse(JSON.stringify(referenceDocument))))
+    .digest('hex');
+function referenceMicroseconds(): number {
+  const perBatch: number[] = [];
+  for (let b = 0; b < 7; b++) {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 2000; i++) referenceWork();
+    perBatch.push((elapsedMs(started) * 1000) / 2000);
+  }
+  return round(median(perBatch), 2);
+}
+const referenceAtStart = referenceMicroseconds();
 
 // Warm-up (JIT), then rounds; each round runs every variant in turn.
 for (const event of Object.values(events)) {
@@ -442,6 +465,7 @@ emit({
     authCacheSeconds: 300,
     fakeDynamoDb: 'aws-sdk-client-mock',
   },
+  referenceWorkMicroseconds: { atStart: referenceAtStart, atEnd: referenceMicroseconds() },
   perRequestMs: perRequest,
   dynamoCallsPerRequest: sends,
   p50WithoutMockMs: withoutMock,
