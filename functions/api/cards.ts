@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { displayStatus } from '../core/card';
-import { DomainError, notFound } from '../core/errors';
+import { DomainError, notFound, validationFailed } from '../core/errors';
 import { DEFAULT_HOLD_SECONDS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS } from '../core/hold';
 import { CHANNELS } from '../core/ledger';
 import { checkNewPin, hashPin } from '../core/pin';
@@ -47,7 +47,11 @@ const cardVerb = <B extends z.ZodRawShape>(
     status,
     body: z.object({ ...shape, ...requestContextFields, pin: pinField.optional() }).strict(),
     run: async (request) => {
-      const { pin } = request.body as { pin?: string };
+      const { pin, reason: why } = request.body as { pin?: string; reason?: string };
+      // Staff changing a card's state say why: the reason is kept on the ledger entry for audit.
+      if (request.principal.type === 'staff' && 'reason' in shape && why === undefined) {
+        throw validationFailed([{ field: 'reason', message: 'staff give a reason for this change' }]);
+      }
       const result = await operateOnCard(
         cardId(request.params),
         toOperation(request.body as z.infer<z.ZodObject<B>>, request.params),

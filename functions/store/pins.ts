@@ -49,8 +49,9 @@ export async function checkPin(cardId: string, pin: string): Promise<PinCheck> {
     const record = await findPin(cardId);
     if (!record) return 'NOT_SET';
     if (isPinLocked(record)) return 'LOCKED';
+    let spent: number;
     try {
-      await db().send(
+      const out = await db().send(
         new UpdateCommand({
           TableName: tableName(),
           Key: pinKey(cardId),
@@ -58,13 +59,16 @@ export async function checkPin(cardId: string, pin: string): Promise<PinCheck> {
           // Guarantees: at most PIN_MAX_FAILURES checks between two right answers, however many run at once.
           ConditionExpression: 'failures < :max AND version = :version',
           ExpressionAttributeValues: { ':one': 1, ':max': PIN_MAX_FAILURES, ':version': record.version },
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
+      spent = Number(out.Attributes?.failures ?? record.failures + 1);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) continue;
       throw error;
     }
-    if (!pinMatches(pin, record)) return record.failures + 1 >= PIN_MAX_FAILURES ? 'LOCKED' : 'INVALID';
+    // The count after this attempt decides: the attempt that used the last one locks, even in a crowd.
+    if (!pinMatches(pin, record)) return spent >= PIN_MAX_FAILURES ? 'LOCKED' : 'INVALID';
     await db()
       .send(
         new UpdateCommand({
