@@ -9,9 +9,14 @@ const schema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** Set only locally (DynamoDB Local); in AWS the SDK's regional endpoint is used. */
   DYNAMODB_ENDPOINT: z.url().optional(),
-  /** Card code pepper (at least 32 characters). Locally given directly; in AWS read from Secrets Manager. */
+  /**
+   * Card code pepper: one value of at least 32 characters, or the JSON pepper set that rotation produces
+   * (functions/store/code-peppers.ts). Locally given directly; in AWS read from Secrets Manager.
+   */
   CODE_PEPPER: z.string().min(32).optional(),
   CODE_PEPPER_SECRET_ID: z.string().min(1).optional(),
+  /** How long a warm function keeps the pepper secret before reading it again (picks up a rotation). */
+  PEPPER_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   /** Staff JWTs: issuer and audience, keys from a JWKS URL (Cognito) or an inline JWKS (local issuer). */
   STAFF_JWT_ISSUER: z.string().min(1),
   STAFF_JWT_AUDIENCE: z.string().min(1).optional(),

@@ -100,9 +100,11 @@ const listCardsQuery = z
     customerId: externalId.optional(),
     merchantId: entityId('mer').optional(),
     status: z.enum(['PENDING', 'ACTIVE', 'BLOCKED', 'DEACTIVATED', 'EXPIRED']).optional(),
+    // Digits, or letters and digits of an UNAMBIGUOUS code, in either case.
     last4: z
       .string()
-      .regex(/^\d{4}$/)
+      .regex(/^[0-9A-Za-z]{4}$/)
+      .transform((last4) => last4.toUpperCase())
       .optional(),
   })
   .strict();

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { DEFAULT_CODE_FORMAT } from '../core/card-code';
+import { config } from '../config';
+import {
+  CODE_ALPHABETS,
+  type CodeFormat,
+  checkCodeFormat,
+  codeFormatFrom,
+  DEFAULT_MAX_CARDS,
+  MAX_MAX_CARDS,
+} from '../core/card-code';
 import { notFound } from '../core/errors';
 import { FRAUD_LIMITS } from '../core/fraud-rules';
 import { minorUnits } from '../core/money';
@@ -61,8 +69,23 @@ const fraudRules = z
   })
   .strict();
 
+/** Each part optional: see codeFormatFrom for the defaults; validity is checked with maxCards. */
+const codeFormat = z
+  .object({
+    alphabet: z.enum(CODE_ALPHABETS as ['NUMERIC_LUHN', 'UNAMBIGUOUS']).optional(),
+    length: z.number().int().min(8).max(24).optional(),
+    prefix: z
+      .string()
+      .max(22)
+      .regex(/^[0-9A-Z]*$/, 'upper-case letters and digits only')
+      .optional(),
+  })
+  .strict();
+
 const rules = {
   name: safeText(120),
+  codeFormat: codeFormat.optional(),
+  maxCards: z.number().int().min(1).max(MAX_MAX_CARDS).optional(),
   pinRequired: z.boolean().optional(),
   pinPolicy: z.enum(['NEVER', 'ALWAYS', 'ONLINE_ONLY']).optional(),
   minLoad: amount.optional(),
@@ -87,13 +110,35 @@ const programParams = (params: Readonly<Record<string, string>>) => {
   return id;
 };
 
+/**
+ * The code format and maxCards a request asks for, completed and checked: the prefix must start with this
+ * region's code and the format must keep 10^9 unissued codes per issued code at maxCards. A shortfall is
+ * blamed on what the caller chose: the length if given, else maxCards if given, else the prefix.
+ */
+function codeRules(
+  requested: z.infer<typeof codeFormat> | undefined,
+  requestedMaxCards: number | undefined,
+  maxCards: number,
+): { codeFormat: CodeFormat; maxCards: number } {
+  const regionCode = config().REGION_CODE;
+  const format = codeFormatFrom(requested, maxCards, regionCode);
+  const blame =
+    requested?.length !== undefined
+      ? 'codeFormat.length'
+      : requestedMaxCards !== undefined
+        ? 'maxCards'
+        : 'codeFormat.prefix';
+  checkCodeFormat(format, maxCards, { regionCode, blame });
+  return { codeFormat: format, maxCards };
+}
+
 /** Defaults scale with the currency: 1 to 500 major units a load, 2,000 a balance. */
 function withDefaults(body: z.infer<typeof createBody>): ProgramInput {
   const unit = 10 ** minorUnits(body.currency);
   const program: ProgramInput = {
     name: body.name,
     currency: body.currency,
-    codeFormat: DEFAULT_CODE_FORMAT,
+    ...codeRules(body.codeFormat, body.maxCards, body.maxCards ?? DEFAULT_MAX_CARDS),
     pinPolicy: body.pinPolicy ?? (body.pinRequired ? 'ALWAYS' : 'NEVER'),
     minLoad: body.minLoad ?? unit,
     maxLoad: body.maxLoad ?? 500 * unit,
@@ -127,11 +172,21 @@ export const operations: Operations = {
   'PATCH /v1/programs/{programId}': operation({
     summary: "Change a program's rules (new cards and later loads)",
     body: patchBody,
-    run: ({ params, body, now }) => {
-      const { pinRequired, ...rest } = body;
+    run: async ({ params, body, now }) => {
+      const programId = programParams(params);
+      const { pinRequired, codeFormat: requestedFormat, ...rest } = body;
+      // A new format (for new cards) is completed against the program's maxCards unless it changes too;
+      // the store checks the merged program again, so a concurrent change of maxCards cannot slip by.
+      const code = requestedFormat
+        ? codeRules(requestedFormat, body.maxCards, body.maxCards ?? (await getProgram(programId)).maxCards)
+        : {};
       return updateProgram(
-        programParams(params),
-        { ...rest, ...(pinRequired === undefined ? {} : { pinPolicy: pinRequired ? 'ALWAYS' : 'NEVER' }) },
+        programId,
+        {
+          ...rest,
+          ...code,
+          ...(pinRequired === undefined ? {} : { pinPolicy: pinRequired ? 'ALWAYS' : 'NEVER' }),
+        },
         now,
       );
     },

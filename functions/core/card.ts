@@ -41,6 +41,11 @@ export interface Card {
   readonly recipient?: Recipient;
   readonly metadata?: Metadata;
   readonly statusReason?: string;
+  /**
+   * Which version of the code pepper derived this card's id from its code (absent on cards issued before
+   * pepper rotation existed: they were derived with the first pepper). Internal: never shown to callers.
+   */
+  readonly pepperId?: string;
 }
 
 /** What a write must still find true of the stored card when it lands (the store turns it into conditions). */
@@ -625,6 +630,7 @@ export interface IssueInput {
   readonly customerId?: string;
   readonly recipient?: Recipient;
   readonly metadata?: Metadata;
+  readonly pepperId?: string;
 }
 
 /** A new card and its first entries: ISSUE (with any pre-loaded value) and, when sold at once, ACTIVATE. */
@@ -661,6 +667,7 @@ export function planIssue(
     ...(input.customerId ? { customerId: input.customerId } : {}),
     ...(input.recipient ? { recipient: input.recipient } : {}),
     ...(input.metadata ? { metadata: input.metadata } : {}),
+    ...(input.pepperId ? { pepperId: input.pepperId } : {}),
   };
   // Sold at once: the value arrives with the activation; otherwise it is pre-loaded on the pending card.
   const issuedValue = input.activate ? 0 : input.amount;

@@ -32,6 +32,12 @@ export interface Program {
   readonly name: string;
   readonly currency: string;
   readonly codeFormat: CodeFormat;
+  /**
+   * The most cards the program may issue. Its code format must keep 10^9 unissued codes per issued code
+   * at this count (checkCodeFormat), and issuing stops there, so guessing a code stays hopeless at any
+   * scale the program allows.
+   */
+  readonly maxCards: number;
   readonly pinPolicy: PinPolicy;
   readonly minLoad: number;
   readonly maxLoad: number;

@@ -3,7 +3,7 @@ import { cardIdForCode, isPlausibleCode, normalizeCode } from '../core/card-code
 import { RateLimitedError } from '../core/errors';
 import { type BucketLimits, perMinute } from '../core/token-bucket';
 import { consume } from '../store/rate-limits';
-import { codePepper } from '../store/secrets';
+import { codePeppers } from '../store/secrets';
 import type { Principal } from './auth';
 import type { RateLimitKind } from './route-table';
 
@@ -63,7 +63,9 @@ export async function cardOf(
   const raw: unknown = Reflect.get(body, 'code');
   if (typeof raw !== 'string') return undefined;
   const code = normalizeCode(raw);
-  return isPlausibleCode(code) ? cardIdForCode(code, await codePepper()) : undefined;
+  // The id under the current pepper: a stable bucket per code, even for a card issued under an older
+  // pepper (whose stored id differs; finding it would take a read).
+  return isPlausibleCode(code) ? cardIdForCode(code, (await codePeppers()).current.value) : undefined;
 }
 
 export interface LimitedRequest {

@@ -12,6 +12,7 @@ import type { Program } from '../core/program';
 import { oneAtATime } from './card-queue';
 import { db, tableName } from './dynamo-client';
 import { findReplay, type IdempotencyClaim } from './idempotency';
+import { countIssuedCard, IssueShards } from './issued-cards';
 import {
   cardKey,
   customerCardsIndexPk,
@@ -31,7 +32,7 @@ import { listByIndex } from './listing';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
 import { checkPin, findPin, pinRefusal, pinRequired, pinWrite, requirePin } from './pins';
 import { getProgram } from './programs';
-import { codePepper } from './secrets';
+import { codePeppers } from './secrets';
 import { backoff, keyInProgress, type TransactItem, writeAtomically } from './transact';
 
 /** Who is asking decides which cards exist for them: a card they may not see is NOT_FOUND. */
@@ -184,13 +185,25 @@ export async function findCard(cardId: string): Promise<Card | undefined> {
   return out.Item && out.Item.SK === 'CARD' ? toCard(out.Item) : undefined;
 }
 
+/**
+ * The card a (normalised) code names: its id derived with the current pepper first, then with each
+ * older one, one read per pepper until a card is there. Usually one read; a rotation adds one read for
+ * cards issued before it, and for codes that name no card.
+ */
+export async function findCardByCode(code: string): Promise<Card | undefined> {
+  for (const pepper of (await codePeppers()).lookupOrder) {
+    const card = await findCard(cardIdForCode(code, pepper.value));
+    if (card) return card;
+  }
+  return undefined;
+}
+
 export async function getCard(cardId: string, visible: CardVisibility): Promise<Card> {
   const card = await findCard(cardId);
   if (!card || !visible(card)) throw notFound('The card');
   return card;
 }
 
-/** Balance inquiry by code. Any code that is not a visible card, well-formed or not, is NOT_FOUND. */
 /**
  * Balance inquiry by code. Any code that is not a visible card, well-formed or not, is NOT_FOUND. When the
  * program requires a PIN, a merchant gets NOT_FOUND for a wrong or locked PIN too, after the same work
@@ -202,7 +215,7 @@ export async function lookupCard(
   options: { readonly pin?: string; readonly channel?: Channel; readonly revealPinErrors?: boolean } = {},
 ): Promise<Card> {
   const code = normalizeCode(rawCode);
-  const card = isPlausibleCode(code) ? await findCard(cardIdForCode(code, await codePepper())) : undefined;
+  const card = isPlausibleCode(code) ? await findCardByCode(code) : undefined;
   if (!card || !visible(card)) {
     if (options.pin !== undefined) decoyPinCheck(options.pin);
     throw notFound('The card');
@@ -221,12 +234,15 @@ export async function lookupCard(
 }
 
 /**
- * Primary course: draw a fresh code, derive the card id from it, and write the card with its first
- * ledger entries in one transaction. A code that is already taken fails the put; another is drawn.
+ * Primary course: draw a fresh code, derive the card id from it with the current pepper, and write the
+ * card with its first ledger entries in one transaction, which also counts the card against the
+ * program's maxCards and checks that no card has the code under an older pepper. A code that is already
+ * taken fails the transaction and another is drawn; a full count shard sends the card to another shard;
+ * when every shard is full the program has issued all the cards it may (LIMIT_EXCEEDED).
  */
 export async function issueCard(
   programId: string,
-  input: Omit<IssueInput, 'cardId' | 'last4'>,
+  input: Omit<IssueInput, 'cardId' | 'last4' | 'pepperId'>,
   context: OperationContext,
   claim: IdempotencyClaim | undefined,
   programVisible: (program: Program) => boolean,
@@ -235,14 +251,20 @@ export async function issueCard(
     throw error instanceof DomainError ? notFound('The program') : error;
   });
   if (!programVisible(program)) throw notFound('The program');
-  const pepper = await codePepper();
-  for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt++) {
+  const peppers = await codePeppers();
+  const shards = new IssueShards(program.id, program.maxCards);
+  const deadline = Date.now() + WRITE_BUDGET_MS;
+  let collisions = 0;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    const shard = shards.pick();
+    if (shard === undefined) break;
     const code = generateCode(program.codeFormat);
+    const cardId = cardIdForCode(code, peppers.current.value);
     let planned: { card: Card; entries: LedgerEntry[] };
     try {
       planned = planIssue(
         program,
-        { ...input, cardId: cardIdForCode(code, pepper), last4: last4(code) },
+        { ...input, cardId, last4: last4(code), pepperId: peppers.current.id },
         context,
       );
     } catch (error) {
@@ -250,6 +272,10 @@ export async function issueCard(
       if (earlier) return earlier;
       throw error;
     }
+    // The same code under an older pepper is another card's: the new one must not shadow it.
+    const olderIds = [
+      ...new Set(peppers.lookupOrder.slice(1).map((pepper) => cardIdForCode(code, pepper.value))),
+    ].filter((id) => id !== cardId);
     const result: IssuedCard = { card: planned.card, code, transactions: planned.entries };
     const outcome = await writeAtomically(
       [
@@ -261,6 +287,17 @@ export async function issueCard(
             ConditionExpression: 'attribute_not_exists(PK)',
           },
         },
+        countIssuedCard(program.id, shard, program.maxCards),
+        ...olderIds.map(
+          (id): TransactItem => ({
+            ConditionCheck: {
+              TableName: tableName(),
+              Key: cardKey(id),
+              // Guarantees: no card issued under an older pepper has this code.
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          }),
+        ),
         ...planned.entries.map(entryPut),
       ],
       { claim, result, now: context.now },
@@ -268,8 +305,26 @@ export async function issueCard(
     if (outcome.kind === 'committed') return result;
     if (outcome.kind === 'replayed') return outcome.result;
     if (outcome.kind === 'key-busy') throw keyInProgress();
+    const failed = (index: number) => outcome.reasons[index]?.code === 'ConditionalCheckFailed';
+    if (failed(0) || olderIds.some((_, index) => failed(2 + index))) {
+      if (++collisions >= MAX_CODE_ATTEMPTS) throw new Error('Could not draw an unused card code');
+    } else if (failed(1)) {
+      await shards.full(shard);
+    } else {
+      // Another issue held one of the items (TransactionConflict): try again, likely on another shard.
+      await backoff(attempt);
+    }
   }
-  throw new Error('Could not draw an unused card code');
+  const earlier = claim ? await findReplay<IssuedCard>(claim, context.now) : undefined;
+  if (earlier) return earlier;
+  if (shards.exhausted) {
+    throw new DomainError(
+      'LIMIT_EXCEEDED',
+      `This program has issued the most cards it may (maxCards ${program.maxCards}); raising maxCards needs a code format long enough for it.`,
+    );
+  }
+  if (claim) throw keyInProgress();
+  throw new DomainError('CONFLICT', 'Cards are being issued in this program too fast; retry the request.');
 }
 
 /** What a caller asks of a card; holds, refunds and reversals name the records the store reads. */

@@ -5,14 +5,15 @@ import { config } from '../config';
 import { DomainError } from '../core/errors';
 import { db, tableName } from './dynamo-client';
 import { idempotencyKey } from './keys';
-import { codePepper } from './secrets';
+import { sealingPepper } from './secrets';
 
 /**
  * Idempotency-Key handling. The record is written in the SAME transaction as the change it protects
  * (card, ledger entry, program...), so a key can never commit twice and a crash cannot leave a change
  * without its record. A retry that loses the race finds the record and gets the first result back.
- * Stored results are encrypted (AES-256-GCM, key derived from the pepper): an issued card's code lives
- * in a replayable response for 24 h and must not sit in the table in clear.
+ * Stored results are encrypted (AES-256-GCM, key derived from the sealing pepper, which a pepper rotation
+ * leaves alone): an issued card's code lives in a replayable response for 24 h and must not sit in the
+ * table in clear.
  */
 export interface IdempotencyClaim {
   /** Whose key it is: the merchant or staff user; keys of different principals never collide. */
@@ -73,12 +74,16 @@ export function claimKey(claim: Pick<IdempotencyClaim, 'scope' | 'key'>) {
   return idempotencyKey(claim.scope, hashIdempotencyKey(claim.key));
 }
 
-let cipherKey: Promise<Buffer> | undefined;
-function resultKey(): Promise<Buffer> {
-  cipherKey ??= codePepper().then((pepper) =>
-    Buffer.from(hkdfSync('sha256', pepper, 'giftcard', 'idempotency-result-v1', 32)),
-  );
-  return cipherKey;
+let cipherKey: { pepper: string; key: Buffer } | undefined;
+async function resultKey(): Promise<Buffer> {
+  const pepper = await sealingPepper();
+  if (cipherKey?.pepper !== pepper) {
+    cipherKey = {
+      pepper,
+      key: Buffer.from(hkdfSync('sha256', pepper, 'giftcard', 'idempotency-result-v1', 32)),
+    };
+  }
+  return cipherKey.key;
 }
 
 async function seal(value: unknown, aad: string): Promise<string> {

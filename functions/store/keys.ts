@@ -1,5 +1,10 @@
 /** Key builders for the single table; the layout is described in table-definition.ts. */
 export const programKey = (programId: string) => ({ PK: `PROGRAM#${programId}`, SK: 'PROGRAM' });
+/** One shard of a program's count of issued cards (store/issued-cards.ts). */
+export const issuedCountKey = (programId: string, shard: number) => ({
+  PK: `PROGRAM#${programId}`,
+  SK: `ISSUED#${String(shard).padStart(2, '0')}`,
+});
 export const merchantKey = (merchantId: string) => ({ PK: `MERCHANT#${merchantId}`, SK: 'MERCHANT' });
 export const apiKeyKey = (keyId: string) => ({ PK: `APIKEY#${keyId}`, SK: 'APIKEY' });
 export const cardKey = (cardId: string) => ({ PK: `CARD#${cardId}`, SK: 'CARD' });

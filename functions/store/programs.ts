@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
+import { type CodeFormat, checkCodeFormat, DEFAULT_MAX_CARDS, maxCardsFor } from '../core/card-code';
 import { DomainError, notFound } from '../core/errors';
 import { defaultFraudRules, type FraudRulesPatch, mergeFraudRules } from '../core/fraud-rules';
 import { newId } from '../core/ids';
@@ -24,6 +25,19 @@ export type ProgramPatch = Partial<Omit<ProgramInput, 'currency' | 'fraudRules'>
 
 const cache = new TtlCache<Program>(() => config().AUTH_CACHE_SECONDS * 1000);
 
+/**
+ * Programs written before code formats were configurable stored `{ length, prefix }` (numeric with Luhn)
+ * and no maxCards: they may issue as many cards as their format allows at 10^9 unissued codes per issued
+ * one, up to the default (10^6 for the 16-digit codes they all had).
+ */
+function storedCodeRules(
+  format: Partial<CodeFormat> & Pick<CodeFormat, 'length' | 'prefix'>,
+  maxCards: number | undefined,
+): Pick<Program, 'codeFormat' | 'maxCards'> {
+  const codeFormat: CodeFormat = { ...format, alphabet: format.alphabet ?? 'NUMERIC_LUHN' };
+  return { codeFormat, maxCards: maxCards ?? Math.min(DEFAULT_MAX_CARDS, maxCardsFor(codeFormat)) };
+}
+
 /** Programs written before a rule existed read with that rule's default. */
 function toProgram(item: Record<string, unknown>): Program {
   const stored = withoutLayout<Partial<Program> & Omit<Program, 'cashOut' | 'deactivation' | 'fraudRules'>>(
@@ -33,6 +47,7 @@ function toProgram(item: Record<string, unknown>): Program {
     ...stored,
     cashOut: stored.cashOut ?? DEFAULT_CASH_OUT,
     deactivation: stored.deactivation ?? DEFAULT_DEACTIVATION,
+    ...storedCodeRules(stored.codeFormat, stored.maxCards),
     // Rules (and settings) added after the program was written read with their defaults.
     fraudRules: mergeFraudRules(defaultFraudRules(stored.currency), stored.fraudRules),
   };
@@ -136,6 +151,11 @@ export async function updateProgram(
     updatedAt: now.toISOString(),
   };
   checkProgramRules(updated);
+  // Checked on the merged program: a format and a maxCards changed by two requests must still fit.
+  if (patch.codeFormat || patch.maxCards !== undefined)
+    checkCodeFormat(updated.codeFormat, updated.maxCards, {
+      blame: patch.codeFormat?.length !== undefined ? 'codeFormat.length' : 'maxCards',
+    });
   try {
     await db().send(
       new PutCommand({

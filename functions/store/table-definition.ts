@@ -4,6 +4,7 @@
  *
  * Key layout (every item has PK and SK):
  *   PROGRAM#<id>        / PROGRAM              program            GSI1: PROGRAMS / <createdAt>#<id>
+ *   PROGRAM#<id>        / ISSUED#<shard>       cards issued in the program, one of 16 shards (guards maxCards)
  *   MERCHANT#<id>       / MERCHANT             merchant           GSI1: MERCHANTS / <createdAt>#<id>
  *   APIKEY#<keyId>      / APIKEY               api key (hashed)   GSI1: MERCHANT#<id>#APIKEYS / <createdAt>#<keyId>
  *   CARD#<cardId>       / CARD                 card               GSI1: PROGRAM#<id>#CARDS, GSI2: CUSTOMER#<id>#CARDS, GSI3: MERCHANT#<id>#CARDS

@@ -18,7 +18,7 @@ import type { IdempotencyClaim } from './idempotency';
 import { merchantKey, withoutLayout } from './keys';
 import { batchGet, listByIndex } from './listing';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
-import { codePepper } from './secrets';
+import { sealingPepper } from './secrets';
 import { keyInProgress, writeAtomically } from './transact';
 
 /**
@@ -56,7 +56,8 @@ const dueSk = (nextAttemptAt: string, deliveryId: string) => `${nextAttemptAt}#$
 const KEEP_FINISHED_SECONDS = 30 * 24 * 3600;
 const ttlFrom = (now: Date) => Math.floor(now.getTime() / 1000) + KEEP_FINISHED_SECONDS;
 
-// --- secrets: sealed with AES-256-GCM under a key derived from the pepper, bound to the webhook id ---
+// --- secrets: sealed with AES-256-GCM under a key derived from the sealing pepper (fixed across pepper
+// rotations), bound to the webhook id ---
 
 interface StoredSecret {
   readonly sealed: string;
@@ -77,7 +78,7 @@ const MAX_OLD_SECRETS = 2;
 
 let sealingKey: { pepper: string; key: Buffer } | undefined;
 async function secretKey(): Promise<Buffer> {
-  const pepper = await codePepper();
+  const pepper = await sealingPepper();
   if (sealingKey?.pepper !== pepper) {
     sealingKey = {
       pepper,

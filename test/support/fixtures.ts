@@ -9,7 +9,8 @@ export function programInput(overrides: Partial<ProgramInput> = {}): ProgramInpu
   return {
     name: 'Test program',
     currency: 'USD',
-    codeFormat: { length: 16, prefix: '' },
+    codeFormat: { alphabet: 'NUMERIC_LUHN', length: 16, prefix: '' },
+    maxCards: 1_000_000,
     pinPolicy: 'NEVER',
     minLoad: 100,
     maxLoad: 100_000,
