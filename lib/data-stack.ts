@@ -33,9 +33,11 @@ export class DataStack extends Stack {
 
     this.table = new GiftCardTable(this, 'GiftCards', { encryptionKey: this.dataKey });
 
+    // Never change generateSecretString: CloudFormation would generate a new value over the peppers in
+    // use (a description change leaves the value alone). Rotation edits the value: see the README.
     this.pepperSecret = new secretsmanager.Secret(this, 'CodePepper', {
       description:
-        'HMAC pepper for gift card codes (cards are looked up by HMAC(code)); never rotate without a rehash plan',
+        'HMAC pepper for gift card codes (card id = HMAC(code)); rotate only by the README procedure (JSON set keeping old peppers)',
       encryptionKey: this.dataKey,
       generateSecretString: {
         passwordLength: 64,
@@ -48,9 +50,12 @@ export class DataStack extends Stack {
     Validations.of(this.pepperSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'The pepper keys the HMAC under which every card code is stored; rotating it needs a dual-pepper ' +
-        'lookup and rehash of existing cards, which is a planned later issue. Until then automatic rotation ' +
-        'would make every issued card unfindable.',
+        'The pepper keys the HMAC that turns every card code into its card id, so replacing the value would ' +
+        'make every issued card unfindable. Rotation is manual and keeps old cards working: the secret becomes ' +
+        'the JSON set {"current","peppers","sealing"} with the old value kept under v1; the new pepper is added, ' +
+        'then made current after the functions\' 5-minute cache; lookups try every pepper (README, "Rotating the ' +
+        'code pepper"). Automatic Lambda-based rotation is not provided: a Secrets Manager rotation function ' +
+        'replacing the value would break every lookup.',
     });
 
     new CfnOutput(this, 'TableName', { value: this.table.tableName });

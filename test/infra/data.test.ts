@@ -84,6 +84,20 @@ describe('data stack', () => {
     t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
   });
 
+  it('never changes how the pepper is generated: CloudFormation would overwrite the peppers in use', () => {
+    const [secret] = Object.values(resourcesOf(t, 'AWS::SecretsManager::Secret'));
+    // A changed GenerateSecretString makes CloudFormation generate a new value, replacing a rotated JSON
+    // set (and the only pepper of existing cards). Rotation edits the value instead (README).
+    expect(secret?.Properties.GenerateSecretString).toEqual({
+      ExcludePunctuation: true,
+      IncludeSpace: false,
+      PasswordLength: 64,
+      RequireEachIncludedType: true,
+    });
+    expect(secret?.Properties.SecretString).toBeUndefined();
+    expect(String(secret?.Properties.Description)).toContain('README');
+  });
+
   it('is termination-protected', () => {
     expect(terminationProtection).toBe(true);
     t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/giftcard/data' });

@@ -116,6 +116,17 @@ describe('cdk-nag AwsSolutions', () => {
     for (const ack of schedules) expect(ack.reason).toContain('EventBridge Scheduler');
   });
 
+  it('acknowledges SMG4 (no automatic rotation) on the pepper only, saying how it is rotated instead', () => {
+    const smg4 = acknowledgements(built.app).filter((ack) => ack.id === 'AwsSolutions-SMG4');
+    expect(smg4.length).toBe(built.sets.length);
+    for (const ack of smg4) {
+      expect(ack.path).toMatch(/^GiftCard-Data-[a-z0-9-]+\/CodePepper/);
+      expect(ack.reason).toContain('JSON set');
+      expect(ack.reason).toContain('Rotating the code pepper');
+      expect(ack.reason).toContain('Automatic Lambda-based rotation is not provided');
+    }
+  });
+
   it('writes the acknowledgements into the templates (cdk_nag metadata) for audit', () => {
     const templateFile = path.join(assemblyDir, `${built.sets[0]?.data.stackName}.template.json`);
     expect(fs.readFileSync(templateFile, 'utf8')).toContain('"cdk_nag"');
