@@ -13,10 +13,14 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { build, type Metafile } from 'esbuild';
 import { ROUTES } from '../functions/http/route-table';
+import { entryKey } from '../functions/store/keys';
 import { STREAM_CONSUMERS } from '../functions/streams/registry';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/dynamodb';
 import { handlerEnvironment } from '../local/handler-env';
 import { loadOrCreateLocalSecrets } from '../local/secrets';
 import { emit, knob, progress } from './lib/env';
@@ -113,7 +117,28 @@ progress('cold-start: starting the local stack for data');
 const stack = await startBenchStack({ consumers: [] });
 const client = jsonClient(stack.baseUrl);
 const card = await issueCard(client, stack, 50_000);
-const transactionId = `tx_${card.id.slice(3)}_2`;
+const redeemed = await client.call('POST', `/v1/cards/${card.id}/redeem`, {
+  token: stack.apiKey,
+  body: { amount: 100, channel: 'POS', locationId: 'store-1' },
+});
+if (redeemed.status !== 200) throw new Error(`redeem answered ${redeemed.status}`);
+const transactionId = redeemed.body.transaction.id as string;
+// A real ledger entry (the redemption) as the stream consumers' INSERT record.
+const reader = DynamoDBDocumentClient.from(
+  new DynamoDBClient({
+    endpoint: stack.dynamodbEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  }),
+);
+const entryItem = (
+  await reader.send(
+    new GetCommand({ TableName: stack.tableName, Key: entryKey(card.id, 3), ConsistentRead: true }),
+  )
+).Item;
+reader.destroy();
+if (!entryItem) throw new Error('no ledger entry to build a stream record from');
+const streamEntry: Record<string, unknown> = entryItem;
 const secrets = await loadOrCreateLocalSecrets(join(stack.dataDir, 'secrets.json'));
 const environment = {
   ...handlerEnvironment({
@@ -138,19 +163,8 @@ function eventFor(target: Target): unknown {
           eventSource: 'aws:dynamodb',
           awsRegion: 'us-east-1',
           dynamodb: {
-            Keys: marshall({ PK: `CARD#${card.id}`, SK: 'TX#0000000002' }),
-            NewImage: marshall({
-              PK: `CARD#${card.id}`,
-              SK: 'TX#0000000002',
-              id: transactionId,
-              cardId: card.id,
-              seq: 2,
-              type: 'ACTIVATE',
-              amount: 0,
-              currency: 'USD',
-              balanceAfter: card.balance,
-              availableAfter: card.balance,
-            }),
+            Keys: marshall({ PK: streamEntry.PK, SK: streamEntry.SK }),
+            NewImage: marshall(streamEntry, { removeUndefinedValues: true }),
             SequenceNumber: '1',
             StreamViewType: 'NEW_AND_OLD_IMAGES',
           },
@@ -195,7 +209,7 @@ for (const target of targets) {
     target.kind === 'baseline'
       ? 'GetItem'
       : target.kind === 'stream'
-        ? 'one INSERT record'
+        ? 'one INSERT record (a REDEEM entry)'
         : `${event.httpMethod} ${event.path}`;
 }
 

@@ -29,11 +29,19 @@ const context = {
   getRemainingTimeInMillis: () => 10_000,
   callbackWaitsForEmptyEventLoop: true,
 };
-const result = await module.handler(event, context);
+let status;
+try {
+  const result = await module.handler(event, context);
+  status =
+    result?.statusCode ??
+    (Array.isArray(result?.batchItemFailures)
+      ? `batchItemFailures:${result.batchItemFailures.length}`
+      : 'ok');
+} catch (error) {
+  // Still a cold start; the status says the request failed.
+  status = `threw:${error?.name ?? 'Error'}`;
+}
 const done = performance.now();
-const status =
-  result?.statusCode ??
-  (Array.isArray(result?.batchItemFailures) ? `failures:${result.batchItemFailures.length}` : 'ok');
 process.stdout.write(
   `${JSON.stringify({
     nodeBootMs: beforeImport,
