@@ -44,7 +44,8 @@ async function ledgerOf(cardId: string, token = admin) {
 describe('a till: issue, look up by code, redeem, history', () => {
   it('works end to end and the balance always equals the ledger', async () => {
     const issued = await issue(5000);
-    expect(issued.code).toMatch(/^\d{16}$/);
+    // The default format: region code 1, 16 random digits, the Luhn digit (10^7 cards at 10^9 per card).
+    expect(issued.code).toMatch(/^1\d{17}$/);
     expect(issued.card).toMatchObject({ balance: 5000, available: 5000, status: 'ACTIVE', currency: 'USD' });
 
     const lookup = await request('POST', '/v1/cards/lookup', { token: apiKey, body: { code: issued.code } });
