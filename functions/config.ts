@@ -39,6 +39,11 @@ const schema = z.object({
   RATE_LIMIT_PIN_PER_KEY_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   RATE_LIMIT_PIN_PER_CARD_PER_MINUTE: z.coerce.number().int().min(1).default(5),
   /**
+   * Fraud rule FAILED_CHECKS_KEY: more failed card lookups or PIN checks than this from one caller (API
+   * key, staff user) within a 10-minute window raise an alert.
+   */
+  FRAUD_FAILED_CHECKS_PER_CALLER: z.coerce.number().int().min(1).default(20),
+  /**
    * Lets webhooks be registered for and delivered to http(s)://127.0.0.1, ::1 or localhost. Only the
    * local runtime and the tests set it; in AWS webhook URLs must be public https.
    */

@@ -179,6 +179,7 @@ export interface CounterNeeds {
   readonly cardWindowMinutes?: number;
   readonly merchantWindowMinutes?: number;
   readonly merchantsWindowHours?: number;
+  /** DRAIN_AFTER_ACTIVATION: an ACTIVATE records the activated value, later drains add to it. */
   readonly activation: boolean;
 }
 
@@ -198,7 +199,7 @@ export function counterNeeds(
     ...(atMerchant && rules.MANY_MERCHANTS.enabled
       ? { merchantsWindowHours: rules.MANY_MERCHANTS.windowHours }
       : {}),
-    activation: isDrain(entry) && rules.DRAIN_AFTER_ACTIVATION.enabled,
+    activation: (isDrain(entry) || entry.type === 'ACTIVATE') && rules.DRAIN_AFTER_ACTIVATION.enabled,
   };
 }
 

@@ -6,6 +6,7 @@ import { DomainError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
 import type { IdempotencyClaim } from '../store/idempotency';
 import { authenticate, authorize, type Principal, principalScope } from './auth';
+import { noteFailedCheck } from './failed-checks';
 import { problemResponse } from './problem';
 import { enforceRateLimit } from './rate-limit';
 import { type ApiFunctionName, type RouteDefinition, routeKey, routesOf } from './route-table';
@@ -194,7 +195,13 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
         await enforceRateLimit(route.rateLimit, { principal, params, body, sourceIp, now });
       }
       const idempotency = idempotencyClaim(event, route, principal, params, body);
-      const result = await op.run({ principal, params, body, query, idempotency, now });
+      const result = await op
+        .run({ principal, params, body, query, idempotency, now })
+        .catch(async (error: unknown) => {
+          // Lookups that found nothing and wrong PINs feed the fraud rule FAILED_CHECKS_KEY.
+          await noteFailedCheck(route, principal, error, now);
+          throw error;
+        });
       if (result instanceof RawResponse) {
         return {
           statusCode: result.statusCode,

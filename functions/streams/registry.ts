@@ -1,3 +1,5 @@
+import { FRAUD_ENTRY_TYPES } from '../core/fraud-rules';
+
 /**
  * The stream consumers of the table's DynamoDB stream. CDK (lib/streams-stack.ts) creates one Lambda
  * function and one event source mapping per entry; the local poller (local/stream-poller.ts) feeds the
@@ -44,5 +46,29 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     // Up to 25 deliveries of at most 5 s each.
     timeoutSeconds: 150,
     logAlarms: ['WebhookDeliveryDead'],
+  },
+  {
+    name: 'fraud',
+    module: 'fraud',
+    description:
+      'Fraud rules: counts new ledger entries in windowed counters, raises fraud alerts, blocks cards (SUSPECTED_FRAUD) where the rule says so.',
+    filters: [
+      {
+        eventName: ['INSERT'],
+        dynamodb: {
+          Keys: { SK: { S: [{ prefix: 'TX#' }] } },
+          NewImage: { type: { S: [...FRAUD_ENTRY_TYPES] } },
+        },
+      },
+      // Failed lookups and PIN checks per caller, counted by the API (FAILED_CHECKS_PK_PREFIX in
+      // store/fraud-counters.ts).
+      {
+        eventName: ['INSERT', 'MODIFY'],
+        dynamodb: { Keys: { PK: { S: [{ prefix: 'FRAUD#caller#' }] } } },
+      },
+    ],
+    batchSize: 100,
+    // Writes counters, alerts and (through the card store) BLOCK entries.
+    tableAccess: 'readWrite',
   },
 ];
