@@ -26,6 +26,7 @@ const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   cards: 'readWrite',
   transactions: 'readWrite',
   webhooks: 'readWrite',
+  fraud: 'readWrite',
 };
 
 /**

@@ -1,6 +1,7 @@
 import { apiHandler, type Operations, operation, RawResponse } from '../http/api-handler';
 import { docsPage, openApiDocument } from '../http/openapi';
 import { operations as cards } from './cards';
+import { operations as fraud } from './fraud';
 import { operations as merchants } from './merchants';
 import { operations as programs } from './programs';
 import { operations as transactions } from './transactions';
@@ -8,7 +9,15 @@ import { operations as webhooks } from './webhooks';
 
 let document: ReturnType<typeof openApiDocument> | undefined;
 const reference = () => {
-  document ??= openApiDocument({ system: operations, programs, merchants, cards, transactions, webhooks });
+  document ??= openApiDocument({
+    system: operations,
+    programs,
+    merchants,
+    cards,
+    transactions,
+    webhooks,
+    fraud,
+  });
   return document;
 };
 

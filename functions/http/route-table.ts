@@ -25,7 +25,14 @@ export const RATE_LIMIT_KINDS = ['lookup', 'pin'] as const;
 /** `lookup`: balance inquiries by code; `pin`: PIN checks. Each has its own buckets and limits. */
 export type RateLimitKind = (typeof RATE_LIMIT_KINDS)[number];
 
-export type ApiFunctionName = 'system' | 'programs' | 'merchants' | 'cards' | 'transactions' | 'webhooks';
+export type ApiFunctionName =
+  | 'system'
+  | 'programs'
+  | 'merchants'
+  | 'cards'
+  | 'transactions'
+  | 'webhooks'
+  | 'fraud';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -143,6 +150,12 @@ export const ROUTES: readonly RouteDefinition[] = [
     { merchant: 'cards:read', staff: ['admin', 'ops'] },
     'none',
   ),
+
+  // Fraud alerts raised by the fraud rules stream consumer; support works them.
+  route('GET', '/v1/fraud/alerts', 'fraud', { staff: CARE }),
+  route('GET', '/v1/fraud/alerts/{alertId}', 'fraud', { staff: CARE }),
+  route('POST', '/v1/fraud/alerts/{alertId}/acknowledge', 'fraud', { staff: CARE }),
+  route('POST', '/v1/fraud/alerts/{alertId}/resolve', 'fraud', { staff: CARE }),
 ];
 
 /** `METHOD /path/{param}`: the key API Gateway gives a handler as httpMethod + resource. */

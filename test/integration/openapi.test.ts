@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { operations as cards } from '../../functions/api/cards';
+import { operations as fraud } from '../../functions/api/fraud';
 import { operations as merchants } from '../../functions/api/merchants';
 import { operations as programs } from '../../functions/api/programs';
 import { operations as system } from '../../functions/api/system';
@@ -8,7 +9,7 @@ import { operations as webhooks } from '../../functions/api/webhooks';
 import { docsPage, openApiDocument } from '../../functions/http/openapi';
 import { ROUTES, routeKey } from '../../functions/http/route-table';
 
-const all = { system, programs, merchants, cards, transactions, webhooks };
+const all = { system, programs, merchants, cards, transactions, webhooks, fraud };
 const document = openApiDocument(all);
 
 describe('the OpenAPI document', () => {
