@@ -2,11 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STREAM_CONSUMERS } from '../../functions/streams/registry';
 import { silentLog } from '../../local/log';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
 import { testDynamoDbEndpoint } from './dynamodb';
 import { useBaseUrl } from './http';
 import { resetHandlerState } from './reset';
+
+/**
+ * Stream consumers of a test stack unless the test names its own: all but the fraud rules, which block
+ * cards that see bursts of redemptions and so would race tests that hammer one card on purpose. Fraud
+ * tests pass `consumers: STREAM_CONSUMERS`.
+ */
+const DEFAULT_CONSUMERS = STREAM_CONSUMERS.filter((consumer) => consumer.name !== 'fraud');
 
 /**
  * The whole local runtime for end-to-end tests: the run's DynamoDB Local with a table of its own, s3rver
@@ -31,6 +39,7 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
       pollIntervalMs: 100,
       // Handlers warmed by an earlier stack or testEnv in this process start cold again.
       onEnvironment: resetHandlerState,
+      consumers: DEFAULT_CONSUMERS,
       ...options,
     });
   } catch (error) {
