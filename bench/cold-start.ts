@@ -38,7 +38,7 @@ const ESM_REQUIRE_BANNER =
 interface Target {
   readonly name: string;
   readonly entry: string;
-  readonly kind: 'api' | 'stream' | 'baseline';
+  readonly kind: 'api' | 'stream' | 'baseline' | 'probe';
 }
 
 const apiFunctions = readdirSync(join(ROOT, 'functions/api'))
@@ -46,6 +46,7 @@ const apiFunctions = readdirSync(join(ROOT, 'functions/api'))
   .map((file) => basename(file, '.ts'));
 const targets: Target[] = [
   { name: 'minimal', entry: join(ROOT, 'bench/cold-start/minimal-handler.ts'), kind: 'baseline' },
+  { name: 'zod-only', entry: join(ROOT, 'bench/cold-start/zod-only.ts'), kind: 'probe' },
   ...apiFunctions.map((fn) => ({
     name: fn,
     entry: join(ROOT, `functions/api/${fn}.ts`),
@@ -153,7 +154,7 @@ const environment = {
 
 /** One representative request per function: the cards hot path (redeem), else a GET it serves. */
 function eventFor(target: Target): unknown {
-  if (target.kind === 'baseline') return {};
+  if (target.kind === 'baseline' || target.kind === 'probe') return {};
   if (target.kind === 'stream') {
     return {
       Records: [
@@ -206,11 +207,13 @@ for (const target of targets) {
   writeFileSync(file, JSON.stringify(event));
   events[target.name] = file;
   described[target.name] =
-    target.kind === 'baseline'
-      ? 'GetItem'
-      : target.kind === 'stream'
-        ? 'one INSERT record (a REDEEM entry)'
-        : `${event.httpMethod} ${event.path}`;
+    target.kind === 'probe'
+      ? 'import zod, parse one object'
+      : target.kind === 'baseline'
+        ? 'GetItem'
+        : target.kind === 'stream'
+          ? 'one INSERT record (a REDEEM entry)'
+          : `${event.httpMethod} ${event.path}`;
 }
 
 interface Run {
@@ -304,7 +307,7 @@ for (const setting of settings) {
       ratioTotal: ratio(total, baseline),
       ratioImportAndRequest: ratio(importAndRequest, baselineImportAndRequest),
     };
-    if (target.kind !== 'baseline' && setting.sourceMaps) {
+    if ((target.kind === 'api' || target.kind === 'stream') && setting.sourceMaps) {
       goals[target.name] = {
         ratioTotal: ratio(total, baseline),
         ratioImportAndRequest: ratio(importAndRequest, baselineImportAndRequest),
