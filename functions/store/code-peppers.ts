@@ -45,8 +45,8 @@ export class PepperSecretError extends Error {
 
 export function parseCodePeppers(secret: string | undefined): CodePeppers {
   if (secret === undefined || secret.trim() === '') throw new PepperSecretError('it is empty');
-  if (!secret.trimStart().startsWith('{')) {
-    // Generated peppers never start with '{': a value that does is broken JSON, not a pepper.
+  if (!/^\s*[{["]/.test(secret)) {
+    // Generated peppers are letters and digits: a value starting like JSON is meant as the set.
     if (secret.length < MIN_PEPPER_LENGTH)
       throw new PepperSecretError(`a plain pepper has at least ${MIN_PEPPER_LENGTH} characters`);
     const only = { id: FIRST_PEPPER_ID, value: secret };
@@ -56,7 +56,7 @@ export function parseCodePeppers(secret: string | undefined): CodePeppers {
   try {
     parsed = JSON.parse(secret);
   } catch {
-    throw new PepperSecretError('it starts with { but is not JSON');
+    throw new PepperSecretError('it starts like JSON but is not JSON');
   }
   return pepperSetFrom(parsed);
 }
