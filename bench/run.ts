@@ -1,10 +1,11 @@
 /**
  * `npm run bench` runs every benchmark, `npm run bench -- <name> [<name>...]` only those. Each runs in its
  * own process (the handlers read process.env, one local stack per process) and prints one JSON object;
- * this prints them together as one object. BENCH_OUT=<file> also writes it to a file.
+ * this prints them together as one object and also writes it to bench/results/<start time>.json
+ * (git-ignored), or to BENCH_OUT=<file>.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine } from './lib/machine';
 
@@ -61,5 +62,9 @@ const report = {
 };
 const json = JSON.stringify(report, null, 2);
 process.stdout.write(`${json}\n`);
-if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, `${json}\n`);
+const resultsDir = join(import.meta.dirname, 'results');
+mkdirSync(resultsDir, { recursive: true });
+const file = process.env.BENCH_OUT || join(resultsDir, `${report.startedAt.replaceAll(':', '-')}.json`);
+writeFileSync(file, `${json}\n`);
+process.stderr.write(`[bench] results written to ${file}\n`);
 process.exit(failed ? 1 : 0);
