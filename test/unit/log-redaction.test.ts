@@ -30,6 +30,22 @@ describe('redactText', () => {
     }
   });
 
+  it('masks UNAMBIGUOUS codes in any case, spaced or dashed, also under `code`', () => {
+    const letters = generateCode({ alphabet: 'UNAMBIGUOUS', length: 13, prefix: 'B' });
+    const forms = [
+      letters,
+      letters.toLowerCase(),
+      `${letters.slice(0, 4)}-${letters.slice(4, 8)} ${letters.slice(8)}`,
+    ];
+    for (const form of forms) {
+      expect(redactText(`lookup of ${form} failed`)).toBe(`lookup of ${REDACTED}(code) failed`);
+      expect(JSON.stringify({ code: form }, redactForLog)).not.toContain(form);
+    }
+    const wrongCheck = letters.slice(0, -1) + (letters.endsWith('2') ? '3' : '2');
+    expect(redactText(`lookup of ${wrongCheck} failed`)).toBe(`lookup of ${wrongCheck} failed`);
+    expect(redactForLog('code', 'VALIDATION_FAILED')).toBe('VALIDATION_FAILED');
+  });
+
   it('leaves what is no secret alone: ids, times, short or non-Luhn numbers', () => {
     const notLuhn = `${code.slice(0, -1)}${(Number(code.slice(-1)) + 1) % 10}`;
     for (const text of [
