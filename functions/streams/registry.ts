@@ -70,5 +70,7 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     batchSize: 100,
     // Writes counters, alerts and (through the card store) BLOCK entries.
     tableAccess: 'readWrite',
+    // About five table calls a record; a block may wait up to 8 s on a card busy with the burst.
+    timeoutSeconds: 120,
   },
 ];
