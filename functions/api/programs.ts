@@ -175,11 +175,22 @@ export const operations: Operations = {
     run: async ({ params, body, now }) => {
       const programId = programParams(params);
       const { pinRequired, codeFormat: requestedFormat, ...rest } = body;
-      // A new format (for new cards) is completed against the program's maxCards unless it changes too;
-      // the store checks the merged program again, so a concurrent change of maxCards cannot slip by.
-      const code = requestedFormat
-        ? codeRules(requestedFormat, body.maxCards, body.maxCards ?? (await getProgram(programId)).maxCards)
-        : {};
+      // A new format (for new cards) keeps the program's alphabet (and its prefix, in the same alphabet)
+      // unless told otherwise, and is completed against its maxCards unless that changes too. The store
+      // checks the merged program again, so a concurrent change of maxCards cannot slip by.
+      let code = {};
+      if (requestedFormat) {
+        const current = await getProgram(programId);
+        const alphabet = requestedFormat.alphabet ?? current.codeFormat.alphabet;
+        const prefix =
+          requestedFormat.prefix ??
+          (alphabet === current.codeFormat.alphabet ? current.codeFormat.prefix : undefined);
+        code = codeRules(
+          { ...requestedFormat, alphabet, ...(prefix === undefined ? {} : { prefix }) },
+          body.maxCards,
+          body.maxCards ?? current.maxCards,
+        );
+      }
       return updateProgram(
         programId,
         {

@@ -151,6 +151,14 @@ describe('program code formats', () => {
     });
     const fresh = await issue(programId);
     expect(fresh.body.code).toMatch(/^B[23456789ABCDEFGHJKMNPQRSTVWXYZ]{13}$/);
+
+    // A partial format keeps the rest of the program's format.
+    const longer = await request('PATCH', `/v1/programs/${programId}`, {
+      token: admin,
+      body: { codeFormat: { length: 16 } },
+    });
+    expect(longer.status).toBe(200);
+    expect(longer.body.codeFormat).toEqual({ alphabet: 'UNAMBIGUOUS', length: 16, prefix: 'B' });
     expect((await lookup(old.body.code)).body.id).toBe(old.body.card.id);
     expect((await lookup(fresh.body.code)).body.id).toBe(fresh.body.card.id);
   });
