@@ -224,9 +224,9 @@ describe('merchant webhooks, end to end', () => {
     await verb(tenant.apiKey, first, 'redeem', { amount: 500 });
     await verb(tenant.apiKey, second, 'redeem', { amount: 700 });
     await verb(tenant.apiKey, first, 'block', { reason: 'lost' });
-    await verb(admin, first, 'unblock', {});
+    await verb(admin, first, 'unblock', { reason: 'found by the holder' });
     await verb(tenant.apiKey, first, 'load', { amount: 1000 });
-    await verb(admin, second, 'deactivate', {});
+    await verb(admin, second, 'deactivate', { reason: 'closed at the holder request' });
     await stack.poller.drain();
 
     for (const cardId of [first, second]) {
