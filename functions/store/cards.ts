@@ -513,6 +513,7 @@ async function commitWithRetries<R>(
   plan: (cards: Map<string, Card>) => Promise<{ changes: CardChange[]; result: R }>,
 ): Promise<R> {
   const known = new Map<string, Card>();
+  let keyBusy = false;
   const deadline = Date.now() + WRITE_BUDGET_MS;
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     const cards = new Map<string, Card>();
@@ -536,6 +537,7 @@ async function commitWithRetries<R>(
     const outcome = await writeAtomically(groups.flat(), { claim, result: planned.result, now });
     if (outcome.kind === 'committed') return planned.result;
     if (outcome.kind === 'replayed') return outcome.result;
+    if (outcome.kind === 'key-busy') keyBusy = true;
     if (outcome.kind === 'cancelled') {
       // A card moved on since we read it: plan again on the state its failed condition returned.
       let offset = 0;
@@ -551,7 +553,8 @@ async function commitWithRetries<R>(
     }
     await backoff(attempt);
   }
-  if (claim) throw keyInProgress();
+  // IN_PROGRESS only when the key itself was contended; a card busy with other requests is CONFLICT.
+  if (keyBusy) throw keyInProgress();
   throw new DomainError('CONFLICT', 'The card is busy with other changes; retry the request.');
 }
 
