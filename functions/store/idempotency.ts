@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
@@ -13,7 +14,10 @@ import { sealingPepper } from './secrets';
  * without its record. A retry that loses the race finds the record and gets the first result back.
  * Stored results are encrypted (AES-256-GCM, key derived from the sealing pepper, which a pepper rotation
  * leaves alone): an issued card's code lives in a replayable response for 24 h and must not sit in the
- * table in clear.
+ * table in clear. The result is deflated before it is sealed and stored as binary: a redemption's
+ * record then fits in 1 KB, which is what it costs to write (2 WRU inside the transaction, not 4). Only
+ * whoever can read the table sees a record's size, so compressing before encrypting leaks nothing to a
+ * caller.
  */
 export interface IdempotencyClaim {
   /** Whose key it is: the merchant or staff user; keys of different principals never collide. */
@@ -27,7 +31,8 @@ export interface IdempotencyClaim {
 
 interface IdempotencyRecord {
   readonly requestHash: string;
-  readonly result: string;
+  /** Sealed: binary (deflated, version byte first) or, in records written before, base64 text. */
+  readonly result: Uint8Array | string;
   readonly expiresAt: number;
 }
 
@@ -86,20 +91,28 @@ async function resultKey(): Promise<Buffer> {
   return cipherKey.key;
 }
 
-async function seal(value: unknown, aad: string): Promise<string> {
+/** Format of binary sealed results: version byte, IV (12), GCM tag (16), ciphertext of the deflated JSON. */
+const SEALED_DEFLATED_V1 = 1;
+
+async function seal(value: unknown, aad: string): Promise<Uint8Array> {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', await resultKey(), iv);
   cipher.setAAD(Buffer.from(aad));
-  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+  const body = Buffer.concat([cipher.update(deflateRawSync(JSON.stringify(value))), cipher.final()]);
+  return Buffer.concat([Buffer.of(SEALED_DEFLATED_V1), iv, cipher.getAuthTag(), body]);
 }
 
-async function open(sealed: string, aad: string): Promise<unknown> {
-  const raw = Buffer.from(sealed, 'base64');
-  const decipher = createDecipheriv('aes-256-gcm', await resultKey(), raw.subarray(0, 12));
+async function open(sealed: Uint8Array | string, aad: string): Promise<unknown> {
+  // Text: base64 of IV, tag and the ciphertext of plain JSON (records written before binary ones).
+  const text = typeof sealed === 'string';
+  const raw = text ? Buffer.from(sealed, 'base64') : Buffer.from(sealed);
+  if (!text && raw[0] !== SEALED_DEFLATED_V1) throw new Error('Unknown sealed result format');
+  const start = text ? 0 : 1;
+  const decipher = createDecipheriv('aes-256-gcm', await resultKey(), raw.subarray(start, start + 12));
   decipher.setAAD(Buffer.from(aad));
-  decipher.setAuthTag(raw.subarray(12, 28));
-  return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
+  decipher.setAuthTag(raw.subarray(start + 12, start + 28));
+  const plain = Buffer.concat([decipher.update(raw.subarray(start + 28)), decipher.final()]);
+  return JSON.parse((text ? plain : inflateRawSync(plain)).toString('utf8'));
 }
 
 /** The Put that records the key with its result; fails its condition when the key is already spent. */

@@ -1,3 +1,5 @@
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { displayStatus } from '../../functions/core/card';
 import { sumOfAmounts } from '../../functions/core/ledger';
@@ -12,6 +14,9 @@ import {
   lookupCard,
   operateOnCard,
 } from '../../functions/store/cards';
+import { db, tableName } from '../../functions/store/dynamo-client';
+import { claimKey } from '../../functions/store/idempotency';
+import { sealingPepper } from '../../functions/store/secrets';
 import {
   claim,
   codeOf,
@@ -372,6 +377,52 @@ describe('idempotency', () => {
     expect(retry.replayed).toBe(true);
     const { entries } = await expectLedgerMatches(card.id);
     expect(entries.filter((entry) => entry.type === 'REDEEM')).toHaveLength(1);
+  });
+
+  it('keeps the result sealed and compact (binary, 1 KB for a redemption); older text records still replay', async () => {
+    const program = await makeProgram();
+    const { card } = await issueCard(
+      program.id,
+      { type: 'DIGITAL', amount: 1000, activate: true },
+      staffContext(),
+      undefined,
+      everyProgram,
+    );
+    const key = claim('M:merchant_with_a_realistic_length_id_0001');
+    const first = await operateOnCard(
+      card.id,
+      { type: 'REDEEM', amount: 100 },
+      staffContext(),
+      key,
+      everyone,
+    );
+    const stored = await db().send(new GetCommand({ TableName: tableName(), Key: claimKey(key) }));
+    const record = stored.Item ?? {};
+    expect(record.result).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(record.result).includes(Buffer.from(card.id))).toBe(false);
+    // The size DynamoDB bills for: attribute names and values, here all strings, numbers and binary.
+    const size = Object.entries(record).reduce(
+      (total, [name, value]) =>
+        total + name.length + (value instanceof Uint8Array ? value.length : String(value).length),
+      0,
+    );
+    expect(size).toBeLessThanOrEqual(1024);
+
+    // A record sealed the way results were stored before (base64 text of plain JSON) still replays.
+    const pepper = await sealingPepper();
+    const aesKey = Buffer.from(hkdfSync('sha256', pepper, 'giftcard', 'idempotency-result-v1', 32));
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', aesKey, iv);
+    cipher.setAAD(Buffer.from(claimKey(key).PK));
+    const body = Buffer.concat([cipher.update(JSON.stringify(first), 'utf8'), cipher.final()]);
+    const legacy = Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+    await db().send(new PutCommand({ TableName: tableName(), Item: { ...record, result: legacy } }));
+    const retry = { ...key };
+    expect(
+      await operateOnCard(card.id, { type: 'REDEEM', amount: 100 }, staffContext(), retry, everyone),
+    ).toEqual(first);
+    expect(retry.replayed).toBe(true);
+    expect((await findCard(card.id))?.balance).toBe(900);
   });
 
   it('refuses the same key with a different request (422) and writes nothing', async () => {
