@@ -1,8 +1,14 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { type BucketLimits, type BucketState, fullAfterMs, fullAt, takeToken } from '../core/token-bucket';
-import { oneAtATime } from './card-queue';
+import {
+  type BucketLimits,
+  type BucketState,
+  fullAfterMs,
+  fullAt,
+  refill,
+  takeToken,
+} from '../core/token-bucket';
 import { db, tableName } from './dynamo-client';
 import { rateLimitKey } from './keys';
 
@@ -19,7 +25,8 @@ import { rateLimitKey } from './keys';
  * an idle bucket is as good as absent, and DynamoDB deletes it.
  *
  * Cost: one write per allowed request (1 WCU, the item is ~100 bytes), two when another instance
- * wrote the bucket since this one last did (a failed condition costs a write too). Within a warm
+ * wrote the bucket since this one last did (a failed condition costs a write too); requests of one
+ * instance that arrive together share one write (see `consume`). Within a warm
  * instance a refusal costs nothing once the bucket is known empty: a bucket only ever holds fewer tokens
  * than this instance last saw (others take, nobody gives back), so a refusal computed from the last
  * state seen is never wrong; only its Retry-After may be too short.
@@ -71,16 +78,56 @@ const jitter = (attempt: number) =>
   new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
 
 /**
+ * Requests of this process waiting for a bucket. While one write for a bucket is on its way, the
+ * requests that arrive meanwhile wait, and the next write takes a token for each of them at once (group
+ * commit): a busy caller's bucket costs one write per round trip instead of one per request, and its
+ * requests never queue one write behind another. Tokens are only ever taken for requests that wait.
+ */
+interface Waiter {
+  readonly now: number;
+  readonly resolve: (decision: RateLimitDecision) => void;
+  readonly reject: (error: unknown) => void;
+}
+const waiting = new Map<string, Waiter[]>();
+
+/**
  * Takes one token from the bucket `scope` (any string naming the limit and whom it counts, e.g.
  * `lookup#key#<keyId>`) under `limits`, at `now` (epoch ms).
  */
 export function consume(scope: string, limits: BucketLimits, now = Date.now()): Promise<RateLimitDecision> {
-  // Within a process, takes from one bucket queue up rather than racing into failed conditions.
-  return oneAtATime(`RATE#${scope}`, () => takeFromBucket(scope, limits, now));
+  const memory = `${tableName()}|${scope}`;
+  return new Promise((resolve, reject) => {
+    const queue = waiting.get(memory);
+    if (queue) {
+      queue.push({ now, resolve, reject });
+      return;
+    }
+    const waiters: Waiter[] = [{ now, resolve, reject }];
+    waiting.set(memory, waiters);
+    void serve(memory, scope, limits, waiters);
+  });
 }
 
+async function serve(memory: string, scope: string, limits: BucketLimits, waiters: Waiter[]): Promise<void> {
+  while (waiters.length > 0) {
+    const group = waiters.splice(0);
+    const now = Math.max(...group.map((waiter) => waiter.now));
+    try {
+      const { granted, retryAfterSeconds } = await takeTokens(scope, limits, now, group.length);
+      for (const [index, waiter] of group.entries()) {
+        waiter.resolve(index < granted ? ALLOWED : { allowed: false, retryAfterSeconds });
+      }
+    } catch (error) {
+      for (const waiter of group) waiter.reject(error);
+    }
+  }
+  waiting.delete(memory);
+}
+
+const ALLOWED: RateLimitDecision = { allowed: true, retryAfterSeconds: 0 };
+
 /**
- * `consume` without the in-process queue: concurrent calls race each other through the write
+ * `consume` without the in-process grouping: concurrent calls race each other through the write
  * conditions, as separate Lambda instances do. For tests of those conditions.
  */
 export async function takeFromBucket(
@@ -88,15 +135,28 @@ export async function takeFromBucket(
   limits: BucketLimits,
   now = Date.now(),
 ): Promise<RateLimitDecision> {
+  const { granted, retryAfterSeconds } = await takeTokens(scope, limits, now, 1);
+  return granted > 0 ? ALLOWED : { allowed: false, retryAfterSeconds };
+}
+
+/** Takes up to `wanted` tokens (as many as the bucket holds) with one conditional write. */
+async function takeTokens(
+  scope: string,
+  limits: BucketLimits,
+  now: number,
+  wanted: number,
+): Promise<{ granted: number; retryAfterSeconds: number }> {
   const table = tableName();
   const memory = `${table}|${scope}`;
   let known = remembered.get(memory);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     // A bucket last seen long enough ago is full again whatever it held: treat it as unknown.
     if (known && known.state.refilledAt <= now - fullAfterMs(limits)) known = undefined;
-    const decision = takeToken(known?.state, limits, now);
+    const available = Math.floor(refill(known?.state, limits, now).tokens);
+    const cost = Math.max(1, Math.min(wanted, available));
+    const decision = takeToken(known?.state, limits, now, cost);
     if (!decision.allowed) {
-      return { allowed: false, retryAfterSeconds: decision.retryAfterSeconds };
+      return { granted: 0, retryAfterSeconds: decision.retryAfterSeconds };
     }
     const { state } = decision;
     try {
@@ -125,7 +185,8 @@ export async function takeFromBucket(
       );
       const rev = result.Attributes?.rev;
       remember(memory, typeof rev === 'number' ? { state, rev } : undefined);
-      return { allowed: true, retryAfterSeconds: 0 };
+      // The rest of the group (if the bucket held fewer tokens than requests) waits as long as one would.
+      return { granted: cost, retryAfterSeconds: Math.max(1, Math.ceil(1 / limits.refillPerSecond)) };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // Someone else took from this bucket: start again from the bucket as it is now.
@@ -134,7 +195,7 @@ export async function takeFromBucket(
       if (!known) await jitter(attempt);
     }
   }
-  return { allowed: false, retryAfterSeconds: 1 };
+  return { granted: 0, retryAfterSeconds: 1 };
 }
 
 /** Forgets the buckets this process has seen, as a new Lambda instance would. */
