@@ -8,7 +8,7 @@ import type { IdempotencyClaim } from '../store/idempotency';
 import { authenticate, authorize, type Principal, principalScope } from './auth';
 import { noteFailedCheck } from './failed-checks';
 import { problemResponse } from './problem';
-import { enforceRateLimit } from './rate-limit';
+import { enforceRateLimit, runsAlongsideLimit } from './rate-limit';
 import { type ApiFunctionName, type RouteDefinition, routeKey, routesOf } from './route-table';
 import { fieldErrors } from './validation';
 
@@ -190,18 +190,30 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       const body = op.body ? parseBody(event, op.body) : undefined;
       const query = op.query ? parseQuery(event, op.query) : undefined;
       const now = new Date();
-      if (route.rateLimit) {
-        const sourceIp = event.requestContext?.identity?.sourceIp ?? undefined;
-        await enforceRateLimit(route.rateLimit, { principal, params, body, sourceIp, now });
-      }
+      const limit = route.rateLimit
+        ? enforceRateLimit(route.rateLimit, {
+            principal,
+            params,
+            body,
+            sourceIp: event.requestContext?.identity?.sourceIp ?? undefined,
+            now,
+          })
+        : undefined;
+      if (limit && route.rateLimit && !runsAlongsideLimit(route.rateLimit, body)) await limit;
       const idempotency = idempotencyClaim(event, route, principal, params, body);
-      const result = await op
+      const running = op
         .run({ principal, params, body, query, idempotency, now })
         .catch(async (error: unknown) => {
           // Lookups that found nothing and wrong PINs feed the fraud rule FAILED_CHECKS_KEY.
           await noteFailedCheck(route, principal, error, now);
           throw error;
         });
+      if (limit) {
+        // A refusal wins over whatever the operation answered (and hides it).
+        running.catch(() => {});
+        await limit;
+      }
+      const result = await running;
       if (result instanceof RawResponse) {
         return {
           statusCode: result.statusCode,

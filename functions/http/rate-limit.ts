@@ -77,21 +77,29 @@ export interface LimitedRequest {
 }
 
 /**
- * Takes a token from the caller's bucket, then (if it had one) from the card's: a caller already over
- * its limit cannot drain a card's bucket for everyone else. Throws 429 RATE_LIMITED with the seconds
- * until a retry can succeed.
+ * Takes a token from the caller's bucket and one from the card's, both at once. (A caller over its
+ * limit may so spend a token of a card it names; it can only name a card whose code it knows.) Throws
+ * 429 RATE_LIMITED with the seconds until a retry can succeed.
  */
 export async function enforceRateLimit(kind: RateLimitKind, request: LimitedRequest): Promise<void> {
   const limits = limitsOf(kind);
   const now = request.now.getTime();
-  const caller = await consume(
-    `${kind}#${callerOf(request.principal, request.sourceIp)}`,
-    limits.perCaller,
-    now,
-  );
-  if (!caller.allowed) throw new RateLimitedError(caller.retryAfterSeconds);
   const card = await cardOf(request.params, request.body);
-  if (card === undefined) return;
-  const perCard = await consume(`${kind}#card#${card}`, limits.perCard, now);
-  if (!perCard.allowed) throw new RateLimitedError(perCard.retryAfterSeconds);
+  const [caller, perCard] = await Promise.all([
+    consume(`${kind}#${callerOf(request.principal, request.sourceIp)}`, limits.perCaller, now),
+    card === undefined ? undefined : consume(`${kind}#card#${card}`, limits.perCard, now),
+  ]);
+  if (!caller.allowed) throw new RateLimitedError(caller.retryAfterSeconds);
+  if (perCard && !perCard.allowed) throw new RateLimitedError(perCard.retryAfterSeconds);
+}
+
+/**
+ * Whether the operation may run while its rate limit is being checked, its answer held back until the
+ * limit allows it: a balance inquiry without a PIN only reads, so a refused request loses nothing but
+ * a read, and an allowed one costs one round trip instead of two. Anything that checks a PIN spends
+ * an attempt, so it waits for the limit.
+ */
+export function runsAlongsideLimit(kind: RateLimitKind, body: unknown): boolean {
+  if (kind !== 'lookup') return false;
+  return typeof body !== 'object' || body === null || Reflect.get(body, 'pin') === undefined;
 }

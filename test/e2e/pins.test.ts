@@ -100,6 +100,36 @@ describe('PINs', () => {
     }
   });
 
+  it('a lookup refused by its rate limit checks no PIN (spends no attempt); one without a PIN still answers 429', async () => {
+    const { cardId, code } = await pinCard('3141');
+    process.env.RATE_LIMIT_LOOKUP_PER_CARD_PER_MINUTE = '2';
+    resetConfigForTests();
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i++)
+        statuses.push(
+          (await request('POST', '/v1/cards/lookup', { token: apiKey, body: { code, pin: '0000' } })).status,
+        );
+      // Wrong PIN: the same 404 as an unknown code, twice; then the card's lookup bucket is empty.
+      expect(statuses).toEqual([404, 404, 429, 429, 429]);
+      const withoutPin = await request('POST', '/v1/cards/lookup', { token: apiKey, body: { code } });
+      expect(withoutPin.status).toBe(429);
+      expect(withoutPin.body).toMatchObject({ code: 'RATE_LIMITED' });
+      const client = dynamoDbClient(stack.dynamodbEndpoint);
+      const stored = await client.send(
+        new GetItemCommand({
+          TableName: stack.tableName,
+          Key: { PK: { S: `CARD#${cardId}` }, SK: { S: 'PIN' } },
+        }),
+      );
+      client.destroy();
+      expect(stored.Item?.failures).toEqual({ N: '2' });
+    } finally {
+      delete process.env.RATE_LIMIT_LOOKUP_PER_CARD_PER_MINUTE;
+      resetConfigForTests();
+    }
+  });
+
   it('parallel wrong guesses lock the PIN at exactly 5 attempts; the right PIN then fails too until support resets', async () => {
     const { cardId } = await pinCard('4826');
     const guesses = await Promise.all(
