@@ -113,10 +113,15 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
   let saved: CheckpointFile | undefined = readCheckpoints(options.checkpointFile);
   let savedJson = '';
 
-  let lock: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = lock.then(work, work);
-    lock = run.catch(() => undefined);
+  // One lock per consumer, like separate event source mappings: a slow consumer never holds up another.
+  const locks = new Map<string, Promise<unknown>>();
+  const exclusive = <T>(consumer: string, work: () => Promise<T>): Promise<T> => {
+    const previous = locks.get(consumer) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    locks.set(
+      consumer,
+      run.catch(() => undefined),
+    );
     return run;
   };
 
@@ -345,17 +350,24 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
     savedJson = json;
   }
 
-  /** One poll of every shard for every consumer; true when nothing is left to do right now. */
-  async function tick(): Promise<boolean> {
+  /** One poll of every shard for one consumer; true when nothing is left for it to do right now. */
+  async function tick(consumer: StreamConsumerDefinition): Promise<boolean> {
     const arn = await resolveStreamArn();
     if (!arn) return true;
     addCursors(await listShards(arn));
-    const ready = [...cursors.values()].filter((cursor) => !cursor.done && parentDone(cursor));
+    const mine = [...cursors.values()].filter((cursor) => cursor.consumer.name === consumer.name);
+    const ready = mine.filter((cursor) => !cursor.done && parentDone(cursor));
     await Promise.all(ready.map((cursor) => step(cursor, arn)));
     saveCheckpoints(arn);
-    return [...cursors.values()].every(
-      (cursor) => cursor.done || (cursor.pending.length === 0 && cursor.caughtUp),
+    return mine.every((cursor) => cursor.done || (cursor.pending.length === 0 && cursor.caughtUp));
+  }
+
+  /** Every consumer polls once (each under its own lock); true when none has anything left to do. */
+  async function tickAll(): Promise<boolean> {
+    const idle = await Promise.all(
+      consumers.map((consumer) => exclusive(consumer.name, () => tick(consumer))),
     );
+    return idle.every(Boolean);
   }
 
   const nextRetryIn = (): number => {
@@ -365,40 +377,63 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
     return Math.max(0, Math.min(pollIntervalMs, ...waits));
   };
 
+  /** At once while a consumer has records to fetch or a retry due; else at its next retry or poll. */
+  const nextPollIn = (consumer: StreamConsumerDefinition): number => {
+    const mine = [...cursors.values()].filter(
+      (cursor) => cursor.consumer.name === consumer.name && !cursor.done,
+    );
+    const waits = mine.map((cursor) =>
+      cursor.pending.length > 0 ? cursor.retryAt - Date.now() : cursor.caughtUp ? pollIntervalMs : 0,
+    );
+    return Math.max(0, Math.min(pollIntervalMs, ...waits));
+  };
+
   let running = false;
-  let timer: NodeJS.Timeout | undefined;
-  let loop: Promise<void> = Promise.resolve();
+  const timers = new Map<string, NodeJS.Timeout>();
+  const loops = new Map<string, Promise<void>>();
   let lastError = '';
 
-  const schedule = () => {
+  /**
+   * Each consumer polls on its own timer: after an idle poll it waits `pollIntervalMs` (Lambda polls
+   * a shard about four times a second); while records keep coming it polls again at once.
+   */
+  const schedule = (consumer: StreamConsumerDefinition, delayMs: number) => {
     if (!running) return;
-    timer = setTimeout(() => {
-      loop = exclusive(tick).then(
-        () => {
-          lastError = '';
-        },
-        (error: unknown) => {
-          // DynamoDB Local briefly unavailable and the like: say so once, keep polling.
-          const message = describeError(error);
-          if (message !== lastError) log.warn(`polling failed: ${message}`);
-          lastError = message;
-        },
-      );
-      loop.then(schedule);
-    }, pollIntervalMs);
+    timers.set(
+      consumer.name,
+      setTimeout(() => {
+        const loop = exclusive(consumer.name, () => tick(consumer)).then(
+          () => {
+            lastError = '';
+            return nextPollIn(consumer);
+          },
+          (error: unknown) => {
+            // DynamoDB Local briefly unavailable and the like: say so once, keep polling.
+            const message = describeError(error);
+            if (message !== lastError) log.warn(`polling failed: ${message}`);
+            lastError = message;
+            return pollIntervalMs;
+          },
+        );
+        loops.set(
+          consumer.name,
+          loop.then((next) => schedule(consumer, next)),
+        );
+      }, delayMs),
+    );
   };
 
   return {
     start() {
       if (running) return;
       running = true;
-      schedule();
+      for (const consumer of consumers) schedule(consumer, pollIntervalMs);
     },
     async stop() {
       running = false;
-      clearTimeout(timer);
-      await loop;
-      await lock;
+      for (const timer of timers.values()) clearTimeout(timer);
+      await Promise.all([...loops.values()]);
+      await Promise.all([...locks.values()]);
       dynamodb.destroy();
       streams.destroy();
     },
@@ -408,7 +443,7 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
       let idlePolls = 0;
       while (idlePolls < 2) {
         if (Date.now() > deadline) throw new Error(`stream poller did not drain within ${timeoutMs} ms`);
-        const idle = await exclusive(tick);
+        const idle = await tickAll();
         idlePolls = idle ? idlePolls + 1 : 0;
         if (!idle) await new Promise((resolve) => setTimeout(resolve, Math.min(nextRetryIn(), 50)));
       }

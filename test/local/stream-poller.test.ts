@@ -140,6 +140,31 @@ describe('the stream poller', () => {
     await expect.poll(() => seen, { timeout: 10_000 }).toEqual(['TX#0000000001']);
   });
 
+  it('in the background, a consumer stuck on a slow batch does not hold up another', async () => {
+    let release: () => void = () => {};
+    const stuck = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const fast: string[] = [];
+    const p = pollerWith(
+      {
+        slow: async () => {
+          await stuck;
+          return { batchItemFailures: [] };
+        },
+        fast: async (event) => void fast.push(...event.Records.map(skOf)),
+      },
+      [consumer({ name: 'slow', module: 'slow' }), consumer({ name: 'fast', module: 'fast' })],
+    );
+    p.start();
+    await putLedgerEntry('c1', 1);
+    await expect.poll(() => fast, { timeout: 10_000 }).toEqual(['TX#0000000001']);
+    // The slow consumer is still inside its first batch; the fast one gets the next record anyway.
+    await putLedgerEntry('c1', 2);
+    await expect.poll(() => fast, { timeout: 10_000 }).toEqual(['TX#0000000001', 'TX#0000000002']);
+    release();
+  });
+
   it('applies each consumer filter and batch size; every consumer keeps its own position', async () => {
     const ledger: string[][] = [];
     const everything: string[][] = [];
