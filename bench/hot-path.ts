@@ -9,6 +9,8 @@
  *                  idempotency, planning, store), no HTTP;
  *   redeem.http    POST /v1/cards/{id}/redeem through the local API Gateway (node:http keep-alive client);
  *   lookup.floor   one GetItem (consistent, as lookupCard reads);
+ *   lookup.limitedFloor  the calls a rate-limited lookup needs, bare: that GetItem in parallel with one
+ *                  conditional UpdateItem per token bucket (per API key, per card);
  *   lookup.direct / lookup.http   POST /v1/cards/lookup {code};
  *   *.http.cachesExpired  the same through HTTP with the API key, merchant and program caches emptied
  *                  first: what a till gets when its instance's last request is older than
@@ -22,7 +24,12 @@
  * BENCH_HOT_PATH_ROUNDS (5), BENCH_HOT_PATH_WARMUP (100).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { GetCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { transactionId } from '../functions/core/ledger';
 import { clearApiKeyCache } from '../functions/store/api-keys';
@@ -151,6 +158,23 @@ async function floorLookup(cardId: string): Promise<void> {
   if (!got.Item) throw new Error('floor lookup found no card');
 }
 
+/** The bare calls of a rate-limited lookup: the read and both token takes, all at once. */
+let floorTokens = 1_000_000_000;
+async function floorLimitedLookup(cardId: string): Promise<void> {
+  floorTokens -= 1;
+  const take = (scope: string) =>
+    doc.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { PK: `RATE#bench-floor#${scope}`, SK: 'RATE' },
+        UpdateExpression: 'SET tokens = :tokens, refilledAt = :now, rev = if_not_exists(rev, :zero) + :one',
+        ConditionExpression: 'attribute_not_exists(rev) OR tokens > :tokens',
+        ExpressionAttributeValues: { ':tokens': floorTokens, ':now': Date.now(), ':zero': 0, ':one': 1 },
+      }),
+    );
+  await Promise.all([floorLookup(cardId), take('key'), take('card')]);
+}
+
 const context = benchContext('giftcard-cards');
 async function direct(event: APIGatewayProxyEvent): Promise<number> {
   const result = await handler(event, context);
@@ -202,6 +226,7 @@ const variants: Variant[] = [
     },
   },
   { name: 'lookup.floor', run: () => floorLookup(floorCard.id).then(() => 200) },
+  { name: 'lookup.limitedFloor', run: () => floorLimitedLookup(floorCard.id).then(() => 200) },
   {
     name: 'lookup.http',
     run: async () =>
@@ -286,9 +311,13 @@ const perVariant = Object.fromEntries(
     },
   ]),
 );
-const ratios = (path: 'redeem' | 'lookup', layer: 'http' | 'direct' | 'http.cachesExpired') => {
+const ratios = (
+  path: 'redeem' | 'lookup',
+  layer: 'http' | 'direct' | 'http.cachesExpired',
+  floorName = 'floor',
+) => {
   const perRound = rounds.map((r) => {
-    const floor = r[`${path}.floor`] as Summary;
+    const floor = r[`${path}.${floorName}`] as Summary;
     const measured = r[`${path}.${layer}`] as Summary;
     return {
       p50: ratio(measured.p50, floor.p50),
@@ -305,6 +334,7 @@ const ratios = (path: 'redeem' | 'lookup', layer: 'http' | 'direct' | 'http.cach
 };
 const redeemHttp = ratios('redeem', 'http');
 const lookupHttp = ratios('lookup', 'http');
+const lookupHttpVsLimitedFloor = ratios('lookup', 'http', 'limitedFloor');
 
 emit({
   bench: 'hot-path',
@@ -329,6 +359,7 @@ emit({
       http: lookupHttp,
       direct: ratios('lookup', 'direct'),
       httpCachesExpired: ratios('lookup', 'http.cachesExpired'),
+      httpVsLimitedFloor: lookupHttpVsLimitedFloor,
     },
   },
   goals: {
@@ -336,6 +367,16 @@ emit({
     redeemP99: { goal: '<= 2x floor', ratio: redeemHttp.p99, met: redeemHttp.p99 <= 2 },
     lookupP50: { goal: '<= 1.5x floor', ratio: lookupHttp.p50, met: lookupHttp.p50 <= 1.5 },
     lookupP99: { goal: '<= 2x floor', ratio: lookupHttp.p99, met: lookupHttp.p99 <= 2 },
+    lookupP50VsLimitedFloor: {
+      goal: '<= 1.5x the bare calls a rate-limited lookup needs',
+      ratio: lookupHttpVsLimitedFloor.p50,
+      met: lookupHttpVsLimitedFloor.p50 <= 1.5,
+    },
+    lookupP99VsLimitedFloor: {
+      goal: '<= 2x the bare calls a rate-limited lookup needs',
+      ratio: lookupHttpVsLimitedFloor.p99,
+      met: lookupHttpVsLimitedFloor.p99 <= 2,
+    },
   },
 });
 
