@@ -12,9 +12,9 @@
  *   lookup.limitedFloor  the calls a rate-limited lookup needs, bare: that GetItem in parallel with one
  *                  conditional UpdateItem per token bucket (per API key, per card);
  *   lookup.direct / lookup.http   POST /v1/cards/lookup {code};
- *   *.http.cachesExpired  the same through HTTP with the API key, merchant and program caches emptied
- *                  first: what a till gets when its instance's last request is older than
- *                  AUTH_CACHE_SECONDS (5 s), i.e. at low traffic per instance.
+ *   *.http.cachesExpired  the same through HTTP with the API key cache emptied first: what a till gets
+ *                  when its instance's last request is older than AUTH_CACHE_SECONDS (5 s), i.e. at low
+ *                  traffic per instance (merchants and programs stay cached for REFERENCE_CACHE_SECONDS, 60 s).
  * Extra round trips in the counts of the floor come from the local scheduler's timers in the same process.
  * Each round: warm-up, then N iterations; figures are medians over rounds of each round's percentiles,
  * and ratios are taken per round against that round's floor.
@@ -35,8 +35,6 @@ import { transactionId } from '../functions/core/ledger';
 import { clearApiKeyCache } from '../functions/store/api-keys';
 import { db, tableName } from '../functions/store/dynamo-client';
 import { cardKey, entrySortKey } from '../functions/store/keys';
-import { clearMerchantCache } from '../functions/store/merchants';
-import { clearProgramCache } from '../functions/store/programs';
 import { importApiHandler } from '../local/handlers';
 import { emit, knob, progress } from './lib/env';
 import { jsonClient } from './lib/http-client';
@@ -185,8 +183,6 @@ const redeemBody = { amount: AMOUNT, channel: 'POS', locationId: 'store-1' };
 /** What a request finds when the instance's last one was more than AUTH_CACHE_SECONDS (5 s) ago. */
 function expireCaches(): void {
   clearApiKeyCache();
-  clearMerchantCache();
-  clearProgramCache();
 }
 
 type Variant = { name: string; run: () => Promise<number | undefined> };

@@ -25,6 +25,13 @@ const schema = z.object({
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(86_400).default(86_400),
   /** How long an API key and its merchant are cached in a warm function before being read again. */
   AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  /**
+   * How long merchants and programs are cached in a warm function. Their changes (a merchant's
+   * programs, a program's rules) reach other functions' warm instances within this time; the function
+   * that made the change forgets its copy at once. Longer than the API key cache, so a request after a
+   * quiet spell reads its key, not its key, merchant and program one after the other.
+   */
+  REFERENCE_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   /** Region code carried in card code prefixes and ids (one deployment per region). */
   REGION_CODE: z
     .string()

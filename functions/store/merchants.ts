@@ -11,7 +11,7 @@ import { listByIndex } from './listing';
 import type { Page } from './pagination';
 import { keyInProgress, writeAtomically } from './transact';
 
-const cache = new TtlCache<Merchant>(() => config().AUTH_CACHE_SECONDS * 1000);
+const cache = new TtlCache<Merchant>(() => config().REFERENCE_CACHE_SECONDS * 1000);
 const toMerchant = (item: Record<string, unknown>): Merchant => withoutLayout<Merchant>(item);
 
 const merchantItem = (merchant: Merchant) => ({

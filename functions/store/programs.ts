@@ -23,7 +23,7 @@ export type ProgramPatch = Partial<Omit<ProgramInput, 'currency' | 'fraudRules'>
   readonly fraudRules?: FraudRulesPatch;
 };
 
-const cache = new TtlCache<Program>(() => config().AUTH_CACHE_SECONDS * 1000);
+const cache = new TtlCache<Program>(() => config().REFERENCE_CACHE_SECONDS * 1000);
 
 /**
  * Programs written before code formats were configurable stored `{ length, prefix }` (numeric with Luhn)
