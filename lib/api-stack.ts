@@ -4,21 +4,16 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import {
+  AUTHORIZER_CACHE_SECONDS,
   USAGE_PLAN_TIERS,
   type UsagePlanOverrides,
   type UsagePlanTier,
   usagePlanName,
   usagePlans,
 } from '../functions/core/usage-plans';
-import { GATEWAY_PROBLEMS } from '../functions/http/gateway-responses';
+import { GATEWAY_PROBLEMS, usesAuthorizer } from '../functions/http/gateway';
 import { problemOf } from '../functions/http/problem';
-import {
-  API_FUNCTIONS,
-  type ApiFunctionName,
-  ROUTES,
-  type RouteDefinition,
-  routesOf,
-} from '../functions/http/route-table';
+import { API_FUNCTIONS, type ApiFunctionName, ROUTES, routesOf } from '../functions/http/route-table';
 import { FUNCTION_LOG_RETENTION, type FunctionRuntime, GiftCardFunction } from './constructs/function';
 import { ApiWebAcl } from './constructs/web-acl';
 
@@ -33,18 +28,6 @@ export interface ApiStackProps extends StackProps {
   /** Usage plan figures over functions/core/usage-plans.ts DEFAULT_USAGE_PLANS (cdk.json `usagePlans`). */
   readonly usagePlans?: UsagePlanOverrides;
 }
-
-/**
- * How long API Gateway keeps an authorizer answer per Authorization header. Short, and safe at any
- * length: the handlers authenticate every request again (a revoked key is refused at once), so the cache
- * only saves authorizer invocations and lets a dead credential reach a handler (and be refused there)
- * for at most this long. A merchant's usage key never changes, so cached answers count requests right.
- */
-export const AUTHORIZER_CACHE_SECONDS = 30;
-
-/** Routes merchants or staff call go through the authorizer and count against a usage plan. */
-export const usesAuthorizer = (route: RouteDefinition): boolean =>
-  !route.access.public && Boolean(route.access.merchant || route.access.staff?.length);
 
 /** Table access per API function: the health check only reads. */
 const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {

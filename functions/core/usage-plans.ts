@@ -56,3 +56,11 @@ export function usagePlans(overrides: UsagePlanOverrides = {}): UsagePlans {
 
 /** The API Gateway usage plan name of a tier: `<prefix>-<tier>` (the merchants function finds plans by it). */
 export const usagePlanName = (prefix: string, tier: UsagePlanTier): string => `${prefix}-${tier}`;
+
+/**
+ * How long API Gateway keeps an authorizer answer per Authorization header. Short, and safe at any
+ * length: the handlers authenticate every request again (a revoked key is refused at once), so the cache
+ * only saves authorizer invocations and lets a dead credential reach a handler (and be refused there)
+ * for at most this long. A merchant's usage key never changes, so cached answers count requests right.
+ */
+export const AUTHORIZER_CACHE_SECONDS = 30;

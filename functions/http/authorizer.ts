@@ -17,7 +17,7 @@ import { authenticate, type Principal } from './auth';
  *
  * It checks the credential with the handlers' own code (functions/http/auth.ts), so a bad one never
  * reaches a function (401). API Gateway caches the answer per Authorization header for a short while
- * (lib/api-stack.ts AUTHORIZER_CACHE_SECONDS), which is why the policy allows the whole API and not one
+ * (AUTHORIZER_CACHE_SECONDS in functions/core/usage-plans.ts), which is why the policy allows the whole API and not one
  * method, and why it is not the last word: every handler authenticates and authorises again, so a
  * revoked key is refused at once (within the handlers' AUTH_CACHE_SECONDS) even while the gateway still
  * holds an Allow for it. The cache saves invocations; it never extends a credential's life.

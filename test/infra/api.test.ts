@@ -1,10 +1,14 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../functions/core/errors';
-import { DEFAULT_USAGE_PLANS, USAGE_PLAN_TIERS } from '../../functions/core/usage-plans';
+import {
+  AUTHORIZER_CACHE_SECONDS,
+  DEFAULT_USAGE_PLANS,
+  USAGE_PLAN_TIERS,
+} from '../../functions/core/usage-plans';
+import { usesAuthorizer } from '../../functions/http/gateway';
 import { problemOf } from '../../functions/http/problem';
 import { API_FUNCTIONS, ROUTES, routeKey } from '../../functions/http/route-table';
-import { AUTHORIZER_CACHE_SECONDS, usesAuthorizer } from '../../lib/api-stack';
 import {
   actionsOf,
   buildFirstRegion,

@@ -1,4 +1,15 @@
 import type { ErrorCode } from '../core/errors';
+import type { RouteDefinition } from './route-table';
+
+/**
+ * What API Gateway does before any handler runs, shared by CDK (lib/api-stack.ts) and the local gateway
+ * (local/http-server.ts, local/gateway-auth.ts).
+ *
+ * Routes merchants or staff call go through the authorizer (functions/http/authorizer.ts) and count
+ * against a usage plan; public routes do neither.
+ */
+export const usesAuthorizer = (route: Pick<RouteDefinition, 'access'>): boolean =>
+  !route.access.public && Boolean(route.access.merchant || route.access.staff?.length);
 
 /**
  * Errors API Gateway answers itself (before any handler runs), in the handlers' own problem+json shape
