@@ -19,7 +19,7 @@ const isTimeZone = (value: string): boolean => {
 
 const positiveInt = z.number().int().min(1);
 const usagePlanOverride = z.strictObject({
-  rateLimit: positiveInt.optional(),
+  rateLimit: z.number().positive().optional(),
   burstLimit: positiveInt.optional(),
   dailyQuota: positiveInt.optional(),
 });

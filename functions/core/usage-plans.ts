@@ -17,7 +17,7 @@ export type UsagePlanTier = (typeof USAGE_PLAN_TIERS)[number];
 export const DEFAULT_MERCHANT_USAGE_PLAN: MerchantUsagePlan = 'standard';
 
 export interface UsagePlanLimits {
-  /** Steady requests per second (API Gateway `throttle.rateLimit`). */
+  /** Steady requests per second (API Gateway `throttle.rateLimit`; may be a fraction). */
   readonly rateLimit: number;
   /** Requests that may come at once (API Gateway `throttle.burstLimit`). */
   readonly burstLimit: number;
@@ -46,8 +46,11 @@ export function usagePlans(overrides: UsagePlanOverrides = {}): UsagePlans {
   ) as Record<UsagePlanTier, UsagePlanLimits>;
   for (const [tier, limits] of Object.entries(plans)) {
     for (const [field, value] of Object.entries(limits)) {
-      if (!Number.isInteger(value) || value < 1) {
-        throw new RangeError(`Usage plan ${tier}: ${field} must be a positive integer (got ${value}).`);
+      const valid = field === 'rateLimit' ? value > 0 : Number.isInteger(value) && value >= 1;
+      if (!valid || !Number.isFinite(value)) {
+        throw new RangeError(
+          `Usage plan ${tier}: ${field} must be a positive ${field === 'rateLimit' ? 'number' : 'integer'} (got ${value}).`,
+        );
       }
     }
   }
