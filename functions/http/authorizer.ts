@@ -43,8 +43,8 @@ function header(headers: APIGatewayRequestAuthorizerEventHeaders | null, name: s
 
 /** `arn:...:<api>/<stage>/<METHOD>/<path>` -> `arn:...:<api>/<stage>/*`: a cached Allow fits every route. */
 export function wholeApiArn(methodArn: string): string {
-  const [prefix, apiId, stage] = methodArn.split('/');
-  return `${prefix}/${apiId}/${stage}/*`;
+  const [api, stage] = methodArn.split('/');
+  return `${api}/${stage}/*`;
 }
 
 function usageOf(principal: Exclude<Principal, { type: 'anonymous' }>): {
