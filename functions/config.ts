@@ -32,6 +32,14 @@ const schema = z.object({
    * quiet spell reads its key, not its key, merchant and program one after the other.
    */
   REFERENCE_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  /**
+   * Usage plans (functions/core/usage-plans.ts): in AWS, the API Gateway usage plans are named
+   * `<USAGE_PLAN_PREFIX>-<tier>` and the merchants function registers each merchant's usage key in its
+   * tier's plan. Unset locally, where the local gateway enforces the plans itself.
+   */
+  USAGE_PLAN_PREFIX: z.string().min(1).optional(),
+  /** The API Gateway API key value every staff token is counted under (the staff plan's key). */
+  STAFF_USAGE_KEY: z.string().min(20).optional(),
   /** Region code carried in card code prefixes and ids (one deployment per region). */
   REGION_CODE: z
     .string()

@@ -1,8 +1,17 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { ErrorCode } from '../functions/core/errors';
+import {
+  AUTHORIZER_CACHE_SECONDS,
+  USAGE_PLAN_TIERS,
+  type UsagePlanOverrides,
+  type UsagePlanTier,
+  usagePlanName,
+  usagePlans,
+} from '../functions/core/usage-plans';
+import { GATEWAY_PROBLEMS, usesAuthorizer } from '../functions/http/gateway';
 import { problemOf } from '../functions/http/problem';
 import { API_FUNCTIONS, type ApiFunctionName, ROUTES, routesOf } from '../functions/http/route-table';
 import { FUNCTION_LOG_RETENTION, type FunctionRuntime, GiftCardFunction } from './constructs/function';
@@ -16,6 +25,8 @@ export interface ApiStackProps extends StackProps {
   readonly throttlingRateLimit?: number;
   /** Stage-wide burst. @default 1000 */
   readonly throttlingBurstLimit?: number;
+  /** Usage plan figures over functions/core/usage-plans.ts DEFAULT_USAGE_PLANS (cdk.json `usagePlans`). */
+  readonly usagePlans?: UsagePlanOverrides;
 }
 
 /** Table access per API function: the health check only reads. */
@@ -29,82 +40,22 @@ const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   fraud: 'readWrite',
 };
 
-/**
- * Errors API Gateway answers itself (before any handler runs), in the handlers' own problem+json shape
- * (functions/http/problem.ts, RFC 9457), so a client sees one error format whoever refused it.
- */
-const GATEWAY_PROBLEMS: {
-  id: string;
-  type: apigateway.ResponseType;
-  code: ErrorCode;
-  detail: string;
-  status?: number;
-}[] = [
-  // API Gateway answers an unknown path, or a method a path does not have, with 403 "Missing Authentication Token".
-  {
-    id: 'UnknownRoute',
-    type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
-    code: 'NOT_FOUND',
-    detail: 'No route matches this method and path.',
-  },
-  {
-    id: 'Throttled',
-    type: apigateway.ResponseType.THROTTLED,
-    code: 'RATE_LIMITED',
-    detail: 'Too many requests; retry later.',
-  },
-  {
-    id: 'WafFiltered',
-    type: apigateway.ResponseType.WAF_FILTERED,
-    code: 'FORBIDDEN',
-    detail: 'The request was refused by the firewall.',
-  },
-  {
-    id: 'BadRequestBody',
-    type: apigateway.ResponseType.BAD_REQUEST_BODY,
-    code: 'VALIDATION_FAILED',
-    detail: 'The request body is not valid.',
-  },
-  {
-    id: 'BadRequestParameters',
-    type: apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
-    code: 'VALIDATION_FAILED',
-    detail: 'A required request parameter is missing.',
-  },
-  {
-    id: 'RequestTooLarge',
-    type: apigateway.ResponseType.REQUEST_TOO_LARGE,
-    code: 'PAYLOAD_TOO_LARGE',
-    detail: 'The request is too large.',
-  },
-  {
-    id: 'UnsupportedMediaType',
-    type: apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE,
-    code: 'UNSUPPORTED_MEDIA_TYPE',
-    detail: 'The content type is not supported.',
-  },
-  {
-    id: 'IntegrationTimeout',
-    type: apigateway.ResponseType.INTEGRATION_TIMEOUT,
-    code: 'INTERNAL',
-    detail: 'The request timed out.',
-    status: 504,
-  },
-  // Anything else on the gateway side is a bare 500: no internals.
-  {
-    id: 'Default5xx',
-    type: apigateway.ResponseType.DEFAULT_5XX,
-    code: 'INTERNAL',
-    detail: 'An internal error occurred.',
-  },
-];
-
 const NO_AUTH_REASON =
-  'Authentication and authorisation are enforced in the handler, per route, from the one route table ' +
-  '(functions/http/route-table.ts): merchant API keys are looked up by hash in DynamoDB and checked for ' +
-  'scope and revocation, staff Cognito JWTs are verified against the pool JWKS and their groups checked ' +
-  'against the route roles. An API Gateway authorizer could do neither check (hashed, scoped keys) and ' +
-  'would duplicate the route table.';
+  'Only the public routes (health, OpenAPI document, API reference) have no authorizer; every route a ' +
+  'merchant or staff member calls has the Lambda REQUEST authorizer (functions/http/authorizer.ts), which ' +
+  'checks the API key by hash in DynamoDB or the staff JWT against the pool JWKS and names the usage plan ' +
+  'key; the handler then authorises per route from the route table (scopes, roles, revocation at once).';
+const NO_COGNITO_AUTHORIZER_REASON =
+  'Merchants authenticate with API keys (hashed, scoped, revocable in DynamoDB), which a Cognito ' +
+  'authorizer cannot check, and one Lambda REQUEST authorizer serves merchants and staff alike: it ' +
+  'verifies staff Cognito JWTs against the user pool JWKS (issuer, audience/client_id, groups) with the ' +
+  "handlers' own code and returns the usage plan key API Gateway needs (apiKeySource AUTHORIZER).";
+const USAGE_KEY_WILDCARD_REASON =
+  "The merchants function moves merchants' usage keys between usage plans: API key and usage plan ids " +
+  'are generated by API Gateway at create time (keys when a merchant is created), so the key id and, to ' +
+  'avoid a dependency cycle (plans depend on the stage, the stage on the methods, the methods on this ' +
+  'function), the plan id are wildcards; actions are limited to listing plans and keys, creating keys ' +
+  'and adding or removing usage plan keys in this region.';
 
 /**
  * The HTTP API of one region: a REST API generated from ROUTES (one Lambda per route group, Lambda
@@ -116,6 +67,8 @@ export class ApiStack extends Stack {
   readonly functions: Record<ApiFunctionName, GiftCardFunction>;
   readonly accessLogs: logs.LogGroup;
   readonly webAcl: ApiWebAcl;
+  readonly authorizerFunction: GiftCardFunction;
+  readonly usagePlans: Record<UsagePlanTier, apigateway.UsagePlan>;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -129,6 +82,8 @@ export class ApiStack extends Stack {
       restApiName: `giftcard-api-${this.region}`,
       description: 'Gift card platform HTTP API (generated from functions/http/route-table.ts)',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
+      // Usage plans count requests under the key the authorizer names: merchants keep their Bearer API keys.
+      apiKeySourceType: apigateway.ApiKeySourceType.AUTHORIZER,
       binaryMediaTypes: ['application/vnd.apple.pkpass'],
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
@@ -173,6 +128,7 @@ export class ApiStack extends Stack {
       validateRequestParameters: true,
     });
 
+    const usagePlanPrefix = `giftcard-api-${this.region}`;
     const functions: Partial<Record<ApiFunctionName, GiftCardFunction>> = {};
     for (const fn of API_FUNCTIONS) {
       functions[fn] = new GiftCardFunction(this, `Fn-${fn}`, {
@@ -181,9 +137,31 @@ export class ApiStack extends Stack {
         serviceName: `giftcard-api-${fn}`,
         description: `Gift card API '${fn}' handler: ${routesOf(fn).length} route(s) of functions/http/route-table.ts`,
         tableAccess: TABLE_ACCESS[fn],
+        ...(fn === 'merchants' ? { environment: { USAGE_PLAN_PREFIX: usagePlanPrefix } } : {}),
       });
     }
     this.functions = functions as Record<ApiFunctionName, GiftCardFunction>;
+    this.grantUsageKeyRegistration(this.functions.merchants);
+
+    // Not a secret: with apiKeySource AUTHORIZER a client cannot present an API Gateway key at all, so
+    // this value only names the plan staff requests count against.
+    const staffUsageKey = `${usagePlanPrefix}-staff-usage`;
+    this.authorizerFunction = new GiftCardFunction(this, 'Fn-authorizer', {
+      runtime: props.runtime,
+      entry: 'http/authorizer.ts',
+      serviceName: 'giftcard-api-authorizer',
+      description:
+        'API Gateway REQUEST authorizer: checks the bearer credential and names its usage plan key',
+      // Reads keys and merchants; writes an API key's last use (once a minute).
+      tableAccess: 'readWrite',
+      environment: { STAFF_USAGE_KEY: staffUsageKey },
+    });
+    const authorizer = new apigateway.RequestAuthorizer(this, 'Authorizer', {
+      authorizerName: 'bearer',
+      handler: this.authorizerFunction.function,
+      identitySources: [apigateway.IdentitySource.header('Authorization')],
+      resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
+    });
 
     const integrations = new Map<ApiFunctionName, apigateway.LambdaIntegration>();
     for (const route of ROUTES) {
@@ -197,21 +175,57 @@ export class ApiStack extends Stack {
         integrations.set(route.fn, integration);
       }
       const resource = route.path === '/' ? this.api.root : this.api.root.resourceForPath(route.path);
-      resource.addMethod(route.method, integration, {
-        authorizationType: apigateway.AuthorizationType.NONE,
-        requestValidator,
+      resource.addMethod(
+        route.method,
+        integration,
+        usesAuthorizer(route)
+          ? {
+              authorizationType: apigateway.AuthorizationType.CUSTOM,
+              authorizer,
+              apiKeyRequired: true,
+              requestValidator,
+            }
+          : { authorizationType: apigateway.AuthorizationType.NONE, requestValidator },
+      );
+    }
+
+    const plans = usagePlans(props.usagePlans);
+    const stagePlans: Partial<Record<UsagePlanTier, apigateway.UsagePlan>> = {};
+    for (const tier of USAGE_PLAN_TIERS) {
+      const limits = plans[tier];
+      stagePlans[tier] = this.api.addUsagePlan(`UsagePlan-${tier}`, {
+        name: usagePlanName(usagePlanPrefix, tier),
+        description: `Gift card API usage plan '${tier}' (functions/core/usage-plans.ts)`,
+        throttle: { rateLimit: limits.rateLimit, burstLimit: limits.burstLimit },
+        quota: { limit: limits.dailyQuota, period: apigateway.Period.DAY },
+        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
       });
     }
+    this.usagePlans = stagePlans as Record<UsagePlanTier, apigateway.UsagePlan>;
+    this.usagePlans.staff.addApiKey(
+      new apigateway.ApiKey(this, 'StaffUsageKey', {
+        apiKeyName: `${usagePlanPrefix}-staff`,
+        description:
+          'Usage plan key every staff token counts against (named by the authorizer; not a credential)',
+        value: staffUsageKey,
+      }),
+    );
 
     for (const problem of GATEWAY_PROBLEMS) {
       const body = problemOf(problem.code, problem.detail, {
         requestId: '$context.requestId',
-        ...(problem.status ? { status: problem.status } : {}),
+        ...('status' in problem ? { status: problem.status } : {}),
       });
+      const headers: Record<string, string> = 'headers' in problem ? problem.headers : {};
       this.api.addGatewayResponse(problem.id, {
-        type: problem.type,
+        type: apigateway.ResponseType.of(problem.type),
         statusCode: String(body.status),
-        responseHeaders: { 'Content-Type': "'application/problem+json'" },
+        responseHeaders: Object.fromEntries(
+          Object.entries({ 'Content-Type': 'application/problem+json', ...headers }).map(([name, value]) => [
+            name,
+            `'${value}'`,
+          ]),
+        ),
         templates: { 'application/json': JSON.stringify(body) },
       });
     }
@@ -233,9 +247,40 @@ export class ApiStack extends Stack {
     }
     Validations.of(this.api).acknowledge(
       { id: 'AwsSolutions-APIG4', reason: NO_AUTH_REASON },
-      { id: 'AwsSolutions-COG4', reason: NO_AUTH_REASON },
+      { id: 'AwsSolutions-COG4', reason: NO_COGNITO_AUTHORIZER_REASON },
     );
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
+  }
+
+  /** What registering merchants' usage keys in usage plans takes (functions/store/usage-keys.ts). */
+  private grantUsageKeyRegistration(fn: GiftCardFunction): void {
+    const arn = (path: string) => `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}::${path}`;
+    const statements = [
+      new iam.PolicyStatement({
+        actions: ['apigateway:GET'],
+        resources: [arn('/usageplans'), arn('/apikeys')],
+      }),
+      new iam.PolicyStatement({ actions: ['apigateway:POST'], resources: [arn('/apikeys')] }),
+      new iam.PolicyStatement({
+        actions: ['apigateway:POST'],
+        resources: [arn('/usageplans/*/keys')],
+      }),
+      new iam.PolicyStatement({
+        actions: ['apigateway:DELETE'],
+        resources: [arn('/usageplans/*/keys/*')],
+      }),
+    ];
+    for (const statement of statements) fn.role.addToPrincipalPolicy(statement);
+    Validations.of(fn.role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/usageplans/*/keys]`,
+        reason: USAGE_KEY_WILDCARD_REASON,
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/usageplans/*/keys/*]`,
+        reason: USAGE_KEY_WILDCARD_REASON,
+      },
+    );
   }
 }

@@ -4,6 +4,7 @@
  * synth with a message naming the bad field instead of producing a half-configured region.
  */
 import { z } from 'zod';
+import { USAGE_PLAN_TIERS, type UsagePlanOverrides } from '../functions/core/usage-plans';
 
 const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 
@@ -15,6 +16,20 @@ const isTimeZone = (value: string): boolean => {
     return false;
   }
 };
+
+const positiveInt = z.number().int().min(1);
+const usagePlanOverride = z.strictObject({
+  rateLimit: z.number().positive().optional(),
+  burstLimit: positiveInt.optional(),
+  dailyQuota: positiveInt.optional(),
+});
+/** Per-tier overrides of functions/core/usage-plans.ts DEFAULT_USAGE_PLANS. */
+const usagePlansSchema = z.strictObject(
+  Object.fromEntries(USAGE_PLAN_TIERS.map((tier) => [tier, usagePlanOverride.optional()])) as Record<
+    (typeof USAGE_PLAN_TIERS)[number],
+    z.ZodOptional<typeof usagePlanOverride>
+  >,
+);
 
 const accountSchema = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 
@@ -28,6 +43,8 @@ const regionSchema = z.strictObject({
   account: accountSchema.optional(),
   /** Powertools log level of the region's functions. */
   logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  /** API Gateway usage plan figures per tier (`standard`, `high-volume`, `staff`), over the defaults. */
+  usagePlans: usagePlansSchema.optional() as z.ZodOptional<z.ZodType<UsagePlanOverrides>>,
 });
 
 const regionsSchema = z

@@ -72,7 +72,8 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
     const api = new ApiStack(app, stackName('Api', region.region), {
       env,
       runtime,
-      description: describe('REST API, handlers, WAF'),
+      ...(region.usagePlans ? { usagePlans: region.usagePlans } : {}),
+      description: describe('REST API, authorizer, usage plans, handlers, WAF'),
     });
     const streams = new StreamsStack(app, stackName('Streams', region.region), {
       env,

@@ -26,6 +26,8 @@ export function handlerEnvironment(env: HandlerEnvironment): Record<string, stri
     STAFF_JWT_AUDIENCE: env.issuer.audience,
     STAFF_JWKS_JSON: env.issuer.jwksJson,
     REGION_CODE: '1',
+    // The staff plan's usage key of the local gateway (local/gateway-auth.ts); a name, not a credential.
+    STAFF_USAGE_KEY: 'local-staff-usage-key',
     // Webhook receivers on this machine (the tests' and a developer's) are allowed locally only.
     WEBHOOKS_ALLOW_HTTP_LOCALHOST: 'true',
     POWERTOOLS_SERVICE_NAME: 'giftcard',

@@ -7,6 +7,7 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import type { ApiFunctionName } from '../functions/http/route-table';
+import type { AuthorizerHandler } from './gateway-auth';
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 export type StreamHandler = (
@@ -29,6 +30,10 @@ async function importHandler(file: URL): Promise<unknown> {
 /** The real handlers, imported (once, by Node's module cache) on first use like a Lambda cold start. */
 export const importApiHandler: ApiHandlerLoader = async (fn) =>
   (await importHandler(new URL(`../functions/api/${fn}.ts`, import.meta.url))) as ApiHandler;
+
+/** The API Gateway authorizer (functions/http/authorizer.ts), for the local gateway. */
+export const importAuthorizerHandler = async (): Promise<AuthorizerHandler> =>
+  (await importHandler(new URL('../functions/http/authorizer.ts', import.meta.url))) as AuthorizerHandler;
 
 export const importStreamHandler: StreamHandlerLoader = async (module) =>
   (await importHandler(new URL(`../functions/streams/${module}.ts`, import.meta.url))) as StreamHandler;

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { ErrorCode } from '../functions/core/errors';
+import { ERROR_STATUS, type ErrorCode } from '../functions/core/errors';
+import { type GatewayProblemType, gatewayProblem } from '../functions/http/gateway';
 import { problemOf } from '../functions/http/problem';
 import type { RouteDefinition } from '../functions/http/route-table';
 import { type LocalRequest, splitUrl, toApiGatewayEvent } from './api-gateway-event';
 import { LocalRuntimeError } from './errors';
+import type { LocalGatewayAuth } from './gateway-auth';
 import { type ApiHandlerLoader, cachedLoader, importApiHandler, lambdaContext } from './handlers';
 import { consoleLog, type LocalLog } from './log';
 import { portInUseError } from './ports';
@@ -26,6 +28,8 @@ export interface HttpServerOptions {
   readonly log?: LocalLog;
   readonly maxBodyBytes?: number;
   readonly timeoutMs?: number;
+  /** The authorizer and usage plans in front of merchant and staff routes (local/gateway-auth.ts). */
+  readonly gateway?: LocalGatewayAuth;
 }
 
 export interface LocalHttpServer {
@@ -51,6 +55,17 @@ function writeProblem(response: ServerResponse, problem: GatewayProblem, request
     ...problem.headers,
   });
   response.end(JSON.stringify(body));
+}
+
+/** A refusal API Gateway answers with one of its gateway responses (functions/http/gateway.ts). */
+function gatewayResponse(type: GatewayProblemType): GatewayProblem {
+  const problem = gatewayProblem(type);
+  return {
+    status: problem.status ?? ERROR_STATUS[problem.code],
+    code: problem.code,
+    detail: problem.detail,
+    ...(problem.headers ? { headers: { ...problem.headers } } : {}),
+  };
 }
 
 const internalError = (requestId: string): GatewayProblem => ({
@@ -187,12 +202,27 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
       host: request.headers.host ?? `${host}:${port}`,
       port,
     };
-    const event = toApiGatewayEvent(localRequest, {
+    let event = toApiGatewayEvent(localRequest, {
       resource: matched.route.path,
       pathParameters: matched.pathParameters,
     });
     requestId = event.requestContext.requestId;
     const functionName = `giftcard-${matched.route.fn}`;
+
+    if (options.gateway) {
+      const decision = await options.gateway.check(matched.route, event);
+      if (decision.kind === 'refuse') {
+        if (decision.error !== undefined) {
+          log.error(
+            `authorizer failed on ${method} ${label} (request ${requestId}): ${describe(decision.error)}`,
+          );
+        }
+        const problem = gatewayResponse(decision.problem);
+        writeProblem(response, problem, requestId);
+        return finish(problem.status);
+      }
+      event = decision.event;
+    }
 
     let result: unknown;
     try {

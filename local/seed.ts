@@ -94,9 +94,11 @@ function stringField(body: Record<string, unknown>, field: string, path: string)
 async function seedThroughApi(baseUrl: string, adminToken: string) {
   const program = await create(baseUrl, adminToken, '/v1/programs', DEMO_PROGRAM);
   const programId = stringField(program, 'id', '/v1/programs');
+  // On the high-volume usage plan: the demo key is what load tests and benchmarks hammer.
   const merchant = await create(baseUrl, adminToken, '/v1/merchants', {
     name: 'Demo Store',
     programs: [programId],
+    usagePlan: 'high-volume',
   });
   const merchantId = stringField(merchant, 'id', '/v1/merchants');
   const keyPath = `/v1/merchants/${encodeURIComponent(merchantId)}/api-keys`;

@@ -1,11 +1,14 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { type UsagePlanOverrides, usagePlans } from '../functions/core/usage-plans';
 import type { StreamConsumerDefinition } from '../functions/streams/registry';
 import { dynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb';
+import { createGatewayAuth } from './gateway-auth';
 import { applyHandlerEnvironment } from './handler-env';
 import {
   type ApiHandlerLoader,
   importApiHandler,
+  importAuthorizerHandler,
   importStreamHandler,
   type StreamHandlerLoader,
 } from './handlers';
@@ -41,6 +44,13 @@ export interface LocalStackOptions {
   /** Seed (or re-mint) the demo data; default true. */
   readonly seed?: boolean;
   readonly loadApiHandler?: ApiHandlerLoader;
+  /**
+   * Usage plan figures over the defaults (functions/core/usage-plans.ts), as cdk.json's `usagePlans`
+   * gives a region; the local gateway enforces them per usage key.
+   */
+  readonly usagePlans?: UsagePlanOverrides;
+  /** How long the local gateway keeps an authorizer answer; default as deployed (30 s). */
+  readonly authorizerCacheSeconds?: number;
   readonly loadStreamHandler?: StreamHandlerLoader;
   readonly consumers?: readonly StreamConsumerDefinition[];
   readonly pollIntervalMs?: number;
@@ -124,8 +134,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       environmentReady = resolveReady;
     });
     const loadApiHandler = options.loadApiHandler ?? importApiHandler;
+    const gateway = createGatewayAuth({
+      loadAuthorizer: async () => {
+        await ready;
+        return importAuthorizerHandler();
+      },
+      plans: usagePlans(options.usagePlans),
+      ...(options.authorizerCacheSeconds === undefined
+        ? {}
+        : { cacheSeconds: options.authorizerCacheSeconds }),
+    });
     const http = await startHttpServer({
       port: options.port ?? 3000,
+      gateway,
       loadHandler: async (fn) => {
         await ready;
         return loadApiHandler(fn);

@@ -23,6 +23,13 @@ export const BENCH_RATE_LIMITS = {
 } as const;
 for (const [name, value] of Object.entries(BENCH_RATE_LIMITS)) process.env[name] ??= value;
 
+/** Likewise the usage plans of the local gateway: benchmarks measure, they are not a merchant to throttle. */
+export const BENCH_USAGE_PLANS = {
+  standard: { rateLimit: 1_000_000, burstLimit: 1_000_000, dailyQuota: 1_000_000_000 },
+  'high-volume': { rateLimit: 1_000_000, burstLimit: 1_000_000, dailyQuota: 1_000_000_000 },
+  staff: { rateLimit: 1_000_000, burstLimit: 1_000_000, dailyQuota: 1_000_000_000 },
+} as const;
+
 export interface BenchStack extends LocalStack {
   readonly apiKey: string;
   readonly programId: string;
@@ -45,6 +52,7 @@ export async function startBenchStack(options: LocalStackOptions = {}): Promise<
     logLevel: 'ERROR',
     log: silentLog,
     requestLog: silentLog,
+    usagePlans: BENCH_USAGE_PLANS,
     ...options,
   });
   if (!stack.demo) throw new Error('the local stack did not seed its demo data');

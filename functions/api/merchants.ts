@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { MERCHANT_SCOPES } from '../core/access';
+import type { Merchant } from '../core/merchant';
+import { DEFAULT_MERCHANT_USAGE_PLAN, MERCHANT_USAGE_PLANS } from '../core/usage-plans';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
 import { pathId } from '../http/params';
 import { entityId, listQuery, safeText } from '../http/validation';
@@ -12,41 +14,66 @@ const scopes = z
   .array(z.enum(MERCHANT_SCOPES as [string, ...string[]]))
   .min(1)
   .max(MERCHANT_SCOPES.length);
+const usagePlan = z.enum(MERCHANT_USAGE_PLANS);
 const merchantId = (params: Readonly<Record<string, string>>) =>
   pathId(params, 'merchantId', 'mer', 'The merchant');
+
+/** What staff see of a merchant: its tier, never its usage identifier. */
+const merchantView = ({ usageIdentifier: _usageIdentifier, ...merchant }: Merchant) => ({
+  ...merchant,
+  usagePlan: merchant.usagePlan ?? DEFAULT_MERCHANT_USAGE_PLAN,
+});
 
 export const operations: Operations = {
   'POST /v1/merchants': operation({
     summary: 'Create a merchant',
-    body: z.object({ name: safeText(120), programs: programs.optional() }).strict(),
+    body: z
+      .object({ name: safeText(120), programs: programs.optional(), usagePlan: usagePlan.optional() })
+      .strict(),
     status: 201,
-    run: ({ body, idempotency, now }) =>
-      createMerchant({ name: body.name, programIds: body.programs ?? [] }, idempotency, now),
+    run: async ({ body, idempotency, now }) =>
+      merchantView(
+        await createMerchant(
+          {
+            name: body.name,
+            programIds: body.programs ?? [],
+            ...(body.usagePlan ? { usagePlan: body.usagePlan } : {}),
+          },
+          idempotency,
+          now,
+        ),
+      ),
   }),
   'GET /v1/merchants': operation({
     summary: 'List merchants',
     query: z.object(listQuery).strict(),
-    run: async ({ query }) =>
-      pageView(await listMerchants(query.limit, query.cursor), (merchant) => merchant),
+    run: async ({ query }) => pageView(await listMerchants(query.limit, query.cursor), merchantView),
   }),
   'GET /v1/merchants/{merchantId}': operation({
     summary: 'Get a merchant',
-    run: ({ params }) => getMerchant(merchantId(params)),
+    run: async ({ params }) => merchantView(await getMerchant(merchantId(params))),
   }),
   'PATCH /v1/merchants/{merchantId}': operation({
-    summary: 'Rename a merchant or change its programs',
+    summary: 'Rename a merchant, change its programs or its usage plan',
     body: z
-      .object({ name: safeText(120).optional(), programs: programs.optional() })
+      .object({
+        name: safeText(120).optional(),
+        programs: programs.optional(),
+        usagePlan: usagePlan.optional(),
+      })
       .strict()
       .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change'),
-    run: ({ params, body, now }) =>
-      updateMerchant(
-        merchantId(params),
-        {
-          ...(body.name ? { name: body.name } : {}),
-          ...(body.programs ? { programIds: body.programs } : {}),
-        },
-        now,
+    run: async ({ params, body, now }) =>
+      merchantView(
+        await updateMerchant(
+          merchantId(params),
+          {
+            ...(body.name ? { name: body.name } : {}),
+            ...(body.programs ? { programIds: body.programs } : {}),
+            ...(body.usagePlan ? { usagePlan: body.usagePlan } : {}),
+          },
+          now,
+        ),
       ),
   }),
   'POST /v1/merchants/{merchantId}/api-keys': operation({

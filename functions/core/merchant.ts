@@ -1,10 +1,19 @@
 import type { MerchantScope } from './access';
+import type { MerchantUsagePlan } from './usage-plans';
 
 export interface Merchant {
   readonly id: string;
   readonly name: string;
   /** Programs whose cards this merchant may issue, see and use. */
   readonly programIds: readonly string[];
+  /** The API Gateway usage plan tier (rate, burst, daily quota) all of the merchant's keys share. */
+  readonly usagePlan?: MerchantUsagePlan;
+  /**
+   * The value of the merchant's API Gateway API key: a random identifier the authorizer hands API Gateway
+   * to count requests against the tier's plan. Not a credential (clients authenticate with their own
+   * API keys; the gateway takes usage keys only from the authorizer) and never shown.
+   */
+  readonly usageIdentifier?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

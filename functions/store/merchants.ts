@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
 import { DomainError, notFound } from '../core/errors';
-import { newId } from '../core/ids';
+import { base32, newId } from '../core/ids';
 import type { Merchant } from '../core/merchant';
+import { DEFAULT_MERCHANT_USAGE_PLAN, type MerchantUsagePlan } from '../core/usage-plans';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
@@ -10,9 +12,13 @@ import { MERCHANTS_INDEX_PK, merchantKey, programKey, withoutLayout } from './ke
 import { listByIndex } from './listing';
 import type { Page } from './pagination';
 import { keyInProgress, writeAtomically } from './transact';
+import { registerUsageKey } from './usage-keys';
 
 const cache = new TtlCache<Merchant>(() => config().REFERENCE_CACHE_SECONDS * 1000);
 const toMerchant = (item: Record<string, unknown>): Merchant => withoutLayout<Merchant>(item);
+
+/** 256 random bits: the value of the merchant's API Gateway usage key (API Gateway takes 20-128 characters). */
+const newUsageIdentifier = (): string => `gu_${base32(randomBytes(32)).slice(0, 52)}`;
 
 const merchantItem = (merchant: Merchant) => ({
   ...merchantKey(merchant.id),
@@ -41,8 +47,13 @@ function missingProgram(reasons: readonly { code: string }[], programIds: readon
   ]);
 }
 
+/**
+ * Primary course: write the merchant (with its usage plan tier and a fresh usage identifier), then
+ * register its usage key in the tier's API Gateway usage plan. A replay registers again (idempotent), so
+ * retrying a request whose registration failed heals it.
+ */
 export async function createMerchant(
-  input: { name: string; programIds: readonly string[] },
+  input: { name: string; programIds: readonly string[]; usagePlan?: MerchantUsagePlan },
   claim: IdempotencyClaim | undefined,
   now = new Date(),
 ): Promise<Merchant> {
@@ -50,6 +61,8 @@ export async function createMerchant(
     id: newId('mer', now),
     name: input.name,
     programIds: [...new Set(input.programIds)],
+    usagePlan: input.usagePlan ?? DEFAULT_MERCHANT_USAGE_PLAN,
+    usageIdentifier: newUsageIdentifier(),
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };
@@ -66,10 +79,11 @@ export async function createMerchant(
     ],
     { claim, result: merchant, now },
   );
-  if (outcome.kind === 'replayed') return outcome.result;
   if (outcome.kind === 'key-busy') throw keyInProgress();
   if (outcome.kind === 'cancelled') throw missingProgram(outcome.reasons, merchant.programIds);
-  return merchant;
+  const created = outcome.kind === 'replayed' ? outcome.result : merchant;
+  await registerUsageKey(created);
+  return created;
 }
 
 export async function findMerchant(
@@ -97,9 +111,14 @@ export function listMerchants(limit: number, cursor?: string): Promise<Page<Merc
   return listByIndex('GSI1', MERCHANTS_INDEX_PK, { limit, cursor, newestFirst: true }, toMerchant);
 }
 
+/**
+ * Primary course: write the change (conditioned on the version read), then make sure the merchant's usage
+ * key sits in its tier's plan: moved when the tier changed, created for a merchant stored before usage
+ * plans existed, and re-done after an earlier failed registration.
+ */
 export async function updateMerchant(
   merchantId: string,
-  patch: { name?: string; programIds?: readonly string[] },
+  patch: { name?: string; programIds?: readonly string[]; usagePlan?: MerchantUsagePlan },
   now = new Date(),
 ): Promise<Merchant> {
   const current = await getMerchant(merchantId);
@@ -107,6 +126,8 @@ export async function updateMerchant(
     ...current,
     ...(patch.name !== undefined ? { name: patch.name } : {}),
     ...(patch.programIds !== undefined ? { programIds: [...new Set(patch.programIds)] } : {}),
+    usagePlan: patch.usagePlan ?? current.usagePlan ?? DEFAULT_MERCHANT_USAGE_PLAN,
+    usageIdentifier: current.usageIdentifier ?? newUsageIdentifier(),
     updatedAt: now.toISOString(),
   };
   const outcome = await writeAtomically(
@@ -131,6 +152,7 @@ export async function updateMerchant(
     throw missingProgram(outcome.reasons, updated.programIds);
   }
   cache.delete(merchantId);
+  await registerUsageKey(updated);
   return updated;
 }
 

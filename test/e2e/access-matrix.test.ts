@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES, STAFF_ROLES } from '../../functions/http/route-table';
+import { MERCHANT_SCOPES, ROUTES, STAFF_ROLES } from '../../functions/http/route-table';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
 import { startTestStack } from '../support/stack';
@@ -19,12 +19,15 @@ beforeAll(async () => {
   if (!demo) throw new Error('the test stack did not seed');
   for (const role of STAFF_ROLES) tokens[`staff:${role}`] = demo.staffTokens[role];
   tokens['merchant:all'] = demo.apiKey;
-  const readOnly = await request('POST', `/v1/merchants/${demo.merchantId}/api-keys`, {
-    token: demo.staffTokens.admin,
-    idempotencyKey: randomUUID(),
-    body: { scopes: ['cards:read'] },
-  });
-  tokens['merchant:cards:read'] = readOnly.body.apiKey;
+  // A key with each single scope: a route needing another scope refuses it.
+  for (const scope of MERCHANT_SCOPES) {
+    const key = await request('POST', `/v1/merchants/${demo.merchantId}/api-keys`, {
+      token: demo.staffTokens.admin,
+      idempotencyKey: randomUUID(),
+      body: { scopes: [scope] },
+    });
+    tokens[`merchant:${scope}`] = key.body.apiKey;
+  }
 });
 afterAll(async () => stack.stop());
 
@@ -38,6 +41,16 @@ const samplePath = (path: string) =>
     .replace('{alertId}', `fa_${'1'.repeat(26)}`);
 
 describe('route x principal matrix', () => {
+  it('covers every staff role and every merchant scope', () => {
+    expect(Object.keys(tokens).sort()).toEqual(
+      [
+        ...STAFF_ROLES.map((role) => `staff:${role}`),
+        'merchant:all',
+        ...MERCHANT_SCOPES.map((s) => `merchant:${s}`),
+      ].sort(),
+    );
+  });
+
   it('every route declares its callers explicitly', () => {
     for (const route of ROUTES) {
       const access = route.access;
@@ -63,7 +76,10 @@ describe('route x principal matrix', () => {
         if (access.public) allowed = true;
         else if (caller === 'anonymous') allowed = false;
         else if (caller.startsWith('merchant:')) {
-          allowed = caller === 'merchant:all' ? Boolean(access.merchant) : access.merchant === 'cards:read';
+          allowed =
+            caller === 'merchant:all'
+              ? Boolean(access.merchant)
+              : access.merchant === caller.slice('merchant:'.length);
         } else {
           allowed = access.staff?.includes(caller.slice('staff:'.length) as never) ?? false;
         }

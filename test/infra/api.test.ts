@@ -1,16 +1,26 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../functions/core/errors';
+import {
+  AUTHORIZER_CACHE_SECONDS,
+  DEFAULT_USAGE_PLANS,
+  USAGE_PLAN_TIERS,
+} from '../../functions/core/usage-plans';
+import { usesAuthorizer } from '../../functions/http/gateway';
 import { problemOf } from '../../functions/http/problem';
 import { API_FUNCTIONS, ROUTES, routeKey } from '../../functions/http/route-table';
 import {
+  actionsOf,
   buildFirstRegion,
+  buildTestApp,
   envOf,
+  FIRST_REGION,
   methodKeys,
   methodsByKey,
   refTarget,
   resourcesOf,
   routesWithoutMethod,
+  statementsOfRole,
   template,
 } from './build';
 
@@ -40,19 +50,29 @@ describe('api stack', () => {
     expect(routesWithoutMethod(t, [...ROUTES, extra])).toEqual(['POST /v1/cards/{cardId}/teleport']);
   });
 
-  it('has one function per route group', () => {
-    t.resourceCountIs('AWS::Lambda::Function', API_FUNCTIONS.length);
+  it('has one function per route group, and the authorizer', () => {
+    t.resourceCountIs('AWS::Lambda::Function', API_FUNCTIONS.length + 1);
     for (const fn of API_FUNCTIONS) functionOf(fn);
+    functionOf('authorizer');
   });
 
-  it('sends every route to its own group function by Lambda proxy, without an API Gateway authorizer', () => {
+  it('sends every route to its own group function by Lambda proxy; merchant and staff routes through the authorizer with an API key', () => {
     const validators = Object.keys(resourcesOf(t, 'AWS::ApiGateway::RequestValidator'));
     expect(validators).toHaveLength(1);
+    const [authorizer] = Object.keys(resourcesOf(t, 'AWS::ApiGateway::Authorizer'));
     const methods = methodsByKey(t);
     for (const route of ROUTES) {
       const method = methods.get(routeKey(route));
       expect(method, routeKey(route)).toBeDefined();
-      expect(method?.AuthorizationType).toBe('NONE');
+      if (route.access.public) {
+        expect(method?.AuthorizationType, routeKey(route)).toBe('NONE');
+        expect(method?.ApiKeyRequired ?? false, routeKey(route)).toBe(false);
+      } else {
+        expect(usesAuthorizer(route), routeKey(route)).toBe(true);
+        expect(method?.AuthorizationType, routeKey(route)).toBe('CUSTOM');
+        expect(refTarget(method?.AuthorizerId), routeKey(route)).toBe(authorizer);
+        expect(method?.ApiKeyRequired, routeKey(route)).toBe(true);
+      }
       expect(refTarget(method?.RequestValidatorId)).toBe(validators[0]);
       expect(method?.Integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
       // The integration URI names the function of the route's group.
@@ -62,7 +82,8 @@ describe('api stack', () => {
 
   it('lets API Gateway invoke each function only through its own methods', () => {
     const permissions = Object.values(resourcesOf(t, 'AWS::Lambda::Permission'));
-    expect(permissions).toHaveLength(ROUTES.length);
+    // One per method, and one for the authorizer.
+    expect(permissions).toHaveLength(ROUTES.length + 1);
     for (const permission of permissions) {
       expect(permission.Properties).toMatchObject({
         Action: 'lambda:InvokeFunction',
@@ -113,19 +134,27 @@ describe('api stack', () => {
     const byType = new Map(
       responses.map((response) => [response.Properties.ResponseType, response.Properties]),
     );
-    const expected: [string, string, ErrorCode][] = [
+    const expected: [string, string, ErrorCode, Record<string, string>?][] = [
       ['MISSING_AUTHENTICATION_TOKEN', '404', 'NOT_FOUND'],
-      ['THROTTLED', '429', 'RATE_LIMITED'],
+      ['UNAUTHORIZED', '401', 'UNAUTHENTICATED', { 'WWW-Authenticate': "'Bearer'" }],
+      ['ACCESS_DENIED', '403', 'FORBIDDEN'],
+      ['INVALID_API_KEY', '403', 'FORBIDDEN'],
+      ['THROTTLED', '429', 'RATE_LIMITED', { 'Retry-After': "'1'" }],
+      ['QUOTA_EXCEEDED', '429', 'RATE_LIMITED'],
       ['WAF_FILTERED', '403', 'FORBIDDEN'],
       ['BAD_REQUEST_BODY', '400', 'VALIDATION_FAILED'],
+      ['AUTHORIZER_FAILURE', '500', 'INTERNAL'],
       ['DEFAULT_5XX', '500', 'INTERNAL'],
     ];
-    for (const [type, status, code] of expected) {
+    for (const [type, status, code, headers = {}] of expected) {
       const response = byType.get(type);
       expect(response, type).toBeDefined();
       expect(response?.StatusCode).toBe(status);
-      expect(response?.ResponseParameters).toEqual({
+      expect(response?.ResponseParameters, type).toEqual({
         'gatewayresponse.header.Content-Type': "'application/problem+json'",
+        ...Object.fromEntries(
+          Object.entries(headers).map(([name, value]) => [`gatewayresponse.header.${name}`, value]),
+        ),
       });
       const templates = response?.ResponseTemplates as Record<string, string> | undefined;
       const body = JSON.parse(templates?.['application/json'] ?? '{}');
@@ -172,5 +201,88 @@ describe('api stack', () => {
     expect(arn).toContain(':apigateway:');
     expect(arn).toContain(`{"Ref":"${api}"}`);
     expect(arn).toContain(`/stages/",{"Ref":"${stage}"}`);
+  });
+
+  it('takes API keys from the authorizer: a REQUEST authorizer on the Authorization header, cached briefly', () => {
+    t.hasResourceProperties('AWS::ApiGateway::RestApi', { ApiKeySourceType: 'AUTHORIZER' });
+    const authorizers = Object.values(resourcesOf(t, 'AWS::ApiGateway::Authorizer'));
+    expect(authorizers).toHaveLength(1);
+    const authorizer = authorizers[0]?.Properties;
+    expect(authorizer).toMatchObject({
+      Type: 'REQUEST',
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerResultTtlInSeconds: AUTHORIZER_CACHE_SECONDS,
+    });
+    expect(AUTHORIZER_CACHE_SECONDS).toBeLessThanOrEqual(60);
+    expect(JSON.stringify(authorizer?.AuthorizerUri)).toContain(`"${functionOf('authorizer')}"`);
+  });
+
+  it('has a usage plan per tier with its throttle and daily quota, on the stage, and the staff key in the staff plan', () => {
+    const plans = Object.entries(resourcesOf(t, 'AWS::ApiGateway::UsagePlan'));
+    expect(plans).toHaveLength(USAGE_PLAN_TIERS.length);
+    const [stage] = Object.keys(resourcesOf(t, 'AWS::ApiGateway::Stage'));
+    const planIdOf: Record<string, string> = {};
+    for (const tier of USAGE_PLAN_TIERS) {
+      const found = plans.find(
+        ([, plan]) => plan.Properties.UsagePlanName === `giftcard-api-${FIRST_REGION.region}-${tier}`,
+      );
+      expect(found, tier).toBeDefined();
+      const [id, plan] = found as [string, (typeof plans)[number][1]];
+      planIdOf[tier] = id;
+      expect(plan.Properties).toMatchObject({
+        Throttle: {
+          RateLimit: DEFAULT_USAGE_PLANS[tier].rateLimit,
+          BurstLimit: DEFAULT_USAGE_PLANS[tier].burstLimit,
+        },
+        Quota: { Limit: DEFAULT_USAGE_PLANS[tier].dailyQuota, Period: 'DAY' },
+      });
+      const stages = plan.Properties.ApiStages as { Stage: unknown }[];
+      expect(stages.map((entry) => refTarget(entry.Stage))).toEqual([stage]);
+    }
+    const keys = Object.entries(resourcesOf(t, 'AWS::ApiGateway::ApiKey'));
+    expect(keys).toHaveLength(1);
+    const [staffKeyId, staffKey] = keys[0] as (typeof keys)[number];
+    const memberships = Object.values(resourcesOf(t, 'AWS::ApiGateway::UsagePlanKey'));
+    expect(
+      memberships.map((m) => [refTarget(m.Properties.UsagePlanId), refTarget(m.Properties.KeyId)]),
+    ).toEqual([[planIdOf.staff, staffKeyId]]);
+    // The authorizer names the staff key by its value; the merchants function finds plans by name.
+    const functions = resourcesOf(t, 'AWS::Lambda::Function');
+    expect(envOf(functions[functionOf('authorizer')]).STAFF_USAGE_KEY).toBe(staffKey.Properties.Value);
+    expect(envOf(functions[functionOf('merchants')]).USAGE_PLAN_PREFIX).toBe(
+      `giftcard-api-${FIRST_REGION.region}`,
+    );
+  });
+
+  it('lets only the merchants function manage usage plan keys', () => {
+    const roleOf = (fn: string) =>
+      refTarget(resourcesOf(t, 'AWS::Lambda::Function')[functionOf(fn)]?.Properties.Role);
+    for (const fn of [...API_FUNCTIONS, 'authorizer']) {
+      const actions = statementsOfRole(t, roleOf(fn)).flatMap(actionsOf);
+      const gateway = actions.filter((action) => action.startsWith('apigateway:')).sort();
+      if (fn === 'merchants')
+        expect(gateway).toEqual([
+          'apigateway:DELETE',
+          'apigateway:GET',
+          'apigateway:POST',
+          'apigateway:POST',
+        ]);
+      else expect(gateway, fn).toEqual([]);
+    }
+  });
+
+  it('takes usage plan figures per region from the deployment config', () => {
+    const { sets } = buildTestApp({
+      regions: [{ ...FIRST_REGION, usagePlans: { standard: { burstLimit: 7 }, staff: { dailyQuota: 9 } } }],
+      nag: false,
+    });
+    const plans = Object.values(
+      resourcesOf(template((sets[0] as (typeof sets)[number]).api), 'AWS::ApiGateway::UsagePlan'),
+    );
+    const byName = new Map(plans.map((plan) => [plan.Properties.UsagePlanName, plan.Properties]));
+    expect(byName.get(`giftcard-api-${FIRST_REGION.region}-standard`)).toMatchObject({
+      Throttle: { RateLimit: DEFAULT_USAGE_PLANS.standard.rateLimit, BurstLimit: 7 },
+    });
+    expect(byName.get(`giftcard-api-${FIRST_REGION.region}-staff`)).toMatchObject({ Quota: { Limit: 9 } });
   });
 });

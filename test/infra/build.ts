@@ -25,6 +25,7 @@ export const FIRST_REGION = CDK_JSON.context.regions[0] as { region: string; reg
 /** Every Lambda entry the app needs, relative to the functions directory. */
 export const FUNCTION_ENTRIES = [
   ...API_FUNCTIONS.map((fn) => `api/${fn}.ts`),
+  'http/authorizer.ts',
   ...STREAM_CONSUMERS.map((consumer) => `streams/${consumer.module}.ts`),
   ...SCHEDULED_JOBS.map((job) => `scheduled/${job.module}.ts`),
 ];

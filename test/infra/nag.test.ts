@@ -59,6 +59,9 @@ const EXPECTED_ACKNOWLEDGED = [
   'AwsSolutions-COG4',
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
   'AwsSolutions-IAM5[Resource::*]',
+  // The merchants function moving usage keys between usage plans (ids made by API Gateway).
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/usageplans/*/keys]',
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/usageplans/*/keys/*]',
   'AwsSolutions-L1',
   'AwsSolutions-SMG4',
   'AwsSolutions-SQS3',

@@ -3,6 +3,7 @@ import { resetStaffKeysForTests } from '../../functions/http/staff-token';
 import { resetDbForTests } from '../../functions/store/dynamo-client';
 import { resetIdempotencyForTests } from '../../functions/store/idempotency';
 import { resetSecretsForTests } from '../../functions/store/secrets';
+import { resetUsageKeysForTests } from '../../functions/store/usage-keys';
 
 /**
  * Forgets everything the handlers derived from the environment at their cold start (config, staff
@@ -15,4 +16,5 @@ export function resetHandlerState(): void {
   resetDbForTests();
   resetSecretsForTests();
   resetIdempotencyForTests();
+  resetUsageKeysForTests();
 }

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES, routeKey } from '../../functions/http/route-table';
+import type { LocalStack } from '../../local/stack';
+import { request } from '../support/http';
+import { startTestStack } from '../support/stack';
+
+/**
+ * Support staff can do nothing that is admin's (or ops') alone: for every route whose access names
+ * admin but not support, a support user with a VALID request on REAL resources gets 403 FORBIDDEN and
+ * changes nothing, while the same request from an admin gets past authorisation. A route added to the
+ * table with such access fails here until it has a sample request below.
+ */
+let stack: LocalStack;
+let admin: string;
+let support: string;
+let apiKey: string;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  const demo = stack.demo;
+  if (!demo) throw new Error('the test stack did not seed');
+  admin = demo.staffTokens.admin;
+  support = demo.staffTokens.support;
+  apiKey = demo.apiKey;
+  ids.programId = demo.programId;
+  ids.merchantId = demo.merchantId;
+  const key = await request('POST', `/v1/merchants/${demo.merchantId}/api-keys`, {
+    token: admin,
+    idempotencyKey: randomUUID(),
+    body: { description: 'kept' },
+  });
+  ids.keyId = key.body.id;
+  const webhook = await request('POST', '/v1/webhooks', {
+    token: apiKey,
+    idempotencyKey: randomUUID(),
+    body: { url: 'http://127.0.0.1:9/hooks', events: ['card.issued'] },
+  });
+  expect(webhook.status).toBe(201);
+  ids.webhookId = webhook.body.id;
+  ids.deliveryId = `whd_${'1'.repeat(26)}`;
+});
+afterAll(async () => stack.stop());
+
+const path = (template: string) => template.replace(/\{(\w+)\}/g, (_, name: string) => ids[name] ?? name);
+
+/** A valid request for each route admin may call and support may not. */
+const SAMPLES: Record<string, unknown> = {
+  'POST /v1/programs': { name: 'Support tried', currency: 'USD' },
+  'PATCH /v1/programs/{programId}': { name: 'Renamed by support' },
+  'POST /v1/merchants': { name: 'Support tried' },
+  'PATCH /v1/merchants/{merchantId}': { name: 'Renamed by support', usagePlan: 'standard' },
+  'POST /v1/merchants/{merchantId}/api-keys': { description: 'support tried' },
+  'GET /v1/merchants/{merchantId}/api-keys': undefined,
+  'DELETE /v1/merchants/{merchantId}/api-keys/{keyId}': undefined,
+  'GET /v1/webhooks': undefined,
+  'DELETE /v1/webhooks/{webhookId}': undefined,
+  'GET /v1/webhooks/{webhookId}/deliveries': undefined,
+  'POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry': {},
+};
+
+const adminOnly = ROUTES.filter(
+  (route) =>
+    !route.access.public && route.access.staff?.includes('admin') && !route.access.staff.includes('support'),
+);
+/** Staff name the merchant whose webhooks they list. */
+const query = (key: string) => (key === 'GET /v1/webhooks' ? `?merchantId=${ids.merchantId}` : '');
+
+async function snapshot() {
+  const read = async (p: string) => (await request('GET', p, { token: admin })).body;
+  const webhooks = await request('GET', `/v1/webhooks?merchantId=${ids.merchantId}`, { token: admin });
+  return {
+    programs: await read('/v1/programs?limit=200'),
+    merchants: await read('/v1/merchants?limit=200'),
+    keys: await read(`/v1/merchants/${ids.merchantId}/api-keys?limit=200`),
+    webhooks: webhooks.body,
+  };
+}
+
+describe('support cannot do admin actions', () => {
+  it('every admin-only route has a sample request', () => {
+    expect(adminOnly.length).toBeGreaterThan(0);
+    expect(adminOnly.map(routeKey).filter((key) => !(key in SAMPLES))).toEqual([]);
+  });
+
+  it('a support user gets 403 on each and changes nothing; an admin gets past authorisation', async () => {
+    const before = await snapshot();
+    for (const route of adminOnly) {
+      const body = SAMPLES[routeKey(route)];
+      const refused = await request(route.method, path(route.path) + query(routeKey(route)), {
+        token: support,
+        idempotencyKey: randomUUID(),
+        ...(body === undefined ? {} : { body }),
+      });
+      expect(refused.status, routeKey(route)).toBe(403);
+      expect(refused.body, routeKey(route)).toMatchObject({ code: 'FORBIDDEN' });
+    }
+    expect(await snapshot()).toEqual(before);
+
+    // The same requests were valid: an admin's pass authorisation (the DELETEs last, they change state).
+    const ordered = [...adminOnly].sort(
+      (a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'),
+    );
+    for (const route of ordered) {
+      const body = SAMPLES[routeKey(route)];
+      const allowed = await request(route.method, path(route.path) + query(routeKey(route)), {
+        token: admin,
+        idempotencyKey: randomUUID(),
+        ...(body === undefined ? {} : { body }),
+      });
+      expect([401, 403], `${routeKey(route)} -> ${allowed.status}`).not.toContain(allowed.status);
+      // The delivery id is made up; everything else exists and succeeds.
+      if (!route.path.includes('{deliveryId}')) expect(allowed.status, routeKey(route)).toBeLessThan(300);
+    }
+  });
+});
