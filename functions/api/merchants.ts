@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MERCHANT_SCOPES } from '../core/access';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { auditOf } from '../http/auth';
 import { pathId } from '../http/params';
 import { entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
@@ -12,16 +13,23 @@ const scopes = z
   .array(z.enum(MERCHANT_SCOPES as [string, ...string[]]))
   .min(1)
   .max(MERCHANT_SCOPES.length);
+/** Why the change is made: kept on its audit record. */
+const reason = safeText(500).optional();
 const merchantId = (params: Readonly<Record<string, string>>) =>
   pathId(params, 'merchantId', 'mer', 'The merchant');
 
 export const operations: Operations = {
   'POST /v1/merchants': operation({
     summary: 'Create a merchant',
-    body: z.object({ name: safeText(120), programs: programs.optional() }).strict(),
+    body: z.object({ name: safeText(120), programs: programs.optional(), reason }).strict(),
     status: 201,
-    run: ({ body, idempotency, now }) =>
-      createMerchant({ name: body.name, programIds: body.programs ?? [] }, idempotency, now),
+    run: ({ principal, body, idempotency, now }) =>
+      createMerchant(
+        { name: body.name, programIds: body.programs ?? [] },
+        idempotency,
+        now,
+        auditOf(principal, body.reason),
+      ),
   }),
   'GET /v1/merchants': operation({
     summary: 'List merchants',
@@ -36,10 +44,13 @@ export const operations: Operations = {
   'PATCH /v1/merchants/{merchantId}': operation({
     summary: 'Rename a merchant or change its programs',
     body: z
-      .object({ name: safeText(120).optional(), programs: programs.optional() })
+      .object({ name: safeText(120).optional(), programs: programs.optional(), reason })
       .strict()
-      .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change'),
-    run: ({ params, body, now }) =>
+      .refine(
+        (patch) => Object.keys(patch).some((field) => field !== 'reason'),
+        'give at least one field to change',
+      ),
+    run: ({ principal, params, body, now }) =>
       updateMerchant(
         merchantId(params),
         {
@@ -47,13 +58,14 @@ export const operations: Operations = {
           ...(body.programs ? { programIds: body.programs } : {}),
         },
         now,
+        auditOf(principal, body.reason),
       ),
   }),
   'POST /v1/merchants/{merchantId}/api-keys': operation({
     summary: 'Create an API key (shown once)',
-    body: z.object({ scopes: scopes.optional(), description: safeText(200).optional() }).strict(),
+    body: z.object({ scopes: scopes.optional(), description: safeText(200).optional(), reason }).strict(),
     status: 201,
-    run: ({ params, body, idempotency, now }) =>
+    run: ({ principal, params, body, idempotency, now }) =>
       createApiKey(
         merchantId(params),
         {
@@ -62,6 +74,7 @@ export const operations: Operations = {
         },
         idempotency,
         now,
+        auditOf(principal, body.reason),
       ),
   }),
   'GET /v1/merchants/{merchantId}/api-keys': operation({
@@ -71,9 +84,15 @@ export const operations: Operations = {
       pageView(await listApiKeys(merchantId(params), query.limit, query.cursor), (key) => key),
   }),
   'DELETE /v1/merchants/{merchantId}/api-keys/{keyId}': operation({
-    summary: 'Revoke an API key at once',
-    run: ({ params, now }) =>
-      revokeApiKey(merchantId(params), pathId(params, 'keyId', 'key', 'The API key'), now),
+    summary: 'Revoke an API key at once (?reason= is kept on the audit record)',
+    query: z.object({ reason }).strict(),
+    run: ({ principal, params, query, now }) =>
+      revokeApiKey(
+        merchantId(params),
+        pathId(params, 'keyId', 'key', 'The API key'),
+        now,
+        auditOf(principal, query.reason),
+      ),
   }),
 };
 

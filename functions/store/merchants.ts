@@ -1,8 +1,10 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
+import { type AuditContext, auditOfChange } from '../core/audit';
 import { DomainError, notFound } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Merchant } from '../core/merchant';
+import { auditPut } from './audit';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
@@ -41,10 +43,35 @@ function missingProgram(reasons: readonly { code: string }[], programIds: readon
   ]);
 }
 
+/** The audit record written with a merchant change made by a caller (last in its transaction). */
+const merchantAudit = (
+  audit: AuditContext | undefined,
+  action: string,
+  before: Merchant | null,
+  after: Merchant,
+  now: Date,
+) =>
+  audit
+    ? [
+        auditPut(
+          auditOfChange(audit, {
+            action,
+            subjectType: 'merchant',
+            subjectId: after.id,
+            merchantId: after.id,
+            at: now,
+            before,
+            after,
+          }),
+        ),
+      ]
+    : [];
+
 export async function createMerchant(
   input: { name: string; programIds: readonly string[] },
   claim: IdempotencyClaim | undefined,
   now = new Date(),
+  audit?: AuditContext,
 ): Promise<Merchant> {
   const merchant: Merchant = {
     id: newId('mer', now),
@@ -63,6 +90,7 @@ export async function createMerchant(
         },
       },
       ...programsExist(merchant.programIds),
+      ...merchantAudit(audit, 'merchant.create', null, merchant, now),
     ],
     { claim, result: merchant, now },
   );
@@ -101,6 +129,7 @@ export async function updateMerchant(
   merchantId: string,
   patch: { name?: string; programIds?: readonly string[] },
   now = new Date(),
+  audit?: AuditContext,
 ): Promise<Merchant> {
   const current = await getMerchant(merchantId);
   const updated: Merchant = {
@@ -121,6 +150,7 @@ export async function updateMerchant(
         },
       },
       ...programsExist(updated.programIds),
+      ...merchantAudit(audit, 'merchant.update', current, updated, now),
     ],
     { claim: undefined, result: updated, now },
   );
