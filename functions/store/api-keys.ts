@@ -6,7 +6,7 @@ import { type AuditContext, auditOfChange } from '../core/audit';
 import { notFound } from '../core/errors';
 import { base32, newId } from '../core/ids';
 import type { ApiKeyRecord, Merchant } from '../core/merchant';
-import { auditPut } from './audit';
+import { auditInsert } from './audit';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
@@ -107,7 +107,7 @@ const keyAudit = (
 ) =>
   audit
     ? [
-        auditPut(
+        auditInsert(
           auditOfChange(audit, {
             action,
             subjectType: 'apiKey',

@@ -49,7 +49,7 @@ const recordItem = (record: AuditRecord) => ({
 });
 
 /** The record as one action of the transaction that makes the change it records. */
-export const auditPut = (record: AuditRecord): TransactItem => ({
+export const auditInsert = (record: AuditRecord): TransactItem => ({
   Put: {
     TableName: tableName(),
     Item: recordItem(record),

@@ -10,7 +10,7 @@ import {
   type FraudAlert,
   planAlertStep,
 } from '../core/fraud-alert';
-import { auditPut } from './audit';
+import { auditInsert } from './audit';
 import { db, tableName } from './dynamo-client';
 import { findReplay, type IdempotencyClaim } from './idempotency';
 import { batchGet } from './listing';
@@ -197,7 +197,7 @@ export async function stepAlert(
         },
       },
       // The step's note is its reason; the audit record is written with the step or not at all.
-      auditPut(
+      auditInsert(
         auditOfChange(
           { actor: step.by, reason: step.note },
           {

@@ -4,7 +4,7 @@ import { type AuditContext, auditOfChange } from '../core/audit';
 import { DomainError, notFound } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Merchant } from '../core/merchant';
-import { auditPut } from './audit';
+import { auditInsert } from './audit';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
@@ -53,7 +53,7 @@ const merchantAudit = (
 ) =>
   audit
     ? [
-        auditPut(
+        auditInsert(
           auditOfChange(audit, {
             action,
             subjectType: 'merchant',

@@ -6,7 +6,7 @@ import { DomainError, notFound } from '../core/errors';
 import { defaultFraudRules, type FraudRulesPatch, mergeFraudRules } from '../core/fraud-rules';
 import { newId } from '../core/ids';
 import { checkProgramRules, DEFAULT_CASH_OUT, DEFAULT_DEACTIVATION, type Program } from '../core/program';
-import { auditPut } from './audit';
+import { auditInsert } from './audit';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
@@ -96,7 +96,7 @@ export async function createProgram(
       })),
       ...(audit
         ? [
-            auditPut(
+            auditInsert(
               auditOfChange(audit, {
                 action: 'program.create',
                 subjectType: 'program',
@@ -187,7 +187,7 @@ export async function updateProgram(
       },
       ...(audit
         ? [
-            auditPut(
+            auditInsert(
               auditOfChange(audit, {
                 action: 'program.update',
                 subjectType: 'program',

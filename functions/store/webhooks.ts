@@ -14,7 +14,7 @@ import {
 } from '../core/webhook-model';
 import { ATTEMPT_LEASE_MS, deadlineOf } from '../core/webhook-retry';
 import { generateWebhookSecret } from '../core/webhook-signature';
-import { auditPut } from './audit';
+import { auditInsert } from './audit';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
 import { merchantKey, withoutLayout } from './keys';
@@ -273,7 +273,7 @@ export async function deleteWebhook(webhook: Webhook, audit?: AuditContext, now 
           },
           ...(audit
             ? [
-                auditPut(
+                auditInsert(
                   auditOfChange(audit, {
                     action: 'webhook.delete',
                     subjectType: 'webhook',
