@@ -29,8 +29,8 @@ export interface ApiStackProps extends StackProps {
   readonly usagePlans?: UsagePlanOverrides;
 }
 
-/** Table access per API function: the health check only reads. */
-const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
+/** Table access per API function: the health check, reports and the audit trail only read. */
+export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   system: 'read',
   programs: 'readWrite',
   merchants: 'readWrite',
@@ -38,6 +38,7 @@ const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   transactions: 'readWrite',
   webhooks: 'readWrite',
   fraud: 'readWrite',
+  reports: 'read',
 };
 
 const NO_AUTH_REASON =
@@ -136,7 +137,7 @@ export class ApiStack extends Stack {
         entry: `api/${fn}.ts`,
         serviceName: `giftcard-api-${fn}`,
         description: `Gift card API '${fn}' handler: ${routesOf(fn).length} route(s) of functions/http/route-table.ts`,
-        tableAccess: TABLE_ACCESS[fn],
+        tableAccess: API_TABLE_ACCESS[fn],
         ...(fn === 'merchants' ? { environment: { USAGE_PLAN_PREFIX: usagePlanPrefix } } : {}),
       });
     }

@@ -3,6 +3,7 @@ import { MERCHANT_SCOPES } from '../core/access';
 import type { Merchant } from '../core/merchant';
 import { DEFAULT_MERCHANT_USAGE_PLAN, MERCHANT_USAGE_PLANS } from '../core/usage-plans';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { auditOf } from '../http/auth';
 import { pathId } from '../http/params';
 import { entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
@@ -15,6 +16,8 @@ const scopes = z
   .min(1)
   .max(MERCHANT_SCOPES.length);
 const usagePlan = z.enum(MERCHANT_USAGE_PLANS);
+/** Why the change is made: kept on its audit record. */
+const reason = safeText(500).optional();
 const merchantId = (params: Readonly<Record<string, string>>) =>
   pathId(params, 'merchantId', 'mer', 'The merchant');
 
@@ -28,10 +31,15 @@ export const operations: Operations = {
   'POST /v1/merchants': operation({
     summary: 'Create a merchant',
     body: z
-      .object({ name: safeText(120), programs: programs.optional(), usagePlan: usagePlan.optional() })
+      .object({
+        name: safeText(120),
+        programs: programs.optional(),
+        usagePlan: usagePlan.optional(),
+        reason,
+      })
       .strict(),
     status: 201,
-    run: async ({ body, idempotency, now }) =>
+    run: async ({ principal, body, idempotency, now }) =>
       merchantView(
         await createMerchant(
           {
@@ -41,6 +49,7 @@ export const operations: Operations = {
           },
           idempotency,
           now,
+          auditOf(principal, body.reason),
         ),
       ),
   }),
@@ -60,10 +69,14 @@ export const operations: Operations = {
         name: safeText(120).optional(),
         programs: programs.optional(),
         usagePlan: usagePlan.optional(),
+        reason,
       })
       .strict()
-      .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change'),
-    run: async ({ params, body, now }) =>
+      .refine(
+        (patch) => Object.keys(patch).some((field) => field !== 'reason'),
+        'give at least one field to change',
+      ),
+    run: async ({ principal, params, body, now }) =>
       merchantView(
         await updateMerchant(
           merchantId(params),
@@ -73,14 +86,15 @@ export const operations: Operations = {
             ...(body.usagePlan ? { usagePlan: body.usagePlan } : {}),
           },
           now,
+          auditOf(principal, body.reason),
         ),
       ),
   }),
   'POST /v1/merchants/{merchantId}/api-keys': operation({
     summary: 'Create an API key (shown once)',
-    body: z.object({ scopes: scopes.optional(), description: safeText(200).optional() }).strict(),
+    body: z.object({ scopes: scopes.optional(), description: safeText(200).optional(), reason }).strict(),
     status: 201,
-    run: ({ params, body, idempotency, now }) =>
+    run: ({ principal, params, body, idempotency, now }) =>
       createApiKey(
         merchantId(params),
         {
@@ -89,6 +103,7 @@ export const operations: Operations = {
         },
         idempotency,
         now,
+        auditOf(principal, body.reason),
       ),
   }),
   'GET /v1/merchants/{merchantId}/api-keys': operation({
@@ -98,9 +113,15 @@ export const operations: Operations = {
       pageView(await listApiKeys(merchantId(params), query.limit, query.cursor), (key) => key),
   }),
   'DELETE /v1/merchants/{merchantId}/api-keys/{keyId}': operation({
-    summary: 'Revoke an API key at once',
-    run: ({ params, now }) =>
-      revokeApiKey(merchantId(params), pathId(params, 'keyId', 'key', 'The API key'), now),
+    summary: 'Revoke an API key at once (?reason= is kept on the audit record)',
+    query: z.object({ reason }).strict(),
+    run: ({ principal, params, query, now }) =>
+      revokeApiKey(
+        merchantId(params),
+        pathId(params, 'keyId', 'key', 'The API key'),
+        now,
+        auditOf(principal, query.reason),
+      ),
   }),
 };
 

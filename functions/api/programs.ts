@@ -18,6 +18,7 @@ import {
   type ExpiryPolicy,
 } from '../core/program';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { auditOf } from '../http/auth';
 import { amount, currency, entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import { createProgram, getProgram, listPrograms, type ProgramInput, updateProgram } from '../store/programs';
@@ -97,13 +98,18 @@ const rules = {
   fraudRules: fraudRules.optional(),
 };
 
+/** Why the change is made: kept on its audit record. */
+const reason = safeText(500).optional();
 const createBody = z
-  .object({ ...rules, currency, merchants: z.array(entityId('mer')).max(100).optional() })
+  .object({ ...rules, currency, merchants: z.array(entityId('mer')).max(100).optional(), reason })
   .strict();
 const patchBody = z
-  .object({ ...rules, name: rules.name.optional() })
+  .object({ ...rules, name: rules.name.optional(), reason })
   .strict()
-  .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change');
+  .refine(
+    (patch) => Object.keys(patch).some((field) => field !== 'reason'),
+    'give at least one field to change',
+  );
 const programParams = (params: Readonly<Record<string, string>>) => {
   const id = params.programId ?? '';
   if (!entityId('prg').safeParse(id).success) throw notFound('The program');
@@ -157,8 +163,14 @@ export const operations: Operations = {
     summary: 'Create a program (currency, limits, expiry, PIN, cash-out rules)',
     body: createBody,
     status: 201,
-    run: ({ body, idempotency, now }) =>
-      createProgram(withDefaults(body), body.merchants ?? [], idempotency, now),
+    run: ({ principal, body, idempotency, now }) =>
+      createProgram(
+        withDefaults(body),
+        body.merchants ?? [],
+        idempotency,
+        now,
+        auditOf(principal, body.reason),
+      ),
   }),
   'GET /v1/programs': operation({
     summary: 'List programs',
@@ -172,9 +184,9 @@ export const operations: Operations = {
   'PATCH /v1/programs/{programId}': operation({
     summary: "Change a program's rules (new cards and later loads)",
     body: patchBody,
-    run: async ({ params, body, now }) => {
+    run: async ({ principal, params, body, now }) => {
       const programId = programParams(params);
-      const { pinRequired, codeFormat: requestedFormat, ...rest } = body;
+      const { pinRequired, codeFormat: requestedFormat, reason: why, ...rest } = body;
       // A new format (for new cards) keeps the program's alphabet (and its prefix, in the same alphabet)
       // unless told otherwise, and is completed against its maxCards unless that changes too. The store
       // checks the merged program again, so a concurrent change of maxCards cannot slip by.
@@ -199,6 +211,7 @@ export const operations: Operations = {
           ...(pinRequired === undefined ? {} : { pinPolicy: pinRequired ? 'ALWAYS' : 'NEVER' }),
         },
         now,
+        auditOf(principal, why),
       );
     },
   }),

@@ -4,6 +4,7 @@ import { operations as cards } from './cards';
 import { operations as fraud } from './fraud';
 import { operations as merchants } from './merchants';
 import { operations as programs } from './programs';
+import { operations as reports } from './reports';
 import { operations as transactions } from './transactions';
 import { operations as webhooks } from './webhooks';
 
@@ -17,6 +18,7 @@ const reference = () => {
     transactions,
     webhooks,
     fraud,
+    reports,
   });
   return document;
 };

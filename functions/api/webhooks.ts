@@ -11,9 +11,9 @@ import {
   type Operations,
   operation,
 } from '../http/api-handler';
-import type { Principal } from '../http/auth';
+import { auditOf, type Principal } from '../http/auth';
 import { pathId } from '../http/params';
-import { entityId, listQuery } from '../http/validation';
+import { entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import {
   createWebhook,
@@ -132,10 +132,14 @@ export const operations: Operations = {
       ),
   }),
   'DELETE /v1/webhooks/{webhookId}': operation({
-    summary: 'Delete a webhook endpoint',
+    summary: 'Delete a webhook endpoint (staff: ?reason= is kept on the audit record)',
     status: 204,
+    query: z.object({ reason: safeText(500).optional() }).strict(),
     run: async (request) => {
-      await deleteWebhook(await visibleWebhook(request));
+      const { principal, query } = request;
+      // Staff deleting a merchant's endpoint leave an audit record; a merchant's own changes are its own.
+      const audit = principal.type === 'staff' ? auditOf(principal, query.reason) : undefined;
+      await deleteWebhook(await visibleWebhook(request), audit, request.now);
       return undefined;
     },
   }),

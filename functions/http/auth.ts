@@ -1,4 +1,5 @@
 import type { StaffRole } from '../core/access';
+import type { AuditContext } from '../core/audit';
 import type { Card } from '../core/card';
 import { DomainError } from '../core/errors';
 import type { Actor } from '../core/ledger';
@@ -74,6 +75,11 @@ export function actorOf(principal: Principal): Actor {
 }
 
 /** Staff see every card; a merchant only cards of its programs. */
+/** Who makes a change and why, for its audit record. */
+export function auditOf(principal: Principal, reason: string | undefined): AuditContext {
+  return { actor: actorOf(principal), ...(reason ? { reason } : {}) };
+}
+
 export function cardVisibility(principal: Principal): (card: Card) => boolean {
   return principal.type === 'merchant'
     ? (card) => merchantMaySee(principal.merchant, card)

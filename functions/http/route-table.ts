@@ -32,7 +32,8 @@ export type ApiFunctionName =
   | 'cards'
   | 'transactions'
   | 'webhooks'
-  | 'fraud';
+  | 'fraud'
+  | 'reports';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -46,6 +47,7 @@ export interface RouteDefinition {
 const ALL_STAFF = STAFF_ROLES;
 const CARE = ['admin', 'support'] as const satisfies readonly StaffRole[];
 const ADMIN = ['admin'] as const satisfies readonly StaffRole[];
+const FINANCE = ['admin', 'finance'] as const satisfies readonly StaffRole[];
 
 const route = (
   method: HttpMethod,
@@ -156,6 +158,11 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('GET', '/v1/fraud/alerts/{alertId}', 'fraud', { staff: CARE }),
   route('POST', '/v1/fraud/alerts/{alertId}/acknowledge', 'fraud', { staff: CARE }),
   route('POST', '/v1/fraud/alerts/{alertId}/resolve', 'fraud', { staff: CARE }),
+
+  // Finance reports (aggregates kept by the reporting stream consumer) and the read-only audit trail.
+  route('GET', '/v1/reports/summary', 'reports', { staff: FINANCE }),
+  route('GET', '/v1/reports/daily', 'reports', { staff: FINANCE }),
+  route('GET', '/v1/audit', 'reports', { staff: ['admin', 'finance', 'support'] }),
 ];
 
 /** `METHOD /path/{param}`: the key API Gateway gives a handler as httpMethod + resource. */

@@ -1,11 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
 import type { MerchantScope } from '../core/access';
+import { type AuditContext, auditOfChange } from '../core/audit';
 import { notFound } from '../core/errors';
 import { base32, newId } from '../core/ids';
 import type { ApiKeyRecord, Merchant } from '../core/merchant';
+import { auditInsert } from './audit';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
@@ -43,6 +44,7 @@ export async function createApiKey(
   input: { scopes: readonly MerchantScope[]; description?: string },
   claim: IdempotencyClaim | undefined,
   now = new Date(),
+  audit?: AuditContext,
 ): Promise<CreatedApiKey> {
   const id = newId('key', now);
   const secret = base32(randomBytes(32)).slice(0, 52);
@@ -76,6 +78,8 @@ export async function createApiKey(
           ConditionExpression: 'attribute_exists(PK)',
         },
       },
+      // The record shows the key's id and scopes, never the key.
+      ...keyAudit(audit, 'apiKey.create', null, record, now),
     ],
     { claim, result: created, now },
   );
@@ -94,28 +98,61 @@ export function listApiKeys(merchantId: string, limit: number, cursor?: string):
   );
 }
 
+const keyAudit = (
+  audit: AuditContext | undefined,
+  action: string,
+  before: ApiKeyRecord | null,
+  after: ApiKeyRecord,
+  now: Date,
+) =>
+  audit
+    ? [
+        auditInsert(
+          auditOfChange(audit, {
+            action,
+            subjectType: 'apiKey',
+            subjectId: after.id,
+            merchantId: after.merchantId,
+            at: now,
+            before,
+            after,
+          }),
+        ),
+      ]
+    : [];
+
+/** Revokes a key (once: a second revoke keeps the first time) together with its audit record. */
 export async function revokeApiKey(
   merchantId: string,
   keyId: string,
   now = new Date(),
+  audit?: AuditContext,
 ): Promise<ApiKeyRecord> {
-  try {
-    const out = await db().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: apiKeyKey(keyId),
-        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-        ConditionExpression: 'attribute_exists(PK) AND merchantId = :merchant',
-        ExpressionAttributeValues: { ':now': now.toISOString(), ':merchant': merchantId },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    cache.delete(keyId);
-    return publicRecord(withoutLayout<StoredKey>(out.Attributes ?? {}));
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw notFound('The API key');
-    throw error;
-  }
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: apiKeyKey(keyId), ConsistentRead: true }),
+  );
+  const stored = out.Item ? withoutLayout<StoredKey>(out.Item) : undefined;
+  if (!stored || stored.merchantId !== merchantId) throw notFound('The API key');
+  const before = publicRecord(stored);
+  const after: ApiKeyRecord = { ...before, revokedAt: before.revokedAt ?? now.toISOString() };
+  const outcome = await writeAtomically(
+    [
+      {
+        Update: {
+          TableName: tableName(),
+          Key: apiKeyKey(keyId),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+          ConditionExpression: 'attribute_exists(PK) AND merchantId = :merchant',
+          ExpressionAttributeValues: { ':now': now.toISOString(), ':merchant': merchantId },
+        },
+      },
+      ...keyAudit(audit, 'apiKey.revoke', before, after, now),
+    ],
+    { claim: undefined, result: after, now },
+  );
+  if (outcome.kind === 'cancelled') throw notFound('The API key');
+  cache.delete(keyId);
+  return after;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { auditOfChange } from '../core/audit';
 import { DomainError, notFound } from '../core/errors';
 import {
   type AlertAction,
@@ -9,6 +10,7 @@ import {
   type FraudAlert,
   planAlertStep,
 } from '../core/fraud-alert';
+import { auditInsert } from './audit';
 import { db, tableName } from './dynamo-client';
 import { findReplay, type IdempotencyClaim } from './idempotency';
 import { batchGet } from './listing';
@@ -146,6 +148,12 @@ export async function listAlerts(filter: AlertFilter): Promise<Page<FraudAlert>>
   };
 }
 
+const alertState = (alert: FraudAlert) => ({
+  status: alert.status,
+  acknowledged: alert.acknowledged ?? null,
+  resolved: alert.resolved ?? null,
+});
+
 /**
  * Acknowledge or resolve: planned on the alert as read, written on the condition that its status is
  * still the one planned from (and, with an Idempotency-Key, together with the idempotency record).
@@ -188,6 +196,23 @@ export async function stepAlert(
           },
         },
       },
+      // The step's note is its reason; the audit record is written with the step or not at all.
+      auditInsert(
+        auditOfChange(
+          { actor: step.by, reason: step.note },
+          {
+            action: `fraudAlert.${action.toLowerCase()}`,
+            subjectType: 'fraudAlert',
+            subjectId: id,
+            ...(current.cardId ? { cardId: current.cardId } : {}),
+            ...(current.programId ? { programId: current.programId } : {}),
+            ...(current.merchantId ? { merchantId: current.merchantId } : {}),
+            at: new Date(step.at),
+            before: alertState(current),
+            after: alertState(next),
+          },
+        ),
+      ),
     ],
     { claim, result: next, now: new Date(step.at) },
   );

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
+import { type AuditContext, auditOfChange } from '../core/audit';
 import { DomainError, notFound } from '../core/errors';
 import { base32, newId } from '../core/ids';
 import type { Merchant } from '../core/merchant';
 import { DEFAULT_MERCHANT_USAGE_PLAN, type MerchantUsagePlan } from '../core/usage-plans';
+import { auditInsert } from './audit';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
@@ -47,6 +49,33 @@ function missingProgram(reasons: readonly { code: string }[], programIds: readon
   ]);
 }
 
+const withoutUsageIdentifier = ({ usageIdentifier: _usageIdentifier, ...merchant }: Merchant) => merchant;
+
+/** The audit record written with a merchant change made by a caller (last in its transaction). */
+const merchantAudit = (
+  audit: AuditContext | undefined,
+  action: string,
+  before: Merchant | null,
+  after: Merchant,
+  now: Date,
+) =>
+  audit
+    ? [
+        auditInsert(
+          auditOfChange(audit, {
+            action,
+            subjectType: 'merchant',
+            subjectId: after.id,
+            merchantId: after.id,
+            at: now,
+            // The usage identifier is API Gateway's key value: not for the audit trail.
+            before: before && withoutUsageIdentifier(before),
+            after: withoutUsageIdentifier(after),
+          }),
+        ),
+      ]
+    : [];
+
 /**
  * Primary course: write the merchant (with its usage plan tier and a fresh usage identifier), then
  * register its usage key in the tier's API Gateway usage plan. A replay registers again (idempotent), so
@@ -56,6 +85,7 @@ export async function createMerchant(
   input: { name: string; programIds: readonly string[]; usagePlan?: MerchantUsagePlan },
   claim: IdempotencyClaim | undefined,
   now = new Date(),
+  audit?: AuditContext,
 ): Promise<Merchant> {
   const merchant: Merchant = {
     id: newId('mer', now),
@@ -76,6 +106,7 @@ export async function createMerchant(
         },
       },
       ...programsExist(merchant.programIds),
+      ...merchantAudit(audit, 'merchant.create', null, merchant, now),
     ],
     { claim, result: merchant, now },
   );
@@ -120,6 +151,7 @@ export async function updateMerchant(
   merchantId: string,
   patch: { name?: string; programIds?: readonly string[]; usagePlan?: MerchantUsagePlan },
   now = new Date(),
+  audit?: AuditContext,
 ): Promise<Merchant> {
   const current = await getMerchant(merchantId);
   const updated: Merchant = {
@@ -142,6 +174,7 @@ export async function updateMerchant(
         },
       },
       ...programsExist(updated.programIds),
+      ...merchantAudit(audit, 'merchant.update', current, updated, now),
     ],
     { claim: undefined, result: updated, now },
   );

@@ -1,11 +1,12 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
+import { type AuditContext, auditOfChange } from '../core/audit';
 import { type CodeFormat, checkCodeFormat, DEFAULT_MAX_CARDS, maxCardsFor } from '../core/card-code';
 import { DomainError, notFound } from '../core/errors';
 import { defaultFraudRules, type FraudRulesPatch, mergeFraudRules } from '../core/fraud-rules';
 import { newId } from '../core/ids';
 import { checkProgramRules, DEFAULT_CASH_OUT, DEFAULT_DEACTIVATION, type Program } from '../core/program';
+import { auditInsert } from './audit';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
@@ -55,13 +56,14 @@ function toProgram(item: Record<string, unknown>): Program {
 
 /**
  * Primary course: write the program and, in the same transaction, make it available to the listed
- * merchants (each must exist).
+ * merchants (each must exist) and, for a caller, write the audit record.
  */
 export async function createProgram(
   input: ProgramInput,
   merchantIds: readonly string[],
   claim: IdempotencyClaim | undefined,
   now = new Date(),
+  audit?: AuditContext,
 ): Promise<Program> {
   const program: Program = {
     id: newId('prg', now),
@@ -92,6 +94,21 @@ export async function createProgram(
           },
         },
       })),
+      ...(audit
+        ? [
+            auditInsert(
+              auditOfChange(audit, {
+                action: 'program.create',
+                subjectType: 'program',
+                subjectId: program.id,
+                programId: program.id,
+                at: now,
+                before: null,
+                after: { ...program, merchantIds },
+              }),
+            ),
+          ]
+        : []),
     ],
     { claim, result: program, now },
   );
@@ -141,6 +158,7 @@ export async function updateProgram(
   programId: string,
   patch: ProgramPatch,
   now = new Date(),
+  audit?: AuditContext,
 ): Promise<Program> {
   const current = await getProgram(programId);
   const { fraudRules, ...rules } = patch;
@@ -156,21 +174,37 @@ export async function updateProgram(
     checkCodeFormat(updated.codeFormat, updated.maxCards, {
       blame: patch.codeFormat?.length !== undefined ? 'codeFormat.length' : 'maxCards',
     });
-  try {
-    await db().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: { ...programKey(programId), GSI1PK: PROGRAMS_INDEX_PK, GSI1SK: programId, ...updated },
-        // Guarantees: no lost update between two concurrent PATCHes.
-        ConditionExpression: 'updatedAt = :seen',
-        ExpressionAttributeValues: { ':seen': current.updatedAt },
-      }),
-    );
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) {
-      throw new DomainError('CONFLICT', 'The program changed while it was being updated; retry.');
-    }
-    throw error;
+  const outcome = await writeAtomically(
+    [
+      {
+        Put: {
+          TableName: tableName(),
+          Item: { ...programKey(programId), GSI1PK: PROGRAMS_INDEX_PK, GSI1SK: programId, ...updated },
+          // Guarantees: no lost update between two concurrent PATCHes.
+          ConditionExpression: 'updatedAt = :seen',
+          ExpressionAttributeValues: { ':seen': current.updatedAt },
+        },
+      },
+      ...(audit
+        ? [
+            auditInsert(
+              auditOfChange(audit, {
+                action: 'program.update',
+                subjectType: 'program',
+                subjectId: programId,
+                programId,
+                at: now,
+                before: current,
+                after: updated,
+              }),
+            ),
+          ]
+        : []),
+    ],
+    { claim: undefined, result: updated, now },
+  );
+  if (outcome.kind === 'cancelled') {
+    throw new DomainError('CONFLICT', 'The program changed while it was being updated; retry.');
   }
   cache.delete(programId);
   return updated;

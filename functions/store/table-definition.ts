@@ -28,6 +28,14 @@
  *   FRAUD#caller#<who>  / F#<window start>     failed lookups and PIN checks of an API key or staff user (TTL)
  *   FRAUDALERT#<id>     / FRAUDALERT           fraud alert   GSI1: FRAUDALERTS#<status> / <createdAt>#<id>
  *                                              GSI2: FRAUDALERTS / <createdAt>#<id>, GSI3: CARD#<id>#FRAUDALERTS / same
+ *   REPORT#<yyyy-mm>#<shard> / <currency>#<programId>#<yyyy-mm-dd>#<merchantId|->
+ *                                              report counters of a program, merchant, currency and UTC day
+ *                                              (8 shards summed on read; store/reports.ts)
+ *   REPORT#MONTHS#<shard> / <currency>#<programId>#<yyyy-mm>   net balance movement of a month (liability)
+ *   REPORTED#<entryId>  / REPORTED             marker: the entry is in the report counters (TTL 3 days)
+ *   AUDIT#<id>          / AUDIT                audit record of a staff action (write-once, no TTL)
+ *                                              GSI1: AUDIT#ACTOR#<actorId> / <at>#<id>, GSI2: AUDIT#DAY#<yyyy-mm-dd> / same,
+ *                                              GSI3: AUDIT#CARD#<cardId> (else AUDIT#<subjectType>#<id>) / same
  * Indexes are KEYS_ONLY: a balance change rewrites the card item but never an index entry.
  */
 export const TABLE_KEYS = {

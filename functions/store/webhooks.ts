@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type AuditContext, auditOfChange } from '../core/audit';
 import { DomainError, notFound } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Merchant } from '../core/merchant';
@@ -13,6 +14,7 @@ import {
 } from '../core/webhook-model';
 import { ATTEMPT_LEASE_MS, deadlineOf } from '../core/webhook-retry';
 import { generateWebhookSecret } from '../core/webhook-signature';
+import { auditInsert } from './audit';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
 import { merchantKey, withoutLayout } from './keys';
@@ -237,8 +239,18 @@ export async function merchantsById(ids: readonly string[]): Promise<Map<string,
   return merchants;
 }
 
-/** Deletes the endpoint; its pending deliveries are dropped by the retry sweep, finished ones expire. */
-export async function deleteWebhook(webhook: Pick<Webhook, 'id' | 'merchantId'>): Promise<void> {
+/**
+ * Deletes the endpoint; its pending deliveries are dropped by the retry sweep, finished ones expire.
+ * With an audit context (staff), the audit record is written in the same transaction.
+ */
+export async function deleteWebhook(webhook: Webhook, audit?: AuditContext, now = new Date()): Promise<void> {
+  const snapshot = {
+    id: webhook.id,
+    merchantId: webhook.merchantId,
+    url: webhook.url,
+    events: webhook.events,
+    createdAt: webhook.createdAt,
+  };
   try {
     await db().send(
       new TransactWriteCommand({
@@ -259,6 +271,21 @@ export async function deleteWebhook(webhook: Pick<Webhook, 'id' | 'merchantId'>)
               ExpressionAttributeValues: { ':minusOne': -1 },
             },
           },
+          ...(audit
+            ? [
+                auditInsert(
+                  auditOfChange(audit, {
+                    action: 'webhook.delete',
+                    subjectType: 'webhook',
+                    subjectId: webhook.id,
+                    merchantId: webhook.merchantId,
+                    at: now,
+                    before: snapshot,
+                    after: null,
+                  }),
+                ),
+              ]
+            : []),
         ],
       }),
     );

@@ -1,4 +1,5 @@
 import { FRAUD_ENTRY_TYPES } from '../core/fraud-rules';
+import { REPORTED_ENTRY_TYPES } from '../core/report';
 
 /**
  * The stream consumers of the table's DynamoDB stream. CDK (lib/streams-stack.ts) creates one Lambda
@@ -72,5 +73,42 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     tableAccess: 'readWrite',
     // About five table calls a record; a block may wait up to 8 s on a card busy with the burst.
     timeoutSeconds: 120,
+  },
+  {
+    name: 'reporting',
+    module: 'reporting',
+    description:
+      'Finance reporting: adds each new money entry to the aggregates per program, merchant, currency and UTC day (counted once per entry).',
+    filters: [
+      {
+        eventName: ['INSERT'],
+        dynamodb: {
+          Keys: { SK: { S: [{ prefix: 'TX#' }] } },
+          NewImage: { type: { S: [...REPORTED_ENTRY_TYPES] } },
+        },
+      },
+    ],
+    // A batch is counted in one transaction per chunk of up to 100 actions.
+    batchSize: 100,
+    // Writes its counters and markers; reads nothing.
+    tableAccess: 'readWrite',
+  },
+  {
+    name: 'audit',
+    module: 'audit',
+    description:
+      'Audit trail: projects every ledger entry made by a staff user into an immutable audit record (actor, reason, before, after).',
+    filters: [
+      {
+        eventName: ['INSERT'],
+        dynamodb: {
+          Keys: { SK: { S: [{ prefix: 'TX#' }] } },
+          NewImage: { actor: { M: { type: { S: ['staff'] } } } },
+        },
+      },
+    ],
+    batchSize: 100,
+    // Writes audit records; reads earlier entries for the status before a deactivation.
+    tableAccess: 'readWrite',
   },
 ];

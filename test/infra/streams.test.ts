@@ -163,4 +163,22 @@ describe('streams stack', () => {
       'LedgerIntegrityViolation',
     );
   });
+
+  it('feeds the reporting consumer money entries and the audit consumer staff entries, each with its DLQ', () => {
+    const patternsOf = (name: string) =>
+      (mappingOf(name).FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((filter) =>
+        JSON.parse(filter.Pattern),
+      );
+    const [reporting] = patternsOf('reporting');
+    expect(reporting.dynamodb.Keys.SK.S).toEqual([{ prefix: 'TX#' }]);
+    expect(reporting.dynamodb.NewImage.type.S).toEqual(
+      expect.arrayContaining(['REDEEM', 'CAPTURE', 'EXPIRE']),
+    );
+    expect(reporting.dynamodb.NewImage.type.S).not.toContain('BLOCK');
+    const [audit] = patternsOf('audit');
+    expect(audit.dynamodb.NewImage.actor).toEqual({ M: { type: { S: ['staff'] } } });
+    for (const name of ['reporting', 'audit']) {
+      expect(mappingOf(name).DestinationConfig).toBeDefined();
+    }
+  });
 });

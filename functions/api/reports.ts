@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { type AuditRecord, auditRange } from '../core/audit';
+import { checkReportRange, dailyRows, summaryRows } from '../core/report';
+import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { currency, entityId, listQuery } from '../http/validation';
+import { pageView } from '../http/views';
+import { listAudit } from '../store/audit';
+import { readReport } from '../store/reports';
+
+/**
+ * Finance reports and the audit trail (staff: finance, admin; support may read the audit trail).
+ * Reports read the aggregates the reporting stream consumer keeps (functions/streams/reporting.ts), by
+ * UTC day; amounts are minor units. The audit trail is read-only: no route writes, changes or deletes
+ * a record, and its store has no function that could.
+ */
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date yyyy-mm-dd');
+
+const reportQuery = z
+  .object({
+    from: day,
+    to: day,
+    programId: entityId('prg').optional(),
+    currency: currency.optional(),
+    merchantId: entityId('mer').optional(),
+  })
+  .strict();
+
+type ReportQuery = z.infer<typeof reportQuery>;
+
+function readRange(query: ReportQuery) {
+  checkReportRange(query.from, query.to);
+  return readReport({
+    from: query.from,
+    to: query.to,
+    ...(query.programId ? { programId: query.programId } : {}),
+    ...(query.currency ? { currency: query.currency } : {}),
+    ...(query.merchantId ? { merchantId: query.merchantId } : {}),
+  });
+}
+
+export const auditView = (record: AuditRecord) => ({
+  id: record.id,
+  at: record.at,
+  actor: { type: record.actor.type, id: record.actor.id, role: record.actor.role ?? null },
+  action: record.action,
+  subjectType: record.subjectType,
+  subjectId: record.subjectId,
+  cardId: record.cardId ?? null,
+  programId: record.programId ?? null,
+  merchantId: record.merchantId ?? null,
+  transactionId: record.transactionId ?? null,
+  reason: record.reason ?? null,
+  before: record.before,
+  after: record.after,
+});
+
+export const operations: Operations = {
+  'GET /v1/reports/summary': operation({
+    summary:
+      'Totals per currency for UTC days from..to (at most 366): issued, activated, loaded, redeemed, refunded, adjusted, expired, ...; outstandingLiability at the end of `to`',
+    query: reportQuery,
+    run: async ({ query }) => ({
+      from: query.from,
+      to: query.to,
+      items: summaryRows(await readRange(query)),
+    }),
+  }),
+  'GET /v1/reports/daily': operation({
+    summary:
+      'The same totals per currency and UTC day (every day of the range), with the liability at each day end',
+    query: reportQuery,
+    run: async ({ query }) => ({
+      from: query.from,
+      to: query.to,
+      items: dailyRows(await readRange(query), query.from, query.to),
+    }),
+  }),
+  'GET /v1/audit': operation({
+    summary:
+      'Staff actions newest first, with actor, reason, before and after (?cardId=, ?actor=, ?from=&to= dates or instants; default the last 30 days)',
+    query: z
+      .object({
+        ...listQuery,
+        cardId: entityId('gc').optional(),
+        actor: z
+          .string()
+          .min(1)
+          .max(128)
+          .regex(/^[\x21-\x7e]+$/, 'printable ASCII')
+          .optional(),
+        from: z.string().min(10).max(40).optional(),
+        to: z.string().min(10).max(40).optional(),
+      })
+      .strict(),
+    run: async ({ query, now }) => {
+      const range = auditRange(query.from, query.to, now);
+      return pageView(
+        await listAudit({
+          ...range,
+          limit: query.limit,
+          ...(query.cardId ? { cardId: query.cardId } : {}),
+          ...(query.actor ? { actor: query.actor } : {}),
+          ...(query.cursor ? { cursor: query.cursor } : {}),
+        }),
+        auditView,
+      );
+    },
+  }),
+};
+
+export const handler = apiHandler('reports', operations);
