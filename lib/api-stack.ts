@@ -27,6 +27,7 @@ const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   transactions: 'readWrite',
   webhooks: 'readWrite',
   fraud: 'readWrite',
+  exports: 'readWrite',
 };
 
 /**

@@ -1,6 +1,7 @@
 import { apiHandler, type Operations, operation, RawResponse } from '../http/api-handler';
 import { docsPage, openApiDocument } from '../http/openapi';
 import { operations as cards } from './cards';
+import { operations as exports } from './exports';
 import { operations as fraud } from './fraud';
 import { operations as merchants } from './merchants';
 import { operations as programs } from './programs';
@@ -17,6 +18,7 @@ const reference = () => {
     transactions,
     webhooks,
     fraud,
+    exports,
   });
   return document;
 };

@@ -32,7 +32,8 @@ export type ApiFunctionName =
   | 'cards'
   | 'transactions'
   | 'webhooks'
-  | 'fraud';
+  | 'fraud'
+  | 'exports';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -46,6 +47,7 @@ export interface RouteDefinition {
 const ALL_STAFF = STAFF_ROLES;
 const CARE = ['admin', 'support'] as const satisfies readonly StaffRole[];
 const ADMIN = ['admin'] as const satisfies readonly StaffRole[];
+const FINANCE = ['finance', 'admin'] as const satisfies readonly StaffRole[];
 
 const route = (
   method: HttpMethod,
@@ -156,6 +158,10 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('GET', '/v1/fraud/alerts/{alertId}', 'fraud', { staff: CARE }),
   route('POST', '/v1/fraud/alerts/{alertId}/acknowledge', 'fraud', { staff: CARE }),
   route('POST', '/v1/fraud/alerts/{alertId}/resolve', 'fraud', { staff: CARE }),
+
+  // Finance exports to S3 (balances, journal, liability summary); the monthly schedule runs them too.
+  route('POST', '/v1/exports', 'exports', { staff: FINANCE }),
+  route('GET', '/v1/exports/{exportId}', 'exports', { staff: FINANCE }),
 ];
 
 /** `METHOD /path/{param}`: the key API Gateway gives a handler as httpMethod + resource. */

@@ -28,6 +28,8 @@
  *   FRAUD#caller#<who>  / F#<window start>     failed lookups and PIN checks of an API key or staff user (TTL)
  *   FRAUDALERT#<id>     / FRAUDALERT           fraud alert   GSI1: FRAUDALERTS#<status> / <createdAt>#<id>
  *                                              GSI2: FRAUDALERTS / <createdAt>#<id>, GSI3: CARD#<id>#FRAUDALERTS / same
+ *   EXPORT#<id>         / EXPORT               finance export run: period, status, segments done, files, totals
+ *   EXPORT#<id>         / SEGMENT#<n>          one scan segment of it: status, attempts, part files, summary lines
  * Indexes are KEYS_ONLY: a balance change rewrites the card item but never an index entry.
  */
 export const TABLE_KEYS = {
