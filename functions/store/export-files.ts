@@ -51,8 +51,9 @@ export class CsvObjectWriter {
         Bucket: exportBucket(),
         Key: key,
         Body: body,
-        ContentType: 'text/csv',
-        ContentEncoding: 'gzip',
+        // A .csv.gz file, not a gzip-encoded CSV: browsers and HTTP clients would unzip the latter on
+        // download, and the bytes saved would no longer match the manifest's SHA-256.
+        ContentType: 'application/gzip',
       },
       partSize: PART_SIZE,
       queueSize: QUEUE_SIZE,

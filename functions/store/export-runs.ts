@@ -105,10 +105,10 @@ export async function openExportRun(
       new UpdateCommand({
         TableName: tableName(),
         Key: exportKey(id),
-        UpdateExpression: 'SET #status = :pending, attempt = attempt + :one, updatedAt = :at REMOVE #error',
+        UpdateExpression: 'SET #status = :pending, #attempt = #attempt + :one, updatedAt = :at REMOVE #error',
         // Guarantees: a failed run is started again once, however many ask at the same time.
-        ConditionExpression: '#status = :failed AND attempt = :attempt',
-        ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+        ConditionExpression: '#status = :failed AND #attempt = :attempt',
+        ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#attempt': 'attempt' },
         ExpressionAttributeValues: {
           ':pending': 'PENDING',
           ':failed': 'FAILED',
@@ -134,9 +134,9 @@ export async function markRunning(exportId: string, segments: number, now: Date)
       TableName: tableName(),
       Key: exportKey(exportId),
       UpdateExpression:
-        'SET #status = :running, segments = if_not_exists(segments, :segments), startedAt = :at, updatedAt = :at',
+        'SET #status = :running, #segments = if_not_exists(#segments, :segments), startedAt = :at, updatedAt = :at',
       ConditionExpression: 'attribute_exists(PK) AND #status <> :succeeded',
-      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeNames: { '#status': 'status', '#segments': 'segments' },
       ExpressionAttributeValues: {
         ':running': 'RUNNING',
         ':succeeded': 'SUCCEEDED',
@@ -171,9 +171,9 @@ export async function noteSegmentProgress(
     new UpdateCommand({
       TableName: tableName(),
       Key: exportSegmentKey(exportId, segment),
-      UpdateExpression: 'SET exportId = :id, segment = :segment, itemsScanned = :items, updatedAt = :at',
+      UpdateExpression: 'SET exportId = :id, #segment = :segment, itemsScanned = :items, updatedAt = :at',
       ConditionExpression: 'attribute_not_exists(#status) OR #status <> :done',
-      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeNames: { '#status': 'status', '#segment': 'segment' },
       ExpressionAttributeValues: {
         ':id': exportId,
         ':segment': segment,
@@ -254,9 +254,9 @@ export async function markSucceeded(
       TableName: tableName(),
       Key: exportKey(exportId),
       UpdateExpression:
-        'SET #status = :succeeded, files = :files, totals = :totals, completedAt = :at, updatedAt = :at',
+        'SET #status = :succeeded, #files = :files, #totals = :totals, completedAt = :at, updatedAt = :at',
       ConditionExpression: 'attribute_exists(PK)',
-      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeNames: { '#status': 'status', '#files': 'files', '#totals': 'totals' },
       ExpressionAttributeValues: {
         ':succeeded': 'SUCCEEDED',
         ':files': files,
