@@ -99,10 +99,7 @@ describe('exports stack', () => {
     expect(refTarget(target.Arn)).toBe(stateMachineId);
     expect(JSON.parse(target.Input)).toEqual({ scheduledTime: '<aws.scheduler.scheduled-time>' });
     expect(target.DeadLetterConfig.Arn).toBeDefined();
-    const roleStatements = statementsOfRole(
-      t,
-      refTarget((schedule?.Properties.Target as { RoleArn: unknown }).RoleArn),
-    );
+    const roleStatements = statementsOfRole(t, refTarget(target.RoleArn));
     expect(roleStatements.flatMap(actionsOf).sort()).toEqual(
       ['kms:Decrypt', 'kms:GenerateDataKey', 'sqs:SendMessage', 'states:StartExecution'].sort(),
     );
