@@ -92,6 +92,7 @@ describe('exports stack', () => {
     expect(schedule?.Properties.FlexibleTimeWindow).toEqual({ Mode: 'OFF' });
     const target = schedule?.Properties.Target as {
       Arn: unknown;
+      RoleArn: unknown;
       Input: string;
       DeadLetterConfig: { Arn: unknown };
     };
