@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine } from './lib/machine';
 
-const ALL = ['hot-path', 'cost', 'handler', 'cold-start', 'contention', 'stream-lag'] as const;
+const ALL = ['hot-path', 'cost', 'handler', 'cold-start', 'contention', 'stream-lag', 'export'] as const;
 const asked = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = asked.filter((name) => !(ALL as readonly string[]).includes(name));
 if (unknown.length > 0) {

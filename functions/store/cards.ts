@@ -58,7 +58,8 @@ const MAX_CODE_ATTEMPTS = 5;
 const toCard = (item: Record<string, unknown>): Card => withoutLayout<Card>(item);
 const toEntry = (item: Record<string, unknown>): LedgerEntry => withoutLayout<LedgerEntry>(item);
 
-function cardItem(card: Card) {
+/** The card item as the table stores it (bench/export.ts seeds with it). */
+export function cardItem(card: Card) {
   return {
     ...cardKey(card.id),
     GSI1PK: programCardsIndexPk(card.programId),
