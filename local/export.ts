@@ -5,6 +5,7 @@
  * SHA-256, download links) as JSON on stdout. Asking again for a finished month prints the same run.
  */
 
+import './quiet-logs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -56,7 +57,6 @@ if (values.help || (!values.month && !values.cutoff)) {
 const dataDir = resolve(values['data-dir'] ?? '.local');
 const secrets = await loadOrCreateLocalSecrets(join(dataDir, 'secrets.json'));
 const issuer = await createStaffIssuer({ signingKey: secrets.staffSigningKey, issuer: 'local-export' });
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 if (values.segments) process.env.EXPORT_SEGMENTS = values.segments;
 applyHandlerEnvironment({
   tableName: values.table ?? LOCAL_TABLE_NAME,
