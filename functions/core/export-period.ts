@@ -159,6 +159,11 @@ export function exportIdOf(region: string, cutoff: string): string {
 export const exportKeyPrefix = (region: string, month: string, exportId: string): string =>
   `exports/${region}/${month}/${exportId}/`;
 
-/** When the run may start reading: the cutoff plus the settle margin. */
+/**
+ * When the run may start reading: the cutoff plus the settle margin, rounded up to a whole second and
+ * written without milliseconds (the form a Step Functions Wait state's TimestampPath takes).
+ */
 export const readableAfter = (cutoff: string): string =>
-  new Date(Date.parse(cutoff) + EXPORT_SETTLE_MARGIN_MS).toISOString();
+  new Date(Math.ceil((Date.parse(cutoff) + EXPORT_SETTLE_MARGIN_MS) / 1000) * 1000)
+    .toISOString()
+    .replace('.000Z', 'Z');

@@ -118,7 +118,7 @@ async function requireRun(exportId: string): Promise<ExportRun> {
  */
 export async function exportSegment(input: SegmentInput, now = new Date()): Promise<SegmentResult> {
   const run = await requireRun(input.exportId);
-  if (now.toISOString() < run.notBefore) {
+  if (now.getTime() < Date.parse(run.notBefore)) {
     // Entries dated before the cutoff may still be committing: reading now could miss them.
     throw new Error(`Export ${run.id} may not read before ${run.notBefore}`);
   }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -508,5 +508,47 @@ describe('an export taken while redemptions go on', () => {
       running = false;
       await Promise.allSettled(workers);
     }
+  }, 300_000);
+});
+
+// Last in the file: the broken ledger it writes would fail every later export of this table.
+describe('a ledger that does not tie out', () => {
+  it('fails the export loudly: FAILED with the reason, no manifest, no links; asking again runs it again', async () => {
+    const client = dynamoDbClient(stack.dynamodbEndpoint);
+    const cardId = `gc_${'7'.repeat(26)}`;
+    const entry = (seq: number, type: string, amount: number, balanceAfter: number) => ({
+      PK: { S: `CARD#${cardId}` },
+      SK: { S: `TX#${String(seq).padStart(10, '0')}` },
+      id: { S: `tx_${'7'.repeat(26)}_${seq}` },
+      cardId: { S: cardId },
+      programId: { S: `prg_${'7'.repeat(26)}` },
+      seq: { N: String(seq) },
+      type: { S: type },
+      amount: { N: String(amount) },
+      currency: { S: 'USD' },
+      balanceAfter: { N: String(balanceAfter) },
+      availableAfter: { N: String(balanceAfter) },
+      actor: { M: { type: { S: 'system' }, id: { S: 'test' } } },
+      channel: { S: 'API' },
+      createdAt: { S: `2026-08-1${seq}T12:00:00.000Z` },
+    });
+    await client.send(new PutItemCommand({ TableName: stack.tableName, Item: entry(1, 'ISSUE', 100, 100) }));
+    // 100 + 50 is not 999: an entry altered after the fact.
+    await client.send(new PutItemCommand({ TableName: stack.tableName, Item: entry(2, 'LOAD', 50, 999) }));
+    client.destroy();
+
+    const started = await request('POST', '/v1/exports', { token: finance, body: { month: '2026-08' } });
+    expect(started.status).toBe(202);
+    const failed = await exportDone(started.body.id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toContain(`card ${cardId} entry 2: balanceAfter 999 is not 100 + 50`);
+    expect(failed.files).toEqual([]);
+    const keys = await objectKeys('exports/us-east-1/2026-08/');
+    expect(keys.some((key) => key.endsWith('manifest.json'))).toBe(false);
+
+    const again = await request('POST', '/v1/exports', { token: finance, body: { month: '2026-08' } });
+    expect(again.body).toMatchObject({ id: started.body.id, status: 'PENDING' });
+    const failedAgain = await exportDone(started.body.id);
+    expect(failedAgain.status).toBe('FAILED');
   }, 300_000);
 });

@@ -15,6 +15,7 @@ import {
   lastMonthBoundary,
   monthPeriod,
   periodEndingAt,
+  readableAfter,
   requestedPeriod,
 } from '../../functions/core/export-period';
 import type { EntryType, LedgerEntry } from '../../functions/core/ledger';
@@ -87,6 +88,12 @@ describe('export periods', () => {
 
   it('waits out the card write budget several times over before reading', () => {
     expect(EXPORT_SETTLE_MARGIN_MS).toBeGreaterThanOrEqual(2 * CARD_WRITE_BUDGET_MS);
+    // A whole second, as a Step Functions Wait state reads it, never before cutoff + margin.
+    const notBefore = readableAfter('2026-11-15T12:00:00.250Z');
+    expect(notBefore).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(Date.parse(notBefore)).toBeGreaterThanOrEqual(
+      Date.parse('2026-11-15T12:00:00.250Z') + EXPORT_SETTLE_MARGIN_MS,
+    );
   });
 });
 
