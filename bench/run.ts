@@ -17,6 +17,7 @@ const ALL = [
   'contention',
   'stream-lag',
   'timing-oracle',
+  'export',
 ] as const;
 const asked = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = asked.filter((name) => !(ALL as readonly string[]).includes(name));

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 
 /**
+ * How long a change keeps trying on a busy card before answering CONFLICT (the caller may retry with the
+ * same Idempotency-Key). Well inside the API function's timeout. No attempt to write a ledger entry
+ * starts later than this after the change began, which bounds how long after its `createdAt` an entry
+ * can still commit: finance exports wait that out past their cutoff (functions/core/export-period.ts).
+ */
+export const CARD_WRITE_BUDGET_MS = 8_000;
+
+/**
  * Typed configuration, read and checked once at cold start. Nothing else reads process.env.
  * In AWS the CDK stacks set these; under `npm start` and in tests the local runtime does.
  */
@@ -62,6 +70,30 @@ const schema = z.object({
    * Lets webhooks be registered for and delivered to http(s)://127.0.0.1, ::1 or localhost. Only the
    * local runtime and the tests set it; in AWS webhook URLs must be public https.
    */
+  /** Where finance exports go (the export bucket of the region); the export functions and API need it. */
+  EXPORT_BUCKET_NAME: z.string().min(1).optional(),
+  /** Set only locally (s3rver); in AWS the SDK's regional endpoint is used. */
+  S3_ENDPOINT: z.url().optional(),
+  /**
+   * The export state machine (plan -> segments -> finalize) POST /v1/exports starts in AWS. Unset (npm
+   * start, tests), exports run in this process with the same handlers (functions/store/export-runner.ts).
+   */
+  EXPORT_STATE_MACHINE_ARN: z.string().min(1).optional(),
+  /** The region's IANA time zone: monthly exports cut off at 00:00 of the 1st in it (lib/config.ts). */
+  REPORTING_TIME_ZONE: z
+    .string()
+    .min(1)
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    })
+    .default('UTC'),
+  /** Parallel scan segments of an export; unset, the plan derives them from the table's size. */
+  EXPORT_SEGMENTS: z.coerce.number().int().min(1).max(1000).optional(),
   WEBHOOKS_ALLOW_HTTP_LOCALHOST: z
     .enum(['true', 'false'])
     .default('false')

@@ -39,6 +39,7 @@ export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   webhooks: 'readWrite',
   fraud: 'readWrite',
   reports: 'read',
+  exports: 'readWrite',
 };
 
 const NO_AUTH_REASON =

@@ -5,12 +5,13 @@ import { AuthStack } from './auth-stack';
 import { type DeploymentConfig, parseDeploymentConfig, type RegionConfig } from './config';
 import type { FunctionRuntime } from './constructs/function';
 import { DataStack } from './data-stack';
+import { ExportsStack } from './exports-stack';
 import { SchedulesStack } from './schedules-stack';
 import { StreamsStack } from './streams-stack';
 
 export const PROJECT_TAG = 'giftcard';
 
-/** The stacks of one region. Deploy order: data, auth, then api, streams and schedules (CDK orders them). */
+/** The stacks of one region. Deploy order: data, auth, exports, then api, streams and schedules (CDK orders them). */
 export interface RegionStacks {
   readonly config: RegionConfig;
   readonly data: DataStack;
@@ -18,6 +19,7 @@ export interface RegionStacks {
   readonly api: ApiStack;
   readonly streams: StreamsStack;
   readonly schedules: SchedulesStack;
+  readonly exports: ExportsStack;
 }
 
 export interface BuildOptions {
@@ -41,8 +43,8 @@ export function configFromContext(app: App): DeploymentConfig {
 
 /**
  * Builds the whole platform into `app`: one stack set per configured region
- * (GiftCard-Data-<region>, GiftCard-Auth-<region>, GiftCard-Api-<region>, GiftCard-Streams-<region>,
- * GiftCard-Schedules-<region>),
+ * (GiftCard-Data-<region>, GiftCard-Auth-<region>, GiftCard-Exports-<region>, GiftCard-Api-<region>,
+ * GiftCard-Streams-<region>, GiftCard-Schedules-<region>),
  * tags everything and registers the cdk-nag AwsSolutions checks.
  */
 export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionStacks[] {
@@ -69,6 +71,11 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       staffAuth: auth.staffAuth,
       functionsDir: options.functionsDir,
     };
+    const exports = new ExportsStack(app, stackName('Exports', region.region), {
+      env,
+      runtime,
+      description: describe('finance exports: bucket, state machine, monthly schedule, alarms'),
+    });
     const api = new ApiStack(app, stackName('Api', region.region), {
       env,
       runtime,
@@ -86,7 +93,10 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       description: describe('scheduled jobs, EventBridge Scheduler schedules, DLQs, alarms'),
     });
 
-    const stacks = { data, auth, api, streams, schedules };
+    // POST /v1/exports starts the state machine; GET signs download links for its files.
+    exports.grantApi(api.functions.exports);
+
+    const stacks = { data, auth, exports, api, streams, schedules };
     for (const [component, stack] of Object.entries(stacks)) {
       Tags.of(stack).add('component', component);
       Tags.of(stack).add('region-code', region.regionCode);

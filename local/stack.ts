@@ -14,6 +14,7 @@ import {
 } from './handlers';
 import { startHttpServer } from './http-server';
 import { consoleLog, type LocalLog } from './log';
+import { startMonthlyExports } from './monthly-export';
 import { startS3Local } from './s3';
 import { type LocalScheduler, startScheduler } from './scheduler';
 import { loadOrCreateLocalSecrets } from './secrets';
@@ -185,6 +186,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const scheduler = startScheduler({ log: prefixed(log, '[schedules] ') });
     stoppers.push(scheduler.stop);
+    const monthlyExports = startMonthlyExports(prefixed(log, '[exports] '));
+    stoppers.push(async () => monthlyExports.stop());
 
     let demo: DemoData | undefined;
     let demoSeeded = false;

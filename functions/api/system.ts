@@ -1,6 +1,7 @@
 import { apiHandler, type Operations, operation, RawResponse } from '../http/api-handler';
 import { docsPage, openApiDocument } from '../http/openapi';
 import { operations as cards } from './cards';
+import { operations as exports } from './exports';
 import { operations as fraud } from './fraud';
 import { operations as merchants } from './merchants';
 import { operations as programs } from './programs';
@@ -19,6 +20,7 @@ const reference = () => {
     webhooks,
     fraud,
     reports,
+    exports,
   });
   return document;
 };

@@ -183,8 +183,20 @@ function entryFor(
     channel,
     ...(context.request.locationId ? { locationId: context.request.locationId } : {}),
     ...(context.request.terminalId ? { terminalId: context.request.terminalId } : {}),
-    createdAt: context.now.toISOString(),
+    createdAt: entryTime(card, context.now),
   };
+}
+
+/**
+ * An entry's time: the request's, but never before the card's previous entry (the card's updatedAt), so
+ * a card's entries are in time order as they are in number order. Two requests racing on one card may
+ * take their clocks in one order and commit in the other; without this, a month end falling between
+ * them would count the later-numbered entry in one month and the earlier in the next (finance exports
+ * read the balance as of a cutoff from the last entry at or before it).
+ */
+function entryTime(card: Card, now: Date): string {
+  const at = now.toISOString();
+  return card.seq > 0 && card.updatedAt > at ? card.updatedAt : at;
 }
 
 function change(

@@ -33,7 +33,8 @@ export type ApiFunctionName =
   | 'transactions'
   | 'webhooks'
   | 'fraud'
-  | 'reports';
+  | 'reports'
+  | 'exports';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -163,6 +164,9 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('GET', '/v1/reports/summary', 'reports', { staff: FINANCE }),
   route('GET', '/v1/reports/daily', 'reports', { staff: FINANCE }),
   route('GET', '/v1/audit', 'reports', { staff: ['admin', 'finance', 'support'] }),
+  // Finance exports to S3 (balances, journal, liability summary); the monthly schedule runs them too.
+  route('POST', '/v1/exports', 'exports', { staff: FINANCE }),
+  route('GET', '/v1/exports/{exportId}', 'exports', { staff: FINANCE }),
 ];
 
 /** `METHOD /path/{param}`: the key API Gateway gives a handler as httpMethod + resource. */

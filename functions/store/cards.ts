@@ -1,4 +1,5 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { CARD_WRITE_BUDGET_MS } from '../config';
 import type { Card, CardChange, CardOperation, IssueInput, OperationContext, WriteGuard } from '../core/card';
 import { planIssue, planOperation, planTransfer } from '../core/card';
 import { cardIdForCode, generateCode, isPlausibleCode, last4, normalizeCode } from '../core/card-code';
@@ -50,17 +51,15 @@ export interface IssuedCard {
   readonly transactions: LedgerEntry[];
 }
 
-/**
- * How long a change keeps trying on a busy card before answering CONFLICT (the caller may retry with
- * the same Idempotency-Key). Well inside the API function's timeout.
- */
-const WRITE_BUDGET_MS = 8_000;
+/** How long a change keeps trying on a busy card before answering CONFLICT (functions/config.ts). */
+const WRITE_BUDGET_MS = CARD_WRITE_BUDGET_MS;
 const MAX_CODE_ATTEMPTS = 5;
 
 const toCard = (item: Record<string, unknown>): Card => withoutLayout<Card>(item);
 const toEntry = (item: Record<string, unknown>): LedgerEntry => withoutLayout<LedgerEntry>(item);
 
-function cardItem(card: Card) {
+/** The card item as the table stores it (bench/export.ts seeds with it). */
+export function cardItem(card: Card) {
   return {
     ...cardKey(card.id),
     GSI1PK: programCardsIndexPk(card.programId),

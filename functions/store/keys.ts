@@ -24,6 +24,13 @@ export const idempotencyKey = (scope: string, keyHash: string) => ({
 /** A rate limit's token bucket; `scope` names the limit and whom it counts (see store/rate-limits.ts). */
 export const rateLimitKey = (scope: string) => ({ PK: `RATE#${scope}`, SK: 'RATE' });
 
+/** A finance export run and its scan segments (store/export-runs.ts). */
+export const exportKey = (exportId: string) => ({ PK: `EXPORT#${exportId}`, SK: 'EXPORT' });
+export const exportSegmentKey = (exportId: string, segment: number) => ({
+  PK: `EXPORT#${exportId}`,
+  SK: `SEGMENT#${String(segment).padStart(4, '0')}`,
+});
+
 /** Open holds by expiry, spread over a few partitions, for the release sweep. */
 export const HOLD_SWEEP_SHARDS = 4;
 export const openHoldsIndexPk = (shard: number) => `HOLDS#OPEN#${shard}`;

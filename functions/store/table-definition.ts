@@ -36,6 +36,8 @@
  *   AUDIT#<id>          / AUDIT                audit record of a staff action (write-once, no TTL)
  *                                              GSI1: AUDIT#ACTOR#<actorId> / <at>#<id>, GSI2: AUDIT#DAY#<yyyy-mm-dd> / same,
  *                                              GSI3: AUDIT#CARD#<cardId> (else AUDIT#<subjectType>#<id>) / same
+ *   EXPORT#<id>         / EXPORT               finance export run: period, status, segments done, files, totals
+ *   EXPORT#<id>         / SEGMENT#<n>          one scan segment of it: status, attempts, part files, summary lines
  * Indexes are KEYS_ONLY: a balance change rewrites the card item but never an index entry.
  */
 export const TABLE_KEYS = {

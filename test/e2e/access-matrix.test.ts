@@ -38,7 +38,8 @@ const samplePath = (path: string) =>
     .replace('{merchantId}', `mer_${'1'.repeat(26)}`)
     .replace('{keyId}', `key_${'1'.repeat(26)}`)
     .replace('{transactionId}', `tx_${'1'.repeat(26)}_1`)
-    .replace('{alertId}', `fa_${'1'.repeat(26)}`);
+    .replace('{alertId}', `fa_${'1'.repeat(26)}`)
+    .replace('{exportId}', `exp_${'1'.repeat(26)}`);
 
 describe('route x principal matrix', () => {
   it('covers every staff role and every merchant scope', () => {

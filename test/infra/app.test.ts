@@ -18,7 +18,7 @@ describe('cdk.json', () => {
 });
 
 describe('one stack set per region', () => {
-  it('builds Data, Auth, Api, Streams and Schedules stacks for each of two regions, in their region', () => {
+  it('builds Data, Auth, Exports, Api, Streams and Schedules stacks for each of two regions, in their region', () => {
     const { app, sets } = buildTestApp({ regions: [US, EU], nag: false });
     app.synth(); // resolves the cross-stack references, which is what creates the stack dependencies
     expect(sets.map((set) => set.config.region)).toEqual(['us-east-1', 'eu-west-1']);
@@ -27,25 +27,29 @@ describe('one stack set per region', () => {
       [
         'GiftCard-Data-us-east-1',
         'GiftCard-Auth-us-east-1',
+        'GiftCard-Exports-us-east-1',
         'GiftCard-Api-us-east-1',
         'GiftCard-Streams-us-east-1',
         'GiftCard-Schedules-us-east-1',
         'GiftCard-Data-eu-west-1',
         'GiftCard-Auth-eu-west-1',
+        'GiftCard-Exports-eu-west-1',
         'GiftCard-Api-eu-west-1',
         'GiftCard-Streams-eu-west-1',
         'GiftCard-Schedules-eu-west-1',
       ].sort(),
     );
     for (const set of sets) {
-      for (const stack of [set.data, set.auth, set.api, set.streams, set.schedules]) {
+      for (const stack of [set.data, set.auth, set.exports, set.api, set.streams, set.schedules]) {
         expect(stack.region).toBe(set.config.region);
       }
       // Compute stacks depend on their own region's stateful stacks only.
       const deps = (stack: Stack) => stack.dependencies.map((dep) => dep.stackName).sort();
       expect(deps(set.data)).toEqual([]);
       expect(deps(set.auth)).toEqual([]);
-      expect(deps(set.api)).toEqual([set.auth.stackName, set.data.stackName].sort());
+      // The API starts export executions (POST /v1/exports).
+      expect(deps(set.api)).toEqual([set.auth.stackName, set.data.stackName, set.exports.stackName].sort());
+      expect(deps(set.exports)).toEqual([set.auth.stackName, set.data.stackName].sort());
       expect(deps(set.streams)).toEqual([set.auth.stackName, set.data.stackName].sort());
       expect(deps(set.schedules)).toEqual([set.auth.stackName, set.data.stackName].sort());
     }

@@ -12,6 +12,7 @@ import { API_FUNCTIONS } from '../../functions/http/route-table';
 import { SCHEDULED_JOBS } from '../../functions/scheduled/registry';
 import { STREAM_CONSUMERS } from '../../functions/streams/registry';
 import { PROJECT_ROOT } from '../../lib/constructs/function';
+import { EXPORT_STEPS } from '../../lib/exports-stack';
 import { buildGiftCardApp, type RegionStacks } from '../../lib/giftcard-app';
 
 export const CDK_JSON = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
@@ -28,6 +29,7 @@ export const FUNCTION_ENTRIES = [
   'http/authorizer.ts',
   ...STREAM_CONSUMERS.map((consumer) => `streams/${consumer.module}.ts`),
   ...SCHEDULED_JOBS.map((job) => `scheduled/${job.module}.ts`),
+  ...EXPORT_STEPS.map((step) => `exports/${step}.ts`),
 ];
 
 /**

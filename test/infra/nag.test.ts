@@ -7,7 +7,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './build';
+import { buildTestApp, CDK_JSON, type TestApp } from './build';
 
 interface Violation {
   ruleName: string;
@@ -62,7 +62,19 @@ const EXPECTED_ACKNOWLEDGED = [
   // The merchants function moving usage keys between usage plans (ids made by API Gateway).
   'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/usageplans/*/keys]',
   'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/usageplans/*/keys/*]',
+  // Finance exports: files under exports/ of the export bucket; the state machine invoking its step functions.
+  'AwsSolutions-IAM5[Resource::<Exports25637AFB.Arn>/exports/*]',
+  ...CDK_JSON.context.regions.map(
+    (region) =>
+      `AwsSolutions-IAM5[Resource::arn:aws:s3:::giftcard-exports-<AWS::AccountId>-${String(region.region)}/exports/*]`,
+  ),
+  'AwsSolutions-IAM5[Resource::<StepfailedFunctionC5F1CC9C.Arn>:*]',
+  'AwsSolutions-IAM5[Resource::<StepfinalizeFunction208E50B0.Arn>:*]',
+  'AwsSolutions-IAM5[Resource::<StepplanFunction7DF9573D.Arn>:*]',
+  'AwsSolutions-IAM5[Resource::<StepsegmentFunction211E1A70.Arn>:*]',
   'AwsSolutions-L1',
+  // The access log bucket of the export bucket does not log its own access.
+  'AwsSolutions-S1',
   'AwsSolutions-SMG4',
   'AwsSolutions-SQS3',
 ];
@@ -90,7 +102,7 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('leaves no error or warning annotation on any stack', () => {
     for (const set of built.sets) {
-      for (const stack of [set.data, set.auth, set.api, set.streams, set.schedules]) {
+      for (const stack of [set.data, set.auth, set.exports, set.api, set.streams, set.schedules]) {
         const annotations = Annotations.fromStack(stack);
         expect(annotations.findError('*', Match.anyValue()), stack.stackName).toEqual([]);
         expect(annotations.findWarning('*', Match.anyValue()), stack.stackName).toEqual([]);
@@ -108,11 +120,11 @@ describe('cdk-nag AwsSolutions', () => {
     for (const ack of acks) expect(ack.path.split('/').length, ack.path).toBeGreaterThan(1);
   });
 
-  it('acknowledges SQS3 (no DLQ of its own) only on the DLQs of stream consumers and scheduled jobs', () => {
+  it('acknowledges SQS3 (no DLQ of its own) only on the DLQs of stream consumers, scheduled jobs and exports', () => {
     const sqs3 = acknowledgements(built.app).filter((ack) => ack.id === 'AwsSolutions-SQS3');
     expect(sqs3.length).toBeGreaterThan(0);
     for (const ack of sqs3) {
-      expect(ack.path).toMatch(/^GiftCard-(Streams|Schedules)-[a-z0-9-]+\/Dlq-[a-z0-9-]+$/);
+      expect(ack.path).toMatch(/^GiftCard-(Streams|Schedules|Exports)-[a-z0-9-]+\/Dlq-[a-z0-9-]+$/);
     }
     const schedules = sqs3.filter((ack) => ack.path.startsWith('GiftCard-Schedules-'));
     expect(schedules.length).toBeGreaterThan(0);

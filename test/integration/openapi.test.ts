@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { operations as cards } from '../../functions/api/cards';
+import { operations as exports } from '../../functions/api/exports';
 import { operations as fraud } from '../../functions/api/fraud';
 import { operations as merchants } from '../../functions/api/merchants';
 import { operations as programs } from '../../functions/api/programs';
@@ -10,7 +11,7 @@ import { operations as webhooks } from '../../functions/api/webhooks';
 import { docsPage, openApiDocument } from '../../functions/http/openapi';
 import { ROUTES, routeKey } from '../../functions/http/route-table';
 
-const all = { system, programs, merchants, cards, transactions, webhooks, fraud, reports };
+const all = { system, programs, merchants, cards, transactions, webhooks, fraud, reports, exports };
 const document = openApiDocument(all);
 
 describe('the OpenAPI document', () => {

@@ -2,6 +2,7 @@ import { resetConfigForTests } from '../../functions/config';
 import { resetStaffKeysForTests } from '../../functions/http/staff-token';
 import { resetDbForTests } from '../../functions/store/dynamo-client';
 import { resetIdempotencyForTests } from '../../functions/store/idempotency';
+import { resetS3ForTests } from '../../functions/store/s3-client';
 import { resetSecretsForTests } from '../../functions/store/secrets';
 import { resetUsageKeysForTests } from '../../functions/store/usage-keys';
 
@@ -17,4 +18,5 @@ export function resetHandlerState(): void {
   resetSecretsForTests();
   resetIdempotencyForTests();
   resetUsageKeysForTests();
+  resetS3ForTests();
 }
