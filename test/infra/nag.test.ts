@@ -108,7 +108,8 @@ describe('cdk-nag AwsSolutions', () => {
         expect(annotations.findWarning('*', Match.anyValue()), stack.stackName).toEqual([]);
       }
     }
-  });
+    // Annotations.fromStack synthesizes each stack again: about a minute on a busy shared machine.
+  }, 180_000);
 
   it('acknowledges only the reviewed rules, each with a specific written reason', () => {
     const acks = acknowledgements(built.app);
