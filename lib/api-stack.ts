@@ -27,6 +27,8 @@ const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   transactions: 'readWrite',
   webhooks: 'readWrite',
   fraud: 'readWrite',
+  // Records that a card's Google object may exist (GOOGLEOBJECT), so the wallet-sync consumer updates it.
+  'google-wallet': 'readWrite',
 };
 
 /**

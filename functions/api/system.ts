@@ -2,6 +2,7 @@ import { apiHandler, type Operations, operation, RawResponse } from '../http/api
 import { docsPage, openApiDocument } from '../http/openapi';
 import { operations as cards } from './cards';
 import { operations as fraud } from './fraud';
+import { operations as googleWallet } from './google-wallet';
 import { operations as merchants } from './merchants';
 import { operations as programs } from './programs';
 import { operations as transactions } from './transactions';
@@ -17,6 +18,7 @@ const reference = () => {
     transactions,
     webhooks,
     fraud,
+    'google-wallet': googleWallet,
   });
   return document;
 };

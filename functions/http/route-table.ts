@@ -32,7 +32,8 @@ export type ApiFunctionName =
   | 'cards'
   | 'transactions'
   | 'webhooks'
-  | 'fraud';
+  | 'fraud'
+  | 'google-wallet';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -150,6 +151,12 @@ export const ROUTES: readonly RouteDefinition[] = [
     { merchant: 'cards:read', staff: ['admin', 'ops'] },
     'none',
   ),
+
+  // Google Wallet: the card's save link (same callers as GET /v1/cards/{cardId}).
+  route('GET', '/v1/cards/{cardId}/wallet/google', 'google-wallet', {
+    merchant: 'cards:read',
+    staff: ALL_STAFF,
+  }),
 
   // Fraud alerts raised by the fraud rules stream consumer; support works them.
   route('GET', '/v1/fraud/alerts', 'fraud', { staff: CARE }),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { operations as cards } from '../../functions/api/cards';
 import { operations as fraud } from '../../functions/api/fraud';
+import { operations as googleWallet } from '../../functions/api/google-wallet';
 import { operations as merchants } from '../../functions/api/merchants';
 import { operations as programs } from '../../functions/api/programs';
 import { operations as system } from '../../functions/api/system';
@@ -9,7 +10,7 @@ import { operations as webhooks } from '../../functions/api/webhooks';
 import { docsPage, openApiDocument } from '../../functions/http/openapi';
 import { ROUTES, routeKey } from '../../functions/http/route-table';
 
-const all = { system, programs, merchants, cards, transactions, webhooks, fraud };
+const all = { system, programs, merchants, cards, transactions, webhooks, fraud, 'google-wallet': googleWallet };
 const document = openApiDocument(all);
 
 describe('the OpenAPI document', () => {

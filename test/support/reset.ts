@@ -1,7 +1,10 @@
 import { resetConfigForTests } from '../../functions/config';
 import { resetStaffKeysForTests } from '../../functions/http/staff-token';
 import { resetDbForTests } from '../../functions/store/dynamo-client';
+import { resetApnsForTests } from '../../functions/store/apns';
+import { resetGoogleWalletForTests } from '../../functions/store/google-wallet';
 import { resetIdempotencyForTests } from '../../functions/store/idempotency';
+import { resetPushCredentialsForTests } from '../../functions/store/push-credentials';
 import { resetSecretsForTests } from '../../functions/store/secrets';
 
 /**
@@ -15,4 +18,7 @@ export function resetHandlerState(): void {
   resetDbForTests();
   resetSecretsForTests();
   resetIdempotencyForTests();
+  resetPushCredentialsForTests();
+  resetApnsForTests();
+  resetGoogleWalletForTests();
 }
