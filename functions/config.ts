@@ -51,19 +51,6 @@ const schema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((value) => value === 'true'),
-});
-
-export type Config = z.infer<typeof schema>;
-
-let cached: Config | undefined;
-
-export function config(): Config {
-  if (!cached) {
-    const parsed = schema.safeParse(process.env);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
-      throw new Error(`Invalid configuration: ${fields}`);
-    }
   /**
    * Wallet pushes (functions/store/apns.ts, google-wallet.ts). Credentials are JSON: given directly under
    * `npm start` and in tests (*_JSON), read from Secrets Manager in AWS (*_SECRET_ID) and kept for
@@ -93,6 +80,19 @@ export function config(): Config {
   /** Attempts of one APNs or Google call within an invocation (429, 5xx, network) before the record fails. */
   WALLET_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   WALLET_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
+});
+
+export type Config = z.infer<typeof schema>;
+
+let cached: Config | undefined;
+
+export function config(): Config {
+  if (!cached) {
+    const parsed = schema.safeParse(process.env);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
+      throw new Error(`Invalid configuration: ${fields}`);
+    }
     if (!parsed.data.CODE_PEPPER && !parsed.data.CODE_PEPPER_SECRET_ID) {
       throw new Error('Invalid configuration: CODE_PEPPER or CODE_PEPPER_SECRET_ID is required');
     }

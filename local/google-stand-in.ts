@@ -40,7 +40,11 @@ export interface GoogleStandIn {
   /** Forget every token handed out: the next calls answer 401 until a new token is fetched. */
   revokeTokens(): void;
   reset(): void;
-  waitForCalls(count: number, kind?: RecordedGoogleCall['kind'], timeoutMs?: number): Promise<RecordedGoogleCall[]>;
+  waitForCalls(
+    count: number,
+    kind?: RecordedGoogleCall['kind'],
+    timeoutMs?: number,
+  ): Promise<RecordedGoogleCall[]>;
   close(): Promise<void>;
 }
 
@@ -107,7 +111,11 @@ export async function startGoogleStandIn(options: {
     const accessToken = `ya29.local-${randomUUID()}`;
     tokens.set(accessToken, Date.now() + tokenLifetime * 1000);
     issued += 1;
-    return send(response, 200, { access_token: accessToken, expires_in: tokenLifetime, token_type: 'Bearer' });
+    return send(response, 200, {
+      access_token: accessToken,
+      expires_in: tokenLifetime,
+      token_type: 'Bearer',
+    });
   }
 
   async function walletObjects(request: IncomingMessage, response: ServerResponse, path: string) {
@@ -115,7 +123,8 @@ export async function startGoogleStandIn(options: {
     const match = /^\/walletobjects\/v1\/(giftCardObject|giftCardClass)\/([^/]+)(\/addMessage)?$/.exec(path);
     const kind = match?.[3] ? 'addMessage' : 'patch';
     const valid =
-      match && ((kind === 'patch' && request.method === 'PATCH' && match[1] === 'giftCardObject') ||
+      match &&
+      ((kind === 'patch' && request.method === 'PATCH' && match[1] === 'giftCardObject') ||
         (kind === 'addMessage' && request.method === 'POST'));
     if (!match || !valid) return send(response, 404, { error: { code: 404, message: 'Not found' } });
     const resource = match[1] as RecordedGoogleCall['resource'];
@@ -155,7 +164,10 @@ export async function startGoogleStandIn(options: {
 
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://stand-in').pathname;
-    const work = path === '/token' && request.method === 'POST' ? token(request, response) : walletObjects(request, response, path);
+    const work =
+      path === '/token' && request.method === 'POST'
+        ? token(request, response)
+        : walletObjects(request, response, path);
     work.catch(() => {
       if (!response.headersSent) send(response, 500, { error: 'stand-in failure' });
     });
@@ -214,7 +226,9 @@ export async function startGoogleStandIn(options: {
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`Google stand-in: ${succeeded(kind).length} of ${count} ${kind ?? 'calls'} succeeded`));
+          reject(
+            new Error(`Google stand-in: ${succeeded(kind).length} of ${count} ${kind ?? 'calls'} succeeded`),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();

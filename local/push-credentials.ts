@@ -51,7 +51,8 @@ export async function loadOrCreatePushCredentials(file: string): Promise<LocalPu
     } catch {
       parsed = undefined;
     }
-    if (!isCredentials(parsed)) throw new LocalRuntimeError(`${file} is not valid; delete it to generate new keys.`);
+    if (!isCredentials(parsed))
+      throw new LocalRuntimeError(`${file} is not valid; delete it to generate new keys.`);
     return parsed;
   }
   const credentials = await generatePushCredentials();

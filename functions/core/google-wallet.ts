@@ -110,5 +110,6 @@ export const decisionsToKeep = (decisions: readonly NotifyDecision[], now: Date)
 export const notifyingCount = (decisions: readonly NotifyDecision[], now: Date): number =>
   decisions.filter(
     (decision) =>
-      decision.type === 'TEXT_AND_NOTIFY' && Date.parse(decision.at) > now.getTime() - GOOGLE_NOTIFY_WINDOW_MS,
+      decision.type === 'TEXT_AND_NOTIFY' &&
+      Date.parse(decision.at) > now.getTime() - GOOGLE_NOTIFY_WINDOW_MS,
   ).length;

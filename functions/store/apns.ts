@@ -64,7 +64,8 @@ async function signProviderToken(key: ApnsKey, now: number): Promise<ProviderTok
 async function currentProviderToken(key: ApnsKey, forceNew: boolean): Promise<string> {
   const now = Date.now();
   const held = providerToken ? await providerToken.catch(() => undefined) : undefined;
-  if (!forceNew && held && held.keyId === key.keyId && now - held.issuedAt < TOKEN_LIFETIME_MS) {
+  const age = held ? now - held.issuedAt : Number.POSITIVE_INFINITY;
+  if (!forceNew && held && held.keyId === key.keyId && age >= 0 && age < TOKEN_LIFETIME_MS) {
     return held.jwt;
   }
   const next = signProviderToken(key, now);

@@ -81,7 +81,12 @@ async function readNotify(resourceId: string): Promise<NotifyRecord | undefined>
   };
 }
 
-async function writeNotify(resourceId: string, next: NotifyRecord, before: NotifyRecord | undefined, now: Date) {
+async function writeNotify(
+  resourceId: string,
+  next: NotifyRecord,
+  before: NotifyRecord | undefined,
+  now: Date,
+) {
   await db().send(
     new PutCommand({
       TableName: tableName(),

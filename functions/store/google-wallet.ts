@@ -37,7 +37,8 @@ export class GoogleWalletError extends Error {
 /** The service account, or an error saying Google Wallet is off here. */
 export async function requireGoogleServiceAccount(): Promise<GoogleServiceAccount> {
   const account = await googleServiceAccount();
-  if (!account) throw new GoogleWalletError('Google Wallet is not configured (no service account)', undefined);
+  if (!account)
+    throw new GoogleWalletError('Google Wallet is not configured (no service account)', undefined);
   return account;
 }
 
@@ -215,7 +216,8 @@ export async function googleSaveUrlFor(
   now: Date,
 ): Promise<string> {
   const account = await googleServiceAccount();
-  if (!account) throw new DomainError('NOT_FOUND', 'Google Wallet passes are not offered by this deployment.');
+  if (!account)
+    throw new DomainError('NOT_FOUND', 'Google Wallet passes are not offered by this deployment.');
   const issuer = { issuerId: account.issuerId, issuerName: config().GOOGLE_WALLET_ISSUER_NAME };
   const giftCardClass = googleGiftCardClass(issuer, program);
   const giftCardObject = googleGiftCardObject(issuer, card, walletBarcodeValue(card), now);

@@ -58,7 +58,13 @@ interface Invocation {
   readonly failedSubjects: Set<string>;
   /** passTypeIdentifier per card (APNs topic), read once per invocation. */
   readonly topics: Map<string, Promise<string | undefined>>;
-  readonly report: { pushes: number; unregistered: number; rejected: number; patches: number; messages: number };
+  readonly report: {
+    pushes: number;
+    unregistered: number;
+    rejected: number;
+    patches: number;
+    messages: number;
+  };
 }
 
 interface PushTarget {

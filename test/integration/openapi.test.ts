@@ -10,7 +10,16 @@ import { operations as webhooks } from '../../functions/api/webhooks';
 import { docsPage, openApiDocument } from '../../functions/http/openapi';
 import { ROUTES, routeKey } from '../../functions/http/route-table';
 
-const all = { system, programs, merchants, cards, transactions, webhooks, fraud, 'google-wallet': googleWallet };
+const all = {
+  system,
+  programs,
+  merchants,
+  cards,
+  transactions,
+  webhooks,
+  fraud,
+  'google-wallet': googleWallet,
+};
 const document = openApiDocument(all);
 
 describe('the OpenAPI document', () => {

@@ -100,7 +100,11 @@ describe('three notifying messages a day', () => {
   });
 
   it('frees a slot once a notification is 24 h old, and counts the class messages too', () => {
-    const old = [decision(25, 'TEXT_AND_NOTIFY'), decision(2, 'TEXT_AND_NOTIFY'), decision(3, 'TEXT_AND_NOTIFY')];
+    const old = [
+      decision(25, 'TEXT_AND_NOTIFY'),
+      decision(2, 'TEXT_AND_NOTIFY'),
+      decision(3, 'TEXT_AND_NOTIFY'),
+    ];
     expect(decideMessageType(old, now)).toBe('TEXT_AND_NOTIFY');
     expect(decideMessageType([decision(2, 'TEXT_AND_NOTIFY')], now, 2)).toBe('TEXT');
   });
