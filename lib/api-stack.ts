@@ -5,7 +5,13 @@ import type { Construct } from 'constructs';
 import type { ErrorCode } from '../functions/core/errors';
 import { problemOf } from '../functions/http/problem';
 import { API_FUNCTIONS, type ApiFunctionName, ROUTES, routesOf } from '../functions/http/route-table';
-import { FUNCTION_LOG_RETENTION, type FunctionRuntime, GiftCardFunction } from './constructs/function';
+import type { WalletSecretName } from '../functions/streams/registry';
+import {
+  FUNCTION_LOG_RETENTION,
+  type FunctionRuntime,
+  GiftCardFunction,
+  grantWalletSecrets,
+} from './constructs/function';
 import { ApiWebAcl } from './constructs/web-acl';
 
 export interface ApiStackProps extends StackProps {
@@ -29,6 +35,11 @@ const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   fraud: 'readWrite',
   // Records that a card's Google object may exist (GOOGLEOBJECT), so the wallet-sync consumer updates it.
   'google-wallet': 'readWrite',
+};
+
+/** Wallet secrets per API function: only the Google save link signs with the service account. */
+const WALLET_SECRETS: Partial<Record<ApiFunctionName, readonly WalletSecretName[]>> = {
+  'google-wallet': ['googleServiceAccount'],
 };
 
 /**
@@ -184,6 +195,7 @@ export class ApiStack extends Stack {
         description: `Gift card API '${fn}' handler: ${routesOf(fn).length} route(s) of functions/http/route-table.ts`,
         tableAccess: TABLE_ACCESS[fn],
       });
+      grantWalletSecrets(functions[fn], props.runtime, WALLET_SECRETS[fn] ?? []);
     }
     this.functions = functions as Record<ApiFunctionName, GiftCardFunction>;
 

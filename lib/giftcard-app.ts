@@ -67,6 +67,10 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       table: data.table,
       pepperSecret: data.pepperSecret,
       staffAuth: auth.staffAuth,
+      walletSecrets: {
+        apnsKey: data.apnsKeySecret,
+        googleServiceAccount: data.googleServiceAccountSecret,
+      },
       functionsDir: options.functionsDir,
     };
     const api = new ApiStack(app, stackName('Api', region.region), {
