@@ -28,6 +28,10 @@
  *   FRAUD#caller#<who>  / F#<window start>     failed lookups and PIN checks of an API key or staff user (TTL)
  *   FRAUDALERT#<id>     / FRAUDALERT           fraud alert   GSI1: FRAUDALERTS#<status> / <createdAt>#<id>
  *                                              GSI2: FRAUDALERTS / <createdAt>#<id>, GSI3: CARD#<id>#FRAUDALERTS / same
+ *   CARD#<cardId>       / GOOGLEOBJECT         a Google Wallet save link was handed out: the object to keep current
+ *   PROGRAM#<id>        / GOOGLECLASS          the program's Google Wallet class may exist (class messages)
+ *   GOOGLENOTIFY#<objectOrClassId> / NOTIFY    Google messages decided per pass: which notified (3 per 24 h), which were
+ *                                              added (replays add nothing); TTL (store/google-objects.ts)
  * Indexes are KEYS_ONLY: a balance change rewrites the card item but never an index entry.
  */
 export const TABLE_KEYS = {
