@@ -44,6 +44,19 @@ const schema = z.object({
    */
   FRAUD_FAILED_CHECKS_PER_CALLER: z.coerce.number().int().min(1).default(20),
   /**
+   * Apple Wallet pass certificates (functions/store/apple-certificates.ts): the JSON
+   * `{ signerCert, signerKey, passphrase?, wwdr, passTypeIdentifier, teamIdentifier }`, given directly
+   * under `npm start` and in tests, read from Secrets Manager in AWS (APPLE_PASS_SECRET_ID). Without
+   * either, pass downloads and the PassKit web service answer 500 and say why in the log.
+   */
+  APPLE_PASS_CERTIFICATES: z.string().min(1).optional(),
+  APPLE_PASS_SECRET_ID: z.string().min(1).optional(),
+  /** The API's public base URL (no trailing slash); passes carry `<it>/wallet/apple` as webServiceURL. */
+  PUBLIC_BASE_URL: z
+    .url()
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
+  /**
    * Lets webhooks be registered for and delivered to http(s)://127.0.0.1, ::1 or localhost. Only the
    * local runtime and the tests set it; in AWS webhook URLs must be public https.
    */

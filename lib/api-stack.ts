@@ -35,6 +35,7 @@ const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   fraud: 'readWrite',
   // Records that a card's Google object may exist (GOOGLEOBJECT), so the wallet-sync consumer updates it.
   'google-wallet': 'readWrite',
+  wallet: 'readWrite',
 };
 
 /** Wallet secrets per API function: only the Google save link signs with the service account. */

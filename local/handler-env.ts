@@ -18,6 +18,8 @@ export interface HandlerEnvironment {
     readonly googleTokenUrl: string;
     readonly googleServiceAccountJson: string;
   };
+  /** Apple Wallet passes: the certificate JSON (local/apple-certificates.ts) and the API's base URL. */
+  readonly applePass?: { readonly certificatesJson: string; readonly publicBaseUrl: string };
 }
 
 /** The variables the Lambda functions get from CDK in AWS (functions/config.ts), for in-process handlers. */
@@ -49,6 +51,12 @@ export function handlerEnvironment(env: HandlerEnvironment): Record<string, stri
           GOOGLE_WALLET_API_URL: env.walletPush.googleApiUrl,
           GOOGLE_OAUTH_TOKEN_URL: env.walletPush.googleTokenUrl,
           GOOGLE_SERVICE_ACCOUNT_JSON: env.walletPush.googleServiceAccountJson,
+        }
+      : {}),
+    ...(env.applePass
+      ? {
+          APPLE_PASS_CERTIFICATES: env.applePass.certificatesJson,
+          PUBLIC_BASE_URL: env.applePass.publicBaseUrl,
         }
       : {}),
   };

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { StreamConsumerDefinition } from '../functions/streams/registry';
 import { type ApnsStandIn, startApnsStandIn } from './apns-stand-in';
+import { loadOrCreateLocalAppleCertificates } from './apple-certificates';
 import { dynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb';
 import { type GoogleStandIn, startGoogleStandIn } from './google-stand-in';
 import { applyHandlerEnvironment } from './handler-env';
@@ -13,9 +14,9 @@ import {
 } from './handlers';
 import { startHttpServer } from './http-server';
 import { consoleLog, type LocalLog } from './log';
+import { loadOrCreatePushCredentials, pushCredentialsJson } from './push-credentials';
 import { startS3Local } from './s3';
 import { type LocalScheduler, startScheduler } from './scheduler';
-import { loadOrCreatePushCredentials, pushCredentialsJson } from './push-credentials';
 import { loadOrCreateLocalSecrets } from './secrets';
 import { type DemoData, seedDemo } from './seed';
 import { createStaffIssuer, type StaffIssuer } from './staff-issuer';
@@ -125,6 +126,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const s3 = await startS3Local({ port: options.s3Port ?? 4569, directory: join(dataDir, 's3') });
     stoppers.push(s3.stop);
 
+    // Apple Wallet passes are signed by a local test chain (CA, WWDR-like intermediate, signer), made once.
+    const appleCertificates = loadOrCreateLocalAppleCertificates(join(dataDir, 'apple-pass.json'));
+
     // Wallet pushes go to local stand-ins of APNs and Google Wallet, on free ports, with generated keys.
     const pushCredentials = await loadOrCreatePushCredentials(join(dataDir, 'wallet-push.json'));
     const standInLog = prefixed(log, '[wallet] ');
@@ -172,6 +176,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         googleApiUrl: google.url,
         googleTokenUrl: google.tokenUrl,
         ...pushCredentialsJson(pushCredentials),
+      },
+      applePass: {
+        certificatesJson: JSON.stringify(appleCertificates.certificates),
+        publicBaseUrl: http.baseUrl,
       },
     });
     options.onEnvironment?.();

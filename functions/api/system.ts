@@ -6,6 +6,7 @@ import { operations as googleWallet } from './google-wallet';
 import { operations as merchants } from './merchants';
 import { operations as programs } from './programs';
 import { operations as transactions } from './transactions';
+import { operations as wallet } from './wallet';
 import { operations as webhooks } from './webhooks';
 
 let document: ReturnType<typeof openApiDocument> | undefined;
@@ -18,6 +19,7 @@ const reference = () => {
     transactions,
     webhooks,
     fraud,
+    wallet,
     'google-wallet': googleWallet,
   });
   return document;

@@ -1,10 +1,10 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   GetCommand,
-  PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { db, tableName } from './dynamo-client';
 import { decodeCursor, encodeCursor } from './pagination';
@@ -63,24 +63,30 @@ export async function findApplePass(cardId: string): Promise<ApplePass | undefin
 }
 
 /**
- * Records the card's pass at its first download. The token derives from the serial number, so every
- * later download carries the same token and this finds the item already there (and current).
+ * Records the card's pass at its first download. The token derives from the serial number, so later
+ * downloads carry the same token and find the item current: the condition then skips the write.
  */
 export async function rememberApplePass(pass: ApplePass): Promise<void> {
-  const existing = await findApplePass(pass.cardId);
-  if (
-    existing &&
-    existing.tokenHash === pass.tokenHash &&
-    existing.passTypeIdentifier === pass.passTypeIdentifier
-  ) {
-    return;
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: passKey(pass.cardId),
+        UpdateExpression:
+          'SET cardId = :card, tokenHash = :hash, passTypeIdentifier = :type, createdAt = if_not_exists(createdAt, :now)',
+        // Guarantees: written only when new or changed (a changed pass type or token secret re-keys it).
+        ConditionExpression: 'attribute_not_exists(PK) OR tokenHash <> :hash OR passTypeIdentifier <> :type',
+        ExpressionAttributeValues: {
+          ':card': pass.cardId,
+          ':hash': pass.tokenHash,
+          ':type': pass.passTypeIdentifier,
+          ':now': pass.createdAt,
+        },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
-  await db().send(
-    new PutCommand({
-      TableName: tableName(),
-      Item: { ...passKey(pass.cardId), ...pass, createdAt: existing?.createdAt ?? pass.createdAt },
-    }),
-  );
 }
 
 /**

@@ -1,9 +1,11 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { newId } from '../core/ids';
 import type { Actor } from '../core/ledger';
 import { newerMessage, type WalletMessage, type WalletMessageTarget } from '../core/wallet-message';
 import { db, tableName } from './dynamo-client';
+import type { IdempotencyClaim } from './idempotency';
 import { withoutLayout } from './keys';
+import { keyInProgress, writeAtomically } from './transact';
 
 /**
  * Wallet messages (layout in table-definition.ts):
@@ -20,12 +22,17 @@ export const WALLET_MESSAGE_SK_PREFIX = 'WALLETMSG#';
 const partitionOf = (target: WalletMessageTarget) =>
   'cardId' in target ? `CARD#${target.cardId}` : `PROGRAM#${target.programId}`;
 
+/**
+ * Records a message (once per Idempotency-Key when the caller sent one: a retry gets the first message
+ * back). Its INSERT is what the wallet-sync consumer delivers.
+ */
 export async function recordWalletMessage(
   target: WalletMessageTarget,
   message: { header: string; body: string },
   actor: Actor,
-  now: Date = new Date(),
+  options: { now?: Date; idempotency?: IdempotencyClaim | undefined } = {},
 ): Promise<WalletMessage> {
+  const now = options.now ?? new Date();
   const id = newId('wmsg', now);
   const stored: WalletMessage = {
     id,
@@ -35,18 +42,26 @@ export async function recordWalletMessage(
     actor,
     createdAt: now.toISOString(),
   };
-  await db().send(
-    new PutCommand({
-      TableName: tableName(),
-      Item: {
-        PK: partitionOf(target),
-        SK: `${WALLET_MESSAGE_SK_PREFIX}${stored.createdAt}#${id}`,
-        ...stored,
+  const outcome = await writeAtomically(
+    [
+      {
+        Put: {
+          TableName: tableName(),
+          Item: {
+            PK: partitionOf(target),
+            SK: `${WALLET_MESSAGE_SK_PREFIX}${stored.createdAt}#${id}`,
+            ...stored,
+          },
+          // Guarantees: a message is written once (the id is random; this only refuses a collision).
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
       },
-      // Guarantees: a message is written once (the id is random; this only refuses a collision).
-      ConditionExpression: 'attribute_not_exists(PK)',
-    }),
+    ],
+    { claim: options.idempotency, result: stored, now },
   );
+  if (outcome.kind === 'replayed') return outcome.result;
+  if (outcome.kind === 'key-busy') throw keyInProgress();
+  if (outcome.kind === 'cancelled') throw new Error('A wallet message id collided; nothing was written');
   return stored;
 }
 

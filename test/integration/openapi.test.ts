@@ -6,6 +6,7 @@ import { operations as merchants } from '../../functions/api/merchants';
 import { operations as programs } from '../../functions/api/programs';
 import { operations as system } from '../../functions/api/system';
 import { operations as transactions } from '../../functions/api/transactions';
+import { operations as wallet } from '../../functions/api/wallet';
 import { operations as webhooks } from '../../functions/api/webhooks';
 import { docsPage, openApiDocument } from '../../functions/http/openapi';
 import { ROUTES, routeKey } from '../../functions/http/route-table';
@@ -19,6 +20,7 @@ const all = {
   webhooks,
   fraud,
   'google-wallet': googleWallet,
+  wallet,
 };
 const document = openApiDocument(all);
 

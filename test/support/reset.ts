@@ -1,7 +1,7 @@
 import { resetConfigForTests } from '../../functions/config';
 import { resetStaffKeysForTests } from '../../functions/http/staff-token';
-import { resetDbForTests } from '../../functions/store/dynamo-client';
 import { resetApnsForTests } from '../../functions/store/apns';
+import { resetDbForTests } from '../../functions/store/dynamo-client';
 import { resetGoogleWalletForTests } from '../../functions/store/google-wallet';
 import { resetIdempotencyForTests } from '../../functions/store/idempotency';
 import { resetPushCredentialsForTests } from '../../functions/store/push-credentials';
