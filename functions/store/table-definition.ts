@@ -32,6 +32,7 @@
  *   PROGRAM#<id>        / GOOGLECLASS          the program's Google Wallet class may exist (class messages)
  *   GOOGLENOTIFY#<objectOrClassId> / NOTIFY    Google messages decided per pass: which notified (3 per 24 h), which were
  *                                              added (replays add nothing); TTL (store/google-objects.ts)
+ *   PROGRAM#<id>        / WALLETPUSH#<msgId>   how far a program message's pushes got: next page or done; TTL
  *   CARD#<cardId>       / APPLEPASS            the card's Apple Wallet pass: sha256 of its token, pass type (store/apple-passes.ts)
  *   CARD#<cardId>       / APPLEREG#<dlid>      a device registered for the pass: pushToken, programId   } one transaction
  *   APPLEDEVICE#<dlid>  / CARD#<cardId>        the same registration, listed by device                   } writes and

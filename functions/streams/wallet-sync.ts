@@ -23,6 +23,7 @@ import {
 import { addGoogleMessage, patchGiftCardObject } from '../store/google-wallet';
 import { withoutLayout } from '../store/keys';
 import { googleServiceAccount } from '../store/push-credentials';
+import { findPushProgress, savePushProgress } from '../store/wallet-push-progress';
 
 /**
  * Keeps wallet passes current. For each record, in stream order:
@@ -42,6 +43,8 @@ import { googleServiceAccount } from '../store/push-credentials';
  */
 
 const PUSH_CONCURRENCY = 16;
+/** A program message stops before the next page of devices when less than this is left of the invocation. */
+const RESERVED_MS = 30_000;
 
 type Image = Record<string, unknown>;
 
@@ -65,6 +68,8 @@ interface Invocation {
     patches: number;
     messages: number;
   };
+  /** Milliseconds left of the Lambda invocation. */
+  readonly remainingMs: () => number;
 }
 
 interface PushTarget {
@@ -187,12 +192,18 @@ async function cardMessage(cardId: string, message: WalletMessageImage, invocati
 }
 
 async function programMessage(programId: string, message: WalletMessageImage, invocation: Invocation) {
-  let cursor: string | undefined;
-  do {
+  // Resumes where an earlier delivery of this record stopped; a replay after all pages pushes nothing.
+  const progress = await findPushProgress(programId, message.id);
+  let cursor = progress ? progress.cursor : undefined;
+  while (cursor !== null) {
+    if (invocation.remainingMs() < RESERVED_MS) {
+      throw new Error(`out of time pushing message ${message.id}; the retry resumes at the saved page`);
+    }
     const page = await programApplePushTargets(programId, cursor);
     await pushAll(page.items, invocation);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+    cursor = page.nextCursor;
+    await savePushProgress(programId, message.id, cursor);
+  }
   const classId = await findGoogleClassId(programId);
   if (!classId || !(await googleServiceAccount())) return;
   await sendGoogleMessage('giftCardClass', classId, message, 0, invocation);
@@ -245,6 +256,8 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
     failedSubjects: new Set(),
     topics: new Map(),
     report: { pushes: 0, unregistered: 0, rejected: 0, patches: 0, messages: 0 },
+    remainingMs: () =>
+      context?.getRemainingTimeInMillis ? context.getRemainingTimeInMillis() : Number.POSITIVE_INFINITY,
   };
   // One processor per invocation: the local poller may run invocations side by side in one process.
   const processor = new BatchProcessor(EventType.DynamoDBStreams);

@@ -98,6 +98,21 @@ async function redeem(cardId: string, amount: number) {
   return answer.body.card;
 }
 
+/** The stream record of a wallet message item, as the stream delivers it (for replays). */
+function messageRecord(pk: string, message: { id: string; createdAt: string }): DynamoDBRecord {
+  const keys = { PK: pk, SK: `WALLETMSG#${message.createdAt}#${message.id}` };
+  return {
+    eventID: randomUUID(),
+    eventName: 'INSERT',
+    eventSource: 'aws:dynamodb',
+    dynamodb: {
+      Keys: marshall(keys) as never,
+      NewImage: marshall({ ...keys, ...message }) as never,
+      SequenceNumber: String(Date.now()),
+    },
+  };
+}
+
 const dlqLines = (): { record: DynamoDBRecord }[] => {
   const file = join(stack.dataDir, 'dlq', 'wallet-sync.jsonl');
   if (!existsSync(file)) return [];
@@ -263,7 +278,11 @@ describe('wallet messages', () => {
     stack.apns.reset();
     stack.google.reset();
 
-    await recordWalletMessage({ programId: program.body.id }, { header: 'Sale', body: '20% off' }, SYSTEM);
+    const sale = await recordWalletMessage(
+      { programId: program.body.id },
+      { header: 'Sale', body: '20% off' },
+      SYSTEM,
+    );
     await stack.poller.drain();
 
     expect(
@@ -279,6 +298,43 @@ describe('wallet messages', () => {
       resourceId: expect.stringMatching(new RegExp(`\\.${program.body.id}$`)),
       body: { message: { header: 'Sale', body: '20% off', messageType: 'TEXT_AND_NOTIFY' } },
     });
+
+    // A replay of the delivered message: its pages are done, nothing is pushed or added again.
+    const replay = await walletSync(
+      { Records: [messageRecord(`PROGRAM#${program.body.id}`, sale)] },
+      lambdaContext('wallet-sync', 60_000),
+    );
+    expect(replay.batchItemFailures).toEqual([]);
+    expect(stack.apns.pushes).toHaveLength(devices.length);
+    expect(stack.google.calls).toHaveLength(1);
+  });
+
+  it('a program message that finds its invocation nearly out of time fails and is pushed on the retry', async () => {
+    const program = await request('POST', '/v1/programs', {
+      token: admin,
+      idempotencyKey: randomUUID(),
+      body: { name: 'Late program', currency: 'USD' },
+    });
+    const card = await issue(1000, program.body.id);
+    const device = await registerDevice(card);
+    // Written behind the poller's back: the consumer is called directly.
+    const message = {
+      id: `wmsg_${randomUUID().replaceAll('-', '').slice(0, 26)}`,
+      programId: program.body.id,
+      header: 'Late',
+      body: 'news',
+      createdAt: new Date().toISOString(),
+    };
+    const record = messageRecord(`PROGRAM#${program.body.id}`, message);
+    // Its only record failed: the whole batch fails (Powertools), and Lambda retries it.
+    await expect(walletSync({ Records: [record] }, lambdaContext('wallet-sync', 5_000))).rejects.toThrow(
+      /All records failed/,
+    );
+    expect(stack.apns.delivered(device.pushToken)).toHaveLength(0);
+
+    const retried = await walletSync({ Records: [record] }, lambdaContext('wallet-sync', 60_000));
+    expect(retried.batchItemFailures).toEqual([]);
+    expect(stack.apns.delivered(device.pushToken)).toHaveLength(1);
   });
 
   it('the 4th notifying Google message in 24 h is sent without a notification; a replay adds nothing', async () => {
@@ -316,20 +372,7 @@ describe('wallet messages', () => {
     // The stream delivers a record again (at least once): no second message at Google, no count.
     const first = sent[0];
     if (!first) throw new Error('no message');
-    const record: DynamoDBRecord = {
-      eventID: randomUUID(),
-      eventName: 'INSERT',
-      eventSource: 'aws:dynamodb',
-      dynamodb: {
-        Keys: marshall({ PK: `CARD#${card.id}`, SK: `WALLETMSG#${first.createdAt}#${first.id}` }) as never,
-        NewImage: marshall({
-          PK: `CARD#${card.id}`,
-          SK: `WALLETMSG#${first.createdAt}#${first.id}`,
-          ...first,
-        }) as never,
-        SequenceNumber: '1',
-      },
-    };
+    const record = messageRecord(`CARD#${card.id}`, first);
     const answer = await walletSync({ Records: [record] }, lambdaContext('wallet-sync', 60_000));
     expect(answer.batchItemFailures).toEqual([]);
     expect(stack.google.succeeded('addMessage', objectId)).toHaveLength(4);
