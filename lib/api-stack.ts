@@ -41,6 +41,8 @@ const TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
 /** Wallet secrets per API function: only the Google save link signs with the service account. */
 const WALLET_SECRETS: Partial<Record<ApiFunctionName, readonly WalletSecretName[]>> = {
   'google-wallet': ['googleServiceAccount'],
+  // Signs Apple Wallet passes; the only function that may read the pass certificate and key.
+  wallet: ['applePassCertificates'],
 };
 
 /**
@@ -143,7 +145,12 @@ export class ApiStack extends Stack {
       restApiName: `giftcard-api-${this.region}`,
       description: 'Gift card platform HTTP API (generated from functions/http/route-table.ts)',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
-      binaryMediaTypes: ['application/vnd.apple.pkpass'],
+      // Wallet passes go out as bytes (the handler answers base64 with isBase64Encoded). API Gateway decodes them
+      // only when the request's first Accept type is a binary media type; browsers and Wallet send text/html or
+      // */* first, hence */*. Its consequence: every request body reaches the handlers base64-encoded
+      // (isBase64Encoded, decoded in functions/http/api-handler.ts before the size check and JSON parsing);
+      // JSON answers (isBase64Encoded false) pass through unchanged.
+      binaryMediaTypes: ['application/vnd.apple.pkpass', '*/*'],
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
@@ -199,6 +206,12 @@ export class ApiStack extends Stack {
       grantWalletSecrets(functions[fn], props.runtime, WALLET_SECRETS[fn] ?? []);
     }
     this.functions = functions as Record<ApiFunctionName, GiftCardFunction>;
+    // Apple's devices call the pass's webServiceURL: this stage's URL, built from the API id (the stage's own
+    // url would make the function depend on the deployment, which depends on the function's methods).
+    this.functions.wallet.function.addEnvironment(
+      'PUBLIC_BASE_URL',
+      `https://${this.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${props.stageName ?? 'live'}`,
+    );
 
     const integrations = new Map<ApiFunctionName, apigateway.LambdaIntegration>();
     for (const route of ROUTES) {

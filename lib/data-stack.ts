@@ -22,6 +22,8 @@ export class DataStack extends Stack {
   readonly apnsKeySecret: secretsmanager.Secret;
   /** Google Wallet service account key file plus `issuerId`. */
   readonly googleServiceAccountSecret: secretsmanager.Secret;
+  /** Apple Wallet pass signing: `{ signerCert, signerKey, passphrase?, wwdr, passTypeIdentifier, teamIdentifier }`. */
+  readonly applePassSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { terminationProtection: true, ...props });
@@ -79,9 +81,19 @@ export class DataStack extends Stack {
         'minutes), then deleting the old key in Google Cloud. A rotation Lambda cannot create Google keys.',
     );
 
+    this.applePassSecret = this.walletSecret(
+      'ApplePassCertificates',
+      'Apple Wallet pass signing: JSON { signerCert, signerKey, passphrase?, wwdr, passTypeIdentifier, teamIdentifier } (PEMs)',
+      'The Pass Type ID certificate is issued by Apple (a CSR uploaded in the Apple Developer account) and ' +
+        'expires after a year; it cannot be generated here. Renewal is a new certificate from Apple put as the new ' +
+        'value with the same passTypeIdentifier (functions re-read it within 15 minutes; installed passes keep ' +
+        'working because their tokens do not depend on the certificate). A rotation Lambda cannot obtain Apple certificates.',
+    );
+
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'CodePepperSecretArn', { value: this.pepperSecret.secretArn });
     new CfnOutput(this, 'ApnsKeySecretArn', { value: this.apnsKeySecret.secretArn });
+    new CfnOutput(this, 'ApplePassSecretArn', { value: this.applePassSecret.secretArn });
     new CfnOutput(this, 'GoogleServiceAccountSecretArn', {
       value: this.googleServiceAccountSecret.secretArn,
     });

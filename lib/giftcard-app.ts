@@ -70,6 +70,7 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       walletSecrets: {
         apnsKey: data.apnsKeySecret,
         googleServiceAccount: data.googleServiceAccountSecret,
+        applePassCertificates: data.applePassSecret,
       },
       functionsDir: options.functionsDir,
     };

@@ -26,8 +26,11 @@ export interface StreamConsumerDefinition {
   readonly secrets?: readonly WalletSecretName[];
 }
 
-/** The APNs token-signing key and the Google Wallet service account (functions/store/push-credentials.ts). */
-export type WalletSecretName = 'apnsKey' | 'googleServiceAccount';
+/**
+ * The APNs token-signing key and the Google Wallet service account (functions/store/push-credentials.ts),
+ * and the Apple pass signing certificates (functions/store/apple-certificates.ts).
+ */
+export type WalletSecretName = 'apnsKey' | 'googleServiceAccount' | 'applePassCertificates';
 
 export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
   {

@@ -94,6 +94,7 @@ export function grantSecretRead(grantee: iam.IGrantable, secret: secretsmanager.
 const WALLET_SECRET_ENV: Record<WalletSecretName, string> = {
   apnsKey: 'APNS_KEY_SECRET_ID',
   googleServiceAccount: 'GOOGLE_SERVICE_ACCOUNT_SECRET_ID',
+  applePassCertificates: 'APPLE_PASS_SECRET_ID',
 };
 
 /** Grants one function the wallet secrets it names and tells it where they are. */

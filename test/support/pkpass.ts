@@ -1,3 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 
 /** The files of a zip (a .pkpass), read through its central directory; stored and deflated entries. */
@@ -45,4 +50,63 @@ export async function fetchBytes(
     headers: response.headers,
     bytes: Buffer.from(await response.arrayBuffer()),
   };
+}
+
+/**
+ * Verifies a pass's detached signature over its manifest with openssl, as the brief of Wallet asks:
+ * `openssl smime -verify -binary -inform DER -in signature -content manifest.json -CAfile ca -certfile wwdr`.
+ */
+export function verifyPassSignature(
+  pkpass: Buffer,
+  caPem: string,
+  wwdrPem: string,
+): { ok: boolean; output: string } {
+  const files = unzip(pkpass);
+  const dir = mkdtempSync(join(tmpdir(), 'pkpass-'));
+  try {
+    writeFileSync(join(dir, 'signature'), files.get('signature') ?? Buffer.alloc(0));
+    writeFileSync(join(dir, 'manifest.json'), files.get('manifest.json') ?? Buffer.alloc(0));
+    writeFileSync(join(dir, 'ca.pem'), caPem);
+    writeFileSync(join(dir, 'wwdr.pem'), wwdrPem);
+    const result = spawnSync(
+      '/usr/bin/openssl',
+      [
+        'smime',
+        '-verify',
+        '-binary',
+        '-inform',
+        'DER',
+        '-in',
+        'signature',
+        '-content',
+        'manifest.json',
+        '-CAfile',
+        'ca.pem',
+        '-certfile',
+        'wwdr.pem',
+        '-purpose',
+        'any',
+        '-out',
+        '/dev/null',
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Files whose SHA-1 differs from the manifest's, and files of either side missing from the other. */
+export function manifestMismatches(pkpass: Buffer): string[] {
+  const files = unzip(pkpass);
+  const manifest = JSON.parse(files.get('manifest.json')?.toString('utf8') ?? '{}') as Record<string, string>;
+  const problems: string[] = [];
+  for (const [name, content] of files) {
+    if (name === 'manifest.json' || name === 'signature') continue;
+    const sha1 = createHash('sha1').update(content).digest('hex');
+    if (manifest[name] !== sha1) problems.push(`${name}: ${manifest[name] ?? 'not in manifest'} != ${sha1}`);
+  }
+  for (const name of Object.keys(manifest)) if (!files.has(name)) problems.push(`${name}: missing`);
+  return problems;
 }
