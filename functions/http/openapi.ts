@@ -20,7 +20,7 @@ function accessNote(route: RouteDefinition): string {
   const { access } = route;
   if (access.public) return 'Anyone (no credentials).';
   if (access.passToken) {
-    return 'The Wallet device holding the pass: `Authorization: ApplePass <authenticationToken>` of the pass named by the path.';
+    return 'Callers: the Wallet device holding the pass named by the path, with `Authorization: ApplePass <authenticationToken>`.';
   }
   const who = [
     access.merchant ? `merchant API keys with scope \`${access.merchant}\`` : undefined,

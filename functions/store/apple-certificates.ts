@@ -35,6 +35,11 @@ export function parseAppleCertificates(raw: string | undefined): AppleCertificat
   } catch {
     throw new Error('Apple pass certificates: the secret is not JSON');
   }
+  if (typeof json === 'object' && json !== null && 'placeholder' in json) {
+    throw new Error(
+      'Apple pass certificates: the secret still holds the placeholder; put the certificates in it',
+    );
+  }
   const parsed = certificatesSchema.safeParse(json);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
