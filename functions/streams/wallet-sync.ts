@@ -70,6 +70,8 @@ interface Invocation {
   };
   /** Milliseconds left of the Lambda invocation. */
   readonly remainingMs: () => number;
+  /** Per card, the last card change of the batch: earlier ones are superseded by it. */
+  readonly lastChange: Map<string, DynamoDBRecord>;
 }
 
 interface PushTarget {
@@ -217,13 +219,24 @@ function subjectOf(record: DynamoDBRecord): string | undefined {
   return undefined;
 }
 
+/** The card id of a card item MODIFY that changed what its passes show; undefined for anything else. */
+function passChangeOf(record: DynamoDBRecord): string | undefined {
+  if (record.eventName !== 'MODIFY' || record.dynamodb?.Keys?.SK?.S !== 'CARD') return undefined;
+  const before = imageOf(record.dynamodb.OldImage);
+  const after = imageOf(record.dynamodb.NewImage);
+  if (!before || !after || !passChanged(before, after) || typeof after.id !== 'string') return undefined;
+  return after.id;
+}
+
 async function processRecord(record: DynamoDBRecord, invocation: Invocation): Promise<void> {
   const sk = record.dynamodb?.Keys?.SK?.S ?? '';
   const after = imageOf(record.dynamodb?.NewImage);
   if (!after) return;
   if (sk === 'CARD') {
-    const before = imageOf(record.dynamodb?.OldImage);
-    if (record.eventName !== 'MODIFY' || !before || !passChanged(before, after)) return;
+    const cardId = passChangeOf(record);
+    // A later change of the same card in this batch pushes and PATCHes the newer state once for both
+    // (if that one fails, the retry starts at it, and it still carries the newest state).
+    if (!cardId || invocation.lastChange.get(cardId) !== record) return;
     await cardChanged(withoutLayout<Card>(after), invocation);
     return;
   }
@@ -258,7 +271,12 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
     report: { pushes: 0, unregistered: 0, rejected: 0, patches: 0, messages: 0 },
     remainingMs: () =>
       context?.getRemainingTimeInMillis ? context.getRemainingTimeInMillis() : Number.POSITIVE_INFINITY,
+    lastChange: new Map(),
   };
+  for (const record of event.Records) {
+    const cardId = passChangeOf(record);
+    if (cardId) invocation.lastChange.set(cardId, record);
+  }
   // One processor per invocation: the local poller may run invocations side by side in one process.
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
   const response = await processPartialResponse(

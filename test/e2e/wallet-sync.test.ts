@@ -197,6 +197,45 @@ describe('balance updates reach the passes', () => {
     expect(stack.google.succeeded('patch')[0]?.body.state).toBe('INACTIVE');
   });
 
+  it('several changes of one card in a batch push once and PATCH the newest balance once', async () => {
+    const card = await issue(5000);
+    const device = await registerDevice(card);
+    const objectId = await saveToGoogle(card.id);
+    await stack.poller.drain();
+    stack.apns.reset();
+    stack.google.reset();
+
+    const image = (balance: number, seq: number) =>
+      marshall({
+        PK: `CARD#${card.id}`,
+        SK: 'CARD',
+        ...card,
+        balance,
+        available: balance,
+        seq,
+        updatedAt: new Date().toISOString(),
+      }) as never;
+    const change = (from: number, to: number, seq: number): DynamoDBRecord => ({
+      eventID: randomUUID(),
+      eventName: 'MODIFY',
+      eventSource: 'aws:dynamodb',
+      dynamodb: {
+        Keys: marshall({ PK: `CARD#${card.id}`, SK: 'CARD' }) as never,
+        OldImage: image(from, seq - 1),
+        NewImage: image(to, seq),
+        SequenceNumber: `${Date.now()}${seq}`,
+      },
+    });
+    const answer = await walletSync(
+      { Records: [change(5000, 4000, 3), change(4000, 3000, 4), change(3000, 2500, 5)] },
+      lambdaContext('wallet-sync', 60_000),
+    );
+    expect(answer.batchItemFailures).toEqual([]);
+    expect(stack.apns.delivered(device.pushToken)).toHaveLength(1);
+    const patches = stack.google.succeeded('patch', objectId);
+    expect(patches.map((patch) => patch.body.balance.micros)).toEqual([toMicros(2500, 'USD')]);
+  });
+
   it('a push failing with 500 is retried and delivered once; the PATCH follows once', async () => {
     const card = await issue(5000);
     const device = await registerDevice(card);
