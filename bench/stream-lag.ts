@@ -4,10 +4,16 @@
  * invoked with its ledger entry (a wrapped loadStreamHandler passed to startLocalStack).
  * Redemptions go one at a time with random pauses (so commits fall at every phase of the poll cycle),
  * then a burst of parallel redemptions on different cards.
+ * Also (wallet pass sync): every card has an Apple device registered, and `walletPushLagMs` is the time
+ * from the same commit to the wallet-sync consumer's APNs push arriving at the local APNs stand-in
+ * (stream poll + consumer + registration query + HTTP/2 push), the first push to the card's device after
+ * the commit.
  * Knobs: BENCH_STREAM_REDEMPTIONS (100), BENCH_STREAM_BURST (50), BENCH_STREAM_POLL_MS (the runtime's
  * default when unset, 250 ms like Lambda's four polls a second).
  */
+import { createHash, randomBytes } from 'node:crypto';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { registerAppleDevice, rememberApplePass } from '../functions/store/apple-passes';
 import { db } from '../functions/store/dynamo-client';
 import { importStreamHandler, type StreamHandlerLoader } from '../local/handlers';
 import { emit, knob, progress } from './lib/env';
@@ -69,6 +75,31 @@ const committed = new Map<string, number>();
 const cards: IssuedCard[] = [];
 for (let i = 0; i < Math.max(1, BURST); i++) cards.push(await issueCard(client, stack, 50_000));
 
+// One registered Apple device per card (as the PassKit web service writes it): each redemption pushes.
+const pushTokenOf = new Map<string, string>();
+for (const card of cards) {
+  const tokenHash = createHash('sha256').update(randomBytes(16)).digest('hex');
+  await rememberApplePass({
+    cardId: card.id,
+    tokenHash,
+    passTypeIdentifier: 'pass.bench.giftcard',
+    createdAt: new Date().toISOString(),
+  });
+  const pushToken = randomBytes(32).toString('hex');
+  await registerAppleDevice(
+    {
+      cardId: card.id,
+      programId: stack.programId,
+      deviceLibraryIdentifier: randomBytes(16).toString('hex'),
+      passTypeIdentifier: 'pass.bench.giftcard',
+      pushToken,
+    },
+    tokenHash,
+  );
+  pushTokenOf.set(card.id, pushToken);
+}
+const cardOfTransaction = new Map<string, string>();
+
 async function waitForAll(ids: readonly string[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (ids.some((id) => !seenByTarget().has(id))) {
@@ -83,6 +114,7 @@ async function redeem(card: IssuedCard): Promise<string> {
     body: { amount: 1, channel: 'POS' },
   });
   if (answer.status !== 200) throw new Error(`redeem answered ${answer.status}`);
+  cardOfTransaction.set(answer.body.transaction.id as string, card.id);
   return answer.body.transaction.id as string;
 }
 
@@ -114,7 +146,26 @@ const lags = (ids: readonly string[], module = TARGET) =>
       .map((id) => (seenBy.get(module)?.get(id) ?? Number.NaN) - (committed.get(id) ?? Number.NaN))
       .filter((lag) => Number.isFinite(lag)),
   );
-const others = [...seenBy.keys()].filter((module) => module !== TARGET);
+/** Commit -> the first push to the card's device that reached the APNs stand-in after it. */
+const pushAt = (id: string): number => {
+  const commit = committed.get(id) ?? Number.NaN;
+  const token = pushTokenOf.get(cardOfTransaction.get(id) ?? '');
+  const push = stack.apns.pushes.find((p) => p.pushToken === token && p.receivedAtPerf >= commit);
+  return push ? push.receivedAtPerf : Number.NaN;
+};
+async function waitForPushes(ids: readonly string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (ids.some((id) => Number.isNaN(pushAt(id)))) {
+    if (Date.now() > deadline)
+      throw new Error('the wallet-sync consumer did not push for every entry in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+await waitForPushes([...sequentialIds, ...burstIds]);
+const pushLags = (ids: readonly string[]) =>
+  summarize(ids.map((id) => pushAt(id) - (committed.get(id) ?? Number.NaN)).filter(Number.isFinite));
+// wallet-sync reads card items (not ledger entries): its figure is walletPushLagMs.
+const others = [...seenBy.keys()].filter((module) => module !== TARGET && module !== 'wallet-sync');
 emit({
   bench: 'stream-lag',
   machine: machine(),
@@ -129,6 +180,11 @@ emit({
   sequentialLagMs: lags(sequentialIds),
   burstLagMs: lags(burstIds),
   burstBatchSizes: (batchesBy.get(TARGET) ?? []).slice(burstBatchesFrom),
+  walletPushLagMs: {
+    measured: 'TransactWriteItems acknowledged -> wallet-sync APNs push received by the local APNs stand-in',
+    sequential: pushLags(sequentialIds),
+    burst: pushLags(burstIds),
+  },
   otherConsumers: Object.fromEntries(
     others.map((module) => [
       module,

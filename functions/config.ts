@@ -67,6 +67,19 @@ const schema = z.object({
    */
   FRAUD_FAILED_CHECKS_PER_CALLER: z.coerce.number().int().min(1).default(20),
   /**
+   * Apple Wallet pass certificates (functions/store/apple-certificates.ts): the JSON
+   * `{ signerCert, signerKey, passphrase?, wwdr, passTypeIdentifier, teamIdentifier }`, given directly
+   * under `npm start` and in tests, read from Secrets Manager in AWS (APPLE_PASS_SECRET_ID). Without
+   * either, pass downloads and the PassKit web service answer 500 and say why in the log.
+   */
+  APPLE_PASS_CERTIFICATES: z.string().min(1).optional(),
+  APPLE_PASS_SECRET_ID: z.string().min(1).optional(),
+  /** The API's public base URL (no trailing slash); passes carry `<it>/wallet/apple` as webServiceURL. */
+  PUBLIC_BASE_URL: z
+    .url()
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
+  /**
    * Lets webhooks be registered for and delivered to http(s)://127.0.0.1, ::1 or localhost. Only the
    * local runtime and the tests set it; in AWS webhook URLs must be public https.
    */
@@ -98,6 +111,35 @@ const schema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((value) => value === 'true'),
+  /**
+   * Wallet pushes (functions/store/apns.ts, google-wallet.ts). Credentials are JSON: given directly under
+   * `npm start` and in tests (*_JSON), read from Secrets Manager in AWS (*_SECRET_ID) and kept for
+   * WALLET_SECRET_CACHE_SECONDS. APNs key: `{ teamId, keyId, privateKey }` (the .p8 PEM); Google service
+   * account: the key file Google gives, `{ client_email, private_key, ... }`, plus `issuerId`.
+   */
+  APNS_URL: z.url().default('https://api.push.apple.com'),
+  APNS_KEY_JSON: z.string().min(1).optional(),
+  APNS_KEY_SECRET_ID: z.string().min(1).optional(),
+  GOOGLE_WALLET_API_URL: z.url().default('https://walletobjects.googleapis.com'),
+  GOOGLE_OAUTH_TOKEN_URL: z.url().default('https://oauth2.googleapis.com/token'),
+  GOOGLE_SERVICE_ACCOUNT_JSON: z.string().min(1).optional(),
+  GOOGLE_SERVICE_ACCOUNT_SECRET_ID: z.string().min(1).optional(),
+  /** Web origins allowed to show the Save to Google Wallet button (comma-separated). */
+  GOOGLE_WALLET_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter((origin) => origin.length > 0),
+    ),
+  /** The issuer name Google Wallet shows on every pass. */
+  GOOGLE_WALLET_ISSUER_NAME: z.string().min(1).max(100).default('Gift cards'),
+  WALLET_SECRET_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+  /** Attempts of one APNs or Google call within an invocation (429, 5xx, network) before the record fails. */
+  WALLET_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  WALLET_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
 });
 
 export type Config = z.infer<typeof schema>;

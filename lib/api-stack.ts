@@ -14,7 +14,13 @@ import {
 import { GATEWAY_PROBLEMS, usesAuthorizer } from '../functions/http/gateway';
 import { problemOf } from '../functions/http/problem';
 import { API_FUNCTIONS, type ApiFunctionName, ROUTES, routesOf } from '../functions/http/route-table';
-import { FUNCTION_LOG_RETENTION, type FunctionRuntime, GiftCardFunction } from './constructs/function';
+import type { WalletSecretName } from '../functions/streams/registry';
+import {
+  FUNCTION_LOG_RETENTION,
+  type FunctionRuntime,
+  GiftCardFunction,
+  grantWalletSecrets,
+} from './constructs/function';
 import { ApiWebAcl } from './constructs/web-acl';
 
 export interface ApiStackProps extends StackProps {
@@ -40,6 +46,16 @@ export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   fraud: 'readWrite',
   reports: 'read',
   exports: 'readWrite',
+  // Records that a card's Google object may exist (GOOGLEOBJECT), so the wallet-sync consumer updates it.
+  'google-wallet': 'readWrite',
+  wallet: 'readWrite',
+};
+
+/** Wallet secrets per API function: only the Google save link signs with the service account. */
+const WALLET_SECRETS: Partial<Record<ApiFunctionName, readonly WalletSecretName[]>> = {
+  'google-wallet': ['googleServiceAccount'],
+  // Signs Apple Wallet passes; the only function that may read the pass certificate and key.
+  wallet: ['applePassCertificates'],
 };
 
 const NO_AUTH_REASON =
@@ -86,7 +102,12 @@ export class ApiStack extends Stack {
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       // Usage plans count requests under the key the authorizer names: merchants keep their Bearer API keys.
       apiKeySourceType: apigateway.ApiKeySourceType.AUTHORIZER,
-      binaryMediaTypes: ['application/vnd.apple.pkpass'],
+      // Wallet passes go out as bytes (the handler answers base64 with isBase64Encoded). API Gateway decodes them
+      // only when the request's first Accept type is a binary media type; browsers and Wallet send text/html or
+      // */* first, hence */*. Its consequence: every request body reaches the handlers base64-encoded
+      // (isBase64Encoded, decoded in functions/http/api-handler.ts before the size check and JSON parsing);
+      // JSON answers (isBase64Encoded false) pass through unchanged.
+      binaryMediaTypes: ['application/vnd.apple.pkpass', '*/*'],
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
@@ -141,6 +162,7 @@ export class ApiStack extends Stack {
         tableAccess: API_TABLE_ACCESS[fn],
         ...(fn === 'merchants' ? { environment: { USAGE_PLAN_PREFIX: usagePlanPrefix } } : {}),
       });
+      grantWalletSecrets(functions[fn], props.runtime, WALLET_SECRETS[fn] ?? []);
     }
     this.functions = functions as Record<ApiFunctionName, GiftCardFunction>;
     this.grantUsageKeyRegistration(this.functions.merchants);
@@ -164,6 +186,12 @@ export class ApiStack extends Stack {
       identitySources: [apigateway.IdentitySource.header('Authorization')],
       resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
     });
+    // Apple's devices call the pass's webServiceURL: this stage's URL, built from the API id (the stage's own
+    // url would make the function depend on the deployment, which depends on the function's methods).
+    this.functions.wallet.function.addEnvironment(
+      'PUBLIC_BASE_URL',
+      `https://${this.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${props.stageName ?? 'live'}`,
+    );
 
     const integrations = new Map<ApiFunctionName, apigateway.LambdaIntegration>();
     for (const route of ROUTES) {

@@ -18,6 +18,12 @@ export class DataStack extends Stack {
   readonly dataKey: kms.Key;
   readonly table: GiftCardTable;
   readonly pepperSecret: secretsmanager.Secret;
+  /** APNs token-signing key `{ teamId, keyId, privateKey }` (wallet pass pushes). */
+  readonly apnsKeySecret: secretsmanager.Secret;
+  /** Google Wallet service account key file plus `issuerId`. */
+  readonly googleServiceAccountSecret: secretsmanager.Secret;
+  /** Apple Wallet pass signing: `{ signerCert, signerKey, passphrase?, wwdr, passTypeIdentifier, teamIdentifier }`. */
+  readonly applePassSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { terminationProtection: true, ...props });
@@ -58,7 +64,56 @@ export class DataStack extends Stack {
         'replacing the value would break every lookup.',
     });
 
+    // Wallet push credentials come from Apple and Google: created with a placeholder (the functions treat
+    // it as "not configured"), the operator puts the real JSON (README, "Wallets: Google and push updates").
+    this.apnsKeySecret = this.walletSecret(
+      'ApnsKey',
+      'APNs token-signing key for Wallet pass pushes: JSON { teamId, keyId, privateKey (the .p8 PEM) }',
+      'The APNs auth key is created and revoked in the Apple Developer account, not generated here: rotation is ' +
+        'creating a new key there and putting { teamId, keyId, privateKey } as the new value (functions re-read ' +
+        'it within 5 minutes), then revoking the old key at Apple. A rotation Lambda cannot create Apple keys.',
+    );
+    this.googleServiceAccountSecret = this.walletSecret(
+      'GoogleServiceAccount',
+      'Google Wallet service account key: the JSON key file from Google Cloud plus "issuerId"',
+      'The service account key is created in Google Cloud IAM, not generated here: rotation is creating a new ' +
+        'key there, putting the key file (plus issuerId) as the new value (functions re-read it within 5 ' +
+        'minutes), then deleting the old key in Google Cloud. A rotation Lambda cannot create Google keys.',
+    );
+
+    this.applePassSecret = this.walletSecret(
+      'ApplePassCertificates',
+      'Apple Wallet pass signing: JSON { signerCert, signerKey, passphrase?, wwdr, passTypeIdentifier, teamIdentifier } (PEMs)',
+      'The Pass Type ID certificate is issued by Apple (a CSR uploaded in the Apple Developer account) and ' +
+        'expires after a year; it cannot be generated here. Renewal is a new certificate from Apple put as the new ' +
+        'value with the same passTypeIdentifier (functions re-read it within 15 minutes; installed passes keep ' +
+        'working because their tokens do not depend on the certificate). A rotation Lambda cannot obtain Apple certificates.',
+    );
+
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'CodePepperSecretArn', { value: this.pepperSecret.secretArn });
+    new CfnOutput(this, 'ApnsKeySecretArn', { value: this.apnsKeySecret.secretArn });
+    new CfnOutput(this, 'ApplePassSecretArn', { value: this.applePassSecret.secretArn });
+    new CfnOutput(this, 'GoogleServiceAccountSecretArn', {
+      value: this.googleServiceAccountSecret.secretArn,
+    });
+  }
+
+  /** A KMS-encrypted secret holding a placeholder until the operator puts the credential from Apple or Google. */
+  private walletSecret(id: string, description: string, rotationReason: string): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, id, {
+      description,
+      encryptionKey: this.dataKey,
+      // Never change: CloudFormation would generate a new value over the credential put by the operator.
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ placeholder: 'put the real credential JSON here' }),
+        generateStringKey: 'placeholderNonce',
+        passwordLength: 16,
+        excludePunctuation: true,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: rotationReason });
+    return secret;
   }
 }

@@ -69,6 +69,11 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       table: data.table,
       pepperSecret: data.pepperSecret,
       staffAuth: auth.staffAuth,
+      walletSecrets: {
+        apnsKey: data.apnsKeySecret,
+        googleServiceAccount: data.googleServiceAccountSecret,
+        applePassCertificates: data.applePassSecret,
+      },
       functionsDir: options.functionsDir,
     };
     const exports = new ExportsStack(app, stackName('Exports', region.region), {

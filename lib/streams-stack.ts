@@ -7,7 +7,12 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { STREAM_CONSUMERS, type StreamConsumerDefinition } from '../functions/streams/registry';
-import { alarmOnLogMetric, type FunctionRuntime, GiftCardFunction } from './constructs/function';
+import {
+  alarmOnLogMetric,
+  type FunctionRuntime,
+  GiftCardFunction,
+  grantWalletSecrets,
+} from './constructs/function';
 
 export interface StreamsStackProps extends StackProps {
   readonly runtime: FunctionRuntime;
@@ -96,6 +101,7 @@ export class StreamsStack extends Stack {
       });
 
       for (const metric of definition.logAlarms ?? []) alarmOnLogMetric(fn, metric);
+      grantWalletSecrets(fn, runtime, definition.secrets ?? []);
 
       const deadLetterQueue = new sqs.Queue(this, `Dlq-${definition.name}`, {
         encryption: sqs.QueueEncryption.KMS,

@@ -10,6 +10,16 @@ export interface HandlerEnvironment {
   /** Powertools log level of the handlers; WARN keeps the console readable. */
   readonly logLevel?: string;
   readonly s3?: { readonly endpoint: string; readonly bucket: string };
+  /** The wallet push stand-ins (local/apns-stand-in.ts, local/google-stand-in.ts) and their credentials. */
+  readonly walletPush?: {
+    readonly apnsUrl: string;
+    readonly apnsKeyJson: string;
+    readonly googleApiUrl: string;
+    readonly googleTokenUrl: string;
+    readonly googleServiceAccountJson: string;
+  };
+  /** Apple Wallet passes: the certificate JSON (local/apple-certificates.ts) and the API's base URL. */
+  readonly applePass?: { readonly certificatesJson: string; readonly publicBaseUrl: string };
 }
 
 /** The variables the Lambda functions get from CDK in AWS (functions/config.ts), for in-process handlers. */
@@ -36,6 +46,21 @@ export function handlerEnvironment(env: HandlerEnvironment): Record<string, stri
     // Node 20 is what runs locally; the SDK's notice about Node 22 would only clutter the console.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...(env.s3 ? { S3_ENDPOINT: env.s3.endpoint, EXPORT_BUCKET_NAME: env.s3.bucket } : {}),
+    ...(env.walletPush
+      ? {
+          APNS_URL: env.walletPush.apnsUrl,
+          APNS_KEY_JSON: env.walletPush.apnsKeyJson,
+          GOOGLE_WALLET_API_URL: env.walletPush.googleApiUrl,
+          GOOGLE_OAUTH_TOKEN_URL: env.walletPush.googleTokenUrl,
+          GOOGLE_SERVICE_ACCOUNT_JSON: env.walletPush.googleServiceAccountJson,
+        }
+      : {}),
+    ...(env.applePass
+      ? {
+          APPLE_PASS_CERTIFICATES: env.applePass.certificatesJson,
+          PUBLIC_BASE_URL: env.applePass.publicBaseUrl,
+        }
+      : {}),
   };
 }
 

@@ -2,8 +2,11 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type UsagePlanOverrides, usagePlans } from '../functions/core/usage-plans';
 import type { StreamConsumerDefinition } from '../functions/streams/registry';
+import { type ApnsStandIn, startApnsStandIn } from './apns-stand-in';
+import { loadOrCreateLocalAppleCertificates } from './apple-certificates';
 import { dynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb';
 import { createGatewayAuth } from './gateway-auth';
+import { type GoogleStandIn, startGoogleStandIn } from './google-stand-in';
 import { applyHandlerEnvironment } from './handler-env';
 import {
   type ApiHandlerLoader,
@@ -15,6 +18,7 @@ import {
 import { startHttpServer } from './http-server';
 import { consoleLog, type LocalLog } from './log';
 import { startMonthlyExports } from './monthly-export';
+import { loadOrCreatePushCredentials, pushCredentialsJson } from './push-credentials';
 import { startS3Local } from './s3';
 import { type LocalScheduler, startScheduler } from './scheduler';
 import { loadOrCreateLocalSecrets } from './secrets';
@@ -76,6 +80,10 @@ export interface LocalStack {
   readonly demoSeeded: boolean;
   readonly demoFile: string;
   readonly poller: StreamPoller;
+  /** The APNs stand-in the wallet-sync consumer pushes to (records pushes, injects faults). */
+  readonly apns: ApnsStandIn;
+  /** The Google OAuth + Wallet API stand-in (records PATCH and addMessage calls, injects faults). */
+  readonly google: GoogleStandIn;
   /** The scheduled jobs on local timers; `runNow(name)` runs one at once. */
   readonly scheduler: LocalScheduler;
   stop(): Promise<void>;
@@ -129,6 +137,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const s3 = await startS3Local({ port: options.s3Port ?? 4569, directory: join(dataDir, 's3') });
     stoppers.push(s3.stop);
 
+    // Apple Wallet passes are signed by a local test chain (CA, WWDR-like intermediate, signer), made once.
+    const appleCertificates = loadOrCreateLocalAppleCertificates(join(dataDir, 'apple-pass.json'));
+
+    // Wallet pushes go to local stand-ins of APNs and Google Wallet, on free ports, with generated keys.
+    const pushCredentials = await loadOrCreatePushCredentials(join(dataDir, 'wallet-push.json'));
+    const standInLog = prefixed(log, '[wallet] ');
+    const apns = await startApnsStandIn({
+      ...pushCredentials.apns,
+      log: (line) => standInLog.info(line),
+    });
+    stoppers.push(apns.close);
+    const google = await startGoogleStandIn({
+      clientEmail: pushCredentials.google.client_email,
+      publicKey: pushCredentials.google.publicKey,
+      log: (line) => standInLog.info(line),
+    });
+    stoppers.push(google.close);
+
     // Requests wait for the handlers' environment, which needs the issuer URL, which needs the port.
     let environmentReady: () => void = () => {};
     const ready = new Promise<void>((resolveReady) => {
@@ -167,6 +193,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       issuer,
       ...(options.logLevel ? { logLevel: options.logLevel } : { logLevel: process.env.LOG_LEVEL ?? 'WARN' }),
       s3: { endpoint: s3.endpoint, bucket: s3.bucket },
+      walletPush: {
+        apnsUrl: apns.url,
+        googleApiUrl: google.url,
+        googleTokenUrl: google.tokenUrl,
+        ...pushCredentialsJson(pushCredentials),
+      },
+      applePass: {
+        certificatesJson: JSON.stringify(appleCertificates.certificates),
+        publicBaseUrl: http.baseUrl,
+      },
     });
     options.onEnvironment?.();
     environmentReady();
@@ -216,6 +252,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       demoSeeded,
       demoFile,
       poller,
+      apns,
+      google,
       scheduler,
       stop,
     };

@@ -3,10 +3,12 @@ import { docsPage, openApiDocument } from '../http/openapi';
 import { operations as cards } from './cards';
 import { operations as exports } from './exports';
 import { operations as fraud } from './fraud';
+import { operations as googleWallet } from './google-wallet';
 import { operations as merchants } from './merchants';
 import { operations as programs } from './programs';
 import { operations as reports } from './reports';
 import { operations as transactions } from './transactions';
+import { operations as wallet } from './wallet';
 import { operations as webhooks } from './webhooks';
 
 let document: ReturnType<typeof openApiDocument> | undefined;
@@ -21,6 +23,8 @@ const reference = () => {
     fraud,
     reports,
     exports,
+    wallet,
+    'google-wallet': googleWallet,
   });
   return document;
 };

@@ -7,6 +7,7 @@ import { logger } from '../logger';
 import type { IdempotencyClaim } from '../store/idempotency';
 import { authenticate, authorize, type Principal, principalScope } from './auth';
 import { noteFailedCheck } from './failed-checks';
+import { authenticatePass } from './pass-auth';
 import { problemResponse } from './problem';
 import { enforceRateLimit, runsAlongsideLimit } from './rate-limit';
 import { type ApiFunctionName, type RouteDefinition, routeKey, routesOf } from './route-table';
@@ -23,6 +24,8 @@ export interface OperationRequest<B, Q> {
   readonly query: Q;
   readonly idempotency: IdempotencyClaim | undefined;
   readonly now: Date;
+  /** Request headers by lower-case name (conditional requests: If-Modified-Since). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface Operation<B = unknown, Q = unknown> {
@@ -32,15 +35,17 @@ export interface Operation<B = unknown, Q = unknown> {
   readonly query?: z.ZodType<Q>;
   /** Status of a success; 200 unless said. */
   readonly status?: number;
+  /** The success's media type when it is not JSON (the operation answers with a RawResponse). */
+  readonly contentType?: string;
   readonly run: (request: OperationRequest<B, Q>) => Promise<unknown>;
 }
 
-/** An answer that is not JSON (the API reference page). */
+/** An answer that is not JSON (the API reference page, a Wallet pass): bytes go out base64-encoded. */
 export class RawResponse {
   constructor(
     readonly statusCode: number,
     readonly headers: Record<string, string>,
-    readonly body: string,
+    readonly body: string | Buffer,
   ) {}
 }
 
@@ -61,6 +66,14 @@ const header = (event: APIGatewayProxyEvent, name: string): string | undefined =
   }
   return undefined;
 };
+
+function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[key.toLowerCase()] = value;
+  }
+  return headers;
+}
 
 function parseBody<B>(event: APIGatewayProxyEvent, schema: z.ZodType<B>): B {
   const raw = event.body
@@ -181,12 +194,18 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       const route = routes.get(key);
       const op = operations[key];
       if (!route || !op) throw new DomainError('NOT_FOUND', 'No such route.');
-      const principal = await authenticate(header(event, 'authorization'));
-      authorize(route, principal);
       const params: Record<string, string> = {};
       for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
         if (value !== undefined) params[name] = value;
       }
+      const authorization = header(event, 'authorization');
+      // Public routes check no credentials (Apple's devices call the update list and the log bare).
+      const principal: Principal = route.access.public
+        ? { type: 'anonymous' }
+        : route.access.passToken
+          ? await authenticatePass(authorization, params)
+          : await authenticate(authorization);
+      authorize(route, principal);
       const body = op.body ? parseBody(event, op.body) : undefined;
       const query = op.query ? parseQuery(event, op.query) : undefined;
       const now = new Date();
@@ -202,7 +221,7 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       if (limit && route.rateLimit && !runsAlongsideLimit(route.rateLimit, body)) await limit;
       const idempotency = idempotencyClaim(event, route, principal, params, body);
       const running = op
-        .run({ principal, params, body, query, idempotency, now })
+        .run({ principal, params, body, query, idempotency, now, headers: lowerCaseHeaders(event) })
         .catch(async (error: unknown) => {
           // Lookups that found nothing and wrong PINs feed the fraud rule FAILED_CHECKS_KEY.
           await noteFailedCheck(route, principal, error, now);
@@ -215,10 +234,13 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       }
       const result = await running;
       if (result instanceof RawResponse) {
+        // API Gateway turns a base64 body back into bytes for the binary media types (lib/api-stack.ts).
+        const binary = Buffer.isBuffer(result.body);
         return {
           statusCode: result.statusCode,
           headers: { ...result.headers, 'X-Request-Id': requestId },
-          body: result.body,
+          body: binary ? result.body.toString('base64') : String(result.body),
+          ...(binary ? { isBase64Encoded: true } : {}),
         };
       }
       return json(op.status ?? 200, result, requestId, idempotency?.replayed === true);

@@ -17,7 +17,15 @@ export type Principal =
       readonly email?: string;
       readonly roles: readonly StaffRole[];
     }
-  | { readonly type: 'anonymous' };
+  | { readonly type: 'anonymous' }
+  /** An Apple Wallet device holding the pass of this card (`Authorization: ApplePass <token>`). */
+  | {
+      readonly type: 'pass';
+      readonly cardId: string;
+      readonly passTypeIdentifier: string;
+      /** The stored hash the token matched: a registration is written only while it still holds. */
+      readonly tokenHash: string;
+    };
 
 const unauthenticated = () =>
   new DomainError(
@@ -45,7 +53,11 @@ export async function authenticate(authorization: string | undefined): Promise<P
 export function authorize(route: RouteDefinition, principal: Principal): void {
   const { access } = route;
   if (access.public) return;
-  if (principal.type === 'anonymous') throw unauthenticated();
+  if (access.passToken) {
+    if (principal.type === 'pass') return;
+    throw unauthenticated();
+  }
+  if (principal.type === 'anonymous' || principal.type === 'pass') throw unauthenticated();
   if (principal.type === 'merchant') {
     if (access.merchant && principal.key.scopes.includes(access.merchant)) return;
     throw new DomainError(
@@ -70,6 +82,7 @@ export function actorOf(principal: Principal): Actor {
         ...(principal.roles[0] ? { role: principal.roles[0] } : {}),
       };
     case 'anonymous':
+    case 'pass':
       throw unauthenticated();
   }
 }
@@ -81,6 +94,7 @@ export function auditOf(principal: Principal, reason: string | undefined): Audit
 }
 
 export function cardVisibility(principal: Principal): (card: Card) => boolean {
+  if (principal.type === 'pass') return (card) => card.id === principal.cardId;
   return principal.type === 'merchant'
     ? (card) => merchantMaySee(principal.merchant, card)
     : () => principal.type === 'staff';
@@ -101,5 +115,7 @@ export function principalScope(principal: Principal): string {
       return `S:${principal.sub}`;
     case 'anonymous':
       return 'A';
+    case 'pass':
+      return `P:${principal.cardId}`;
   }
 }

@@ -47,7 +47,7 @@ export function wholeApiArn(methodArn: string): string {
   return `${api}/${stage}/*`;
 }
 
-function usageOf(principal: Exclude<Principal, { type: 'anonymous' }>): {
+function usageOf(principal: Exclude<Principal, { type: 'anonymous' | 'pass' }>): {
   usageIdentifierKey: string | undefined;
   context: AuthorizerContext;
 } {
@@ -79,7 +79,8 @@ export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<
     logger.error('Authorizer failed', { error: error as Error });
     throw error;
   }
-  if (principal.type === 'anonymous') throw new Error(UNAUTHORIZED);
+  // Wallet devices use PassKit routes, which have no authorizer: an ApplePass token is no credential here.
+  if (principal.type === 'anonymous' || principal.type === 'pass') throw new Error(UNAUTHORIZED);
   const { usageIdentifierKey, context } = usageOf(principal);
   return {
     principalId:

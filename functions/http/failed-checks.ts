@@ -26,7 +26,7 @@ export async function noteFailedCheck(
   error: unknown,
   now: Date,
 ): Promise<void> {
-  if (principal.type === 'anonymous' || !isFailedCheck(route, error)) return;
+  if (principal.type === 'anonymous' || principal.type === 'pass' || !isFailedCheck(route, error)) return;
   try {
     await recordFailedCheck(
       callerOf(principal, undefined),

@@ -19,6 +19,9 @@ function withoutMeta(schema: JsonSchema): JsonSchema {
 function accessNote(route: RouteDefinition): string {
   const { access } = route;
   if (access.public) return 'Anyone (no credentials).';
+  if (access.passToken) {
+    return 'Callers: the Wallet device holding the pass named by the path, with `Authorization: ApplePass <authenticationToken>`.';
+  }
   const who = [
     access.merchant ? `merchant API keys with scope \`${access.merchant}\`` : undefined,
     access.staff?.length ? `staff roles ${access.staff.map((role) => `\`${role}\``).join(', ')}` : undefined,
@@ -92,7 +95,7 @@ export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Ope
       summary: operation.summary,
       description: accessNote(route),
       tags: [route.fn],
-      security: route.access.public ? [] : [{ bearer: [] }],
+      security: route.access.public ? [] : route.access.passToken ? [{ applePass: [] }] : [{ bearer: [] }],
       parameters: parameters(route, operation.query),
       ...(operation.body
         ? {
@@ -103,7 +106,12 @@ export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Ope
           }
         : {}),
       responses: {
-        [status]: { description: 'Success', content: { 'application/json': { schema: { type: 'object' } } } },
+        [status]: {
+          description: 'Success',
+          content: operation.contentType
+            ? { [operation.contentType]: { schema: { type: 'string', format: 'binary' } } }
+            : { 'application/json': { schema: { type: 'object' } } },
+        },
         ...(route.rateLimit ? { '429': { $ref: '#/components/responses/RateLimited' } } : {}),
         '4XX': { $ref: '#/components/responses/Problem' },
         '5XX': { $ref: '#/components/responses/Problem' },
@@ -126,6 +134,12 @@ export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Ope
           type: 'http',
           scheme: 'bearer',
           description: 'A merchant API key (gk_...) or a staff JWT.',
+        },
+        applePass: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: "Apple's PassKit web service: `ApplePass <the pass's authenticationToken>`.",
         },
       },
       schemas: { Problem: PROBLEM },

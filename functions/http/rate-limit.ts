@@ -43,6 +43,8 @@ export function callerOf(principal: Principal, sourceIp: string | undefined): st
       return `staff#${principal.sub}`;
     case 'anonymous':
       return `ip#${sourceIp ?? 'unknown'}`;
+    case 'pass':
+      return `pass#${principal.cardId}`;
   }
 }
 

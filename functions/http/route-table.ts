@@ -4,22 +4,31 @@
  *
  * `fn` names the Lambda function (and the module `functions/api/<fn>.ts`) that serves the route; each
  * module maps its routes to operations with `apiHandler`, which refuses to start if one is missing.
- * `access` says who may call: merchants (API keys, with scopes), staff roles (JWTs), or everyone.
+ * `access` says who may call: merchants (API keys, with scopes), staff roles (JWTs), everyone, or (Apple's
+ * PassKit web service) the Wallet device holding the pass the path names, by its pass token
+ * (`Authorization: ApplePass <token>`, checked against the stored hash: functions/http/pass-auth.ts).
  * `idempotency`: 'required' means a merchant must send Idempotency-Key (staff may); 'none' ignores it.
  * `rateLimit` (optional, via `limited`): token buckets per caller and per card the request names (its
  * `{cardId}`, or the card of a `code` in the body), checked after authorisation and before the
  * operation; over the limit is 429 RATE_LIMITED with Retry-After (functions/http/rate-limit.ts, limits
  * in functions/config.ts). Only routes that declare one pay for its writes.
  */
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 import { type MerchantScope, STAFF_ROLES, type StaffRole } from '../core/access';
 
 export { MERCHANT_SCOPES, type MerchantScope, STAFF_ROLES, type StaffRole } from '../core/access';
 
 export type RouteAccess =
-  | { readonly public: true }
-  | { readonly public?: false; readonly merchant?: MerchantScope; readonly staff?: readonly StaffRole[] };
+  | { readonly public: true; readonly passToken?: false }
+  /** Neither merchant nor staff: the pass's own token, for the pass named by `{serialNumber}`. */
+  | { readonly passToken: true; readonly public?: false; readonly merchant?: never; readonly staff?: never }
+  | {
+      readonly public?: false;
+      readonly passToken?: false;
+      readonly merchant?: MerchantScope;
+      readonly staff?: readonly StaffRole[];
+    };
 
 export const RATE_LIMIT_KINDS = ['lookup', 'pin'] as const;
 /** `lookup`: balance inquiries by code; `pin`: PIN checks. Each has its own buckets and limits. */
@@ -34,7 +43,9 @@ export type ApiFunctionName =
   | 'webhooks'
   | 'fraud'
   | 'reports'
-  | 'exports';
+  | 'exports'
+  | 'wallet'
+  | 'google-wallet';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -49,6 +60,7 @@ const ALL_STAFF = STAFF_ROLES;
 const CARE = ['admin', 'support'] as const satisfies readonly StaffRole[];
 const ADMIN = ['admin'] as const satisfies readonly StaffRole[];
 const FINANCE = ['admin', 'finance'] as const satisfies readonly StaffRole[];
+const PASS_TOKEN = { passToken: true } as const;
 
 const route = (
   method: HttpMethod,
@@ -153,6 +165,42 @@ export const ROUTES: readonly RouteDefinition[] = [
     { merchant: 'cards:read', staff: ['admin', 'ops'] },
     'none',
   ),
+
+  // Google Wallet: the card's save link (same callers as GET /v1/cards/{cardId}).
+  route('GET', '/v1/cards/{cardId}/wallet/google', 'google-wallet', {
+    merchant: 'cards:read',
+    staff: ALL_STAFF,
+  }),
+
+  // Apple Wallet: the card's pass (same callers as GET /v1/cards/{cardId}); retailer messages to passes
+  // (staff care; a merchant for cards of its programs with cards:transact: a message notifies the holder's
+  // device, more than a read-only key should do).
+  route('GET', '/v1/cards/{cardId}/wallet/apple', 'wallet', { merchant: 'cards:read', staff: ALL_STAFF }),
+  route('POST', '/v1/cards/{cardId}/wallet/messages', 'wallet', { merchant: 'cards:transact', staff: CARE }),
+  route('POST', '/v1/programs/{programId}/wallet/messages', 'wallet', { staff: CARE }),
+  // Apple's PassKit web service (the pass's webServiceURL is <base>/wallet/apple), exactly as Apple calls it.
+  route(
+    'POST',
+    '/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}/{serialNumber}',
+    'wallet',
+    PASS_TOKEN,
+    'none',
+  ),
+  route(
+    'DELETE',
+    '/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}/{serialNumber}',
+    'wallet',
+    PASS_TOKEN,
+  ),
+  route(
+    'GET',
+    '/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}',
+    'wallet',
+    { public: true },
+  ),
+  route('GET', '/wallet/apple/v1/passes/{passTypeIdentifier}/{serialNumber}', 'wallet', PASS_TOKEN),
+  route('HEAD', '/wallet/apple/v1/passes/{passTypeIdentifier}/{serialNumber}', 'wallet', PASS_TOKEN),
+  route('POST', '/wallet/apple/v1/log', 'wallet', { public: true }, 'none'),
 
   // Fraud alerts raised by the fraud rules stream consumer; support works them.
   route('GET', '/v1/fraud/alerts', 'fraud', { staff: CARE }),

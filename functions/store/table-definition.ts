@@ -38,6 +38,18 @@
  *                                              GSI3: AUDIT#CARD#<cardId> (else AUDIT#<subjectType>#<id>) / same
  *   EXPORT#<id>         / EXPORT               finance export run: period, status, segments done, files, totals
  *   EXPORT#<id>         / SEGMENT#<n>          one scan segment of it: status, attempts, part files, summary lines
+ *   CARD#<cardId>       / GOOGLEOBJECT         a Google Wallet save link was handed out: the object to keep current
+ *   PROGRAM#<id>        / GOOGLECLASS          the program's Google Wallet class may exist (class messages)
+ *   GOOGLENOTIFY#<objectOrClassId> / NOTIFY    Google messages decided per pass: which notified (3 per 24 h), which were
+ *                                              added (replays add nothing); TTL (store/google-objects.ts)
+ *   PROGRAM#<id>        / WALLETPUSH#<msgId>   how far a program message's pushes got: next page or done; TTL
+ *   CARD#<cardId>       / APPLEPASS            the card's Apple Wallet pass: sha256 of its token, pass type (store/apple-passes.ts)
+ *   CARD#<cardId>       / APPLEREG#<dlid>      a device registered for the pass: pushToken, programId   } one transaction
+ *   APPLEDEVICE#<dlid>  / CARD#<cardId>        the same registration, listed by device                   } writes and
+ *   APPLEPROGRAM#<programId> / <cardId>#<dlid> the same, listed by program (with pushToken)              } deletes all 3
+ *   CARD#<cardId>       / WALLETMSG#<createdAt>#<id>   a retailer's message to the card's wallet passes
+ *   PROGRAM#<id>        / WALLETMSG#<createdAt>#<id>   a message to every pass of the program (store/wallet-messages.ts)
+ *                                              A pass's last change: max(card.updatedAt, newest message to it or its program).
  * Indexes are KEYS_ONLY: a balance change rewrites the card item but never an index entry.
  */
 export const TABLE_KEYS = {

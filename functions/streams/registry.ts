@@ -23,7 +23,15 @@ export interface StreamConsumerDefinition {
   readonly timeoutSeconds?: number;
   /** Metrics the consumer logs (`{ metric }`) that page ops: each gets a metric filter and an alarm. */
   readonly logAlarms?: readonly string[];
+  /** Wallet push credentials this consumer alone is granted (lib/streams-stack.ts). */
+  readonly secrets?: readonly WalletSecretName[];
 }
+
+/**
+ * The APNs token-signing key and the Google Wallet service account (functions/store/push-credentials.ts),
+ * and the Apple pass signing certificates (functions/store/apple-certificates.ts).
+ */
+export type WalletSecretName = 'apnsKey' | 'googleServiceAccount' | 'applePassCertificates';
 
 export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
   {
@@ -110,5 +118,23 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     batchSize: 100,
     // Writes audit records; reads earlier entries for the status before a deactivation.
     tableAccess: 'readWrite',
+  },
+  {
+    name: 'wallet-sync',
+    module: 'wallet-sync',
+    description:
+      'Keeps wallet passes current: APNs pushes to registered Apple devices and Google Wallet object updates on card changes; wallet messages to cards and programs.',
+    filters: [
+      // Card changes; the consumer drops modifies that leave balance, available, status and expiry alone.
+      { eventName: ['MODIFY'], dynamodb: { Keys: { SK: { S: ['CARD'] } } } },
+      { eventName: ['INSERT'], dynamodb: { Keys: { SK: { S: [{ prefix: 'WALLETMSG#' }] } } } },
+    ],
+    // Each record calls out (APNs, Google): small batches.
+    batchSize: 25,
+    // Removes registrations on APNs 410; records Google objects' message decisions.
+    tableAccess: 'readWrite',
+    // A program message pushes to every registered device of the program, page by page.
+    timeoutSeconds: 300,
+    secrets: ['apnsKey', 'googleServiceAccount'],
   },
 ];

@@ -7,6 +7,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { WalletSecretName } from '../../functions/streams/registry';
 import type { RegionConfig } from '../config';
 import type { GiftCardTable } from './table';
 
@@ -26,6 +27,11 @@ export interface FunctionRuntime {
   readonly table: GiftCardTable;
   readonly pepperSecret: secretsmanager.ISecret;
   readonly staffAuth: StaffAuthSettings;
+  /**
+   * Wallet push credentials; granted only to the functions that name them (grantWalletSecrets), never to
+   * every function like the pepper.
+   */
+  readonly walletSecrets?: Readonly<Record<WalletSecretName, secretsmanager.ISecret>>;
   /**
    * Directory holding the Lambda sources (`api/<fn>.ts`, `streams/<module>.ts`).
    * @default <repo>/functions
@@ -81,6 +87,28 @@ export function grantSecretRead(grantee: iam.IGrantable, secret: secretsmanager.
         },
       }),
     );
+  }
+}
+
+/** The environment variable that names each wallet secret (functions/config.ts). */
+const WALLET_SECRET_ENV: Record<WalletSecretName, string> = {
+  apnsKey: 'APNS_KEY_SECRET_ID',
+  googleServiceAccount: 'GOOGLE_SERVICE_ACCOUNT_SECRET_ID',
+  applePassCertificates: 'APPLE_PASS_SECRET_ID',
+};
+
+/** Grants one function the wallet secrets it names and tells it where they are. */
+export function grantWalletSecrets(
+  fn: GiftCardFunction,
+  runtime: FunctionRuntime,
+  names: readonly WalletSecretName[],
+): void {
+  for (const name of names) {
+    const secret = runtime.walletSecrets?.[name];
+    if (!secret)
+      throw new Error(`${fn.node.path} needs the ${name} secret, which the runtime does not carry`);
+    grantSecretRead(fn.role, secret);
+    fn.function.addEnvironment(WALLET_SECRET_ENV[name], secret.secretArn);
   }
 }
 

@@ -3,15 +3,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MERCHANT_SCOPES, ROUTES, STAFF_ROLES } from '../../functions/http/route-table';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
+import { fetchBytes, passJsonOf } from '../support/pkpass';
 import { startTestStack } from '../support/stack';
 
 /**
  * Every route x every kind of caller: the route table's `access` is the whole truth. A caller it does
  * not name gets 401 (no credentials) or 403; a caller it names gets past authorisation (any other
- * answer: 2xx, 400, 404...). A route without an explicit rule fails the table check below.
+ * answer: 2xx, 400, 404...). A route without an explicit rule fails the table check below. Apple's
+ * PassKit web service routes take only the pass's own token (`Authorization: ApplePass <token>`, the
+ * `pass` caller, on its own serial number): every other caller is 401 there, and the pass token is 401
+ * everywhere else.
  */
 let stack: LocalStack;
 const tokens: Record<string, string> = {};
+let pass: { token: string; serialNumber: string; passTypeIdentifier: string };
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -28,6 +33,26 @@ beforeAll(async () => {
     });
     tokens[`merchant:${scope}`] = key.body.apiKey;
   }
+  const readOnly = await request('POST', `/v1/merchants/${demo.merchantId}/api-keys`, {
+    token: demo.staffTokens.admin,
+    idempotencyKey: randomUUID(),
+    body: { scopes: ['cards:read'] },
+  });
+  tokens['merchant:cards:read'] = readOnly.body.apiKey;
+  const card = await request('POST', '/v1/cards', {
+    token: demo.apiKey,
+    idempotencyKey: randomUUID(),
+    body: { programId: demo.programId, type: 'DIGITAL', amount: 1000, activate: true },
+  });
+  const download = await fetchBytes(`${stack.baseUrl}/v1/cards/${card.body.card.id}/wallet/apple`, {
+    headers: { Authorization: `Bearer ${demo.apiKey}` },
+  });
+  const passJson = passJsonOf(download.bytes);
+  pass = {
+    token: passJson.authenticationToken,
+    serialNumber: passJson.serialNumber,
+    passTypeIdentifier: passJson.passTypeIdentifier,
+  };
 });
 afterAll(async () => stack.stop());
 
@@ -39,7 +64,10 @@ const samplePath = (path: string) =>
     .replace('{keyId}', `key_${'1'.repeat(26)}`)
     .replace('{transactionId}', `tx_${'1'.repeat(26)}_1`)
     .replace('{alertId}', `fa_${'1'.repeat(26)}`)
-    .replace('{exportId}', `exp_${'1'.repeat(26)}`);
+    .replace('{exportId}', `exp_${'1'.repeat(26)}`)
+    .replace('{deviceLibraryIdentifier}', 'device0123456789')
+    .replace('{passTypeIdentifier}', pass.passTypeIdentifier)
+    .replace('{serialNumber}', `gc_${'1'.repeat(26)}`);
 
 describe('route x principal matrix', () => {
   it('covers every staff role and every merchant scope', () => {
@@ -55,18 +83,28 @@ describe('route x principal matrix', () => {
   it('every route declares its callers explicitly', () => {
     for (const route of ROUTES) {
       const access = route.access;
-      const declared = access.public === true || Boolean(access.merchant) || Boolean(access.staff?.length);
+      const declared =
+        access.public === true ||
+        access.passToken === true ||
+        Boolean(access.merchant) ||
+        Boolean(access.staff?.length);
       expect(declared, `${route.method} ${route.path}`).toBe(true);
     }
   });
 
   for (const route of ROUTES) {
     it(`${route.method} ${route.path}`, async () => {
-      const callers = ['anonymous', ...Object.keys(tokens)];
+      const callers = ['anonymous', 'pass', ...Object.keys(tokens)];
       for (const caller of callers) {
-        const token = caller === 'anonymous' ? undefined : tokens[caller];
-        const response = await request(route.method, samplePath(route.path), {
+        const token = caller === 'anonymous' || caller === 'pass' ? undefined : tokens[caller];
+        // The pass caller names its own pass where a route has a serial number.
+        const path =
+          caller === 'pass'
+            ? samplePath(route.path.replace('{serialNumber}', pass.serialNumber))
+            : samplePath(route.path);
+        const response = await request(route.method, path, {
           ...(token ? { token } : {}),
+          ...(caller === 'pass' ? { headers: { Authorization: `ApplePass ${pass.token}` } } : {}),
           idempotencyKey: randomUUID(),
           ...(route.method === 'POST' || route.method === 'PATCH' || route.method === 'PUT'
             ? { body: {} }
@@ -75,7 +113,8 @@ describe('route x principal matrix', () => {
         const access = route.access;
         let allowed: boolean;
         if (access.public) allowed = true;
-        else if (caller === 'anonymous') allowed = false;
+        else if (access.passToken) allowed = caller === 'pass';
+        else if (caller === 'anonymous' || caller === 'pass') allowed = false;
         else if (caller.startsWith('merchant:')) {
           allowed =
             caller === 'merchant:all'
@@ -86,7 +125,10 @@ describe('route x principal matrix', () => {
         }
         const label = `${caller} -> ${response.status} ${response.body?.code ?? ''}`;
         if (allowed) expect([401, 403], label).not.toContain(response.status);
-        else expect(response.status, label).toBe(caller === 'anonymous' ? 401 : 403);
+        else {
+          const unauthenticated = caller === 'anonymous' || caller === 'pass' || access.passToken === true;
+          expect(response.status, label).toBe(unauthenticated ? 401 : 403);
+        }
       }
     });
   }

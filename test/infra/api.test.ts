@@ -89,14 +89,16 @@ describe('api stack', () => {
         Action: 'lambda:InvokeFunction',
         Principal: 'apigateway.amazonaws.com',
       });
-      // Scoped to one stage, method and path: no `*/*` wildcard.
-      expect(JSON.stringify(permission.Properties.SourceArn)).not.toContain('/*/*');
+      // Scoped to one stage, method and path: the stage is a reference and the method a verb, never `*`
+      // (path parameters are `*`, and two in a row read `/*/*`, as in Apple's registration path).
+      const arn = JSON.stringify(permission.Properties.SourceArn);
+      expect(arn).toMatch(/\{"Ref":"ApiDeploymentStage\w+"\},"\/(GET|HEAD|POST|PUT|PATCH|DELETE)\//);
     }
   });
 
   it('is a regional REST API with binary media for wallet passes and a CloudWatch role', () => {
     t.hasResourceProperties('AWS::ApiGateway::RestApi', {
-      BinaryMediaTypes: ['application/vnd.apple.pkpass'],
+      BinaryMediaTypes: ['application/vnd.apple.pkpass', '*/*'],
       EndpointConfiguration: { Types: ['REGIONAL'] },
     });
     t.resourceCountIs('AWS::ApiGateway::Account', 1);

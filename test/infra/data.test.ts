@@ -70,8 +70,14 @@ describe('data stack', () => {
     });
   });
 
+  const pepperSecrets = () =>
+    Object.values(resourcesOf(t, 'AWS::SecretsManager::Secret')).filter((secret) =>
+      String(secret.Properties.Description).includes('pepper'),
+    );
+
   it('keeps the card-code pepper in a generated, KMS-encrypted, retained secret of at least 32 characters', () => {
-    const secrets = Object.values(resourcesOf(t, 'AWS::SecretsManager::Secret'));
+    // The pepper, besides the wallet push credentials (test/infra/wallet-secrets.test.ts).
+    const secrets = pepperSecrets();
     expect(secrets).toHaveLength(1);
     const [secret] = secrets;
     const generate = secret?.Properties.GenerateSecretString as Record<string, unknown> | undefined;
@@ -85,7 +91,7 @@ describe('data stack', () => {
   });
 
   it('never changes how the pepper is generated: CloudFormation would overwrite the peppers in use', () => {
-    const [secret] = Object.values(resourcesOf(t, 'AWS::SecretsManager::Secret'));
+    const [secret] = pepperSecrets();
     // A changed GenerateSecretString makes CloudFormation generate a new value, replacing a rotated JSON
     // set (and the only pepper of existing cards). Rotation edits the value instead (README).
     expect(secret?.Properties.GenerateSecretString).toEqual({

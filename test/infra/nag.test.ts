@@ -132,8 +132,19 @@ describe('cdk-nag AwsSolutions', () => {
     for (const ack of schedules) expect(ack.reason).toContain('EventBridge Scheduler');
   });
 
-  it('acknowledges SMG4 (no automatic rotation) on the pepper only, saying how it is rotated instead', () => {
-    const smg4 = acknowledgements(built.app).filter((ack) => ack.id === 'AwsSolutions-SMG4');
+  it('acknowledges SMG4 (no automatic rotation) on the pepper and the wallet push credentials only, saying how each is rotated instead', () => {
+    const all = acknowledgements(built.app).filter((ack) => ack.id === 'AwsSolutions-SMG4');
+    const wallet = all.filter((ack) => /\/(ApnsKey|GoogleServiceAccount)(\/|$)/.test(ack.path));
+    expect(wallet.length).toBe(2 * built.sets.length);
+    for (const ack of wallet) {
+      expect(ack.path).toMatch(/^GiftCard-Data-[a-z0-9-]+\/(ApnsKey|GoogleServiceAccount)(\/|$)/);
+      expect(ack.reason).toMatch(/rotation is creating a new key there/);
+    }
+    // The Apple pass certificate is renewed by hand at Apple once a year.
+    const apple = all.filter((ack) => /\/ApplePassCertificates(\/|$)/.test(ack.path));
+    expect(apple.length).toBe(built.sets.length);
+    for (const ack of apple) expect(ack.reason).toMatch(/issued by Apple .* expires after a year/);
+    const smg4 = all.filter((ack) => !wallet.includes(ack) && !apple.includes(ack));
     expect(smg4.length).toBe(built.sets.length);
     for (const ack of smg4) {
       expect(ack.path).toMatch(/^GiftCard-Data-[a-z0-9-]+\/CodePepper/);

@@ -2,16 +2,30 @@ import { describe, expect, it } from 'vitest';
 import { operations as cards } from '../../functions/api/cards';
 import { operations as exports } from '../../functions/api/exports';
 import { operations as fraud } from '../../functions/api/fraud';
+import { operations as googleWallet } from '../../functions/api/google-wallet';
 import { operations as merchants } from '../../functions/api/merchants';
 import { operations as programs } from '../../functions/api/programs';
 import { operations as reports } from '../../functions/api/reports';
 import { operations as system } from '../../functions/api/system';
 import { operations as transactions } from '../../functions/api/transactions';
+import { operations as wallet } from '../../functions/api/wallet';
 import { operations as webhooks } from '../../functions/api/webhooks';
 import { docsPage, openApiDocument } from '../../functions/http/openapi';
 import { ROUTES, routeKey } from '../../functions/http/route-table';
 
-const all = { system, programs, merchants, cards, transactions, webhooks, fraud, reports, exports };
+const all = {
+  system,
+  programs,
+  merchants,
+  cards,
+  transactions,
+  webhooks,
+  fraud,
+  'google-wallet': googleWallet,
+  wallet,
+  reports,
+  exports,
+};
 const document = openApiDocument(all);
 
 describe('the OpenAPI document', () => {

@@ -1,7 +1,10 @@
 import { resetConfigForTests } from '../../functions/config';
 import { resetStaffKeysForTests } from '../../functions/http/staff-token';
+import { resetApnsForTests } from '../../functions/store/apns';
 import { resetDbForTests } from '../../functions/store/dynamo-client';
+import { resetGoogleWalletForTests } from '../../functions/store/google-wallet';
 import { resetIdempotencyForTests } from '../../functions/store/idempotency';
+import { resetPushCredentialsForTests } from '../../functions/store/push-credentials';
 import { resetS3ForTests } from '../../functions/store/s3-client';
 import { resetSecretsForTests } from '../../functions/store/secrets';
 import { resetUsageKeysForTests } from '../../functions/store/usage-keys';
@@ -19,4 +22,7 @@ export function resetHandlerState(): void {
   resetIdempotencyForTests();
   resetUsageKeysForTests();
   resetS3ForTests();
+  resetPushCredentialsForTests();
+  resetApnsForTests();
+  resetGoogleWalletForTests();
 }

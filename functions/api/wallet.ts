@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { WALLET_MESSAGE_LIMITS, type WalletMessage } from '../core/wallet-message';
+import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
+import { actorOf, cardVisibility } from '../http/auth';
+import { pathId } from '../http/params';
+import { safeText } from '../http/validation';
+import { getCard } from '../store/cards';
+import { getProgram } from '../store/programs';
+import { recordWalletMessage } from '../store/wallet-messages';
+import { currentApplePass } from '../wallet/apple-passes';
+import { appleWebServiceOperations, pkpassResponse } from '../wallet/apple-web-service';
+
+/**
+ * Wallet passes: the card's Apple Wallet pass, retailers' messages to passes, and Apple's PassKit web
+ * service (functions/wallet/apple-web-service.ts). Google Wallet and the pushes that follow a change
+ * (APNs, Google) live in the wallet-sync stream consumer.
+ */
+export const walletMessageView = (message: WalletMessage) => ({
+  id: message.id,
+  cardId: message.cardId ?? null,
+  programId: message.programId ?? null,
+  header: message.header,
+  body: message.body,
+  actor: { type: message.actor.type, id: message.actor.id },
+  createdAt: message.createdAt,
+});
+
+const messageBody = z
+  .object({ header: safeText(WALLET_MESSAGE_LIMITS.header), body: safeText(WALLET_MESSAGE_LIMITS.body) })
+  .strict();
+type MessageBody = z.infer<typeof messageBody>;
+
+const cardIdOf = (params: Readonly<Record<string, string>>) => pathId(params, 'cardId', 'gc', 'The card');
+
+export const operations: Operations = {
+  'GET /v1/cards/{cardId}/wallet/apple': operation({
+    summary: 'The card as a signed Apple Wallet pass (.pkpass) with its live balance',
+    contentType: 'application/vnd.apple.pkpass',
+    run: async ({ principal, params, now }) => {
+      const card = await getCard(cardIdOf(params), cardVisibility(principal));
+      const pass = await currentApplePass(card, now);
+      return pkpassResponse(pass.pkpass, pass.lastModified, `${card.id}.pkpass`);
+    },
+  }),
+  'POST /v1/cards/{cardId}/wallet/messages': operation({
+    summary: "Send a message to the card's wallet passes (the device shows and notifies it)",
+    body: messageBody,
+    status: 202,
+    run: async ({ principal, params, body, idempotency, now }: OperationRequest<MessageBody, unknown>) => {
+      const card = await getCard(cardIdOf(params), cardVisibility(principal));
+      return walletMessageView(
+        await recordWalletMessage({ cardId: card.id }, body, actorOf(principal), { now, idempotency }),
+      );
+    },
+  }),
+  'POST /v1/programs/{programId}/wallet/messages': operation({
+    summary: "Send a message to every wallet pass of the program's cards",
+    body: messageBody,
+    status: 202,
+    run: async ({ principal, params, body, idempotency, now }: OperationRequest<MessageBody, unknown>) => {
+      const program = await getProgram(pathId(params, 'programId', 'prg', 'The program'));
+      return walletMessageView(
+        await recordWalletMessage({ programId: program.id }, body, actorOf(principal), { now, idempotency }),
+      );
+    },
+  }),
+  ...appleWebServiceOperations,
+};
+
+export const handler = apiHandler('wallet', operations);

@@ -1,0 +1,190 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { type Card, displayStatus } from './card';
+import { formatAmount } from './money';
+import type { Program } from './program';
+import type { WalletMessage } from './wallet-message';
+
+/**
+ * An Apple Wallet pass (storeCard) for a gift card, planned as its pass.json. Pure: the signing and
+ * zipping happen in functions/wallet/apple-pass-builder.ts.
+ *
+ * The barcode carries the card id, not the code: the code is never stored (only its HMAC, which is the
+ * card id, and the last 4), so it cannot be put on a pass made later. The card id is what every merchant
+ * route already takes (`/v1/cards/{cardId}/...`, tenant-scoped by the merchant's key), reveals nothing
+ * of the code, and a till scanning it calls the API with it.
+ */
+export interface ApplePassSettings {
+  readonly passTypeIdentifier: string;
+  readonly teamIdentifier: string;
+  /** `<public base>/wallet/apple`: Apple's devices call `<this>/v1/...`. */
+  readonly webServiceURL: string;
+  readonly authenticationToken: string;
+}
+
+const DEFAULT_COLOURS = {
+  backgroundColor: 'rgb(24, 37, 64)',
+  foregroundColor: 'rgb(255, 255, 255)',
+  labelColor: 'rgb(180, 196, 224)',
+} as const;
+
+const rgb = z.string().regex(/^rgb\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*\)$/, 'rgb(r, g, b)');
+const text = (max: number) => z.string().min(1).max(max);
+
+const field = z
+  .object({
+    key: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/),
+    label: text(64).optional(),
+    value: z.union([text(2000), z.number().finite()]),
+    changeMessage: z.string().includes('%@').max(200).optional(),
+    currencyCode: z
+      .string()
+      .regex(/^[A-Z]{3}$/)
+      .optional(),
+    dateStyle: z.enum(['PKDateStyleShort', 'PKDateStyleMedium', 'PKDateStyleLong']).optional(),
+    textAlignment: z
+      .enum(['PKTextAlignmentLeft', 'PKTextAlignmentRight', 'PKTextAlignmentNatural'])
+      .optional(),
+  })
+  .strict();
+
+/** What Wallet needs of a storeCard pass.json; checked before building (see apple-pass-builder.ts). */
+export const applePassJsonSchema = z
+  .object({
+    formatVersion: z.literal(1),
+    passTypeIdentifier: z.string().regex(/^pass\.[A-Za-z0-9.-]{1,200}$/, 'pass.<reverse-dns>'),
+    teamIdentifier: z.string().regex(/^[A-Z0-9]{10}$/, '10 upper-case letters or digits'),
+    serialNumber: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    organizationName: text(128),
+    description: text(256),
+    logoText: text(64).optional(),
+    webServiceURL: z.string().regex(/^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/, 'an http(s) URL without query'),
+    authenticationToken: z.string().min(16).max(256),
+    backgroundColor: rgb,
+    foregroundColor: rgb,
+    labelColor: rgb,
+    sharingProhibited: z.boolean(),
+    voided: z.boolean().optional(),
+    expirationDate: z.iso.datetime({ offset: true }).optional(),
+    barcodes: z
+      .array(
+        z
+          .object({
+            format: z.enum(['PKBarcodeFormatQR', 'PKBarcodeFormatCode128']),
+            message: text(512),
+            messageEncoding: z.literal('iso-8859-1'),
+            altText: text(64).optional(),
+          })
+          .strict(),
+      )
+      .min(1),
+    storeCard: z
+      .object({
+        headerFields: z.array(field).max(3).optional(),
+        primaryFields: z.array(field).min(1).max(1),
+        secondaryFields: z.array(field).max(4).optional(),
+        auxiliaryFields: z.array(field).max(4).optional(),
+        backFields: z.array(field).max(20).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type ApplePassJson = z.infer<typeof applePassJsonSchema>;
+
+/** The balance as Wallet shows it: a number in major units that the device formats in the currency. */
+export const balanceForDisplay = (amount: number, currency: string): number =>
+  Number(formatAmount(amount, currency));
+
+export function planApplePass(
+  card: Card,
+  program: Pick<Program, 'name'>,
+  message: WalletMessage | undefined,
+  settings: ApplePassSettings,
+  now: Date,
+): ApplePassJson {
+  const status = displayStatus(card, now);
+  return {
+    formatVersion: 1,
+    passTypeIdentifier: settings.passTypeIdentifier,
+    teamIdentifier: settings.teamIdentifier,
+    serialNumber: card.id,
+    organizationName: program.name,
+    description: `${program.name} gift card`,
+    logoText: program.name.slice(0, 64),
+    webServiceURL: settings.webServiceURL,
+    authenticationToken: settings.authenticationToken,
+    ...DEFAULT_COLOURS,
+    sharingProhibited: true,
+    ...(status === 'DEACTIVATED' ? { voided: true } : {}),
+    ...(card.expiresAt ? { expirationDate: card.expiresAt } : {}),
+    barcodes: [
+      {
+        format: 'PKBarcodeFormatQR',
+        message: card.id,
+        messageEncoding: 'iso-8859-1',
+        altText: `•••• ${card.last4}`,
+      },
+    ],
+    storeCard: {
+      primaryFields: [
+        {
+          key: 'balance',
+          label: 'BALANCE',
+          value: balanceForDisplay(card.balance, card.currency),
+          currencyCode: card.currency,
+          changeMessage: 'Balance is now %@',
+        },
+      ],
+      secondaryFields: [
+        { key: 'card', label: 'CARD', value: `•••• ${card.last4}` },
+        ...(status === 'ACTIVE' ? [] : [{ key: 'status', label: 'STATUS', value: status }]),
+      ],
+      auxiliaryFields: card.expiresAt
+        ? [
+            {
+              key: 'expires',
+              label: 'EXPIRES',
+              value: card.expiresAt,
+              dateStyle: 'PKDateStyleMedium' as const,
+            },
+          ]
+        : [],
+      backFields: [
+        ...(message
+          ? [{ key: 'message', label: message.header, value: message.body, changeMessage: '%@' }]
+          : []),
+        { key: 'program', label: 'PROGRAM', value: program.name },
+      ],
+    },
+  };
+}
+
+/**
+ * A pass's authentication token: HMAC of its serial number under a secret that never changes, so every
+ * download of the pass carries the same token and installed passes keep working. Only its sha256 is
+ * stored (passTokenHash); the token itself lives in the pass on the holder's device.
+ */
+export const applePassToken = (secret: string, serialNumber: string): string =>
+  createHmac('sha256', secret).update(`apple-pass-token:${serialNumber}`).digest('base64url');
+
+export const passTokenHash = (token: string): string =>
+  createHash('sha256').update(token, 'utf8').digest('hex');
+
+/** Compares a presented token with the stored hash in constant time (both are hashed first). */
+export function passTokenMatches(presented: string, storedHash: string): boolean {
+  const a = Buffer.from(passTokenHash(presented), 'hex');
+  const b = Buffer.from(/^[0-9a-f]{64}$/.test(storedHash) ? storedHash : '0'.repeat(64), 'hex');
+  return timingSafeEqual(a, b) && storedHash.length === 64;
+}
+
+/** The instant a card's pass last changed: its card, or a newer message to it or its program. */
+export function passLastModified(card: Pick<Card, 'updatedAt'>, message: WalletMessage | undefined): Date {
+  const cardAt = Date.parse(card.updatedAt);
+  const messageAt = message ? Date.parse(message.createdAt) : 0;
+  return new Date(Math.max(cardAt, messageAt));
+}
+
+/** HTTP dates have whole seconds: a pass is unchanged since `since` when it changed in that second or before. */
+export const unchangedSince = (lastModified: Date, since: Date): boolean =>
+  Math.floor(lastModified.getTime() / 1000) <= Math.floor(since.getTime() / 1000);

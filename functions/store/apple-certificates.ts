@@ -1,0 +1,88 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import { config } from '../config';
+
+/**
+ * The Apple Wallet signing material: the Pass Type ID certificate and key, Apple's WWDR intermediate
+ * (G4), and the identifiers the passes carry. One Secrets Manager secret holding JSON in AWS
+ * (APPLE_PASS_SECRET_ID, readable by the wallet function only); the same JSON directly in
+ * APPLE_PASS_CERTIFICATES under `npm start` (generated test CA, under .local/) and in tests.
+ */
+const pem = (kind: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`-----BEGIN [A-Z ]*${kind}-----[\\s\\S]+-----END [A-Z ]*${kind}-----`),
+      `a PEM ${kind}`,
+    );
+
+const certificatesSchema = z.object({
+  signerCert: pem('CERTIFICATE'),
+  signerKey: pem('KEY'),
+  passphrase: z.string().min(1).optional(),
+  wwdr: pem('CERTIFICATE'),
+  passTypeIdentifier: z.string().regex(/^pass\.[A-Za-z0-9.-]{1,200}$/),
+  teamIdentifier: z.string().regex(/^[A-Z0-9]{10}$/),
+});
+
+export type AppleCertificates = z.infer<typeof certificatesSchema>;
+
+/** Parses the secret; a broken one names the bad fields, never their values. */
+export function parseAppleCertificates(raw: string | undefined): AppleCertificates {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw ?? '');
+  } catch {
+    throw new Error('Apple pass certificates: the secret is not JSON');
+  }
+  if (typeof json === 'object' && json !== null && 'placeholder' in json) {
+    throw new Error(
+      'Apple pass certificates: the secret still holds the placeholder; put the certificates in it',
+    );
+  }
+  const parsed = certificatesSchema.safeParse(json);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
+    throw new Error(`Apple pass certificates: invalid ${fields}`);
+  }
+  return parsed.data;
+}
+
+/** Certificates are renewed yearly by hand: a warm function reads the secret again after this. */
+const CACHE_MS = 15 * 60 * 1000;
+
+let cached: { promise: Promise<AppleCertificates>; until: number } | undefined;
+let client: SecretsManagerClient | undefined;
+
+export function appleCertificates(): Promise<AppleCertificates> {
+  const now = Date.now();
+  if (cached && now < cached.until) return cached.promise;
+  const { APPLE_PASS_CERTIFICATES, APPLE_PASS_SECRET_ID, AWS_REGION } = config();
+  let promise: Promise<AppleCertificates>;
+  if (APPLE_PASS_CERTIFICATES) {
+    promise = Promise.resolve().then(() => parseAppleCertificates(APPLE_PASS_CERTIFICATES));
+  } else if (APPLE_PASS_SECRET_ID) {
+    client ??= new SecretsManagerClient({ region: AWS_REGION });
+    promise = client
+      .send(new GetSecretValueCommand({ SecretId: APPLE_PASS_SECRET_ID }))
+      .then((out) => parseAppleCertificates(out.SecretString));
+  } else {
+    promise = Promise.reject(
+      new Error(
+        'Apple Wallet passes are not configured: set APPLE_PASS_SECRET_ID or APPLE_PASS_CERTIFICATES',
+      ),
+    );
+  }
+  const entry = { promise, until: now + CACHE_MS };
+  cached = entry;
+  // A failed read is not kept: the next request tries again.
+  promise.catch(() => {
+    if (cached === entry) cached = undefined;
+  });
+  return promise;
+}
+
+export function resetAppleCertificatesForTests(): void {
+  cached = undefined;
+  client = undefined;
+}

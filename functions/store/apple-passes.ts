@@ -1,0 +1,290 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { db, tableName } from './dynamo-client';
+import { decodeCursor, encodeCursor } from './pagination';
+
+/**
+ * Apple Wallet passes and the devices registered for them (layout in table-definition.ts):
+ *
+ *   CARD#<cardId>             / APPLEPASS           the card's pass: sha256 of its authentication token,
+ *                                                   passTypeIdentifier, createdAt (written at first download)
+ *   CARD#<cardId>             / APPLEREG#<dlid>     one device's registration: pushToken, programId, ...
+ *   APPLEDEVICE#<dlid>        / CARD#<cardId>       the same registration, listed by device
+ *   APPLEPROGRAM#<programId>  / <cardId>#<dlid>     the same registration, listed by program (pushToken
+ *                                                   included, so a program-wide push is one Query a page)
+ *
+ * The three registration items are written and deleted together in one transaction, conditioned on the
+ * pass item still holding the token hash the device presented.
+ */
+const passKey = (cardId: string) => ({ PK: `CARD#${cardId}`, SK: 'APPLEPASS' });
+const registrationKey = (cardId: string, dlid: string) => ({ PK: `CARD#${cardId}`, SK: `APPLEREG#${dlid}` });
+const deviceKey = (dlid: string, cardId: string) => ({ PK: `APPLEDEVICE#${dlid}`, SK: `CARD#${cardId}` });
+const programPk = (programId: string) => `APPLEPROGRAM#${programId}`;
+const programKey = (programId: string, cardId: string, dlid: string) => ({
+  PK: programPk(programId),
+  SK: `${cardId}#${dlid}`,
+});
+
+export interface ApplePass {
+  readonly cardId: string;
+  /** Hex sha256 of the pass's authentication token; the token itself is never stored. */
+  readonly tokenHash: string;
+  readonly passTypeIdentifier: string;
+  readonly createdAt: string;
+}
+
+export interface AppleRegistration {
+  readonly cardId: string;
+  readonly programId: string;
+  readonly deviceLibraryIdentifier: string;
+  readonly passTypeIdentifier: string;
+  readonly pushToken: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export async function findApplePass(cardId: string): Promise<ApplePass | undefined> {
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: passKey(cardId), ConsistentRead: true }),
+  );
+  if (!out.Item) return undefined;
+  return {
+    cardId,
+    tokenHash: String(out.Item.tokenHash),
+    passTypeIdentifier: String(out.Item.passTypeIdentifier),
+    createdAt: String(out.Item.createdAt),
+  };
+}
+
+/**
+ * Records the card's pass at its first download. The token derives from the serial number, so later
+ * downloads carry the same token and find the item current: the condition then skips the write.
+ */
+export async function rememberApplePass(pass: ApplePass): Promise<void> {
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: passKey(pass.cardId),
+        UpdateExpression:
+          'SET cardId = :card, tokenHash = :hash, passTypeIdentifier = :type, createdAt = if_not_exists(createdAt, :now)',
+        // Guarantees: written only when new or changed (a changed pass type or token secret re-keys it).
+        ConditionExpression: 'attribute_not_exists(PK) OR tokenHash <> :hash OR passTypeIdentifier <> :type',
+        ExpressionAttributeValues: {
+          ':card': pass.cardId,
+          ':hash': pass.tokenHash,
+          ':type': pass.passTypeIdentifier,
+          ':now': pass.createdAt,
+        },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+/**
+ * Registers a device for a card's pass (Apple's "register a pass for update notifications"): `created`
+ * for a new registration, `updated` when the device was registered already (its push token is replaced).
+ * `refused` when the pass item no longer holds the token hash the caller was checked against.
+ */
+export async function registerAppleDevice(
+  registration: Omit<AppleRegistration, 'createdAt' | 'updatedAt'>,
+  checkedTokenHash: string,
+  now: Date = new Date(),
+): Promise<'created' | 'updated' | 'refused'> {
+  const { cardId, programId, deviceLibraryIdentifier: dlid } = registration;
+  const at = now.toISOString();
+  const passCheck = {
+    ConditionCheck: {
+      TableName: tableName(),
+      Key: passKey(cardId),
+      // Guarantees: the token the device presented is still the pass's token when the registration lands.
+      ConditionExpression: 'tokenHash = :hash',
+      ExpressionAttributeValues: { ':hash': checkedTokenHash },
+    },
+  };
+  const write = (createdAt: string, onlyIfNew: boolean) =>
+    db().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          passCheck,
+          {
+            Put: {
+              TableName: tableName(),
+              Item: { ...registrationKey(cardId, dlid), ...registration, createdAt, updatedAt: at },
+              ...(onlyIfNew
+                ? { ConditionExpression: 'attribute_not_exists(PK)' }
+                : { ConditionExpression: 'attribute_exists(PK)' }),
+            },
+          },
+          {
+            Put: {
+              TableName: tableName(),
+              Item: { ...deviceKey(dlid, cardId), ...registration, createdAt, updatedAt: at },
+            },
+          },
+          {
+            Put: {
+              TableName: tableName(),
+              Item: { ...programKey(programId, cardId, dlid), ...registration, createdAt, updatedAt: at },
+            },
+          },
+        ],
+      }),
+    );
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await write(at, true);
+      return 'created';
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [pass, reg] = error.CancellationReasons ?? [];
+      if (pass?.Code === 'ConditionalCheckFailed') return 'refused';
+      if (reg?.Code !== 'ConditionalCheckFailed') throw error;
+    }
+    const existing = await findRegistration(cardId, dlid);
+    if (!existing) continue;
+    try {
+      await write(existing.createdAt, false);
+      return 'updated';
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [pass] = error.CancellationReasons ?? [];
+      if (pass?.Code === 'ConditionalCheckFailed') return 'refused';
+      // Unregistered in between: try as new again.
+    }
+  }
+  throw new Error('Apple device registration kept racing an unregistration');
+}
+
+async function findRegistration(cardId: string, dlid: string): Promise<AppleRegistration | undefined> {
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: registrationKey(cardId, dlid), ConsistentRead: true }),
+  );
+  return out.Item ? toRegistration(out.Item) : undefined;
+}
+
+function toRegistration(item: Record<string, unknown>): AppleRegistration {
+  return {
+    cardId: String(item.cardId),
+    programId: String(item.programId),
+    deviceLibraryIdentifier: String(item.deviceLibraryIdentifier),
+    passTypeIdentifier: String(item.passTypeIdentifier),
+    pushToken: String(item.pushToken),
+    createdAt: String(item.createdAt),
+    updatedAt: String(item.updatedAt),
+  };
+}
+
+/** Removes a device's registration for a card (unregistration, or APNs answered 410). Idempotent. */
+export async function removeAppleRegistration(
+  cardId: string,
+  deviceLibraryIdentifier: string,
+): Promise<void> {
+  const existing = await findRegistration(cardId, deviceLibraryIdentifier);
+  if (!existing) {
+    // Nothing to pair with: remove a device listing that may have outlived it.
+    await db().send(
+      new DeleteCommand({ TableName: tableName(), Key: deviceKey(deviceLibraryIdentifier, cardId) }),
+    );
+    return;
+  }
+  await db().send(
+    new TransactWriteCommand({
+      TransactItems: [
+        { Delete: { TableName: tableName(), Key: registrationKey(cardId, deviceLibraryIdentifier) } },
+        { Delete: { TableName: tableName(), Key: deviceKey(deviceLibraryIdentifier, cardId) } },
+        {
+          Delete: {
+            TableName: tableName(),
+            Key: programKey(existing.programId, cardId, deviceLibraryIdentifier),
+          },
+        },
+      ],
+    }),
+  );
+}
+
+/** The devices to push to when one card's pass changed. */
+export async function applePushTargets(
+  cardId: string,
+): Promise<{ deviceLibraryIdentifier: string; pushToken: string }[]> {
+  const targets: { deviceLibraryIdentifier: string; pushToken: string }[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :reg)',
+        ExpressionAttributeValues: { ':pk': `CARD#${cardId}`, ':reg': 'APPLEREG#' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      targets.push({
+        deviceLibraryIdentifier: String(item.deviceLibraryIdentifier),
+        pushToken: String(item.pushToken),
+      });
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return targets;
+}
+
+/** One page of the devices registered for any pass of the program (program-wide message pushes). */
+export async function programApplePushTargets(
+  programId: string,
+  cursor?: string,
+): Promise<{
+  items: { cardId: string; deviceLibraryIdentifier: string; pushToken: string }[];
+  nextCursor: string | null;
+}> {
+  const out = await db().send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': programPk(programId) },
+      Limit: 500,
+      ExclusiveStartKey: decodeCursor(cursor, { PK: programPk(programId) }),
+    }),
+  );
+  return {
+    items: (out.Items ?? []).map((item) => ({
+      cardId: String(item.cardId),
+      deviceLibraryIdentifier: String(item.deviceLibraryIdentifier),
+      pushToken: String(item.pushToken),
+    })),
+    nextCursor: encodeCursor(out.LastEvaluatedKey),
+  };
+}
+
+/** The cards whose passes of this pass type the device is registered for. */
+export async function deviceRegisteredCards(
+  deviceLibraryIdentifier: string,
+  passTypeIdentifier: string,
+): Promise<string[]> {
+  const cards: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :card)',
+        ExpressionAttributeValues: { ':pk': `APPLEDEVICE#${deviceLibraryIdentifier}`, ':card': 'CARD#' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      if (item.passTypeIdentifier === passTypeIdentifier) cards.push(String(item.cardId));
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return cards;
+}

@@ -1,0 +1,292 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Card } from '../core/card';
+import { googleBalanceFields, googleClassId } from '../core/google-wallet';
+import { logger } from '../logger';
+import { PushFailedError, pushPassUpdate } from '../store/apns';
+import {
+  applePushTargets,
+  findApplePass,
+  programApplePushTargets,
+  removeAppleRegistration,
+} from '../store/apple-passes';
+import { findCard } from '../store/cards';
+import {
+  claimMessageType,
+  findGoogleClassId,
+  findGoogleObjectId,
+  markMessageSent,
+  notifyingMessages,
+} from '../store/google-objects';
+import { addGoogleMessage, patchGiftCardObject } from '../store/google-wallet';
+import { withoutLayout } from '../store/keys';
+import { googleServiceAccount } from '../store/push-credentials';
+import { findPushProgress, savePushProgress } from '../store/wallet-push-progress';
+
+/**
+ * Keeps wallet passes current. For each record, in stream order:
+ * - a card item MODIFY that changed balance, available, status or expiry: one APNs push to every device
+ *   registered for the card's Apple pass (the device then fetches the new pass, whose changeMessage
+ *   shows the notification), and one PATCH of the card's Google object with the new balance and state;
+ * - a new wallet message (WALLETMSG# INSERT) to a card or a program: pushes to the card's devices or to
+ *   every device of the program (page by page), and Google addMessage on the card's object or the
+ *   program's class, notifying for at most 3 messages per pass in 24 h (TEXT after that).
+ *
+ * APNs 410 removes the registration (not a failure). Anything that fails for now (APNs or Google 429/5xx,
+ * network, configuration) fails the record: a partial batch failure, retried by Lambda, then the DLQ.
+ * Later records of the same card or program in the batch fail with it, so the retry keeps their order.
+ *
+ * Replays: pushes may repeat (harmless: the device fetches the same pass); the PATCH is idempotent; a
+ * Google message is decided (notify or not) once and added once, both remembered per message id.
+ */
+
+const PUSH_CONCURRENCY = 16;
+/** A program message stops before the next page of devices when less than this is left of the invocation. */
+const RESERVED_MS = 30_000;
+
+type Image = Record<string, unknown>;
+
+const imageOf = (raw: unknown): Image | undefined =>
+  raw ? unmarshall(raw as Record<string, AttributeValue>) : undefined;
+
+/** The fields a pass shows: any other change of the card item (seq of a PIN entry...) is no news. */
+const PASS_FIELDS = ['balance', 'available', 'status', 'expiresAt', 'currency'] as const;
+const passChanged = (before: Image, after: Image): boolean =>
+  PASS_FIELDS.some((field) => before[field] !== after[field]);
+
+interface Invocation {
+  /** Cards and programs with a failed record in this batch: their later records wait for the retry. */
+  readonly failedSubjects: Set<string>;
+  /** passTypeIdentifier per card (APNs topic), read once per invocation. */
+  readonly topics: Map<string, Promise<string | undefined>>;
+  readonly report: {
+    pushes: number;
+    unregistered: number;
+    rejected: number;
+    patches: number;
+    messages: number;
+  };
+  /** Milliseconds left of the Lambda invocation. */
+  readonly remainingMs: () => number;
+  /** Per card, the last card change of the batch: earlier ones are superseded by it. */
+  readonly lastChange: Map<string, DynamoDBRecord>;
+}
+
+interface PushTarget {
+  readonly cardId: string;
+  readonly deviceLibraryIdentifier: string;
+  readonly pushToken: string;
+  readonly passTypeIdentifier?: string;
+}
+
+function topicOf(target: PushTarget, invocation: Invocation): Promise<string | undefined> {
+  if (target.passTypeIdentifier) return Promise.resolve(target.passTypeIdentifier);
+  let topic = invocation.topics.get(target.cardId);
+  if (!topic) {
+    topic = findApplePass(target.cardId).then((pass) => pass?.passTypeIdentifier);
+    invocation.topics.set(target.cardId, topic);
+  }
+  return topic;
+}
+
+/** Pushes to every target; removes registrations APNs says are gone; throws if any push failed for now. */
+async function pushAll(targets: readonly PushTarget[], invocation: Invocation): Promise<void> {
+  const failures: Error[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < targets.length) {
+      const target = targets[next++] as PushTarget;
+      try {
+        const topic = await topicOf(target, invocation);
+        if (!topic) {
+          logger.warn('Apple registration without a pass: not pushed', { cardId: target.cardId });
+          continue;
+        }
+        const outcome = await pushPassUpdate(target.pushToken, topic);
+        invocation.report.pushes += 1;
+        if (outcome.kind === 'unregistered') {
+          invocation.report.unregistered += 1;
+          await removeAppleRegistration(target.cardId, target.deviceLibraryIdentifier);
+        } else if (outcome.kind === 'rejected') {
+          invocation.report.rejected += 1;
+          logger.warn('APNs refused a pass push', {
+            cardId: target.cardId,
+            status: outcome.status,
+            reason: outcome.reason,
+          });
+        }
+      } catch (error) {
+        failures.push(error as Error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, targets.length) }, worker));
+  if (failures.length > 0) {
+    const first = failures[0] as Error;
+    throw new PushFailedError(
+      `${failures.length} of ${targets.length} pass pushes failed: ${first.message}`,
+      first instanceof PushFailedError ? first.status : undefined,
+    );
+  }
+}
+
+async function cardTargets(cardId: string): Promise<PushTarget[]> {
+  return (await applePushTargets(cardId)).map((target) => ({ ...target, cardId }));
+}
+
+async function cardChanged(card: Card, invocation: Invocation): Promise<void> {
+  await pushAll(await cardTargets(card.id), invocation);
+  const objectId = await findGoogleObjectId(card.id);
+  if (!objectId || !(await googleServiceAccount())) return;
+  const outcome = await patchGiftCardObject(objectId, googleBalanceFields(card, new Date()));
+  if (outcome === 'updated') invocation.report.patches += 1;
+}
+
+interface WalletMessageImage {
+  readonly id: string;
+  readonly cardId?: string;
+  readonly programId?: string;
+  readonly header: string;
+  readonly body: string;
+  readonly createdAt: string;
+}
+
+async function sendGoogleMessage(
+  on: 'giftCardObject' | 'giftCardClass',
+  resourceId: string,
+  message: WalletMessageImage,
+  alsoNotified: number,
+  invocation: Invocation,
+): Promise<void> {
+  // Counted at the message's own time, so a replay decides the same way.
+  const at = new Date(message.createdAt);
+  const claim = await claimMessageType(resourceId, message.id, at, alsoNotified);
+  if (claim.alreadySent) return;
+  if (claim.type === 'TEXT') {
+    logger.info('Google Wallet message sent without a notification: 3 notifying messages in 24 h', {
+      messageId: message.id,
+      resourceId,
+    });
+  }
+  await addGoogleMessage(on, resourceId, {
+    id: message.id,
+    header: message.header,
+    body: message.body,
+    messageType: claim.type,
+  });
+  invocation.report.messages += 1;
+  await markMessageSent(resourceId, message.id, at);
+}
+
+async function cardMessage(cardId: string, message: WalletMessageImage, invocation: Invocation) {
+  await pushAll(await cardTargets(cardId), invocation);
+  const objectId = await findGoogleObjectId(cardId);
+  const account = objectId ? await googleServiceAccount() : undefined;
+  if (!objectId || !account) return;
+  const card = await findCard(cardId);
+  // Class messages reach this pass too and count against its three notifications a day.
+  const classNotified = card
+    ? await notifyingMessages(googleClassId(account.issuerId, card.programId), new Date(message.createdAt))
+    : 0;
+  await sendGoogleMessage('giftCardObject', objectId, message, classNotified, invocation);
+}
+
+async function programMessage(programId: string, message: WalletMessageImage, invocation: Invocation) {
+  // Resumes where an earlier delivery of this record stopped; a replay after all pages pushes nothing.
+  const progress = await findPushProgress(programId, message.id);
+  let cursor = progress ? progress.cursor : undefined;
+  while (cursor !== null) {
+    if (invocation.remainingMs() < RESERVED_MS) {
+      throw new Error(`out of time pushing message ${message.id}; the retry resumes at the saved page`);
+    }
+    const page = await programApplePushTargets(programId, cursor);
+    await pushAll(page.items, invocation);
+    cursor = page.nextCursor;
+    await savePushProgress(programId, message.id, cursor);
+  }
+  const classId = await findGoogleClassId(programId);
+  if (!classId || !(await googleServiceAccount())) return;
+  await sendGoogleMessage('giftCardClass', classId, message, 0, invocation);
+}
+
+/** What the record is about, for ordering: `card#<id>` or `program#<id>`; undefined for nothing to do. */
+function subjectOf(record: DynamoDBRecord): string | undefined {
+  const pk = record.dynamodb?.Keys?.PK?.S ?? '';
+  if (pk.startsWith('CARD#')) return `card#${pk.slice('CARD#'.length)}`;
+  if (pk.startsWith('PROGRAM#')) return `program#${pk.slice('PROGRAM#'.length)}`;
+  return undefined;
+}
+
+/** The card id of a card item MODIFY that changed what its passes show; undefined for anything else. */
+function passChangeOf(record: DynamoDBRecord): string | undefined {
+  if (record.eventName !== 'MODIFY' || record.dynamodb?.Keys?.SK?.S !== 'CARD') return undefined;
+  const before = imageOf(record.dynamodb.OldImage);
+  const after = imageOf(record.dynamodb.NewImage);
+  if (!before || !after || !passChanged(before, after) || typeof after.id !== 'string') return undefined;
+  return after.id;
+}
+
+async function processRecord(record: DynamoDBRecord, invocation: Invocation): Promise<void> {
+  const sk = record.dynamodb?.Keys?.SK?.S ?? '';
+  const after = imageOf(record.dynamodb?.NewImage);
+  if (!after) return;
+  if (sk === 'CARD') {
+    const cardId = passChangeOf(record);
+    // A later change of the same card in this batch pushes and PATCHes the newer state once for both
+    // (if that one fails, the retry starts at it, and it still carries the newest state).
+    if (!cardId || invocation.lastChange.get(cardId) !== record) return;
+    await cardChanged(withoutLayout<Card>(after), invocation);
+    return;
+  }
+  if (sk.startsWith('WALLETMSG#') && record.eventName === 'INSERT') {
+    const message = withoutLayout<WalletMessageImage>(after);
+    if (message.cardId) await cardMessage(message.cardId, message, invocation);
+    else if (message.programId) await programMessage(message.programId, message, invocation);
+  }
+}
+
+async function handleRecord(record: DynamoDBRecord, invocation: Invocation): Promise<void> {
+  const subject = subjectOf(record);
+  if (subject && invocation.failedSubjects.has(subject)) {
+    throw new Error(`an earlier record of ${subject} failed in this batch; retried in order`);
+  }
+  try {
+    await processRecord(record, invocation);
+  } catch (error) {
+    if (subject) invocation.failedSubjects.add(subject);
+    logger.warn('Wallet sync failed; the record is retried', {
+      subject,
+      error: (error as Error).message,
+    });
+    throw error;
+  }
+}
+
+export async function handler(event: DynamoDBStreamEvent, context: Context) {
+  const invocation: Invocation = {
+    failedSubjects: new Set(),
+    topics: new Map(),
+    report: { pushes: 0, unregistered: 0, rejected: 0, patches: 0, messages: 0 },
+    remainingMs: () =>
+      context?.getRemainingTimeInMillis ? context.getRemainingTimeInMillis() : Number.POSITIVE_INFINITY,
+    lastChange: new Map(),
+  };
+  for (const record of event.Records) {
+    const cardId = passChangeOf(record);
+    if (cardId) invocation.lastChange.set(cardId, record);
+  }
+  // One processor per invocation: the local poller may run invocations side by side in one process.
+  const processor = new BatchProcessor(EventType.DynamoDBStreams);
+  const response = await processPartialResponse(
+    event,
+    (record: DynamoDBRecord) => handleRecord(record, invocation),
+    processor,
+    { context, processInParallel: false },
+  );
+  if (invocation.report.pushes > 0 || invocation.report.patches > 0 || invocation.report.messages > 0) {
+    logger.debug('Wallet sync', { ...invocation.report });
+  }
+  return response;
+}
