@@ -78,7 +78,9 @@ const USAGE_KEY_WILDCARD_REASON =
 /**
  * The HTTP API of one region: a REST API generated from ROUTES (one Lambda per route group, Lambda
  * proxy integration), with access logs, execution error logs, X-Ray, throttling, basic request
- * validation and a WAF web ACL.
+ * validation and a WAF web ACL. Merchant and staff routes go through the REQUEST authorizer and require
+ * an API key, which the authorizer supplies (apiKeySource AUTHORIZER): one usage plan per tier of
+ * functions/core/usage-plans.ts, merchants' keys registered by the merchants function, one staff key.
  */
 export class ApiStack extends Stack {
   readonly api: apigateway.RestApi;

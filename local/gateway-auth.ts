@@ -32,8 +32,8 @@ export type GatewayDecision =
   | { readonly kind: 'refuse'; readonly problem: GatewayProblemType; readonly error?: unknown };
 
 interface CachedAnswer {
-  readonly result: APIGatewayAuthorizerResult | 'unauthorized';
-  readonly until: number;
+  readonly result: Promise<APIGatewayAuthorizerResult | 'unauthorized'>;
+  until: number;
 }
 
 interface KeyUsage {
@@ -60,25 +60,35 @@ export function createGatewayAuth(options: GatewayAuthOptions) {
   const answers = new Map<string, CachedAnswer>();
   const usage = new Map<string, KeyUsage>();
 
-  async function authorize(
+  /** One authorizer call per header value at a time: parallel first requests share it, as a warm cache would. */
+  function authorize(
     authorization: string,
     event: APIGatewayProxyEvent,
   ): Promise<APIGatewayAuthorizerResult | 'unauthorized'> {
     const cached = answers.get(authorization);
     if (cached && cached.until > now()) return cached.result;
-    const authorizer = await options.loadAuthorizer();
-    let result: APIGatewayAuthorizerResult | 'unauthorized';
-    try {
-      result = await authorizer(authorizerEvent(event));
-    } catch (error) {
-      if (!(error instanceof Error && error.message === 'Unauthorized')) throw error;
-      result = 'unauthorized';
-    }
-    if (cacheMs > 0) {
-      if (answers.size > 10_000) answers.clear();
-      answers.set(authorization, { result, until: now() + cacheMs });
-    }
-    return result;
+    const entry: CachedAnswer = {
+      result: (async () => {
+        const authorizer = await options.loadAuthorizer();
+        try {
+          return await authorizer(authorizerEvent(event));
+        } catch (error) {
+          if (error instanceof Error && error.message === 'Unauthorized') return 'unauthorized' as const;
+          throw error;
+        }
+      })(),
+      // Held while pending; kept for the TTL once answered; a failure is not kept.
+      until: Number.POSITIVE_INFINITY,
+    };
+    if (answers.size > 10_000) answers.clear();
+    answers.set(authorization, entry);
+    entry.result.then(
+      () => {
+        entry.until = now() + cacheMs;
+      },
+      () => answers.delete(authorization),
+    );
+    return entry.result;
   }
 
   /** The usage plan's verdict on one more request under `key`. */

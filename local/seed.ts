@@ -106,6 +106,17 @@ async function seedThroughApi(baseUrl: string, adminToken: string) {
   return { programId, merchantId, apiKey: stringField(key, 'apiKey', keyPath) };
 }
 
+/**
+ * A PATCH with the merchant's own tier: gives a demo merchant seeded before usage plans its usage key
+ * (without one the local gateway answers 403), and changes nothing for one that has it.
+ */
+async function keepUsagePlan(baseUrl: string, adminToken: string, merchantId: string): Promise<void> {
+  const path = `/v1/merchants/${encodeURIComponent(merchantId)}`;
+  const merchant = await call(baseUrl, adminToken, 'GET', path);
+  if (merchant.status !== 200) return;
+  await call(baseUrl, adminToken, 'PATCH', path, { usagePlan: merchant.body.usagePlan });
+}
+
 function readDemo(file: string): DemoData | undefined {
   if (!existsSync(file)) return undefined;
   try {
@@ -147,6 +158,8 @@ export async function seedDemo(options: SeedOptions): Promise<{ demo: DemoData; 
       options.log.warn(
         `Could not check the demo program (GET answered ${check.status}); keeping ${options.file}.`,
       );
+    } else {
+      await keepUsagePlan(options.baseUrl, staffTokens.admin, ids.merchantId);
     }
   }
   if (!ids) {

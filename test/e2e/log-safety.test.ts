@@ -314,7 +314,9 @@ describe('no secret reaches a log line', () => {
 
   it('captured the handlers’ log lines (DEBUG included) and the local runtime’s', () => {
     const lines = handlerLines().map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.some((line) => line.level === 'ERROR' && line.message === 'Unhandled error')).toBe(true);
+    // The broken key fails in the authorizer now (as in AWS, before any handler runs): it logs the error.
+    const errors = ['Unhandled error', 'Authorizer failed'];
+    expect(lines.some((line) => line.level === 'ERROR' && errors.includes(String(line.message)))).toBe(true);
     expect(lines.some((line) => line.level === 'DEBUG')).toBe(true);
     expect(capturedLines().some((line) => line.startsWith('[request] POST /v1/cards/lookup 429'))).toBe(true);
     expect(capturedLines().some((line) => line.startsWith('[request] POST /v1/cards/lookup 500'))).toBe(true);

@@ -262,14 +262,9 @@ describe('api stack', () => {
     for (const fn of [...API_FUNCTIONS, 'authorizer']) {
       const actions = statementsOfRole(t, roleOf(fn)).flatMap(actionsOf);
       const gateway = actions.filter((action) => action.startsWith('apigateway:')).sort();
-      if (fn === 'merchants')
-        expect(gateway).toEqual([
-          'apigateway:DELETE',
-          'apigateway:GET',
-          'apigateway:POST',
-          'apigateway:POST',
-        ]);
-      else expect(gateway, fn).toEqual([]);
+      if (fn === 'merchants') {
+        expect([...new Set(gateway)]).toEqual(['apigateway:DELETE', 'apigateway:GET', 'apigateway:POST']);
+      } else expect(gateway, fn).toEqual([]);
     }
   });
 
