@@ -11,6 +11,8 @@
  * BENCH_EXPORT_CARDS=1000000 for the 1M run), BENCH_EXPORT_SEGMENTS (8), BENCH_EXPORT_CONCURRENCY (4),
  * BENCH_EXPORT_WRITERS (16 BatchWrite calls in flight).
  */
+// First: the handlers' logger takes its level at import, and stdout carries only the result's JSON.
+import '../local/quiet-logs';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { planIssue, planOperation } from '../functions/core/card';
 import { monthPeriod } from '../functions/core/export-period';

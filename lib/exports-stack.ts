@@ -147,6 +147,17 @@ export class ExportsStack extends Stack {
       steps[step] = fn;
     }
     this.steps = steps as Record<ExportStep, GiftCardFunction>;
+    // Beyond the item grants every function has: segments scan the table (the one Scan of the platform),
+    // and the plan reads the table's item count to size the segments.
+    this.steps.segment.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [runtime.table.table.tableArn] }),
+    );
+    this.steps.plan.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:DescribeTable'],
+        resources: [runtime.table.table.tableArn],
+      }),
+    );
     // Segments and finalize write files: PutObject (multipart included) under exports/ only, through the key.
     for (const step of ['segment', 'finalize'] as const) {
       const role = this.steps[step].role;

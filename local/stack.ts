@@ -17,7 +17,6 @@ import {
 } from './handlers';
 import { startHttpServer } from './http-server';
 import { consoleLog, type LocalLog } from './log';
-import { startMonthlyExports } from './monthly-export';
 import { loadOrCreatePushCredentials, pushCredentialsJson } from './push-credentials';
 import { startS3Local } from './s3';
 import { type LocalScheduler, startScheduler } from './scheduler';
@@ -222,6 +221,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const scheduler = startScheduler({ log: prefixed(log, '[schedules] ') });
     stoppers.push(scheduler.stop);
+    // Imported here, once the environment is set: it loads handler modules, whose logger takes its level
+    // at import (tests set LOG_LEVEL before starting a stack).
+    const { startMonthlyExports } = await import('./monthly-export');
     const monthlyExports = startMonthlyExports(prefixed(log, '[exports] '));
     stoppers.push(async () => monthlyExports.stop());
 

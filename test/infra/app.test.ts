@@ -65,7 +65,7 @@ describe('one stack set per region', () => {
     });
     expect(JSON.stringify(env.STAFF_JWT_ISSUER)).toContain('https://cognito-idp.eu-west-1.amazonaws.com/');
     expect(JSON.stringify(env.TABLE_NAME)).toContain('GiftCard-Data-eu-west-1');
-  });
+  }, 300_000);
 
   it('tags every taggable resource with the project, component and region code', () => {
     const { sets } = buildTestApp({ regions: [EU], nag: false });

@@ -145,6 +145,15 @@ describe('exports stack', () => {
       expect(s3Statements(statementsOfRole(t, stepRoleId(step))), step).toEqual([]);
     }
     expect(JSON.stringify(resourcesOf(t, 'AWS::IAM::Policy'))).not.toMatch(/"s3:\*"|"s3:Delete/);
+    // Only segments scan the table; only the plan reads its size.
+    const dynamo = (step: string) =>
+      statementsOfRole(t, stepRoleId(step))
+        .flatMap(actionsOf)
+        .filter((action) => action === 'dynamodb:Scan' || action === 'dynamodb:DescribeTable');
+    expect(dynamo('segment')).toEqual(['dynamodb:Scan']);
+    expect(dynamo('plan')).toEqual(['dynamodb:DescribeTable']);
+    expect(dynamo('finalize')).toEqual([]);
+    expect(dynamo('failed')).toEqual([]);
   });
 
   it('the API exports function starts executions and reads exports/ to sign links, nothing more', () => {

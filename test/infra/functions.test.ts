@@ -134,7 +134,8 @@ describe('functions', () => {
         // The event source mapping's stream reads are the only unconditioned key use (decrypt only).
         if (via === undefined)
           expect(actionsOf(statement).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
-        else expect(via).toMatch(/^(dynamodb|secretsmanager|sqs)\.[a-z0-9-]+\.amazonaws\.com$/);
+        // s3: the exports API signs download links for KMS-encrypted export files.
+        else expect(via).toMatch(/^(dynamodb|secretsmanager|sqs|s3)\.[a-z0-9-]+\.amazonaws\.com$/);
       }
     });
   });
