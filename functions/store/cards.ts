@@ -8,7 +8,6 @@ import { type EntryReturns, type Hold, NO_RETURNS } from '../core/hold';
 import { newId } from '../core/ids';
 import type { Channel, LedgerEntry } from '../core/ledger';
 import { parseTransactionId } from '../core/ledger';
-import { decoyPinCheck } from '../core/pin';
 import type { Program } from '../core/program';
 import { oneAtATime } from './card-queue';
 import { db, tableName } from './dynamo-client';
@@ -31,7 +30,7 @@ import {
 } from './keys';
 import { listByIndex } from './listing';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
-import { checkPin, findPin, pinRefusal, pinRequired, pinWrite, requirePin } from './pins';
+import { checkPin, decoyCheckPin, findPin, pinRefusal, pinRequired, pinWrite, requirePin } from './pins';
 import { getProgram } from './programs';
 import { codePeppers } from './secrets';
 import { backoff, keyInProgress, type TransactItem, writeAtomically } from './transact';
@@ -216,7 +215,8 @@ export async function lookupCard(
   const code = normalizeCode(rawCode);
   const card = isPlausibleCode(code) ? await findCardByCode(code) : undefined;
   if (!card || !visible(card)) {
-    if (options.pin !== undefined) decoyPinCheck(options.pin);
+    // The same conditional write and scrypt a PIN check of a real card costs (to a key that holds nothing).
+    if (options.pin !== undefined) await decoyCheckPin(options.pin);
     throw notFound('The card');
   }
   const program = await getProgram(card.programId, { cached: true });
