@@ -58,6 +58,10 @@ const SAMPLES: Record<string, unknown> = {
   'DELETE /v1/webhooks/{webhookId}': undefined,
   'GET /v1/webhooks/{webhookId}/deliveries': undefined,
   'POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry': {},
+  'GET /v1/reports/summary': undefined,
+  'GET /v1/reports/daily': undefined,
+  'POST /v1/exports': { month: '2026-10' },
+  'GET /v1/exports/{exportId}': undefined,
 };
 
 const adminOnly = ROUTES.filter(
@@ -65,7 +69,12 @@ const adminOnly = ROUTES.filter(
     !route.access.public && route.access.staff?.includes('admin') && !route.access.staff.includes('support'),
 );
 /** Staff name the merchant whose webhooks they list. */
-const query = (key: string) => (key === 'GET /v1/webhooks' ? `?merchantId=${ids.merchantId}` : '');
+const QUERIES: Record<string, () => string> = {
+  'GET /v1/webhooks': () => `?merchantId=${ids.merchantId}`,
+  'GET /v1/reports/summary': () => '?from=2026-11-01&to=2026-11-02',
+  'GET /v1/reports/daily': () => '?from=2026-11-01&to=2026-11-02',
+};
+const query = (key: string) => QUERIES[key]?.() ?? '';
 
 async function snapshot() {
   const read = async (p: string) => (await request('GET', p, { token: admin })).body;
@@ -110,8 +119,9 @@ describe('support cannot do admin actions', () => {
         ...(body === undefined ? {} : { body }),
       });
       expect([401, 403], `${routeKey(route)} -> ${allowed.status}`).not.toContain(allowed.status);
-      // The delivery id is made up; everything else exists and succeeds.
-      if (!route.path.includes('{deliveryId}')) expect(allowed.status, routeKey(route)).toBeLessThan(300);
+      // The delivery and export ids are made up; everything else exists and succeeds.
+      if (!/\{(deliveryId|exportId)\}/.test(route.path))
+        expect(allowed.status, routeKey(route)).toBeLessThan(300);
     }
   });
 });
