@@ -2,12 +2,11 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditRecord, statusAfterEntry } from '../core/audit';
 import type { CardStatus } from '../core/card';
-import { DomainError } from '../core/errors';
 import type { EntryType } from '../core/ledger';
 import { db, tableName } from './dynamo-client';
 import { entrySortKey } from './keys';
 import { batchGet } from './listing';
-import { encodeCursor, type Page } from './pagination';
+import { decodeCursorWhere, encodeCursor, type Page } from './pagination';
 import type { TransactItem } from './transact';
 
 /**
@@ -116,33 +115,16 @@ export interface AuditFilter {
 
 type Key = Record<string, string>;
 
-const badCursor = () =>
-  new DomainError('VALIDATION_FAILED', 'The cursor is not valid for this list.', [
-    { field: 'cursor', message: 'not a cursor returned by this list' },
-  ]);
-
 /** Cursors carry the index key to go on from (a day walk may name only the next day's partition). */
 function readCursor(
   cursor: string | undefined,
   pkName: string,
   allowed: (pk: string) => boolean,
 ): Key | undefined {
-  if (cursor === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw badCursor();
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badCursor();
-  const entries = Object.entries(parsed);
-  if (entries.length > 8 || entries.some(([, value]) => typeof value !== 'string' || value.length > 512)) {
-    throw badCursor();
-  }
-  const key = parsed as Key;
-  const pk = key[pkName];
-  if (pk === undefined || !allowed(pk)) throw badCursor();
-  return key;
+  return decodeCursorWhere(cursor, (key) => {
+    const pk = key[pkName];
+    return pk !== undefined && allowed(pk);
+  });
 }
 
 async function queryPartition(

@@ -22,6 +22,19 @@ export function encodeCursor(key: Record<string, unknown> | undefined): string |
 }
 
 export function decodeCursor(cursor: string | undefined, expected: Key): Key | undefined {
+  return decodeCursorWhere(cursor, (key) =>
+    Object.entries(expected).every(([name, value]) => key[name] === value),
+  );
+}
+
+/**
+ * A cursor's key, accepted only when `accepts` says it belongs to this list (a list that walks several
+ * partitions names which ones); anything else is 400 VALIDATION_FAILED.
+ */
+export function decodeCursorWhere(
+  cursor: string | undefined,
+  accepts: (key: Key) => boolean,
+): Key | undefined {
   if (cursor === undefined) return undefined;
   let parsed: unknown;
   try {
@@ -35,8 +48,6 @@ export function decodeCursor(cursor: string | undefined, expected: Key): Key | u
     throw badCursor();
   }
   const key = parsed as Key;
-  for (const [name, value] of Object.entries(expected)) {
-    if (key[name] !== value) throw badCursor();
-  }
+  if (!accepts(key)) throw badCursor();
   return key;
 }
