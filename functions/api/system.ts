@@ -1,30 +1,53 @@
 import { apiHandler, type Operations, operation, RawResponse } from '../http/api-handler';
 import { docsPage, openApiDocument } from '../http/openapi';
-import { operations as cards } from './cards';
-import { operations as exports } from './exports';
-import { operations as fraud } from './fraud';
-import { operations as googleWallet } from './google-wallet';
-import { operations as merchants } from './merchants';
-import { operations as programs } from './programs';
-import { operations as reports } from './reports';
-import { operations as transactions } from './transactions';
-import { operations as wallet } from './wallet';
-import { operations as webhooks } from './webhooks';
 
-let document: ReturnType<typeof openApiDocument> | undefined;
+/**
+ * The reference is built on first use from every route group's operations, imported then: the health
+ * check, the most frequent call of this function, never loads the other groups' code (card store, pass
+ * signing...), which would slow every cold start of it.
+ */
+let document: Promise<ReturnType<typeof openApiDocument>> | undefined;
 const reference = () => {
-  document ??= openApiDocument({
-    system: operations,
-    programs,
-    merchants,
-    cards,
-    transactions,
-    webhooks,
-    fraud,
-    reports,
-    exports,
-    wallet,
-    'google-wallet': googleWallet,
+  document ??= (async () => {
+    const [
+      cards,
+      exports,
+      fraud,
+      googleWallet,
+      merchants,
+      programs,
+      reports,
+      transactions,
+      wallet,
+      webhooks,
+    ] = await Promise.all([
+      import('./cards'),
+      import('./exports'),
+      import('./fraud'),
+      import('./google-wallet'),
+      import('./merchants'),
+      import('./programs'),
+      import('./reports'),
+      import('./transactions'),
+      import('./wallet'),
+      import('./webhooks'),
+    ]);
+    return openApiDocument({
+      system: operations,
+      programs: programs.operations,
+      merchants: merchants.operations,
+      cards: cards.operations,
+      transactions: transactions.operations,
+      webhooks: webhooks.operations,
+      fraud: fraud.operations,
+      reports: reports.operations,
+      exports: exports.operations,
+      wallet: wallet.operations,
+      'google-wallet': googleWallet.operations,
+    });
+  })().catch((error: unknown) => {
+    document = undefined;
+    throw error;
   });
   return document;
 };
@@ -41,7 +64,7 @@ export const operations: Operations = {
       new RawResponse(
         200,
         { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'public, max-age=300' },
-        docsPage(reference()),
+        docsPage(await reference()),
       ),
   }),
 };

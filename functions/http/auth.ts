@@ -7,7 +7,6 @@ import { type ApiKeyRecord, type Merchant, merchantMaySee } from '../core/mercha
 import type { Program } from '../core/program';
 import { authenticateApiKey } from '../store/api-keys';
 import type { RouteDefinition } from './route-table';
-import { verifyStaffToken } from './staff-token';
 
 export type Principal =
   | { readonly type: 'merchant'; readonly merchant: Merchant; readonly key: ApiKeyRecord }
@@ -44,6 +43,8 @@ export async function authenticate(authorization: string | undefined): Promise<P
     if (!found) throw unauthenticated();
     return { type: 'merchant', merchant: found.merchant, key: found.key };
   }
+  // Loaded on the first staff token: merchant-only instances never evaluate jose (cold start).
+  const { verifyStaffToken } = await import('./staff-token');
   const staff = await verifyStaffToken(token);
   if (!staff) throw unauthenticated();
   return { type: 'staff', ...staff };
