@@ -7,7 +7,7 @@ import { auditOf } from '../http/auth';
 import { pathId } from '../http/params';
 import { entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
-import { createApiKey, listApiKeys, revokeApiKey } from '../store/api-keys';
+import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from '../store/api-keys';
 import { createMerchant, getMerchant, listMerchants, updateMerchant } from '../store/merchants';
 
 const programs = z.array(entityId('prg')).max(100);
@@ -111,6 +111,32 @@ export const operations: Operations = {
     query: z.object(listQuery).strict(),
     run: async ({ params, query }) =>
       pageView(await listApiKeys(merchantId(params), query.limit, query.cursor), (key) => key),
+  }),
+  'POST /v1/merchants/{merchantId}/api-keys/{keyId}/rotate': operation({
+    summary:
+      'Rotate an API key: a new key (shown once) with the same scopes; the old one works for the grace period',
+    body: z
+      .object({
+        /** How long the old key keeps working (default one day, at most seven; 0 ends it at once). */
+        gracePeriodSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(7 * 86_400)
+          .optional(),
+        reason,
+      })
+      .strict(),
+    status: 201,
+    run: ({ principal, params, body, idempotency, now }) =>
+      rotateApiKey(
+        merchantId(params),
+        pathId(params, 'keyId', 'key', 'The API key'),
+        { gracePeriodSeconds: body.gracePeriodSeconds ?? 86_400 },
+        idempotency,
+        now,
+        auditOf(principal, body.reason),
+      ),
   }),
   'DELETE /v1/merchants/{merchantId}/api-keys/{keyId}': operation({
     summary: 'Revoke an API key at once (?reason= is kept on the audit record)',

@@ -26,6 +26,11 @@ export interface ApiKeyRecord {
   readonly createdAt: string;
   readonly lastUsedAt?: string;
   readonly revokedAt?: string;
+  /** A rotated key keeps working until then (the grace period), then is refused like a revoked one. */
+  readonly expiresAt?: string;
+  /** The key this one replaced, or the key that replaced it. */
+  readonly rotatedFrom?: string;
+  readonly rotatedTo?: string;
 }
 
 /** A merchant sees a card only through a program it belongs to; anything else is "not found". */

@@ -92,6 +92,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('PATCH', '/v1/merchants/{merchantId}', 'merchants', { staff: ADMIN }),
   route('POST', '/v1/merchants/{merchantId}/api-keys', 'merchants', { staff: ADMIN }),
   route('GET', '/v1/merchants/{merchantId}/api-keys', 'merchants', { staff: ['admin', 'ops'] }),
+  route('POST', '/v1/merchants/{merchantId}/api-keys/{keyId}/rotate', 'merchants', { staff: ADMIN }),
   route('DELETE', '/v1/merchants/{merchantId}/api-keys/{keyId}', 'merchants', { staff: ADMIN }),
 
   route('POST', '/v1/cards', 'cards', { merchant: 'cards:issue', staff: CARE }),

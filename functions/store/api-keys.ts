@@ -3,13 +3,13 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
 import type { MerchantScope } from '../core/access';
 import { type AuditContext, auditOfChange } from '../core/audit';
-import { notFound } from '../core/errors';
+import { DomainError, notFound } from '../core/errors';
 import { base32, newId } from '../core/ids';
 import type { ApiKeyRecord, Merchant } from '../core/merchant';
 import { auditInsert } from './audit';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
-import type { IdempotencyClaim } from './idempotency';
+import { findReplay, type IdempotencyClaim } from './idempotency';
 import { apiKeyKey, merchantApiKeysIndexPk, merchantKey, withoutLayout } from './keys';
 import { listByIndex } from './listing';
 import { findMerchant } from './merchants';
@@ -39,6 +39,27 @@ function publicRecord(stored: StoredKey): ApiKeyRecord {
   return record;
 }
 
+/** A new key's id, secret and the Put of its record (only the secret's hash is stored). */
+function newKey(record: Omit<ApiKeyRecord, 'id' | 'createdAt'>, now: Date) {
+  const id = newId('key', now);
+  const secret = base32(randomBytes(32)).slice(0, 52);
+  const stored: ApiKeyRecord = { ...record, id, createdAt: now.toISOString() };
+  const put = {
+    Put: {
+      TableName: tableName(),
+      Item: {
+        ...apiKeyKey(id),
+        GSI1PK: merchantApiKeysIndexPk(record.merchantId),
+        GSI1SK: id,
+        ...stored,
+        secretHash: hashSecret(secret).toString('hex'),
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    },
+  };
+  return { record: stored, created: { ...stored, apiKey: `gk_${id}_${secret}` } as CreatedApiKey, put };
+}
+
 export async function createApiKey(
   merchantId: string,
   input: { scopes: readonly MerchantScope[]; description?: string },
@@ -46,31 +67,17 @@ export async function createApiKey(
   now = new Date(),
   audit?: AuditContext,
 ): Promise<CreatedApiKey> {
-  const id = newId('key', now);
-  const secret = base32(randomBytes(32)).slice(0, 52);
-  const record: ApiKeyRecord = {
-    id,
-    merchantId,
-    scopes: [...new Set(input.scopes)],
-    ...(input.description ? { description: input.description } : {}),
-    createdAt: now.toISOString(),
-  };
-  const created: CreatedApiKey = { ...record, apiKey: `gk_${id}_${secret}` };
+  const { record, created, put } = newKey(
+    {
+      merchantId,
+      scopes: [...new Set(input.scopes)],
+      ...(input.description ? { description: input.description } : {}),
+    },
+    now,
+  );
   const outcome = await writeAtomically(
     [
-      {
-        Put: {
-          TableName: tableName(),
-          Item: {
-            ...apiKeyKey(id),
-            GSI1PK: merchantApiKeysIndexPk(merchantId),
-            GSI1SK: id,
-            ...record,
-            secretHash: hashSecret(secret).toString('hex'),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      },
+      put,
       {
         ConditionCheck: {
           TableName: tableName(),
@@ -88,6 +95,74 @@ export async function createApiKey(
   if (outcome.kind === 'cancelled') throw notFound('The merchant');
   return created;
 }
+
+/**
+ * Primary course: read the key, then in one transaction write a new key with the same scopes and
+ * description and give the old one an end (`expiresAt`, now plus the grace period, so tills can switch
+ * over), with the audit record. A key is rotated once; a retry with the same Idempotency-Key gets the
+ * same new key back.
+ */
+export async function rotateApiKey(
+  merchantId: string,
+  keyId: string,
+  input: { gracePeriodSeconds: number },
+  claim: IdempotencyClaim | undefined,
+  now = new Date(),
+  audit?: AuditContext,
+): Promise<CreatedApiKey> {
+  const earlier = claim ? await findReplay<CreatedApiKey>(claim, now) : undefined;
+  if (earlier) return earlier;
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: apiKeyKey(keyId), ConsistentRead: true }),
+  );
+  const stored = out.Item ? withoutLayout<StoredKey>(out.Item) : undefined;
+  if (!stored || stored.merchantId !== merchantId) throw notFound('The API key');
+  if (stored.revokedAt || stored.rotatedTo || expired(stored, now)) throw alreadyReplaced();
+  const before = publicRecord(stored);
+  const { record, created, put } = newKey(
+    {
+      merchantId,
+      scopes: before.scopes,
+      ...(before.description ? { description: before.description } : {}),
+      rotatedFrom: keyId,
+    },
+    now,
+  );
+  const expiresAt = new Date(now.getTime() + input.gracePeriodSeconds * 1000).toISOString();
+  const after: ApiKeyRecord = { ...before, expiresAt, rotatedTo: record.id };
+  const outcome = await writeAtomically(
+    [
+      put,
+      {
+        Update: {
+          TableName: tableName(),
+          Key: apiKeyKey(keyId),
+          UpdateExpression: 'SET expiresAt = :expiresAt, rotatedTo = :next',
+          // Guarantees: a key is replaced once, and never after it was revoked.
+          ConditionExpression:
+            'attribute_exists(PK) AND merchantId = :merchant AND attribute_not_exists(revokedAt) AND attribute_not_exists(rotatedTo)',
+          ExpressionAttributeValues: { ':expiresAt': expiresAt, ':next': record.id, ':merchant': merchantId },
+        },
+      },
+      ...keyAudit(audit, 'apiKey.rotate', before, after, now),
+    ],
+    { claim, result: created, now },
+  );
+  if (outcome.kind === 'replayed') return outcome.result;
+  if (outcome.kind === 'key-busy') throw keyInProgress();
+  if (outcome.kind === 'cancelled') throw alreadyReplaced();
+  cache.delete(keyId);
+  return created;
+}
+
+const expired = (key: ApiKeyRecord, now: Date) =>
+  key.expiresAt !== undefined && Date.parse(key.expiresAt) <= now.getTime();
+
+const alreadyReplaced = () =>
+  new DomainError(
+    'CONFLICT',
+    'This API key was already rotated or revoked; rotate the key that replaced it.',
+  );
 
 export function listApiKeys(merchantId: string, limit: number, cursor?: string): Promise<Page<ApiKeyRecord>> {
   return listByIndex(
@@ -156,7 +231,8 @@ export async function revokeApiKey(
 }
 
 /**
- * The key and merchant behind a presented API key, or undefined for anything not a live key. Warm
+ * The key and merchant behind a presented API key, or undefined for anything not a live key (revoked, or
+ * rotated and past its grace period). Warm
  * functions cache the lookup for AUTH_CACHE_SECONDS, which bounds how long a revoked key keeps working
  * on other instances (this instance forgets it at once).
  */
@@ -180,7 +256,7 @@ export async function authenticateApiKey(
   const expected = Buffer.from(entry.key.secretHash, 'hex');
   const presentedHash = hashSecret(match[2]);
   if (expected.length !== presentedHash.length || !timingSafeEqual(expected, presentedHash)) return undefined;
-  if (entry.key.revokedAt) return undefined;
+  if (entry.key.revokedAt || expired(entry.key, now)) return undefined;
   await touchLastUsed(entry.key, now);
   return { key: publicRecord(entry.key), merchant: entry.merchant };
 }

@@ -53,6 +53,7 @@ const SAMPLES: Record<string, unknown> = {
   'PATCH /v1/merchants/{merchantId}': { name: 'Renamed by support', usagePlan: 'standard' },
   'POST /v1/merchants/{merchantId}/api-keys': { description: 'support tried' },
   'GET /v1/merchants/{merchantId}/api-keys': undefined,
+  'POST /v1/merchants/{merchantId}/api-keys/{keyId}/rotate': { gracePeriodSeconds: 60 },
   'DELETE /v1/merchants/{merchantId}/api-keys/{keyId}': undefined,
   'GET /v1/webhooks': undefined,
   'DELETE /v1/webhooks/{webhookId}': undefined,
