@@ -3,7 +3,8 @@
  * transaction as the card. Invariant: card.balance = sum of entry amounts; entries are numbered
  * 1, 2, 3... per card without gaps (the card's `seq` is the last number).
  */
-export const ENTRY_TYPES = [
+/** Entries that move value: balance or available (holds). */
+export const VALUE_ENTRY_TYPES = [
   'ISSUE',
   'ACTIVATE',
   'LOAD',
@@ -19,6 +20,10 @@ export const ENTRY_TYPES = [
   'ADJUST_DECREMENT',
   'CLEAR_BALANCE',
   'EXPIRE',
+] as const;
+
+export const ENTRY_TYPES = [
+  ...VALUE_ENTRY_TYPES,
   'BLOCK',
   'UNBLOCK',
   'DEACTIVATE',

@@ -1,5 +1,5 @@
 import { DomainError } from './errors';
-import type { EntryType, LedgerEntry } from './ledger';
+import { type EntryType, type LedgerEntry, VALUE_ENTRY_TYPES } from './ledger';
 
 /**
  * Real-time finance reporting: what each ledger entry adds to the aggregates of its program, merchant,
@@ -55,23 +55,7 @@ export const emptyCounters = (): Record<ReportMetric, number> =>
   Object.fromEntries(REPORT_METRICS.map((metric) => [metric, 0])) as Record<ReportMetric, number>;
 
 /** Entry types the reporting consumer counts (the registry filters the stream to these). */
-export const REPORTED_ENTRY_TYPES = [
-  'ISSUE',
-  'ACTIVATE',
-  'LOAD',
-  'REDEEM',
-  'REFUND',
-  'HOLD',
-  'CAPTURE',
-  'VOID',
-  'REVERSAL',
-  'TRANSFER_OUT',
-  'TRANSFER_IN',
-  'ADJUST_INCREMENT',
-  'ADJUST_DECREMENT',
-  'CLEAR_BALANCE',
-  'EXPIRE',
-] as const satisfies readonly EntryType[];
+export const REPORTED_ENTRY_TYPES = VALUE_ENTRY_TYPES;
 
 const REPORTED = new Set<EntryType>(REPORTED_ENTRY_TYPES);
 
