@@ -122,7 +122,9 @@ export function createGatewayAuth(options: GatewayAuthOptions) {
       if (!authorization) return { kind: 'refuse', problem: 'UNAUTHORIZED' };
       let result: APIGatewayAuthorizerResult | 'unauthorized';
       try {
-        result = await authorize(authorization, event);
+        // Parallel first requests share one authorizer call here, where API Gateway would make one each:
+        // a failure of the shared call gets one more (shared) try instead of failing every request.
+        result = await authorize(authorization, event).catch(() => authorize(authorization, event));
       } catch (error) {
         return { kind: 'refuse', problem: 'AUTHORIZER_FAILURE', error };
       }

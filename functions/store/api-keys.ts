@@ -6,6 +6,7 @@ import { type AuditContext, auditOfChange } from '../core/audit';
 import { DomainError, notFound } from '../core/errors';
 import { base32, newId } from '../core/ids';
 import type { ApiKeyRecord, Merchant } from '../core/merchant';
+import { logger } from '../logger';
 import { auditInsert } from './audit';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
@@ -257,7 +258,10 @@ export async function authenticateApiKey(
   const presentedHash = hashSecret(match[2]);
   if (expected.length !== presentedHash.length || !timingSafeEqual(expected, presentedHash)) return undefined;
   if (entry.key.revokedAt || expired(entry.key, now)) return undefined;
-  await touchLastUsed(entry.key, now);
+  // Best effort: a failed write of the last use never refuses a valid key.
+  await touchLastUsed(entry.key, now).catch((error: unknown) =>
+    logger.warn("Could not record an API key's last use", { keyId: entry.key.id, error: error as Error }),
+  );
   return { key: publicRecord(entry.key), merchant: entry.merchant };
 }
 
