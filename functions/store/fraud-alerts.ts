@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { auditOfChange } from '../core/audit';
 import { DomainError, notFound } from '../core/errors';
 import {
@@ -13,8 +13,8 @@ import {
 import { auditInsert } from './audit';
 import { db, tableName } from './dynamo-client';
 import { findReplay, type IdempotencyClaim } from './idempotency';
-import { batchGet } from './listing';
-import { decodeCursor, encodeCursor, type Page } from './pagination';
+import { listByIndex } from './listing';
+import type { Page } from './pagination';
 import { keyInProgress, writeAtomically } from './transact';
 
 /**
@@ -122,30 +122,16 @@ export async function listAlerts(filter: AlertFilter): Promise<Page<FraudAlert>>
     : filter.status
       ? (['GSI1', statusPk(filter.status)] as const)
       : (['GSI2', ALL_PK] as const);
-  const pkName = `${indexName}PK`;
-  const out = await db().send(
-    new QueryCommand({
-      TableName: tableName(),
-      IndexName: indexName,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': pkName },
-      ExpressionAttributeValues: { ':pk': partition },
-      Limit: filter.limit,
-      ScanIndexForward: false,
-      ExclusiveStartKey: decodeCursor(filter.cursor, { [pkName]: partition }),
-    }),
+  const page = await listByIndex(
+    indexName,
+    partition,
+    { limit: filter.limit, ...(filter.cursor ? { cursor: filter.cursor } : {}), newestFirst: true },
+    toAlert,
   );
-  const keys = (out.Items ?? []).map((item) => ({ PK: String(item.PK), SK: String(item.SK) }));
-  const items = await batchGet(keys);
-  return {
-    items: keys.flatMap((key) => {
-      const item = items.get(`${key.PK}|${key.SK}`);
-      if (!item) return [];
-      const alert = toAlert(item);
-      return filter.status && alert.status !== filter.status ? [] : [alert];
-    }),
-    nextCursor: encodeCursor(out.LastEvaluatedKey),
-  };
+  // A status index entry can lag the alert's change: keep only alerts in the status asked for.
+  return filter.status
+    ? { ...page, items: page.items.filter((alert) => alert.status === filter.status) }
+    : page;
 }
 
 const alertState = (alert: FraudAlert) => ({
