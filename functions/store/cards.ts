@@ -9,7 +9,7 @@ import { newId } from '../core/ids';
 import type { Channel, LedgerEntry } from '../core/ledger';
 import { parseTransactionId } from '../core/ledger';
 import type { Program } from '../core/program';
-import { oneAtATime } from './card-queue';
+import { cardSeenSince, noteCard, oneAtATime, tick } from './card-queue';
 import { db, tableName } from './dynamo-client';
 import { findReplay, type IdempotencyClaim } from './idempotency';
 import { countIssuedCard, IssueShards } from './issued-cards';
@@ -361,28 +361,26 @@ export function operateOnCard(
   // Drawn once, so every retry of this request places the same hold.
   const holdId = request.type === 'HOLD' ? newId('hold', context.now) : undefined;
   let pinChecked = !SPENDING.has(request.type) || context.actor.type === 'staff';
-  return oneAtATime(cardId, () =>
-    commitWithRetries([cardId], claim, context.now, async (cards) => {
-      const card = cards.get(cardId);
-      if (!card || !visible(card)) throw notFound('The card');
-      const program = await getProgram(card.programId, { cached: true });
-      if (!pinChecked) {
-        // Once per request, not per retry: every check spends one of the card's PIN attempts.
-        await requirePin(card, program, options.pin, context.request.channel);
-        pinChecked = true;
-      }
-      const operation = await resolve(card, request, holdId);
-      const planned = planOperation(card, program, operation, context);
-      return {
-        changes: [planned],
-        result: {
-          transaction: planned.entry,
-          card: planned.card,
-          ...(planned.hold ? { hold: planned.hold.next } : {}),
-        },
-      };
-    }),
-  );
+  return commitInLanes([cardId], claim, context.now, async (cards) => {
+    const card = cards.get(cardId);
+    if (!card || !visible(card)) throw notFound('The card');
+    const program = await getProgram(card.programId, { cached: true });
+    if (!pinChecked) {
+      // Once per request, not per retry: every check spends one of the card's PIN attempts.
+      await requirePin(card, program, options.pin, context.request.channel);
+      pinChecked = true;
+    }
+    const operation = await resolve(card, request, holdId);
+    const planned = planOperation(card, program, operation, context);
+    return {
+      changes: [planned],
+      result: {
+        transaction: planned.entry,
+        card: planned.card,
+        ...(planned.hold ? { hold: planned.hold.next } : {}),
+      },
+    };
+  });
 }
 
 /** Uses that spend the card's value, for which a program may require the PIN (staff are exempt). */
@@ -460,27 +458,22 @@ export async function transferBetweenCards(
       { field: 'toCardId', message: 'must be another card' },
     ]);
   }
-  const [first, second] = [fromId, toId].sort() as [string, string];
-  return oneAtATime(first, () =>
-    oneAtATime(second, () =>
-      commitWithRetries([fromId, toId], claim, context.now, async (cards) => {
-        const from = cards.get(fromId);
-        const to = cards.get(toId);
-        if (!from || !visible(from)) throw notFound('The card');
-        if (!to || !visible(to)) throw notFound('The destination card');
-        const toProgram = await getProgram(to.programId, { cached: true });
-        const planned = planTransfer(from, to, toProgram, amount, context);
-        return {
-          changes: [planned.out, planned.in],
-          result: {
-            transaction: planned.out.entry,
-            card: planned.out.card,
-            counterpart: { transaction: planned.in.entry, card: planned.in.card },
-          },
-        };
-      }),
-    ),
-  );
+  return commitInLanes([fromId, toId], claim, context.now, async (cards) => {
+    const from = cards.get(fromId);
+    const to = cards.get(toId);
+    if (!from || !visible(from)) throw notFound('The card');
+    if (!to || !visible(to)) throw notFound('The destination card');
+    const toProgram = await getProgram(to.programId, { cached: true });
+    const planned = planTransfer(from, to, toProgram, amount, context);
+    return {
+      changes: [planned.out, planned.in],
+      result: {
+        transaction: planned.out.entry,
+        card: planned.out.card,
+        counterpart: { transaction: planned.in.entry, card: planned.in.card },
+      },
+    };
+  });
 }
 
 export interface TransferResult extends CardResult {
@@ -501,25 +494,70 @@ function changeItems(change: CardChange): TransactItem[] {
   return items;
 }
 
+type Plan<R> = (cards: Map<string, Card>) => Promise<{ changes: CardChange[]; result: R }>;
+
+/** A refusal by the plan (insufficient funds, not found, blocked...), carried out of the card lanes. */
+class Refused {
+  constructor(readonly error: unknown) {}
+}
+
 /**
- * The retry loop shared by every card change: read the cards (or take the state a failed condition
- * returned), plan, write everything in one transaction, and tell commit, replay and lost race apart.
+ * Every card change: queue in the cards' lanes (functions/store/card-queue.ts, fixed order so two
+ * transfers cannot wait on each other), commit, and once out of the lanes, answer a refusal with the
+ * earlier result when it is the retry of a request that already committed, so that read does not hold
+ * up the requests queued behind it.
+ */
+async function commitInLanes<R>(
+  cardIds: readonly string[],
+  claim: IdempotencyClaim | undefined,
+  now: Date,
+  plan: Plan<R>,
+): Promise<R> {
+  const arrivedAt = tick();
+  const inLanes = [...cardIds].sort().reduceRight<() => Promise<R>>(
+    (inner, id) => () => oneAtATime(id, inner),
+    () => commitWithRetries(cardIds, claim, now, arrivedAt, plan),
+  );
+  try {
+    return await inLanes();
+  } catch (error) {
+    if (!(error instanceof Refused)) throw error;
+    // A refusal may be the retry of a request that already committed: answer as the first time.
+    const earlier = claim ? await findReplay<R>(claim, now) : undefined;
+    if (earlier) return earlier;
+    throw error.error;
+  }
+}
+
+/**
+ * The retry loop shared by every card change: take the cards' state (seen in their lane since this
+ * request arrived, returned by a failed condition, or read), plan, write everything in one transaction,
+ * and tell commit, replay and lost race apart.
  */
 async function commitWithRetries<R>(
   cardIds: readonly string[],
   claim: IdempotencyClaim | undefined,
   now: Date,
-  plan: (cards: Map<string, Card>) => Promise<{ changes: CardChange[]; result: R }>,
+  arrivedAt: number,
+  plan: Plan<R>,
 ): Promise<R> {
   const known = new Map<string, Card>();
+  for (const id of cardIds) {
+    const seen = cardSeenSince(id, arrivedAt);
+    if (seen) known.set(id, seen);
+  }
   let keyBusy = false;
   const deadline = Date.now() + WRITE_BUDGET_MS;
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     const cards = new Map<string, Card>();
     await Promise.all(
       cardIds.map(async (id) => {
+        const sentAt = tick();
         const card = known.get(id) ?? (await findCard(id));
-        if (card) cards.set(id, card);
+        if (card) {
+          cards.set(id, card);
+          if (!known.has(id)) noteCard(card, sentAt);
+        }
       }),
     );
     known.clear();
@@ -527,14 +565,15 @@ async function commitWithRetries<R>(
     try {
       planned = await plan(cards);
     } catch (error) {
-      // A refusal may be the retry of a request that already committed: answer as the first time.
-      const earlier = claim ? await findReplay<R>(claim, now) : undefined;
-      if (earlier) return earlier;
-      throw error;
+      throw new Refused(error);
     }
     const groups = planned.changes.map(changeItems);
+    const sentAt = tick();
     const outcome = await writeAtomically(groups.flat(), { claim, result: planned.result, now });
-    if (outcome.kind === 'committed') return planned.result;
+    if (outcome.kind === 'committed') {
+      for (const change of planned.changes) noteCard(change.card, sentAt);
+      return planned.result;
+    }
     if (outcome.kind === 'replayed') return outcome.result;
     if (outcome.kind === 'key-busy') keyBusy = true;
     if (outcome.kind === 'cancelled') {
@@ -543,8 +582,11 @@ async function commitWithRetries<R>(
       for (const [index, group] of groups.entries()) {
         const reason = outcome.reasons[offset];
         const cardId = planned.changes[index]?.card.id;
-        if (cardId && reason?.code === 'ConditionalCheckFailed' && reason.item)
-          known.set(cardId, toCard(reason.item));
+        if (cardId && reason?.code === 'ConditionalCheckFailed' && reason.item) {
+          const card = toCard(reason.item);
+          known.set(cardId, card);
+          noteCard(card, sentAt);
+        }
         offset += group.length;
       }
       // Fresh state in hand: try again at once, backing off only when the card stays contended.

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STREAM_CONSUMERS } from '../../functions/streams/registry';
-import { silentLog } from '../../local/log';
+import { consoleLog, silentLog } from '../../local/log';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
 import { testDynamoDbEndpoint } from './dynamodb';
 import { useBaseUrl } from './http';
@@ -20,7 +20,9 @@ const DEFAULT_CONSUMERS = STREAM_CONSUMERS.filter((consumer) => consumer.name !=
  * The whole local runtime for end-to-end tests: the run's DynamoDB Local with a table of its own, s3rver
  * and the HTTP server on free ports, the stream poller, and the demo seed (`stack.demo`: api key, staff
  * tokens, program and merchant ids). Sets the default base URL of test/support/http.ts. The handlers
- * read process.env, so one stack per test file (vitest runs files in separate processes).
+ * read process.env, so one stack per test file (vitest runs files in separate processes). The local
+ * runtime's own log (handler errors behind a 500, authorizer failures, stream retries) is silent unless
+ * E2E_LOG is set: `E2E_LOG=1 npx vitest run test/e2e/...`.
  */
 export async function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'giftcard-e2e-'));
@@ -34,12 +36,15 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
       s3Port: 0,
       inMemory: true,
       logLevel: process.env.LOG_LEVEL ?? 'ERROR',
-      log: silentLog,
+      log: process.env.E2E_LOG ? consoleLog('[stack] ') : silentLog,
       requestLog: silentLog,
       pollIntervalMs: 100,
       // Handlers warmed by an earlier stack or testEnv in this process start cold again.
       onEnvironment: resetHandlerState,
       consumers: DEFAULT_CONSUMERS,
+      // Every staff user shares the staff plan (50/s, burst 100); a test walking all routes as staff
+      // sends more than that when the machine is fast. test/e2e/usage-plans.test.ts tests the plans.
+      usagePlans: { staff: { rateLimit: 10_000, burstLimit: 10_000 } },
       ...options,
     });
   } catch (error) {
