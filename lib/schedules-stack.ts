@@ -17,6 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SCHEDULED_JOBS, type ScheduledJobDefinition } from '../functions/scheduled/registry';
 import { alarmOnLogMetric, type FunctionRuntime, GiftCardFunction } from './constructs/function';
+import { grantUsageKeyRegistration, usagePlanPrefix } from './constructs/usage-keys';
 
 export interface SchedulesStackProps extends StackProps {
   readonly runtime: FunctionRuntime;
@@ -138,7 +139,11 @@ export class SchedulesStack extends Stack {
         description: definition.description.slice(0, 256),
         timeout: JOB_TIMEOUT,
         tableAccess: 'readWrite',
+        ...(definition.registersUsageKeys
+          ? { environment: { USAGE_PLAN_PREFIX: usagePlanPrefix(this.region) } }
+          : {}),
       });
+      if (definition.registersUsageKeys) grantUsageKeyRegistration(fn);
       for (const metric of definition.logAlarms ?? []) alarmOnLogMetric(fn, metric);
 
       const deadLetterQueue = new sqs.Queue(this, `Dlq-${definition.name}`, {

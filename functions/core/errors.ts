@@ -24,6 +24,7 @@ export const ERROR_STATUS = {
   PIN_LOCKED: 423,
   RATE_LIMITED: 429,
   INTERNAL: 500,
+  TIMED_OUT: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -52,13 +53,35 @@ export const notFound = (what: string): DomainError => new DomainError('NOT_FOUN
 export const validationFailed = (fieldErrors: readonly FieldError[]): DomainError =>
   new DomainError('VALIDATION_FAILED', 'The request is not valid; see `errors` for each field.', fieldErrors);
 
-/** 429 RATE_LIMITED; the HTTP answer carries `Retry-After: <retryAfterSeconds>`. */
-export class RateLimitedError extends DomainError {
+/** A refusal the caller should retry later; the HTTP answer carries `Retry-After: <retryAfterSeconds>`. */
+export class RetryLaterError extends DomainError {
   readonly retryAfterSeconds: number;
 
-  constructor(retryAfterSeconds: number) {
+  constructor(code: ErrorCode, message: (seconds: number) => string, retryAfterSeconds: number) {
     const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-    super('RATE_LIMITED', `Too many requests; try again in ${seconds} s.`);
+    super(code, message(seconds));
     this.retryAfterSeconds = seconds;
+  }
+}
+
+/** 429 RATE_LIMITED. */
+export class RateLimitedError extends RetryLaterError {
+  constructor(retryAfterSeconds: number) {
+    super('RATE_LIMITED', (seconds) => `Too many requests; try again in ${seconds} s.`, retryAfterSeconds);
+  }
+}
+
+/**
+ * 503 TIMED_OUT: the function answers this just before its time runs out. What the request started may
+ * still complete; the same request with the same Idempotency-Key gets its result, never a second one.
+ */
+export class TimedOutError extends RetryLaterError {
+  constructor() {
+    super(
+      'TIMED_OUT',
+      () =>
+        'The request did not finish in time. Send it again with the same Idempotency-Key: it takes effect at most once.',
+      1,
+    );
   }
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { z } from 'zod';
-import { DomainError, validationFailed } from '../core/errors';
+import { DomainError, TimedOutError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
 import type { IdempotencyClaim } from '../store/idempotency';
 import { authenticate, authorize, type Principal, principalScope } from './auth';
@@ -189,6 +189,10 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
 
   const dispatch = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
+    return answerInTime(context, requestId, respond(event, requestId));
+  };
+
+  const respond = async (event: APIGatewayProxyEvent, requestId: string): Promise<APIGatewayProxyResult> => {
     try {
       const key = `${event.httpMethod} ${event.resource}`;
       const route = routes.get(key);
@@ -251,7 +255,45 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
     }
   };
 
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>().handler(dispatch);
+  // Middy's own early timeout throws (a bare 502 from API Gateway); answerInTime answers instead.
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 }).handler(dispatch);
+}
+
+/** How long before the function's timeout a request still running is answered 503 TIMED_OUT. */
+export const TIMEOUT_ANSWER_MARGIN_MS = 300;
+
+/**
+ * The answer, or 503 TIMED_OUT problem+json with Retry-After just before the function would time out
+ * (Lambda would kill it and API Gateway answer a bare 502, with nothing logged by us). What the request
+ * started may still commit after that answer: its Idempotency-Key makes the retry get that result, not a
+ * second one.
+ */
+async function answerInTime(
+  context: Context | undefined,
+  requestId: string,
+  work: Promise<APIGatewayProxyResult>,
+): Promise<APIGatewayProxyResult> {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (remaining === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<APIGatewayProxyResult>((resolve) => {
+    timer = setTimeout(
+      () => {
+        logger.error('Request ran out of time', {
+          requestId,
+          metric: 'ApiRequestTimedOut',
+          budgetMs: remaining,
+        });
+        resolve(problemResponse(new TimedOutError(), requestId));
+      },
+      Math.max(0, remaining - TIMEOUT_ANSWER_MARGIN_MS),
+    );
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export const emptyBody = z.object({}).strict();

@@ -53,7 +53,8 @@ function usageOf(principal: Exclude<Principal, { type: 'anonymous' | 'pass' }>):
 } {
   if (principal.type === 'merchant') {
     return {
-      // A merchant stored before usage plans has none until an admin PATCHes it: API Gateway then answers 403.
+      // A merchant stored before usage plans has none until an admin PATCHes it or the usage-keys job runs
+      // (functions/scheduled/usage-keys.ts): API Gateway answers 403 until then.
       usageIdentifierKey: principal.merchant.usageIdentifier,
       context: {
         principalType: 'merchant',

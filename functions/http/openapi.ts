@@ -114,6 +114,7 @@ export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Ope
         },
         ...(route.rateLimit ? { '429': { $ref: '#/components/responses/RateLimited' } } : {}),
         '4XX': { $ref: '#/components/responses/Problem' },
+        '503': { $ref: '#/components/responses/TimedOut' },
         '5XX': { $ref: '#/components/responses/Problem' },
       },
     };
@@ -150,6 +151,14 @@ export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Ope
         },
         RateLimited: {
           description: 'Too many requests (code RATE_LIMITED); retry after the seconds in Retry-After',
+          headers: {
+            'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
+          },
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        },
+        TimedOut: {
+          description:
+            'The request did not finish in time (code TIMED_OUT); send it again after Retry-After with the same Idempotency-Key: it takes effect at most once',
           headers: {
             'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
           },

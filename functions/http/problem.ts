@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { DomainError, ERROR_STATUS, type ErrorCode, type FieldError, RateLimitedError } from '../core/errors';
+import { DomainError, ERROR_STATUS, type ErrorCode, type FieldError, RetryLaterError } from '../core/errors';
 
 const TITLES: Record<ErrorCode, string> = {
   VALIDATION_FAILED: 'The request is not valid',
@@ -23,6 +23,7 @@ const TITLES: Record<ErrorCode, string> = {
   PIN_LOCKED: 'The PIN is locked',
   RATE_LIMITED: 'Too many requests',
   INTERNAL: 'Internal error',
+  TIMED_OUT: 'The request timed out',
 };
 
 export interface Problem {
@@ -67,7 +68,7 @@ export function problemResponse(error: unknown, requestId: string): APIGatewayPr
     headers: {
       'Content-Type': 'application/problem+json',
       'X-Request-Id': requestId,
-      ...(error instanceof RateLimitedError ? { 'Retry-After': String(error.retryAfterSeconds) } : {}),
+      ...(error instanceof RetryLaterError ? { 'Retry-After': String(error.retryAfterSeconds) } : {}),
     },
     body: JSON.stringify(problem),
   };

@@ -13,6 +13,8 @@ export interface ScheduledJobDefinition {
   readonly localEveryMs: number;
   /** Metrics the job logs (`{ metric }`) that page ops: each gets a metric filter and an alarm. */
   readonly logAlarms?: readonly string[];
+  /** The job registers merchants' usage keys in the API's usage plans (functions/store/usage-keys.ts). */
+  readonly registersUsageKeys?: true;
 }
 
 export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
@@ -38,5 +40,15 @@ export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
     every: { minutes: 1 },
     localEveryMs: 15_000,
     logAlarms: ['WebhookDeliveryDead'],
+  },
+  {
+    name: 'usage-keys',
+    module: 'usage-keys',
+    description:
+      "Reconciles merchants' API Gateway usage keys: gives merchants stored before usage plans their " +
+      'usage identifier, registers keys that are missing or in the wrong plan.',
+    every: { cron: '40 3 * * ? *' },
+    localEveryMs: 600_000,
+    registersUsageKeys: true,
   },
 ];

@@ -5,6 +5,7 @@ import {
   CreateUsagePlanKeyCommand,
   DeleteUsagePlanKeyCommand,
   GetApiKeysCommand,
+  GetUsagePlanKeysCommand,
   GetUsagePlansCommand,
   NotFoundException,
 } from '@aws-sdk/client-api-gateway';
@@ -115,6 +116,53 @@ export async function registerUsageKey(
       // Already a member of this plan.
       if (!(error instanceof ConflictException)) throw error;
     });
+}
+
+/** Where merchants' usage keys stand in API Gateway: each key's id by name, the merchant tiers it is in. */
+export interface UsageKeyInventory {
+  readonly keyIdByName: ReadonlyMap<string, string>;
+  readonly tiersByKeyId: ReadonlyMap<string, readonly MerchantUsagePlan[]>;
+}
+
+/**
+ * Every API key and every merchant tier plan's membership, in a few paged calls (rather than a lookup per
+ * merchant): what the reconciliation job compares the merchants with. Undefined outside AWS.
+ */
+export async function usageKeyInventory(): Promise<UsageKeyInventory | undefined> {
+  const prefix = config().USAGE_PLAN_PREFIX;
+  if (!prefix) return undefined;
+  const plans = await usagePlanIds(prefix);
+  const keyIdByName = new Map<string, string>();
+  let position: string | undefined;
+  do {
+    const page = await apiGateway().send(new GetApiKeysCommand({ limit: 500, position }));
+    for (const key of page.items ?? []) if (key.name && key.id) keyIdByName.set(key.name, key.id);
+    position = page.position;
+  } while (position);
+  const tiersByKeyId = new Map<string, MerchantUsagePlan[]>();
+  for (const tier of MERCHANT_USAGE_PLANS) {
+    let position: string | undefined;
+    do {
+      const page = await apiGateway().send(
+        new GetUsagePlanKeysCommand({ usagePlanId: plans[tier], limit: 500, position }),
+      );
+      for (const key of page.items ?? []) {
+        if (key.id) tiersByKeyId.set(key.id, [...(tiersByKeyId.get(key.id) ?? []), tier]);
+      }
+      position = page.position;
+    } while (position);
+  }
+  return { keyIdByName, tiersByKeyId };
+}
+
+/** True when the merchant's usage key exists and sits in its tier's plan and in no other merchant tier's. */
+export function usageKeyInPlace(
+  merchant: Pick<Merchant, 'id' | 'usagePlan'>,
+  inventory: UsageKeyInventory,
+): boolean {
+  const keyId = inventory.keyIdByName.get(merchant.id);
+  const tiers = keyId ? (inventory.tiersByKeyId.get(keyId) ?? []) : [];
+  return tiers.length === 1 && tiers[0] === (merchant.usagePlan ?? DEFAULT_MERCHANT_USAGE_PLAN);
 }
 
 export function resetUsageKeysForTests(): void {

@@ -159,6 +159,28 @@ describe('merchant usage plans', () => {
     // The gateway keeps its answer for `key` up to 30 s (in AWS too); a key it has not seen works now.
     expect((await webhooks(await newKey(legacy.id))).status).toBe(200);
   });
+
+  it('the usage-keys job heals a merchant stored before usage plans without anyone PATCHing it', async () => {
+    const legacy = await newMerchant();
+    const client = DynamoDBDocumentClient.from(dynamoDbClient(stack.dynamodbEndpoint));
+    await client.send(
+      new UpdateCommand({
+        TableName: stack.tableName,
+        Key: { PK: `MERCHANT#${legacy.id}`, SK: 'MERCHANT' },
+        UpdateExpression: 'REMOVE usageIdentifier, usagePlan',
+      }),
+    );
+    client.destroy();
+    expect((await webhooks(await newKey(legacy.id))).status).toBe(403);
+
+    const report = await stack.scheduler.runNow('usage-keys');
+    expect(report).toMatchObject({ changed: 1, failed: 0 });
+    expect((await webhooks(await newKey(legacy.id))).status).toBe(200);
+    const merchant = await request('GET', `/v1/merchants/${legacy.id}`, { token: admin });
+    expect(merchant.body).toMatchObject({ usagePlan: 'standard' });
+    // A second run finds nothing to do.
+    expect(await stack.scheduler.runNow('usage-keys')).toMatchObject({ changed: 0, failed: 0 });
+  });
 });
 
 describe('the authorizer in front of the handlers', () => {

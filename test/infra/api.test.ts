@@ -50,6 +50,21 @@ describe('api stack', () => {
     expect(routesWithoutMethod(t, [...ROUTES, extra])).toEqual(['POST /v1/cards/{cardId}/teleport']);
   });
 
+  it('alarms when any API function answers 503 TIMED_OUT (a metric filter on each function log group)', () => {
+    const filters = Object.values(resourcesOf(t, 'AWS::Logs::MetricFilter')).filter((filter) =>
+      JSON.stringify(filter.Properties.FilterPattern).includes('ApiRequestTimedOut'),
+    );
+    expect(filters).toHaveLength(API_FUNCTIONS.length);
+    const groups = new Set(filters.map((filter) => refTarget(filter.Properties.LogGroupName)));
+    expect(groups.size).toBe(API_FUNCTIONS.length);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApiRequestTimedOut',
+      Namespace: 'GiftCard',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
   it('has one function per route group, and the authorizer', () => {
     t.resourceCountIs('AWS::Lambda::Function', API_FUNCTIONS.length + 1);
     for (const fn of API_FUNCTIONS) functionOf(fn);

@@ -215,6 +215,26 @@ describe('schedules stack', () => {
     }
   });
 
+  it("lets only the usage-keys job manage API Gateway usage keys, in its region's plans", () => {
+    for (const job of SCHEDULED_JOBS) {
+      const fnId = functionIdOf(job.name);
+      const fn = resourcesOf(t, 'AWS::Lambda::Function')[fnId];
+      const roleId = refTarget(fn?.Properties.Role);
+      const apiGatewayActions = statementsOfRole(t, roleId)
+        .flatMap(actionsOf)
+        .filter((action) => action.startsWith('apigateway:'));
+      if (job.name === 'usage-keys') {
+        expect(envOf(fn as CfnResource).USAGE_PLAN_PREFIX).toBe(`giftcard-api-${FIRST_REGION.region}`);
+        expect(new Set(apiGatewayActions)).toEqual(
+          new Set(['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE']),
+        );
+      } else {
+        expect(envOf(fn as CfnResource).USAGE_PLAN_PREFIX, job.name).toBeUndefined();
+        expect(apiGatewayActions, job.name).toEqual([]);
+      }
+    }
+  });
+
   it('lets nothing but the execution roles invoke the job functions (no resource policy)', () => {
     t.resourceCountIs('AWS::Lambda::Permission', 0);
   });

@@ -5,6 +5,7 @@ import {
   CreateUsagePlanKeyCommand,
   DeleteUsagePlanKeyCommand,
   GetApiKeysCommand,
+  GetUsagePlanKeysCommand,
   GetUsagePlansCommand,
   NotFoundException,
 } from '@aws-sdk/client-api-gateway';
@@ -12,6 +13,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resetConfigForTests } from '../../functions/config';
 import type { Merchant } from '../../functions/core/merchant';
+import { run as reconcileUsageKeys } from '../../functions/scheduled/usage-keys';
+import { listAudit } from '../../functions/store/audit';
 import { createMerchant, getMerchant, updateMerchant } from '../../functions/store/merchants';
 import { resetUsageKeysForTests } from '../../functions/store/usage-keys';
 import { claim, codeOf } from '../support/fixtures';
@@ -27,6 +30,7 @@ const PLANS = { standard: 'plan-std', 'high-volume': 'plan-hv', staff: 'plan-sta
 
 const gateway = mockClient(APIGatewayClient);
 let keys: { id: string; name: string; value: string }[];
+let nextKey = 0;
 let members: Map<string, Set<string>>;
 let table: TestTable;
 
@@ -45,10 +49,14 @@ function fakeApiGateway() {
       .filter((key) => key.name.startsWith(input.nameQuery ?? ''))
       .map(({ id, name }) => ({ id, name })),
   }));
+  gateway.on(GetUsagePlanKeysCommand).callsFake(async (input: { usagePlanId: string }) => ({
+    items: [...(members.get(input.usagePlanId) ?? [])].map((id) => ({ id, type: 'API_KEY' })),
+  }));
   gateway.on(CreateApiKeyCommand).callsFake(async (input: { name: string; value: string }) => {
     if (keys.some((key) => key.value === input.value))
       throw new ConflictException({ message: 'exists', $metadata: {} });
-    const key = { id: `apikey-${keys.length + 1}`, name: input.name, value: input.value };
+    nextKey += 1;
+    const key = { id: `apikey-${nextKey}`, name: input.name, value: input.value };
     keys.push(key);
     return { id: key.id, name: key.name };
   });
@@ -189,5 +197,117 @@ describe('usage keys of merchants (AWS: API Gateway usage plans)', () => {
       process.env.USAGE_PLAN_PREFIX = PREFIX;
       resetConfigForTests();
     }
+  });
+});
+
+describe('the usage-keys job (reconciliation)', () => {
+  it('gives legacy merchants an identifier (audited), re-registers missing or misplaced keys, then finds nothing to do', async () => {
+    const inPlace = await createMerchant({ name: 'In place', programIds: [] }, claim());
+    const misplaced = await createMerchant(
+      { name: 'Misplaced', programIds: [], usagePlan: 'high-volume' },
+      claim(),
+    );
+    const lost = await createMerchant({ name: 'Lost key', programIds: [] }, claim());
+    const legacy = await createMerchant({ name: 'Legacy', programIds: [] }, claim());
+    // Merchants of earlier tests in this table have no key in this fresh fake: the first run heals them.
+    const first = await reconcileUsageKeys();
+    expect(first.failed).toBe(0);
+    expect(first.assigned).toBe(0);
+
+    // Break three of them, each its own way.
+    const misplacedKey = keyOf(misplaced)?.id ?? '';
+    members.get(PLANS['high-volume'])?.delete(misplacedKey);
+    members.get(PLANS.standard)?.add(misplacedKey);
+    const lostKey = keyOf(lost)?.id ?? '';
+    keys = keys.filter((key) => key.id !== lostKey);
+    members.get(PLANS.standard)?.delete(lostKey);
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { db } = await import('../../functions/store/dynamo-client');
+    await db().send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { PK: `MERCHANT#${legacy.id}`, SK: 'MERCHANT' },
+        UpdateExpression: 'REMOVE usageIdentifier, usagePlan',
+      }),
+    );
+    const legacyKey = keyOf(legacy)?.id ?? '';
+    keys = keys.filter((key) => key.id !== legacyKey);
+    members.get(PLANS.standard)?.delete(legacyKey);
+    const inPlaceKey = keyOf(inPlace)?.id ?? '';
+    gateway.resetHistory();
+
+    const at = new Date();
+    const report = await reconcileUsageKeys(at);
+    expect(report).toEqual({ examined: first.examined, changed: 3, assigned: 1, registered: 2, failed: 0 });
+    expect(planOf(misplacedKey)).toEqual([PLANS['high-volume']]);
+    expect(planOf(keyOf(lost)?.id ?? '')).toEqual([PLANS.standard]);
+    const healed = await getMerchant(legacy.id);
+    expect(healed).toMatchObject({ usagePlan: 'standard', usageIdentifier: expect.stringMatching(/^gu_/) });
+    expect(keyOf(healed)?.value).toBe(healed.usageIdentifier);
+    expect(planOf(keyOf(healed)?.id ?? '')).toEqual([PLANS.standard]);
+    // The merchant in place was not touched.
+    expect(planOf(inPlaceKey)).toEqual([PLANS.standard]);
+    const touched = gateway.commandCalls(CreateUsagePlanKeyCommand).map((call) => call.args[0].input.keyId);
+    expect(touched).not.toContain(inPlaceKey);
+    // The identifier given is an audited change, by the job, with its reason, and no secret in it.
+    const audit = await listAudit({
+      actor: 'usage-keys',
+      from: new Date(at.getTime() - 1000).toISOString(),
+      to: new Date(at.getTime() + 60_000).toISOString(),
+      limit: 10,
+    });
+    expect(audit.items).toEqual([
+      expect.objectContaining({
+        action: 'merchant.update',
+        subjectId: legacy.id,
+        actor: { type: 'system', id: 'usage-keys' },
+        reason: expect.stringContaining('no usage identifier'),
+      }),
+    ]);
+    expect(JSON.stringify(audit.items)).not.toContain(healed.usageIdentifier);
+
+    // Nothing left to do: no change, no write call to API Gateway.
+    gateway.resetHistory();
+    expect(await reconcileUsageKeys()).toEqual({
+      examined: first.examined,
+      changed: 0,
+      assigned: 0,
+      registered: 0,
+      failed: 0,
+    });
+    expect(gateway.commandCalls(CreateApiKeyCommand)).toHaveLength(0);
+    expect(gateway.commandCalls(CreateUsagePlanKeyCommand)).toHaveLength(0);
+    expect(gateway.commandCalls(DeleteUsagePlanKeyCommand)).toHaveLength(0);
+  });
+
+  it('counts a merchant it cannot fix, goes on with the others, and fixes it on the next run', async () => {
+    await reconcileUsageKeys();
+    const a = await createMerchant({ name: 'A', programIds: [] }, claim());
+    const b = await createMerchant({ name: 'B', programIds: [] }, claim());
+    for (const merchant of [a, b]) {
+      const keyId = keyOf(merchant)?.id ?? '';
+      keys = keys.filter((key) => key.id !== keyId);
+      members.get(PLANS.standard)?.delete(keyId);
+    }
+    // One call fails; the fake's other answers stay as they are.
+    const createKey = gateway.commandCalls(CreateApiKeyCommand).length;
+    let failedOnce = false;
+    const realCreate = async (input: { name: string; value: string }) => {
+      nextKey += 1;
+      const key = { id: `apikey-${nextKey}`, name: input.name, value: input.value };
+      keys.push(key);
+      return { id: key.id, name: key.name };
+    };
+    gateway.on(CreateApiKeyCommand).callsFake(async (input: { name: string; value: string }) => {
+      if (failedOnce) return realCreate(input);
+      failedOnce = true;
+      throw new Error('API Gateway is unavailable');
+    });
+    const report = await reconcileUsageKeys();
+    expect(gateway.commandCalls(CreateApiKeyCommand).length - createKey).toBe(2);
+    expect(report).toMatchObject({ registered: 1, failed: 1 });
+    expect(keys.filter((key) => key.name === a.id || key.name === b.id)).toHaveLength(1);
+    expect(await reconcileUsageKeys()).toMatchObject({ registered: 1, failed: 0 });
+    for (const merchant of [a, b]) expect(planOf(keyOf(merchant)?.id ?? '')).toEqual([PLANS.standard]);
   });
 });

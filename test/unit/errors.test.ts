@@ -30,6 +30,7 @@ describe('ERROR_STATUS', () => {
     ['PIN_LOCKED', 423],
     ['RATE_LIMITED', 429],
     ['INTERNAL', 500],
+    ['TIMED_OUT', 503],
   ] as const)('maps %s to HTTP %i', (code, status) => {
     expect(ERROR_STATUS[code]).toBe(status);
     expect(new DomainError(code, 'x').status).toBe(status);
