@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { displayStatus } from '../core/card';
 import { DomainError, notFound, validationFailed } from '../core/errors';
 import { DEFAULT_HOLD_SECONDS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS } from '../core/hold';

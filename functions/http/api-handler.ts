@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
 import type { IdempotencyClaim } from '../store/idempotency';

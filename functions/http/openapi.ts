@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Operations } from './api-handler';
 import { type ApiFunctionName, ROUTES, type RouteDefinition, routeKey } from './route-table';
 
