@@ -67,6 +67,12 @@ const header = (event: APIGatewayProxyEvent, name: string): string | undefined =
   return undefined;
 };
 
+/** The merchant API Gateway's authorizer named (functions/http/authorizer.ts), if any. */
+function merchantHint(event: APIGatewayProxyEvent): { merchantHint?: string } {
+  const named: unknown = event.requestContext?.authorizer?.merchantId;
+  return typeof named === 'string' && named !== '' ? { merchantHint: named } : {};
+}
+
 function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(event.headers ?? {})) {
@@ -204,7 +210,7 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
         ? { type: 'anonymous' }
         : route.access.passToken
           ? await authenticatePass(authorization, params)
-          : await authenticate(authorization);
+          : await authenticate(authorization, merchantHint(event));
       authorize(route, principal);
       const body = op.body ? parseBody(event, op.body) : undefined;
       const query = op.query ? parseQuery(event, op.query) : undefined;

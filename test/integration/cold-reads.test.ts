@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticate } from '../../functions/http/auth';
+import { clearApiKeyCache, createApiKey, revokeApiKey } from '../../functions/store/api-keys';
+import { clearMerchantCache, createMerchant } from '../../functions/store/merchants';
+import {
+  clearProgramCache,
+  findProgram,
+  updateProgram,
+  warmProgramCache,
+} from '../../functions/store/programs';
+import { makeProgram } from '../support/fixtures';
+import { createTestTable, type TestTable, testEnv } from '../support/table';
+
+/**
+ * Reads a cold instance makes side by side instead of one after the other (cold start, BENCHMARKS.md):
+ * the key with the merchant API Gateway's authorizer named, and a merchant's programs with its card.
+ * Doing them together must never change who is let in or which program a change is planned on.
+ */
+let table: TestTable;
+beforeAll(async () => {
+  table = await createTestTable('cold-reads');
+  await testEnv();
+});
+afterAll(async () => table.drop());
+
+const coldInstance = () => {
+  clearApiKeyCache();
+  clearMerchantCache();
+  clearProgramCache();
+};
+
+async function merchantWithKey(name: string) {
+  const merchant = await createMerchant({ name, programIds: [] }, undefined);
+  const key = await createApiKey(merchant.id, { scopes: ['cards:read'] }, undefined);
+  return { merchant, key };
+}
+
+describe('authenticating an API key with the authorizer’s merchant as a hint', () => {
+  it('lets the key in as its own merchant, whichever merchant the hint names', async () => {
+    const shop = await merchantWithKey('Shop');
+    const other = await merchantWithKey('Other shop');
+    for (const merchantHint of [shop.merchant.id, other.merchant.id, 'mer_unknown']) {
+      coldInstance();
+      const principal = await authenticate(`Bearer ${shop.key.apiKey}`, { merchantHint });
+      expect(principal).toMatchObject({ type: 'merchant', merchant: { id: shop.merchant.id } });
+    }
+  });
+
+  it('refuses a revoked key and a forged secret even with the right merchant named', async () => {
+    const shop = await merchantWithKey('Shop');
+    const forged = `${shop.key.apiKey.slice(0, -4)}aaaa`;
+    coldInstance();
+    await expect(authenticate(`Bearer ${forged}`, { merchantHint: shop.merchant.id })).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+    });
+    await revokeApiKey(shop.merchant.id, shop.key.id);
+    coldInstance();
+    await expect(
+      authenticate(`Bearer ${shop.key.apiKey}`, { merchantHint: shop.merchant.id }),
+    ).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+});
+
+describe('reading programs ahead', () => {
+  it('a program changed while it was being read ahead is then read as changed', async () => {
+    const program = await makeProgram({ name: 'Before' });
+    coldInstance();
+    warmProgramCache([program.id]);
+    await updateProgram(program.id, { name: 'After' });
+    expect((await findProgram(program.id, { cached: true }))?.name).toBe('After');
+  });
+
+  it('a program read ahead is the one later reads get, and unknown ids stay unknown', async () => {
+    const program = await makeProgram({ name: 'Kept' });
+    coldInstance();
+    warmProgramCache([program.id, 'prg_unknown']);
+    expect(await findProgram(program.id, { cached: true })).toEqual(program);
+    expect(await findProgram('prg_unknown', { cached: true })).toBeUndefined();
+  });
+});
