@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import * as z from 'zod';
 import { DomainError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
+import { settleLastUseWrites } from '../store/api-keys';
 import type { IdempotencyClaim } from '../store/idempotency';
 import { authenticate, authorize, type Principal, principalScope } from './auth';
 import { noteFailedCheck } from './failed-checks';
@@ -194,6 +195,15 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
   }
 
   const dispatch = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    try {
+      return await answer(event, context);
+    } finally {
+      // An API key's last-use write ran alongside the request; it finishes within this invocation.
+      await settleLastUseWrites();
+    }
+  };
+
+  const answer = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
     try {
       const key = `${event.httpMethod} ${event.resource}`;

@@ -269,11 +269,27 @@ export async function authenticateApiKey(
   const presentedHash = hashSecret(match[2]);
   if (expected.length !== presentedHash.length || !timingSafeEqual(expected, presentedHash)) return undefined;
   if (entry.key.revokedAt || expired(entry.key, now)) return undefined;
-  // Best effort: a failed write of the last use never refuses a valid key.
-  await touchLastUsed(entry.key, now).catch((error: unknown) =>
-    logger.warn("Could not record an API key's last use", { keyId: entry.key.id, error: error as Error }),
-  );
-  return { key: publicRecord(entry.key), merchant: entry.merchant };
+  // Best effort: a failed write of the last use never refuses a valid key. It runs alongside the request
+  // (after a quiet minute it would otherwise be one more round trip before the card is even read); the
+  // handler waits for it before answering (settleLastUseWrites), so no write is left to a frozen instance.
+  const key = entry.key;
+  const write: Promise<void> = touchLastUsed(key, now)
+    .catch((error: unknown) =>
+      logger.warn("Could not record an API key's last use", { keyId: key.id, error: error as Error }),
+    )
+    .then(() => {
+      lastUseWrites.delete(write);
+    });
+  lastUseWrites.add(write);
+  return { key: publicRecord(key), merchant: entry.merchant };
+}
+
+/** Last-use writes started by authenticateApiKey and not yet finished. */
+const lastUseWrites = new Set<Promise<void>>();
+
+/** Waits for the last-use writes in flight (they never fail: a failure is logged). */
+export async function settleLastUseWrites(): Promise<void> {
+  if (lastUseWrites.size > 0) await Promise.all([...lastUseWrites]);
 }
 
 /** Records "last used" at a one-minute resolution, so a busy till does not write on every request. */

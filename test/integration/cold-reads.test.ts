@@ -1,6 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authenticate } from '../../functions/http/auth';
-import { clearApiKeyCache, createApiKey, revokeApiKey } from '../../functions/store/api-keys';
+import { logger } from '../../functions/logger';
+import {
+  authenticateApiKey,
+  clearApiKeyCache,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  settleLastUseWrites,
+} from '../../functions/store/api-keys';
 import { clearMerchantCache, createMerchant } from '../../functions/store/merchants';
 import {
   clearProgramCache,
@@ -58,6 +68,38 @@ describe('authenticating an API key with the authorizer’s merchant as a hint',
     await expect(
       authenticate(`Bearer ${shop.key.apiKey}`, { merchantHint: shop.merchant.id }),
     ).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+});
+
+describe("an API key's last use", () => {
+  it('is written alongside the request and is stored once the handler has settled it', async () => {
+    const shop = await merchantWithKey('Shop');
+    coldInstance();
+    await authenticate(`Bearer ${shop.key.apiKey}`, { merchantHint: shop.merchant.id });
+    await settleLastUseWrites();
+    const [stored] = (await listApiKeys(shop.merchant.id, 10)).items;
+    expect(stored?.lastUsedAt).toBeDefined();
+  });
+
+  it('never refuses a valid key when the write fails', async () => {
+    const shop = await merchantWithKey('Shop');
+    coldInstance();
+    await authenticate(`Bearer ${shop.key.apiKey}`);
+    await settleLastUseWrites();
+    // The key is cached now; two minutes on, its last use is due again and the write fails.
+    const mock = mockClient(DynamoDBDocumentClient);
+    mock.on(UpdateCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    try {
+      const found = await authenticateApiKey(shop.key.apiKey, new Date(Date.now() + 120_000));
+      await settleLastUseWrites();
+      expect(found?.merchant.id).toBe(shop.merchant.id);
+      expect(mock.commandCalls(UpdateCommand)).toHaveLength(1);
+      expect(warned).toHaveBeenCalledTimes(1);
+    } finally {
+      mock.restore();
+      warned.mockRestore();
+    }
   });
 });
 
