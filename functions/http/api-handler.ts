@@ -6,6 +6,7 @@ import { DomainError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
 import { settleLastUseWrites } from '../store/api-keys';
 import type { IdempotencyClaim } from '../store/idempotency';
+import { codePeppers } from '../store/secrets';
 import { authenticate, authorize, type Principal, principalScope } from './auth';
 import { noteFailedCheck } from './failed-checks';
 import { authenticatePass } from './pass-auth';
@@ -213,6 +214,13 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       const params: Record<string, string> = {};
       for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
         if (value !== undefined) params[name] = value;
+      }
+      // A result sealed under an Idempotency-Key, and a card id derived from a code, need the pepper: in
+      // AWS its first read (Secrets Manager) then runs alongside authentication instead of after the
+      // card read. Cached afterwards, so a warm request only checks the cache; a failure is left to the
+      // read that needs it.
+      if (route.rateLimit || (route.idempotency === 'required' && header(event, 'idempotency-key'))) {
+        codePeppers().catch(() => undefined);
       }
       const authorization = header(event, 'authorization');
       // Public routes check no credentials (Apple's devices call the update list and the log bare).

@@ -1,6 +1,9 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { handler as cards } from '../../functions/api/cards';
 import { authenticate } from '../../functions/http/auth';
 import { logger } from '../../functions/logger';
 import {
@@ -19,6 +22,7 @@ import {
   warmProgramCache,
 } from '../../functions/store/programs';
 import { makeProgram } from '../support/fixtures';
+import { resetHandlerState } from '../support/reset';
 import { createTestTable, type TestTable, testEnv } from '../support/table';
 
 /**
@@ -118,5 +122,51 @@ describe('reading programs ahead', () => {
     warmProgramCache([program.id, 'prg_unknown']);
     expect(await findProgram(program.id, { cached: true })).toEqual(program);
     expect(await findProgram('prg_unknown', { cached: true })).toBeUndefined();
+  });
+});
+
+describe('the pepper in AWS (Secrets Manager)', () => {
+  const secrets = mockClient(SecretsManagerClient);
+  let local: string | undefined;
+  beforeAll(() => {
+    local = process.env.CODE_PEPPER;
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'p'.repeat(40) });
+    delete process.env.CODE_PEPPER;
+    process.env.CODE_PEPPER_SECRET_ID = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:pepper';
+    resetHandlerState();
+  });
+  afterAll(() => {
+    secrets.restore();
+    process.env.CODE_PEPPER = local;
+    delete process.env.CODE_PEPPER_SECRET_ID;
+    resetHandlerState();
+  });
+
+  const redeem = (idempotencyKey: string): APIGatewayProxyEvent => ({
+    httpMethod: 'POST',
+    resource: '/v1/cards/{cardId}/redeem',
+    path: `/v1/cards/gc_${'2'.repeat(26)}/redeem`,
+    pathParameters: { cardId: `gc_${'2'.repeat(26)}` },
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    headers: {
+      Authorization: `Bearer gk_key_${'0'.repeat(26)}_${'a'.repeat(52)}`,
+      'Idempotency-Key': idempotencyKey,
+      'Content-Type': 'application/json',
+    },
+    multiValueHeaders: {},
+    body: JSON.stringify({ amount: 100, channel: 'POS' }),
+    isBase64Encoded: false,
+    stageVariables: null,
+    requestContext: { requestId: 'req-cold' } as APIGatewayProxyEvent['requestContext'],
+  });
+
+  it('is read once, from the start of a cold request that may seal a result, alongside authentication', async () => {
+    const first = await cards(redeem('k-1'), {} as Context);
+    expect(first.statusCode).toBe(401);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    const second = await cards(redeem('k-2'), {} as Context);
+    expect(second.statusCode).toBe(401);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 });
