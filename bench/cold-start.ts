@@ -150,6 +150,14 @@ const environment = {
     issuer: stack.issuer,
     logLevel: 'ERROR',
   }),
+  // The local stack's Apple pass certificates (set in this process's environment by the stack), so the
+  // wallet function's first request signs a real pass instead of failing for want of them.
+  ...(process.env.APPLE_PASS_CERTIFICATES
+    ? {
+        APPLE_PASS_CERTIFICATES: process.env.APPLE_PASS_CERTIFICATES,
+        PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? stack.baseUrl,
+      }
+    : {}),
   BENCH_GET_KEY: JSON.stringify(marshall({ PK: `CARD#${card.id}`, SK: 'CARD' })),
 };
 
