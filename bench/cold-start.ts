@@ -16,6 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { build, type Metafile } from 'esbuild';
 import { ROUTES } from '../functions/http/route-table';
 import { entryKey } from '../functions/store/keys';
@@ -149,6 +150,14 @@ const environment = {
     issuer: stack.issuer,
     logLevel: 'ERROR',
   }),
+  // The local stack's Apple pass certificates (set in this process's environment by the stack), so the
+  // wallet function's first request signs a real pass instead of failing for want of them.
+  ...(process.env.APPLE_PASS_CERTIFICATES
+    ? {
+        APPLE_PASS_CERTIFICATES: process.env.APPLE_PASS_CERTIFICATES,
+        PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? stack.baseUrl,
+      }
+    : {}),
   BENCH_GET_KEY: JSON.stringify(marshall({ PK: `CARD#${card.id}`, SK: 'CARD' })),
 };
 
@@ -174,11 +183,14 @@ function eventFor(target: Target): unknown {
     };
   }
   if (target.name === 'cards') {
-    return apiEvent('POST', `/v1/cards/${card.id}/redeem`, {
-      token: stack.apiKey,
-      body: { amount: 1, channel: 'POS' },
-      idempotencyKey: '__IDEMPOTENCY_KEY__',
-    });
+    return asAuthorized(
+      apiEvent('POST', `/v1/cards/${card.id}/redeem`, {
+        token: stack.apiKey,
+        body: { amount: 1, channel: 'POS' },
+        idempotencyKey: '__IDEMPOTENCY_KEY__',
+      }),
+      'merchant',
+    );
   }
   const known: Record<string, string> = {
     cardId: card.id,
@@ -195,7 +207,23 @@ function eventFor(target: Target): unknown {
   const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => known[name] ?? name);
   const access = route.access;
   const token = access.public ? undefined : access.merchant ? stack.apiKey : stack.staffTokens.admin;
-  return apiEvent('GET', path, token ? { token } : {});
+  const event = apiEvent('GET', path, token ? { token } : {});
+  return access.public ? event : asAuthorized(event, access.merchant ? 'merchant' : 'staff');
+}
+
+/**
+ * What API Gateway adds to a request its authorizer let through (functions/http/authorizer.ts): the
+ * principal's context, as the deployed functions receive it.
+ */
+function asAuthorized(
+  event: APIGatewayProxyEvent,
+  principalType: 'merchant' | 'staff',
+): APIGatewayProxyEvent {
+  const authorizer =
+    principalType === 'merchant'
+      ? { principalType, usagePlan: 'standard', merchantId: stack.merchantId }
+      : { principalType, usagePlan: 'staff', sub: 'bench-admin' };
+  return { ...event, requestContext: { ...event.requestContext, authorizer } };
 }
 
 const events: Record<string, string> = {};

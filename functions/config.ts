@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * How long a change keeps trying on a busy card before answering CONFLICT (the caller may retry with the

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { displayStatus } from '../core/card';
 import { DomainError, notFound, validationFailed } from '../core/errors';
 import { DEFAULT_HOLD_SECONDS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS } from '../core/hold';
@@ -31,6 +31,7 @@ import {
   transferBetweenCards,
 } from '../store/cards';
 import { checkPin, findPin, pinRefusal } from '../store/pins';
+import { warmProgramCache } from '../store/programs';
 
 const cardId = (params: Readonly<Record<string, string>>) => pathId(params, 'cardId', 'gc', 'The card');
 const reason = safeText(500);
@@ -52,6 +53,8 @@ const cardVerb = <B extends z.ZodRawShape>(
       if (request.principal.type === 'staff' && 'reason' in shape && why === undefined) {
         throw validationFailed([{ field: 'reason', message: 'staff give a reason for this change' }]);
       }
+      // A cold instance reads the card's program alongside the card, not after it.
+      if (request.principal.type === 'merchant') warmProgramCache(request.principal.merchant.programIds);
       const result = await operateOnCard(
         cardId(request.params),
         toOperation(request.body as z.infer<z.ZodObject<B>>, request.params),

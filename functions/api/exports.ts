@@ -1,6 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config';
 import { notFound } from '../core/errors';
 import { requestedPeriod } from '../core/export-period';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { notFound } from '../core/errors';
 import { ALERT_STATUSES, type AlertAction, type AlertStep, type FraudAlert } from '../core/fraud-alert';
 import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MERCHANT_SCOPES } from '../core/access';
 import type { Merchant } from '../core/merchant';
 import { DEFAULT_MERCHANT_USAGE_PLAN, MERCHANT_USAGE_PLANS } from '../core/usage-plans';

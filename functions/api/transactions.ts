@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { notFound } from '../core/errors';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
 import { cardVisibility, principalScope } from '../http/auth';

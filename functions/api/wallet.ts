@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { WALLET_MESSAGE_LIMITS, type WalletMessage } from '../core/wallet-message';
 import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
 import { actorOf, cardVisibility } from '../http/auth';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config';
 import { DomainError, notFound, validationFailed } from '../core/errors';
 import { WEBHOOK_EVENT_TYPES } from '../core/webhook-events';

@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Card, displayStatus } from './card';
 import { formatAmount } from './money';
 import type { Program } from './program';

@@ -1,10 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError, TimedOutError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
+import { settleLastUseWrites } from '../store/api-keys';
 import type { IdempotencyClaim } from '../store/idempotency';
+import { codePeppers } from '../store/secrets';
 import { authenticate, authorize, type Principal, principalScope } from './auth';
 import { noteFailedCheck } from './failed-checks';
 import { authenticatePass } from './pass-auth';
@@ -66,6 +68,12 @@ const header = (event: APIGatewayProxyEvent, name: string): string | undefined =
   }
   return undefined;
 };
+
+/** The merchant API Gateway's authorizer named (functions/http/authorizer.ts), if any. */
+function merchantHint(event: APIGatewayProxyEvent): { merchantHint?: string } {
+  const named: unknown = event.requestContext?.authorizer?.merchantId;
+  return typeof named === 'string' && named !== '' ? { merchantHint: named } : {};
+}
 
 function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -188,6 +196,15 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
   }
 
   const dispatch = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    try {
+      return await answer(event, context);
+    } finally {
+      // An API key's last-use write ran alongside the request; it finishes within this invocation.
+      await settleLastUseWrites();
+    }
+  };
+
+  const answer = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
     return answerInTime(context, requestId, respond(event, requestId));
   };
@@ -202,13 +219,20 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
         if (value !== undefined) params[name] = value;
       }
+      // A result sealed under an Idempotency-Key, and a card id derived from a code, need the pepper: in
+      // AWS its first read (Secrets Manager) then runs alongside authentication instead of after the
+      // card read. Cached afterwards, so a warm request only checks the cache; a failure is left to the
+      // read that needs it.
+      if (route.rateLimit || (route.idempotency === 'required' && header(event, 'idempotency-key'))) {
+        codePeppers().catch(() => undefined);
+      }
       const authorization = header(event, 'authorization');
       // Public routes check no credentials (Apple's devices call the update list and the log bare).
       const principal: Principal = route.access.public
         ? { type: 'anonymous' }
         : route.access.passToken
           ? await authenticatePass(authorization, params)
-          : await authenticate(authorization);
+          : await authenticate(authorization, merchantHint(event));
       authorize(route, principal);
       const body = op.body ? parseBody(event, op.body) : undefined;
       const query = op.query ? parseQuery(event, op.query) : undefined;

@@ -32,14 +32,21 @@ const unauthenticated = () =>
     'Send a valid API key or staff token as `Authorization: Bearer <token>`.',
   );
 
-/** API keys start with `gk_`; anything else that looks like a JWT is tried as a staff token. */
-export async function authenticate(authorization: string | undefined): Promise<Principal> {
+/**
+ * API keys start with `gk_`; anything else that looks like a JWT is tried as a staff token.
+ * `merchantHint`: the merchant API Gateway's authorizer named for this request (requestContext.authorizer),
+ * read alongside the key on a cold request; the key itself decides which merchant it belongs to.
+ */
+export async function authenticate(
+  authorization: string | undefined,
+  options: { readonly merchantHint?: string } = {},
+): Promise<Principal> {
   if (authorization === undefined) return { type: 'anonymous' };
   const match = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/.exec(authorization.trim());
   const token = match?.[1];
   if (!token) throw unauthenticated();
   if (token.startsWith('gk_')) {
-    const found = await authenticateApiKey(token);
+    const found = await authenticateApiKey(token, new Date(), options);
     if (!found) throw unauthenticated();
     return { type: 'merchant', merchant: found.merchant, key: found.key };
   }

@@ -7,6 +7,7 @@ import { config } from '../config';
 import { DomainError } from '../core/errors';
 import { DEFAULT_MERCHANT_USAGE_PLAN, type UsagePlanTier } from '../core/usage-plans';
 import { logger } from '../logger';
+import { settleLastUseWrites } from '../store/api-keys';
 import { authenticate, type Principal } from './auth';
 
 /**
@@ -80,6 +81,8 @@ export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<
     logger.error('Authorizer failed', { error: error as Error });
     throw error;
   }
+  // The key's last-use write runs alongside; it finishes within this invocation.
+  await settleLastUseWrites();
   // Wallet devices use PassKit routes, which have no authorizer: an ApplePass token is no credential here.
   if (principal.type === 'anonymous' || principal.type === 'pass') throw new Error(UNAUTHORIZED);
   const { usageIdentifierKey, context } = usageOf(principal);

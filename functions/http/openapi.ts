@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Operations } from './api-handler';
 import { type ApiFunctionName, ROUTES, type RouteDefinition, routeKey } from './route-table';
 
@@ -65,6 +65,14 @@ function parameters(route: RouteDefinition, query: z.ZodType | undefined) {
   return [...path, ...queryParams, ...idempotency];
 }
 
+/** The document's shape as far as this module and its readers rely on it. */
+export interface OpenApiDocument {
+  readonly openapi: string;
+  readonly info: { readonly title: string; readonly version: string; readonly description: string };
+  readonly paths: Record<string, Record<string, unknown>>;
+  readonly [key: string]: unknown;
+}
+
 const PROBLEM: JsonSchema = {
   type: 'object',
   required: ['type', 'title', 'status', 'detail', 'code'],
@@ -82,7 +90,7 @@ const PROBLEM: JsonSchema = {
   },
 };
 
-export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Operations>>) {
+export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Operations>>): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     const operation = operations[route.fn]?.[routeKey(route)];
@@ -176,7 +184,7 @@ const escapeHtml = (text: string) =>
   );
 
 /** A readable, self-contained reference page (no scripts, nothing fetched) rendered from the document. */
-export function docsPage(document: ReturnType<typeof openApiDocument>): string {
+export function docsPage(document: OpenApiDocument): string {
   const sections = Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, raw]) => {
       const op = raw as {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OperationContext } from '../core/card';
 import type { OperationRequest } from './api-handler';
 import { actorOf } from './auth';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FieldError } from '../core/errors';
 import { CHANNELS } from '../core/ledger';
 import { MAX_AMOUNT, SUPPORTED_CURRENCIES } from '../core/money';

@@ -240,16 +240,27 @@ export async function revokeApiKey(
 export async function authenticateApiKey(
   presented: string,
   now = new Date(),
+  options: { readonly merchantHint?: string } = {},
 ): Promise<{ key: ApiKeyRecord; merchant: Merchant } | undefined> {
   const match = API_KEY_PATTERN.exec(presented);
   if (!match?.[1] || !match[2]) return undefined;
   const keyId = match[1];
   let entry = cache.get(keyId);
   if (!entry) {
+    // The merchant the gateway's authorizer named for this key is read alongside the key (one round trip
+    // instead of two on a cold request). It is only a guess of which merchant to read: the key item names
+    // the merchant that counts, and any other is read after it.
+    const hinted = options.merchantHint
+      ? findMerchant(options.merchantHint, { cached: true })
+      : Promise.resolve(undefined);
+    hinted.catch(() => undefined);
     const out = await db().send(new GetCommand({ TableName: tableName(), Key: apiKeyKey(keyId) }));
     if (!out.Item) return undefined;
     const key = withoutLayout<StoredKey>(out.Item);
-    const merchant = await findMerchant(key.merchantId, { cached: true });
+    const merchant =
+      key.merchantId === options.merchantHint
+        ? await hinted
+        : await findMerchant(key.merchantId, { cached: true });
     if (!merchant) return undefined;
     entry = { key, merchant };
     cache.set(keyId, entry);
@@ -258,11 +269,27 @@ export async function authenticateApiKey(
   const presentedHash = hashSecret(match[2]);
   if (expected.length !== presentedHash.length || !timingSafeEqual(expected, presentedHash)) return undefined;
   if (entry.key.revokedAt || expired(entry.key, now)) return undefined;
-  // Best effort: a failed write of the last use never refuses a valid key.
-  await touchLastUsed(entry.key, now).catch((error: unknown) =>
-    logger.warn("Could not record an API key's last use", { keyId: entry.key.id, error: error as Error }),
-  );
-  return { key: publicRecord(entry.key), merchant: entry.merchant };
+  // Best effort: a failed write of the last use never refuses a valid key. It runs alongside the request
+  // (after a quiet minute it would otherwise be one more round trip before the card is even read); the
+  // handler waits for it before answering (settleLastUseWrites), so no write is left to a frozen instance.
+  const key = entry.key;
+  const write: Promise<void> = touchLastUsed(key, now)
+    .catch((error: unknown) =>
+      logger.warn("Could not record an API key's last use", { keyId: key.id, error: error as Error }),
+    )
+    .then(() => {
+      lastUseWrites.delete(write);
+    });
+  lastUseWrites.add(write);
+  return { key: publicRecord(key), merchant: entry.merchant };
+}
+
+/** Last-use writes started by authenticateApiKey and not yet finished. */
+const lastUseWrites = new Set<Promise<void>>();
+
+/** Waits for the last-use writes in flight (they never fail: a failure is logged). */
+export async function settleLastUseWrites(): Promise<void> {
+  if (lastUseWrites.size > 0) await Promise.all([...lastUseWrites]);
 }
 
 /** Records "last used" at a one-minute resolution, so a busy till does not write on every request. */

@@ -128,6 +128,12 @@ export async function createProgram(
   return program;
 }
 
+/**
+ * Cached reads in flight, by program id: a read started ahead (warmProgramCache) is joined instead of
+ * repeated. A change of the program drops its entry, so nothing read before the change is cached after.
+ */
+const reading = new Map<string, Promise<Program | undefined>>();
+
 export async function findProgram(
   programId: string,
   options: { cached?: boolean } = {},
@@ -135,12 +141,38 @@ export async function findProgram(
   if (options.cached) {
     const hit = cache.get(programId);
     if (hit) return hit;
+    const pending = reading.get(programId);
+    if (pending) return pending;
   }
-  const out = await db().send(new GetCommand({ TableName: tableName(), Key: programKey(programId) }));
-  if (!out.Item) return undefined;
-  const program = toProgram(out.Item);
-  cache.set(programId, program);
-  return program;
+  const read = (async () => {
+    const out = await db().send(new GetCommand({ TableName: tableName(), Key: programKey(programId) }));
+    return out.Item ? toProgram(out.Item) : undefined;
+  })();
+  reading.set(programId, read);
+  try {
+    const program = await read;
+    if (program && reading.get(programId) === read) cache.set(programId, program);
+    return program;
+  } finally {
+    if (reading.get(programId) === read) reading.delete(programId);
+  }
+}
+
+/** Programs a merchant's card change reads at most: more are not read ahead (they may not be needed). */
+const WARM_AT_MOST = 4;
+
+/**
+ * Starts reading the programs a request will need, alongside its card read, when they are not cached:
+ * a merchant's card belongs to one of its programs, so a cold instance reads the program in parallel
+ * with the card instead of after it. Costs nothing when they are cached (the warm path); errors are left
+ * to the read that needs the program.
+ */
+export function warmProgramCache(programIds: readonly string[]): void {
+  if (programIds.length > WARM_AT_MOST) return;
+  for (const id of programIds) {
+    if (cache.get(id) || reading.has(id)) continue;
+    findProgram(id, { cached: true }).catch(() => undefined);
+  }
 }
 
 export async function getProgram(programId: string, options: { cached?: boolean } = {}): Promise<Program> {
@@ -207,6 +239,7 @@ export async function updateProgram(
     throw new DomainError('CONFLICT', 'The program changed while it was being updated; retry.');
   }
   cache.delete(programId);
+  reading.delete(programId);
   return updated;
 }
 
@@ -216,4 +249,5 @@ function definedOnly<T extends object>(patch: T): Partial<T> {
 
 export function clearProgramCache(): void {
   cache.clear();
+  reading.clear();
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { unchangedSince } from '../core/apple-pass';
 import type { Card } from '../core/card';
 import { DomainError, notFound, validationFailed } from '../core/errors';

@@ -1,0 +1,172 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { handler as cards } from '../../functions/api/cards';
+import { authenticate } from '../../functions/http/auth';
+import { logger } from '../../functions/logger';
+import {
+  authenticateApiKey,
+  clearApiKeyCache,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  settleLastUseWrites,
+} from '../../functions/store/api-keys';
+import { clearMerchantCache, createMerchant } from '../../functions/store/merchants';
+import {
+  clearProgramCache,
+  findProgram,
+  updateProgram,
+  warmProgramCache,
+} from '../../functions/store/programs';
+import { makeProgram } from '../support/fixtures';
+import { resetHandlerState } from '../support/reset';
+import { createTestTable, type TestTable, testEnv } from '../support/table';
+
+/**
+ * Reads a cold instance makes side by side instead of one after the other (cold start, BENCHMARKS.md):
+ * the key with the merchant API Gateway's authorizer named, and a merchant's programs with its card.
+ * Doing them together must never change who is let in or which program a change is planned on.
+ */
+let table: TestTable;
+beforeAll(async () => {
+  table = await createTestTable('cold-reads');
+  await testEnv();
+});
+afterAll(async () => table.drop());
+
+const coldInstance = () => {
+  clearApiKeyCache();
+  clearMerchantCache();
+  clearProgramCache();
+};
+
+async function merchantWithKey(name: string) {
+  const merchant = await createMerchant({ name, programIds: [] }, undefined);
+  const key = await createApiKey(merchant.id, { scopes: ['cards:read'] }, undefined);
+  return { merchant, key };
+}
+
+describe('authenticating an API key with the authorizer’s merchant as a hint', () => {
+  it('lets the key in as its own merchant, whichever merchant the hint names', async () => {
+    const shop = await merchantWithKey('Shop');
+    const other = await merchantWithKey('Other shop');
+    for (const merchantHint of [shop.merchant.id, other.merchant.id, 'mer_unknown']) {
+      coldInstance();
+      const principal = await authenticate(`Bearer ${shop.key.apiKey}`, { merchantHint });
+      expect(principal).toMatchObject({ type: 'merchant', merchant: { id: shop.merchant.id } });
+    }
+  });
+
+  it('refuses a revoked key and a forged secret even with the right merchant named', async () => {
+    const shop = await merchantWithKey('Shop');
+    const forged = `${shop.key.apiKey.slice(0, -4)}aaaa`;
+    coldInstance();
+    await expect(authenticate(`Bearer ${forged}`, { merchantHint: shop.merchant.id })).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+    });
+    await revokeApiKey(shop.merchant.id, shop.key.id);
+    coldInstance();
+    await expect(
+      authenticate(`Bearer ${shop.key.apiKey}`, { merchantHint: shop.merchant.id }),
+    ).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+});
+
+describe("an API key's last use", () => {
+  it('is written alongside the request and is stored once the handler has settled it', async () => {
+    const shop = await merchantWithKey('Shop');
+    coldInstance();
+    await authenticate(`Bearer ${shop.key.apiKey}`, { merchantHint: shop.merchant.id });
+    await settleLastUseWrites();
+    const [stored] = (await listApiKeys(shop.merchant.id, 10)).items;
+    expect(stored?.lastUsedAt).toBeDefined();
+  });
+
+  it('never refuses a valid key when the write fails', async () => {
+    const shop = await merchantWithKey('Shop');
+    coldInstance();
+    await authenticate(`Bearer ${shop.key.apiKey}`);
+    await settleLastUseWrites();
+    // The key is cached now; two minutes on, its last use is due again and the write fails.
+    const mock = mockClient(DynamoDBDocumentClient);
+    mock.on(UpdateCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    try {
+      const found = await authenticateApiKey(shop.key.apiKey, new Date(Date.now() + 120_000));
+      await settleLastUseWrites();
+      expect(found?.merchant.id).toBe(shop.merchant.id);
+      expect(mock.commandCalls(UpdateCommand)).toHaveLength(1);
+      expect(warned).toHaveBeenCalledTimes(1);
+    } finally {
+      mock.restore();
+      warned.mockRestore();
+    }
+  });
+});
+
+describe('reading programs ahead', () => {
+  it('a program changed while it was being read ahead is then read as changed', async () => {
+    const program = await makeProgram({ name: 'Before' });
+    coldInstance();
+    warmProgramCache([program.id]);
+    await updateProgram(program.id, { name: 'After' });
+    expect((await findProgram(program.id, { cached: true }))?.name).toBe('After');
+  });
+
+  it('a program read ahead is the one later reads get, and unknown ids stay unknown', async () => {
+    const program = await makeProgram({ name: 'Kept' });
+    coldInstance();
+    warmProgramCache([program.id, 'prg_unknown']);
+    expect(await findProgram(program.id, { cached: true })).toEqual(program);
+    expect(await findProgram('prg_unknown', { cached: true })).toBeUndefined();
+  });
+});
+
+describe('the pepper in AWS (Secrets Manager)', () => {
+  const secrets = mockClient(SecretsManagerClient);
+  let local: string | undefined;
+  beforeAll(() => {
+    local = process.env.CODE_PEPPER;
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'p'.repeat(40) });
+    delete process.env.CODE_PEPPER;
+    process.env.CODE_PEPPER_SECRET_ID = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:pepper';
+    resetHandlerState();
+  });
+  afterAll(() => {
+    secrets.restore();
+    process.env.CODE_PEPPER = local;
+    delete process.env.CODE_PEPPER_SECRET_ID;
+    resetHandlerState();
+  });
+
+  const redeem = (idempotencyKey: string): APIGatewayProxyEvent => ({
+    httpMethod: 'POST',
+    resource: '/v1/cards/{cardId}/redeem',
+    path: `/v1/cards/gc_${'2'.repeat(26)}/redeem`,
+    pathParameters: { cardId: `gc_${'2'.repeat(26)}` },
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    headers: {
+      Authorization: `Bearer gk_key_${'0'.repeat(26)}_${'a'.repeat(52)}`,
+      'Idempotency-Key': idempotencyKey,
+      'Content-Type': 'application/json',
+    },
+    multiValueHeaders: {},
+    body: JSON.stringify({ amount: 100, channel: 'POS' }),
+    isBase64Encoded: false,
+    stageVariables: null,
+    requestContext: { requestId: 'req-cold' } as APIGatewayProxyEvent['requestContext'],
+  });
+
+  it('is read once, from the start of a cold request that may seal a result, alongside authentication', async () => {
+    const first = await cards(redeem('k-1'), {} as Context);
+    expect(first.statusCode).toBe(401);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    const second = await cards(redeem('k-2'), {} as Context);
+    expect(second.statusCode).toBe(401);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+});
