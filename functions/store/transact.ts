@@ -43,10 +43,12 @@ export async function writeAtomically<T>(
       const earlier = await replay<T>(claim, idempotencyReason.item, now);
       if (earlier !== undefined) return { kind: 'replayed', result: earlier };
     }
+    // The key alone was contended (another request with it is committing): not when the change's own
+    // items conflicted too, which is a busy card (DynamoDB Local reports the conflict on every item).
     if (
       claim &&
       idempotencyReason?.code === 'TransactionConflict' &&
-      reasons.every((r) => r.code !== 'ConditionalCheckFailed')
+      reasons.slice(0, items.length).every((r) => r.code === 'None')
     ) {
       return { kind: 'key-busy' };
     }
