@@ -53,12 +53,12 @@ const bulk = SEED === 'sqlite' && haveSqlite3();
 if (SEED === 'sqlite' && !bulk) progress('no sqlite3 command line: seeding by BatchWriteItem instead');
 
 if (SEGMENTS > 0) process.env.EXPORT_SEGMENTS = String(SEGMENTS);
-// DynamoDB Local with a database file (the bulk seed writes into it while it is stopped), on a port
-// that stays the same across the restart so every client keeps its endpoint.
+// DynamoDB Local with a database file for the bulk seed (written while it is stopped), in memory for
+// BatchWrite; on a port that stays the same across the restart so every client keeps its endpoint.
 const dynamoDir = await mkdtemp(join(tmpdir(), 'giftcard-export-bench-'));
 const dbFile = join(dynamoDir, 'shared-local-instance.db');
 const dynamoPort = await findFreePort('0.0.0.0');
-let dynamo = await startDynamoDbLocal({ port: dynamoPort, dataDir: dynamoDir });
+let dynamo = await startDynamoDbLocal({ port: dynamoPort, ...(bulk ? { dataDir: dynamoDir } : {}) });
 const stack = await startBenchStack({ consumers: [], dynamodbEndpoint: dynamo.endpoint });
 const javaCpuSeconds = () => {
   const fields = readFileSync(`/proc/${dynamo.process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
