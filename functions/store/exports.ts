@@ -42,9 +42,18 @@ import { withoutLayout } from './keys';
  * (lib/exports-stack.ts); functions/exports/runner.ts runs the same handlers in-process locally.
  */
 
-/** A segment scans about this many items: well inside a 15-minute Lambda at DynamoDB's scan speed. */
-const ITEMS_PER_SEGMENT = 250_000;
+/**
+ * A segment scans about this many items: seconds of a 15-minute Lambda at DynamoDB's scan speed, so a
+ * retried segment re-reads little, and 1,000,000 cards (~4.3 M items) fan out to 44 segments.
+ */
+const ITEMS_PER_SEGMENT = 100_000;
 const MAX_SEGMENTS = 64;
+/**
+ * Items evaluated per Scan call (before the filter). About 1 MB of ledger entries, so in AWS a page costs
+ * what the 1 MB cap would; it bounds what one call holds in memory whatever the items' size. DynamoDB
+ * Local needs it: a Scan without Limit parses every remaining item of the segment on each page.
+ */
+const SCAN_PAGE_ITEMS = 2_000;
 /** Write progress on the segment item every this many pages of the scan. */
 const PROGRESS_EVERY_PAGES = 20;
 
@@ -157,6 +166,7 @@ export async function exportSegment(input: SegmentInput, now = new Date()): Prom
           TotalSegments: input.totalSegments,
           // Strongly consistent: every entry committed before the settle margin ran out is seen.
           ConsistentRead: true,
+          Limit: SCAN_PAGE_ITEMS,
           FilterExpression: 'begins_with(SK, :tx)',
           ExpressionAttributeValues: { ':tx': 'TX#' },
           ExclusiveStartKey: start,
