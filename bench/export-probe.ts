@@ -12,15 +12,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { planIssue, planOperation } from '../functions/core/card';
 import { monthPeriod } from '../functions/core/export-period';
-import { newId } from '../functions/core/ids';
-import { cardItem } from '../functions/store/cards';
 import { db, tableName } from '../functions/store/dynamo-client';
-import { entryKey } from '../functions/store/keys';
-import { createProgram } from '../functions/store/programs';
 import { createTableInput } from '../functions/store/table-definition';
 import { knob, progress } from './lib/env';
+import { createExportProgram, exportCardItems } from './lib/export-cards';
 import { startBenchStack } from './lib/local';
 
 const CARDS = knob('PROBE_CARDS', 20_000);
@@ -87,60 +83,8 @@ async function measure<T>(label: string, run: () => Promise<T>): Promise<T> {
 
 try {
   const period = monthPeriod('2026-09', 'UTC');
-  const program = await createProgram(
-    {
-      name: 'Export probe',
-      currency: 'USD',
-      codeFormat: { alphabet: 'NUMERIC_LUHN', length: 16, prefix: '' },
-      maxCards: 10_000_000,
-      pinPolicy: 'NEVER',
-      minLoad: 100,
-      maxLoad: 100_000,
-      maxBalance: 1_000_000,
-      expiryPolicy: { type: 'NONE' },
-      cashOut: { enabled: false },
-      deactivation: 'ALLOW_WITH_BALANCE',
-    },
-    [],
-    undefined,
-  );
-  const before = new Date(Date.parse(period.periodStart) - 5 * 86_400_000);
-  const during = new Date(Date.parse(period.periodStart) + 10 * 86_400_000);
-  const actor = { type: 'system', id: 'bench' } as const;
-  function cardItems(n: number): Record<string, unknown>[] {
-    const issued = planIssue(
-      program,
-      {
-        cardId: newId('gc', before),
-        last4: String(n % 10_000).padStart(4, '0'),
-        type: 'DIGITAL',
-        amount: 5_000,
-        activate: true,
-      },
-      { actor, request: {}, now: before },
-    );
-    let card = issued.card;
-    const entries = [...issued.entries];
-    const redeem = planOperation(
-      card,
-      program,
-      { type: 'REDEEM', amount: 100 + (n % 900) },
-      { actor, request: { channel: 'POS', locationId: `store-${n % 50}` }, now: during },
-    );
-    card = redeem.card;
-    entries.push(redeem.entry);
-    if (n % 3 === 0) {
-      const load = planOperation(
-        card,
-        program,
-        { type: 'LOAD', amount: 1_000 },
-        { actor, request: {}, now: new Date(during.getTime() + 3_600_000) },
-      );
-      card = load.card;
-      entries.push(load.entry);
-    }
-    return [cardItem(card), ...entries.map((entry) => ({ ...entryKey(entry.cardId, entry.seq), ...entry }))];
-  }
+  const program = await createExportProgram('Export probe');
+  const cardItems = exportCardItems(program, period);
 
   // Item generation alone (this process's CPU per card).
   await measure('generate 10000 cards (no writes)', async () => {

@@ -23,19 +23,15 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { planIssue, planOperation } from '../functions/core/card';
 import { monthPeriod } from '../functions/core/export-period';
-import { newId } from '../functions/core/ids';
 import { runExport } from '../functions/exports/runner';
-import { cardItem } from '../functions/store/cards';
 import { db, tableName } from '../functions/store/dynamo-client';
 import { findExportRun, openExportRun } from '../functions/store/export-runs';
-import { entryKey } from '../functions/store/keys';
-import { createProgram } from '../functions/store/programs';
 import { createTableInput } from '../functions/store/table-definition';
 import { startDynamoDbLocal } from '../local/dynamodb';
 import { findFreePort } from '../local/ports';
 import { emit, knob, progress } from './lib/env';
+import { createExportProgram, exportCardItems } from './lib/export-cards';
 import { startBenchStack } from './lib/local';
 import { codeState, machine } from './lib/machine';
 import { haveSqlite3, KNOWN_LAYOUT, layoutVersion, SqliteTableWriter, verifyRows } from './lib/sqlite-seed';
@@ -66,62 +62,8 @@ const javaCpuSeconds = () => {
 };
 try {
   const period = monthPeriod(MONTH, 'UTC');
-  const program = await createProgram(
-    {
-      name: 'Export bench',
-      currency: 'USD',
-      codeFormat: { alphabet: 'NUMERIC_LUHN', length: 16, prefix: '' },
-      maxCards: 10_000_000,
-      pinPolicy: 'NEVER',
-      minLoad: 100,
-      maxLoad: 100_000,
-      maxBalance: 1_000_000,
-      expiryPolicy: { type: 'NONE' },
-      cashOut: { enabled: false },
-      deactivation: 'ALLOW_WITH_BALANCE',
-    },
-    [],
-    undefined,
-  );
-  const before = new Date(Date.parse(period.periodStart) - 5 * 86_400_000);
-  const during = new Date(Date.parse(period.periodStart) + 10 * 86_400_000);
-  const actor = { type: 'system', id: 'bench' } as const;
-
-  /** One card's items: the card as it ends and each entry, as the store would have written them. */
-  function cardItems(n: number): Record<string, unknown>[] {
-    const issued = planIssue(
-      program,
-      {
-        cardId: newId('gc', before),
-        last4: String(n % 10_000).padStart(4, '0'),
-        type: 'DIGITAL',
-        amount: 5_000,
-        activate: true,
-      },
-      { actor, request: {}, now: before },
-    );
-    let card = issued.card;
-    const entries = [...issued.entries];
-    const redeem = planOperation(
-      card,
-      program,
-      { type: 'REDEEM', amount: 100 + (n % 900) },
-      { actor, request: { channel: 'POS', locationId: `store-${n % 50}` }, now: during },
-    );
-    card = redeem.card;
-    entries.push(redeem.entry);
-    if (n % 3 === 0) {
-      const load = planOperation(
-        card,
-        program,
-        { type: 'LOAD', amount: 1_000 },
-        { actor, request: {}, now: new Date(during.getTime() + 3_600_000) },
-      );
-      card = load.card;
-      entries.push(load.entry);
-    }
-    return [cardItem(card), ...entries.map((entry) => ({ ...entryKey(entry.cardId, entry.seq), ...entry }))];
-  }
+  const program = await createExportProgram('Export bench');
+  const cardItems = exportCardItems(program, period);
 
   const batchWrite = async (table: string, items: Record<string, unknown>[]) => {
     for (let start = 0; start < items.length; start += 25) {
@@ -224,7 +166,7 @@ try {
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }, 50);
-  const { run } = await openExportRun(period, 'local', actor, new Date());
+  const { run } = await openExportRun(period, 'local', { type: 'system', id: 'bench' }, new Date());
   const javaBefore = javaCpuSeconds();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();

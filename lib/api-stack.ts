@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import {
@@ -16,6 +16,8 @@ import { problemOf } from '../functions/http/problem';
 import { API_FUNCTIONS, type ApiFunctionName, ROUTES, routesOf } from '../functions/http/route-table';
 import type { WalletSecretName } from '../functions/streams/registry';
 import {
+  alarmOnFirst,
+  countLogMetric,
   FUNCTION_LOG_RETENTION,
   type FunctionRuntime,
   GiftCardFunction,
@@ -284,26 +286,11 @@ export class ApiStack extends Stack {
 
   /** One alarm over every API function's `ApiRequestTimedOut` log lines (a metric filter on each log group). */
   private alarmOnTimeouts(functions: readonly GiftCardFunction[]): cloudwatch.Alarm {
-    const metric = 'ApiRequestTimedOut';
-    const filters = functions.map(
-      (fn) =>
-        new logs.MetricFilter(fn, `Metric-${metric}`, {
-          logGroup: fn.logGroup,
-          metricNamespace: 'GiftCard',
-          metricName: metric,
-          filterPattern: logs.FilterPattern.stringValue('$.metric', '=', metric),
-          metricValue: '1',
-          defaultValue: 0,
-        }),
+    const filters = functions.map((fn) => countLogMetric(fn, 'ApiRequestTimedOut'));
+    return alarmOnFirst(
+      this,
+      filters[0] as logs.MetricFilter,
+      'API requests answered 503 TIMED_OUT: a function ran out of time (DynamoDB slow, a card too busy, a cold start)',
     );
-    return new cloudwatch.Alarm(this, `Alarm-${metric}`, {
-      metric: (filters[0] as logs.MetricFilter).metric({ statistic: 'Sum', period: Duration.minutes(5) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription:
-        'API requests answered 503 TIMED_OUT: a function ran out of time (DynamoDB slow, a card too busy, a cold start)',
-    });
   }
 }

@@ -225,7 +225,12 @@ export class GiftCardFunction extends Construct {
  * a metric filter on its log group counts the lines, the alarm fires on the first one.
  */
 export function alarmOnLogMetric(fn: GiftCardFunction, metric: string): cloudwatch.Alarm {
-  const filter = new logs.MetricFilter(fn, `Metric-${metric}`, {
+  return alarmOnFirst(fn, countLogMetric(fn, metric), `${metric} logged by ${fn.node.path}`);
+}
+
+/** A metric filter on the function's log group counting its `{ metric }` log lines (namespace GiftCard). */
+export function countLogMetric(fn: GiftCardFunction, metric: string): logs.MetricFilter {
+  return new logs.MetricFilter(fn, `Metric-${metric}`, {
     logGroup: fn.logGroup,
     metricNamespace: 'GiftCard',
     metricName: metric,
@@ -233,12 +238,21 @@ export function alarmOnLogMetric(fn: GiftCardFunction, metric: string): cloudwat
     metricValue: '1',
     defaultValue: 0,
   });
-  return new cloudwatch.Alarm(fn, `Alarm-${metric}`, {
-    metric: filter.metric({ statistic: 'Sum', period: Duration.minutes(5) }),
+}
+
+/** An alarm that fires on the first count of the filter's metric in 5 minutes. */
+export function alarmOnFirst(
+  scope: Construct,
+  filter: logs.MetricFilter,
+  description: string,
+): cloudwatch.Alarm {
+  const metric = filter.metric({ statistic: 'Sum', period: Duration.minutes(5) });
+  return new cloudwatch.Alarm(scope, `Alarm-${metric.metricName}`, {
+    metric,
     threshold: 1,
     evaluationPeriods: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    alarmDescription: `${metric} logged by ${fn.node.path}`,
+    alarmDescription: description,
   });
 }

@@ -68,6 +68,22 @@ function expectThrottled(response: TestResponse) {
   expect(response.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
 }
 
+/** Makes a merchant look as stored before usage plans existed: no tier, no usage identifier. */
+async function storeAsBeforeUsagePlans(merchantId: string): Promise<void> {
+  const client = DynamoDBDocumentClient.from(dynamoDbClient(stack.dynamodbEndpoint));
+  try {
+    await client.send(
+      new UpdateCommand({
+        TableName: stack.tableName,
+        Key: { PK: `MERCHANT#${merchantId}`, SK: 'MERCHANT' },
+        UpdateExpression: 'REMOVE usageIdentifier, usagePlan',
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
 describe('merchant usage plans', () => {
   it('a merchant over its plan burst gets 429 problem+json; another merchant on the same plan is unaffected', async () => {
     const noisy = await newMerchant();
@@ -135,15 +151,7 @@ describe('merchant usage plans', () => {
 
   it('a merchant stored before usage plans is refused with 403 until an admin gives it a plan', async () => {
     const legacy = await newMerchant();
-    const client = DynamoDBDocumentClient.from(dynamoDbClient(stack.dynamodbEndpoint));
-    await client.send(
-      new UpdateCommand({
-        TableName: stack.tableName,
-        Key: { PK: `MERCHANT#${legacy.id}`, SK: 'MERCHANT' },
-        UpdateExpression: 'REMOVE usageIdentifier, usagePlan',
-      }),
-    );
-    client.destroy();
+    await storeAsBeforeUsagePlans(legacy.id);
     // A key never used yet: nothing has cached the merchant as it was.
     const key = await newKey(legacy.id);
     const refused = await webhooks(key);
@@ -162,15 +170,7 @@ describe('merchant usage plans', () => {
 
   it('the usage-keys job heals a merchant stored before usage plans without anyone PATCHing it', async () => {
     const legacy = await newMerchant();
-    const client = DynamoDBDocumentClient.from(dynamoDbClient(stack.dynamodbEndpoint));
-    await client.send(
-      new UpdateCommand({
-        TableName: stack.tableName,
-        Key: { PK: `MERCHANT#${legacy.id}`, SK: 'MERCHANT' },
-        UpdateExpression: 'REMOVE usageIdentifier, usagePlan',
-      }),
-    );
-    client.destroy();
+    await storeAsBeforeUsagePlans(legacy.id);
     expect((await webhooks(await newKey(legacy.id))).status).toBe(403);
 
     const report = await stack.scheduler.runNow('usage-keys');
