@@ -107,6 +107,8 @@ const schema = z.object({
     .default('UTC'),
   /** Parallel scan segments of an export; unset, the plan derives them from the table's size. */
   EXPORT_SEGMENTS: z.coerce.number().int().min(1).max(1000).optional(),
+  /** Items one Scan call of an export segment evaluates; unset, 2,000 (functions/store/exports.ts). */
+  EXPORT_SCAN_PAGE_ITEMS: z.coerce.number().int().min(1).max(100_000).optional(),
   WEBHOOKS_ALLOW_HTTP_LOCALHOST: z
     .enum(['true', 'false'])
     .default('false')

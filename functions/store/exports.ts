@@ -166,7 +166,7 @@ export async function exportSegment(input: SegmentInput, now = new Date()): Prom
           TotalSegments: input.totalSegments,
           // Strongly consistent: every entry committed before the settle margin ran out is seen.
           ConsistentRead: true,
-          Limit: SCAN_PAGE_ITEMS,
+          Limit: config().EXPORT_SCAN_PAGE_ITEMS ?? SCAN_PAGE_ITEMS,
           FilterExpression: 'begins_with(SK, :tx)',
           ExpressionAttributeValues: { ':tx': 'TX#' },
           ExclusiveStartKey: start,

@@ -25,6 +25,8 @@ let support: string;
 beforeAll(async () => {
   process.env.REPORTING_TIME_ZONE = ZONE;
   process.env.EXPORT_SEGMENTS = '3';
+  // Pages of 7 items: every segment takes many Scan pages, and cards' entries straddle page boundaries.
+  process.env.EXPORT_SCAN_PAGE_ITEMS = '7';
   stack = await startTestStack();
   if (!stack.demo) throw new Error('no demo');
   finance = stack.demo.staffTokens.finance;
@@ -34,6 +36,7 @@ afterAll(async () => {
   await stack?.stop();
   delete process.env.REPORTING_TIME_ZONE;
   delete process.env.EXPORT_SEGMENTS;
+  delete process.env.EXPORT_SCAN_PAGE_ITEMS;
 });
 
 const at = (iso: string, overrides: Partial<OperationContext> = {}) =>
