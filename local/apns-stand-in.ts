@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
+import { waitForCount } from './wait-for';
 
 /**
  * A local stand-in for APNs (`npm start`, tests): an HTTP/2 server without TLS (h2c, prior knowledge)
@@ -170,21 +171,13 @@ export async function startApnsStandIn(options: {
       allFault = undefined;
     },
     waitForDelivered(count, pushToken, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = delivered(pushToken);
-          if (found.length < count) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`APNs stand-in: ${delivered(pushToken).length} of ${count} pushes delivered`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
+      return waitForCount(
+        waiters,
+        () => delivered(pushToken),
+        count,
+        timeoutMs,
+        () => `APNs stand-in: ${delivered(pushToken).length} of ${count} pushes delivered`,
+      );
     },
     close: () =>
       new Promise<void>((resolve) => {

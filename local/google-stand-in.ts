@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { importSPKI, jwtVerify } from 'jose';
+import { waitForCount } from './wait-for';
 
 /**
  * A local stand-in for Google's OAuth2 token endpoint and the Wallet walletobjects API (`npm start`,
@@ -216,23 +217,13 @@ export async function startGoogleStandIn(options: {
       tokenLifetime = 3600;
     },
     waitForCalls(count, kind, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = succeeded(kind);
-          if (found.length < count) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(`Google stand-in: ${succeeded(kind).length} of ${count} ${kind ?? 'calls'} succeeded`),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
+      return waitForCount(
+        waiters,
+        () => succeeded(kind),
+        count,
+        timeoutMs,
+        () => `Google stand-in: ${succeeded(kind).length} of ${count} ${kind ?? 'calls'} succeeded`,
+      );
     },
     close: () =>
       new Promise<void>((resolve) => {
