@@ -6,7 +6,9 @@
  * Then, several times each and interleaved, a fresh `node` process imports the bundle and serves one
  * request against DynamoDB Local (bench/cold-start/invoke.mjs). Two settings: as deployed
  * (NODE_OPTIONS=--enable-source-maps, which lib/constructs/function.ts sets) and without it.
- * Knob: BENCH_COLD_RUNS (9).
+ * Knobs: BENCH_COLD_RUNS (9); BENCH_COLD_PROFILE=cards,wallet adds one more cold start of each named
+ * function under `--cpu-prof` and prints where its CPU time went, by package or own source file
+ * (bench/lib/cpu-profile.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { STREAM_CONSUMERS } from '../functions/streams/registry';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/dynamodb';
 import { handlerEnvironment } from '../local/handler-env';
 import { loadOrCreateLocalSecrets } from '../local/secrets';
+import { type ProfileSummary, summarizeProfile } from './lib/cpu-profile';
 import { emit, knob, progress } from './lib/env';
 import { jsonClient } from './lib/http-client';
 import { apiEvent, issueCard, startBenchStack } from './lib/local';
@@ -31,6 +34,10 @@ import { codeState, machine } from './lib/machine';
 import { median, ratio, round } from './lib/stats';
 
 const RUNS = knob('COLD_RUNS', 9);
+const PROFILE = (process.env.BENCH_COLD_PROFILE ?? '')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(tmpdir(), `giftcard-bench-cold-${process.pid}`);
 const ESM_REQUIRE_BANNER =
@@ -221,7 +228,7 @@ function asAuthorized(
 ): APIGatewayProxyEvent {
   const authorizer =
     principalType === 'merchant'
-      ? { principalType, usagePlan: 'standard', merchantId: stack.merchantId }
+      ? { principalType, usagePlan: 'standard', merchantId: stack.merchantId, programIds: stack.programId }
       : { principalType, usagePlan: 'staff', sub: 'bench-admin' };
   return { ...event, requestContext: { ...event.requestContext, authorizer } };
 }
@@ -254,17 +261,29 @@ interface Run {
   wallMs: number;
 }
 
-function coldStart(bundle: string, eventFile: string, sourceMaps: boolean): Promise<Run> {
+function coldStart(
+  bundle: string,
+  eventFile: string,
+  sourceMaps: boolean,
+  profileDir?: string,
+): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [join(ROOT, 'bench/cold-start/invoke.mjs'), bundle, eventFile], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...environment,
-        NODE_OPTIONS: sourceMaps ? '--enable-source-maps' : '',
+    const profileArgs = profileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=200']
+      : [];
+    const child = spawn(
+      process.execPath,
+      [...profileArgs, join(ROOT, 'bench/cold-start/invoke.mjs'), bundle, eventFile],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...environment,
+          NODE_OPTIONS: sourceMaps ? '--enable-source-maps' : '',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -306,6 +325,22 @@ for (let r = 0; r < RUNS; r++) {
     }
   }
   progress(`cold-start: run ${r + 1}/${RUNS} done`);
+}
+
+const profiles: Record<string, ProfileSummary & { totalMs: number }> = {};
+for (const name of PROFILE) {
+  const bundle = bundles[name];
+  const eventFile = events[name];
+  if (!bundle || !eventFile) throw new Error(`BENCH_COLD_PROFILE: no function named ${name}`);
+  const dir = join(OUT, `profile-${name}`);
+  mkdirSync(dir, { recursive: true });
+  const run = await coldStart(bundle.file, eventFile, true, dir);
+  const file = readdirSync(dir).find((entry) => entry.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no CPU profile written for ${name}`);
+  profiles[name] = {
+    totalMs: round(run.sinceProcessStartMs, 1),
+    ...summarizeProfile(join(dir, file), bundle.file),
+  };
 }
 
 const medianOf = (list: Run[], key: keyof Run) => round(median(list.map((run) => Number(run[key]))), 1);
@@ -361,6 +396,7 @@ emit({
     Object.entries(bundles).map(([name, { file: _file, ...rest }]) => [name, rest]),
   ),
   coldStarts: results,
+  ...(PROFILE.length > 0 ? { profiles } : {}),
   goals: { goal: 'total within 1.3x of the minimal handler (as deployed)', perFunction: goals },
 });
 

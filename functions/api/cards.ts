@@ -7,7 +7,7 @@ import { checkNewPin, hashPin } from '../core/pin';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
 import { cardVisibility, programVisibility } from '../http/auth';
 import { operationContext } from '../http/operation-context';
-import { pathId } from '../http/params';
+import { isId, pathId } from '../http/params';
 import {
   amount,
   amountOrZero,
@@ -22,12 +22,14 @@ import { cardView, holdView, pageView, transactionView } from '../http/views';
 import {
   type CardRequest,
   cardHistory,
+  type EarlyCardRead,
   findHold,
   getCard,
   issueCard,
   listCards,
   lookupCard,
   operateOnCard,
+  readCardEarly,
   transferBetweenCards,
 } from '../store/cards';
 import { checkPin, findPin, pinRefusal } from '../store/pins';
@@ -47,6 +49,11 @@ const cardVerb = <B extends z.ZodRawShape>(
     summary,
     status,
     body: z.object({ ...shape, ...requestContextFields, pin: pinField.optional() }).strict(),
+    // A cold or quiet instance reads the card and the programs while the caller is authenticated.
+    early: (params, hint) => {
+      warmProgramCache(hint.programIds);
+      return isId(params.cardId, 'gc') ? readCardEarly(params.cardId) : undefined;
+    },
     run: async (request) => {
       const { pin, reason: why } = request.body as { pin?: string; reason?: string };
       // Staff changing a card's state say why: the reason is kept on the ledger entry for audit.
@@ -61,7 +68,10 @@ const cardVerb = <B extends z.ZodRawShape>(
         operationContext(request),
         request.idempotency,
         cardVisibility(request.principal),
-        pin === undefined ? {} : { pin },
+        {
+          ...(pin === undefined ? {} : { pin }),
+          ...(request.early ? { early: request.early as EarlyCardRead } : {}),
+        },
       );
       return {
         ...(result.hold ? { hold: holdView(result.hold) } : {}),

@@ -28,6 +28,14 @@ export interface OperationRequest<B, Q> {
   readonly now: Date;
   /** Request headers by lower-case name (conditional requests: If-Modified-Since). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** What the operation's `early` started, when it ran. */
+  readonly early?: unknown;
+}
+
+/** What API Gateway's authorizer already established about a request (functions/http/authorizer.ts). */
+export interface GatewayHint {
+  /** The programs of the merchant the authorizer named: reads to warm, never a grant. */
+  readonly programIds: readonly string[];
 }
 
 export interface Operation<B = unknown, Q = unknown> {
@@ -39,6 +47,13 @@ export interface Operation<B = unknown, Q = unknown> {
   readonly status?: number;
   /** The success's media type when it is not JSON (the operation answers with a RawResponse). */
   readonly contentType?: string;
+  /**
+   * Reads to start as the request arrives, alongside authentication, for requests API Gateway's authorizer
+   * already let through (in AWS every request with credentials comes that way; `npm start` emulates it).
+   * They only warm what `run` reads anyway; `run` gets the result as `request.early` and decides nothing
+   * from it before the caller is authenticated. Must not throw.
+   */
+  readonly early?: (params: Readonly<Record<string, string>>, hint: GatewayHint) => unknown;
   readonly run: (request: OperationRequest<B, Q>) => Promise<unknown>;
 }
 
@@ -73,6 +88,16 @@ const header = (event: APIGatewayProxyEvent, name: string): string | undefined =
 function merchantHint(event: APIGatewayProxyEvent): { merchantHint?: string } {
   const named: unknown = event.requestContext?.authorizer?.merchantId;
   return typeof named === 'string' && named !== '' ? { merchantHint: named } : {};
+}
+
+/** Undefined unless API Gateway's authorizer let the request through (its context names a principal). */
+function gatewayHint(event: APIGatewayProxyEvent): GatewayHint | undefined {
+  const context = event.requestContext?.authorizer;
+  if (typeof context?.principalType !== 'string') return undefined;
+  const programIds: unknown = context.programIds;
+  return {
+    programIds: typeof programIds === 'string' && programIds !== '' ? programIds.split(',') : [],
+  };
 }
 
 function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
@@ -226,6 +251,8 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       if (route.rateLimit || (route.idempotency === 'required' && header(event, 'idempotency-key'))) {
         codePeppers().catch(() => undefined);
       }
+      const hint = op.early ? gatewayHint(event) : undefined;
+      const early = op.early && hint ? op.early(params, hint) : undefined;
       const authorization = header(event, 'authorization');
       // Public routes check no credentials (Apple's devices call the update list and the log bare).
       const principal: Principal = route.access.public
@@ -249,7 +276,16 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       if (limit && route.rateLimit && !runsAlongsideLimit(route.rateLimit, body)) await limit;
       const idempotency = idempotencyClaim(event, route, principal, params, body);
       const running = op
-        .run({ principal, params, body, query, idempotency, now, headers: lowerCaseHeaders(event) })
+        .run({
+          principal,
+          params,
+          body,
+          query,
+          idempotency,
+          now,
+          headers: lowerCaseHeaders(event),
+          ...(early === undefined ? {} : { early }),
+        })
         .catch(async (error: unknown) => {
           // Lookups that found nothing and wrong PINs feed the fraud rule FAILED_CHECKS_KEY.
           await noteFailedCheck(route, principal, error, now);

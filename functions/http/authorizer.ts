@@ -29,6 +29,11 @@ export interface AuthorizerContext {
   readonly usagePlan: UsagePlanTier;
   readonly merchantId?: string;
   readonly keyId?: string;
+  /**
+   * The merchant's programs, comma-separated: handlers start reading them alongside the API key on a cold
+   * request. A hint only, possibly as old as the gateway's cached answer; access follows the merchant item.
+   */
+  readonly programIds?: string;
   readonly sub?: string;
 }
 
@@ -62,6 +67,9 @@ function usageOf(principal: Exclude<Principal, { type: 'anonymous' | 'pass' }>):
         usagePlan: principal.merchant.usagePlan ?? DEFAULT_MERCHANT_USAGE_PLAN,
         merchantId: principal.merchant.id,
         keyId: principal.key.id,
+        ...(principal.merchant.programIds.length > 0
+          ? { programIds: principal.merchant.programIds.join(',') }
+          : {}),
       },
     };
   }

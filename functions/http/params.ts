@@ -8,6 +8,10 @@ export function pathId(
   what: string,
 ): string {
   const value = params[name] ?? '';
-  if (!new RegExp(`^${prefix}_[0-9a-z]{26}$`).test(value)) throw notFound(what);
+  if (!isId(value, prefix)) throw notFound(what);
   return value;
 }
+
+/** Whether a value has the form of an id with this prefix (`gc_` and 26 lower-case base-36 characters). */
+export const isId = (value: string | undefined, prefix: string): value is string =>
+  value !== undefined && new RegExp(`^${prefix}_[0-9a-z]{26}$`).test(value);

@@ -31,7 +31,7 @@ import {
 import { listByIndex } from './listing';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
 import { checkPin, decoyCheckPin, findPin, pinRefusal, pinRequired, pinWrite, requirePin } from './pins';
-import { getProgram } from './programs';
+import { getProgram, warmProgramCache } from './programs';
 import { codePeppers } from './secrets';
 import { backoff, keyInProgress, type TransactItem, writeAtomically } from './transact';
 
@@ -174,6 +174,31 @@ function guardedCardPut(card: Card, guard: WriteGuard): TransactItem {
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
+}
+
+/**
+ * A card read started the moment a request arrived, alongside its authentication, so a cold or quiet
+ * instance waits for one round trip (key, merchant, card and program together) before it writes, not
+ * three. Only requests API Gateway's authorizer already let through start one (functions/http/
+ * api-handler.ts); nothing is shown or planned from it until the request is authenticated and the card
+ * found visible to the caller. It was sent after the request arrived, so planning on it is as sound as
+ * planning on a read made later (functions/store/card-queue.ts).
+ */
+export interface EarlyCardRead {
+  readonly cardId: string;
+  /** The request's arrival on this process's clock, and the read's sending just after it. */
+  readonly arrivedAt: number;
+  readonly sentAt: number;
+  readonly card: Promise<Card | undefined>;
+}
+
+export function readCardEarly(cardId: string): EarlyCardRead {
+  const arrivedAt = tick();
+  const sentAt = tick();
+  const card = findCard(cardId);
+  // Its program is read as soon as the card names it, cached for the plan (shared if already in flight).
+  card.then((found) => found && warmProgramCache([found.programId])).catch(() => undefined);
+  return { cardId, arrivedAt, sentAt, card };
 }
 
 export async function findCard(cardId: string): Promise<Card | undefined> {
@@ -356,12 +381,13 @@ export function operateOnCard(
   context: OperationContext,
   claim: IdempotencyClaim | undefined,
   visible: CardVisibility,
-  options: { readonly pin?: string } = {},
+  options: { readonly pin?: string; readonly early?: EarlyCardRead } = {},
 ): Promise<CardResult> {
   // Drawn once, so every retry of this request places the same hold.
   const holdId = request.type === 'HOLD' ? newId('hold', context.now) : undefined;
   let pinChecked = !SPENDING.has(request.type) || context.actor.type === 'staff';
-  return commitInLanes([cardId], claim, context.now, async (cards) => {
+  const early = options.early?.cardId === cardId ? options.early : undefined;
+  return commitInLanes([cardId], claim, context.now, early, async (cards) => {
     const card = cards.get(cardId);
     if (!card || !visible(card)) throw notFound('The card');
     const program = await getProgram(card.programId, { cached: true });
@@ -458,7 +484,7 @@ export async function transferBetweenCards(
       { field: 'toCardId', message: 'must be another card' },
     ]);
   }
-  return commitInLanes([fromId, toId], claim, context.now, async (cards) => {
+  return commitInLanes([fromId, toId], claim, context.now, undefined, async (cards) => {
     const from = cards.get(fromId);
     const to = cards.get(toId);
     if (!from || !visible(from)) throw notFound('The card');
@@ -511,12 +537,13 @@ async function commitInLanes<R>(
   cardIds: readonly string[],
   claim: IdempotencyClaim | undefined,
   now: Date,
+  early: EarlyCardRead | undefined,
   plan: Plan<R>,
 ): Promise<R> {
-  const arrivedAt = tick();
+  const arrivedAt = early?.arrivedAt ?? tick();
   const inLanes = [...cardIds].sort().reduceRight<() => Promise<R>>(
     (inner, id) => () => oneAtATime(id, inner),
-    () => commitWithRetries(cardIds, claim, now, arrivedAt, plan),
+    () => commitWithRetries(cardIds, claim, now, arrivedAt, early, plan),
   );
   try {
     return await inLanes();
@@ -539,6 +566,7 @@ async function commitWithRetries<R>(
   claim: IdempotencyClaim | undefined,
   now: Date,
   arrivedAt: number,
+  early: EarlyCardRead | undefined,
   plan: Plan<R>,
 ): Promise<R> {
   const known = new Map<string, Card>();
@@ -546,21 +574,30 @@ async function commitWithRetries<R>(
     const seen = cardSeenSince(id, arrivedAt);
     if (seen) known.set(id, seen);
   }
+  // The early read, unless the lane already holds a state seen since (newer): used once, then dropped.
+  let ahead = early && !known.has(early.cardId) ? early : undefined;
   let keyBusy = false;
   const deadline = Date.now() + WRITE_BUDGET_MS;
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     const cards = new Map<string, Card>();
     await Promise.all(
       cardIds.map(async (id) => {
-        const sentAt = tick();
-        const card = known.get(id) ?? (await findCard(id));
-        if (card) {
-          cards.set(id, card);
-          if (!known.has(id)) noteCard(card, sentAt);
+        if (known.has(id)) {
+          cards.set(id, known.get(id) as Card);
+          return;
+        }
+        const read =
+          ahead?.cardId === id
+            ? { sentAt: ahead.sentAt, card: await ahead.card.catch(() => findCard(id)) }
+            : { sentAt: tick(), card: await findCard(id) };
+        if (read.card) {
+          cards.set(id, read.card);
+          noteCard(read.card, read.sentAt);
         }
       }),
     );
     known.clear();
+    ahead = undefined;
     let planned: { changes: CardChange[]; result: R };
     try {
       planned = await plan(cards);

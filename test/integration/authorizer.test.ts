@@ -6,6 +6,7 @@ import { handler } from '../../functions/http/authorizer';
 import { logger } from '../../functions/logger';
 import { clearApiKeyCache, createApiKey, revokeApiKey } from '../../functions/store/api-keys';
 import { clearMerchantCache, createMerchant } from '../../functions/store/merchants';
+import { makeProgram } from '../support/fixtures';
 import { createTestTable, type TestEnv, type TestTable, testEnv } from '../support/table';
 
 /** The API Gateway REQUEST authorizer (functions/http/authorizer.ts), called as API Gateway calls it. */
@@ -57,6 +58,17 @@ describe('the authorizer', () => {
     });
     // Nothing secret in what API Gateway may log or pass on.
     expect(JSON.stringify(result)).not.toContain(key.apiKey);
+  });
+
+  it("names the merchant's programs, so handlers can read them alongside the key", async () => {
+    const programs = [await makeProgram(), await makeProgram()];
+    const merchant = await createMerchant(
+      { name: 'Two programs', programIds: programs.map((p) => p.id) },
+      undefined,
+    );
+    const key = await createApiKey(merchant.id, { scopes: ['cards:read'] }, undefined);
+    const result = await handler(event(`Bearer ${key.apiKey}`));
+    expect(result.context?.programIds).toBe(programs.map((p) => p.id).join(','));
   });
 
   it('names the staff plan key for a staff token', async () => {

@@ -14,6 +14,8 @@ import {
   revokeApiKey,
   settleLastUseWrites,
 } from '../../functions/store/api-keys';
+import { issueCard } from '../../functions/store/cards';
+import { db } from '../../functions/store/dynamo-client';
 import { clearMerchantCache, createMerchant } from '../../functions/store/merchants';
 import {
   clearProgramCache,
@@ -21,7 +23,7 @@ import {
   updateProgram,
   warmProgramCache,
 } from '../../functions/store/programs';
-import { makeProgram } from '../support/fixtures';
+import { everyProgram, makeProgram, staffContext } from '../support/fixtures';
 import { resetHandlerState } from '../support/reset';
 import { createTestTable, type TestTable, testEnv } from '../support/table';
 
@@ -122,6 +124,134 @@ describe('reading programs ahead', () => {
     warmProgramCache([program.id, 'prg_unknown']);
     expect(await findProgram(program.id, { cached: true })).toEqual(program);
     expect(await findProgram('prg_unknown', { cached: true })).toBeUndefined();
+  });
+});
+
+/** Each DynamoDB call a handler makes, and how many calls had answered when it was sent. */
+function recordCalls() {
+  const client = db();
+  const original = client.send.bind(client);
+  const calls: { command: string; key: string; answeredBefore: number }[] = [];
+  let answered = 0;
+  const spy = vi.spyOn(client, 'send').mockImplementation((async (command: {
+    constructor: { name: string };
+    input: { Key?: { PK?: string } };
+  }) => {
+    calls.push({
+      command: command.constructor.name,
+      key: String(command.input.Key?.PK ?? ''),
+      answeredBefore: answered,
+    });
+    try {
+      return await original(command as never);
+    } finally {
+      answered += 1;
+    }
+  }) as never);
+  return { calls, restore: () => spy.mockRestore() };
+}
+
+describe('a card change the gateway authorizer let through', () => {
+  const redeemEvent = (
+    cardId: string,
+    apiKey: string,
+    authorizer: Record<string, string> | undefined,
+  ): APIGatewayProxyEvent => ({
+    httpMethod: 'POST',
+    resource: '/v1/cards/{cardId}/redeem',
+    path: `/v1/cards/${cardId}/redeem`,
+    pathParameters: { cardId },
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    headers: {
+      Authorization: `Bearer ${apiKey}`,
+      'Idempotency-Key': `cold-${Math.random()}`,
+      'Content-Type': 'application/json',
+    },
+    multiValueHeaders: {},
+    body: JSON.stringify({ amount: 100, channel: 'POS' }),
+    isBase64Encoded: false,
+    stageVariables: null,
+    requestContext: {
+      requestId: 'req-early',
+      ...(authorizer ? { authorizer } : {}),
+    } as unknown as APIGatewayProxyEvent['requestContext'],
+  });
+
+  async function shopWithCard() {
+    const program = await makeProgram();
+    const merchant = await createMerchant({ name: 'Till', programIds: [program.id] }, undefined);
+    const key = await createApiKey(merchant.id, { scopes: ['cards:transact'] }, undefined);
+    const issued = await issueCard(
+      program.id,
+      { type: 'DIGITAL', amount: 1000, activate: true },
+      staffContext(),
+      undefined,
+      everyProgram,
+    );
+    return { program, merchant, key, card: issued.card };
+  }
+
+  it('reads key, merchant, card and program in one round on a cold instance, then writes', async () => {
+    const { program, merchant, key, card } = await shopWithCard();
+    coldInstance();
+    const recorded = recordCalls();
+    try {
+      const answer = await cards(
+        redeemEvent(card.id, key.apiKey, {
+          principalType: 'merchant',
+          merchantId: merchant.id,
+          programIds: program.id,
+        }),
+        {} as Context,
+      );
+      expect(answer.statusCode).toBe(200);
+      expect(JSON.parse(answer.body).card.balance).toBe(900);
+    } finally {
+      recorded.restore();
+    }
+    const firstRound = recorded.calls.filter((call) => call.answeredBefore === 0).map((call) => call.key);
+    expect(firstRound).toEqual(
+      expect.arrayContaining([`CARD#${card.id}`, `PROGRAM#${program.id}`, `MERCHANT#${merchant.id}`]),
+    );
+    expect(firstRound.some((pk) => pk.startsWith('APIKEY#'))).toBe(true);
+    const writes = recorded.calls.filter((call) => call.command === 'TransactWriteCommand');
+    expect(writes).toHaveLength(1);
+    // Nothing was read twice: the plan used the early card read and the program read ahead.
+    const reads = recorded.calls.filter((call) => call.command === 'GetCommand').map((call) => call.key);
+    expect(new Set(reads).size).toBe(reads.length);
+  });
+
+  it('reads nothing ahead without the authorizer, and refuses a stranger after reading ahead', async () => {
+    const { key, card } = await shopWithCard();
+    const stranger = await createMerchant({ name: 'Stranger', programIds: [] }, undefined);
+    const strangerKey = await createApiKey(stranger.id, { scopes: ['cards:transact'] }, undefined);
+    coldInstance();
+    let recorded = recordCalls();
+    try {
+      // No authorizer context (not through the gateway): the card is read only after authentication.
+      const answer = await cards(redeemEvent(card.id, key.apiKey, undefined), {} as Context);
+      expect(answer.statusCode).toBe(200);
+    } finally {
+      recorded.restore();
+    }
+    expect(recorded.calls.find((call) => call.key === `CARD#${card.id}`)?.answeredBefore).toBeGreaterThan(0);
+
+    coldInstance();
+    recorded = recordCalls();
+    try {
+      // Let through by the gateway as another merchant: the card is read ahead, but not shown or changed.
+      const answer = await cards(
+        redeemEvent(card.id, strangerKey.apiKey, { principalType: 'merchant', merchantId: stranger.id }),
+        {} as Context,
+      );
+      expect(answer.statusCode).toBe(404);
+      expect(answer.body).not.toContain('"balance"');
+    } finally {
+      recorded.restore();
+    }
+    expect(recorded.calls.find((call) => call.key === `CARD#${card.id}`)?.answeredBefore).toBe(0);
+    expect(recorded.calls.some((call) => call.command === 'TransactWriteCommand')).toBe(false);
   });
 });
 
