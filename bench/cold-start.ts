@@ -327,20 +327,23 @@ for (let r = 0; r < RUNS; r++) {
   progress(`cold-start: run ${r + 1}/${RUNS} done`);
 }
 
-const profiles: Record<string, ProfileSummary & { totalMs: number }> = {};
+const profiles: Record<string, ProfileSummary & { totalMs: number; profile: string }> = {};
 for (const name of PROFILE) {
   const bundle = bundles[name];
   const eventFile = events[name];
   if (!bundle || !eventFile) throw new Error(`BENCH_COLD_PROFILE: no function named ${name}`);
-  const dir = join(OUT, `profile-${name}`);
+  // Kept for a closer look (Chrome DevTools, or `node --cpu-prof` tooling); bench/results is ignored by git.
+  const dir = join(ROOT, 'bench/results/cold-profiles', name);
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const run = await coldStart(bundle.file, eventFile, true, dir);
   const file = readdirSync(dir).find((entry) => entry.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no CPU profile written for ${name}`);
-  profiles[name] = {
-    totalMs: round(run.sinceProcessStartMs, 1),
-    ...summarizeProfile(join(dir, file), bundle.file),
-  };
+  const summary = summarizeProfile(join(dir, file), bundle.file);
+  // The bundle and its map beside the profile, so the profile can be read after OUT is removed.
+  writeFileSync(join(dir, 'index.mjs'), readFileSync(bundle.file));
+  writeFileSync(join(dir, 'index.mjs.map'), readFileSync(`${bundle.file}.map`));
+  profiles[name] = { totalMs: round(run.sinceProcessStartMs, 1), profile: join(dir, file), ...summary };
 }
 
 const medianOf = (list: Run[], key: keyof Run) => round(median(list.map((run) => Number(run[key]))), 1);
