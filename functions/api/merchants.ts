@@ -2,9 +2,9 @@ import * as z from 'zod';
 import { MERCHANT_SCOPES } from '../core/access';
 import type { Merchant } from '../core/merchant';
 import { DEFAULT_MERCHANT_USAGE_PLAN, MERCHANT_USAGE_PLANS } from '../core/usage-plans';
-import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { auditOf } from '../http/auth';
-import { pathId } from '../http/params';
+import { isId, pathId } from '../http/params';
 import { entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from '../store/api-keys';
@@ -60,7 +60,12 @@ export const operations: Operations = {
   }),
   'GET /v1/merchants/{merchantId}': operation({
     summary: 'Get a merchant',
-    run: async ({ params }) => merchantView(await getMerchant(merchantId(params))),
+    early: (params) =>
+      isId(params.merchantId, 'mer') ? readAhead(() => getMerchant(params.merchantId as string)) : undefined,
+    run: async ({ params, early }) => {
+      const id = merchantId(params);
+      return merchantView(await ((early as ReturnType<typeof getMerchant> | undefined) ?? getMerchant(id)));
+    },
   }),
   'PATCH /v1/merchants/{merchantId}': operation({
     summary: 'Rename a merchant, change its programs or its usage plan',

@@ -17,8 +17,9 @@ import {
   DEFAULT_DEACTIVATION,
   type ExpiryPolicy,
 } from '../core/program';
-import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { auditOf } from '../http/auth';
+import { isId } from '../http/params';
 import { amount, currency, entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import { createProgram, getProgram, listPrograms, type ProgramInput, updateProgram } from '../store/programs';
@@ -179,7 +180,12 @@ export const operations: Operations = {
   }),
   'GET /v1/programs/{programId}': operation({
     summary: 'Get a program',
-    run: ({ params }) => getProgram(programParams(params)),
+    early: (params) =>
+      isId(params.programId, 'prg') ? readAhead(() => getProgram(params.programId as string)) : undefined,
+    run: ({ params, early }) => {
+      const programId = programParams(params);
+      return (early as ReturnType<typeof getProgram> | undefined) ?? getProgram(programId);
+    },
   }),
   'PATCH /v1/programs/{programId}': operation({
     summary: "Change a program's rules (new cards and later loads)",

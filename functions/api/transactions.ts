@@ -1,11 +1,11 @@
 import * as z from 'zod';
 import { notFound } from '../core/errors';
-import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { cardVisibility, principalScope } from '../http/auth';
 import { operationContext } from '../http/operation-context';
 import { requestContextFields } from '../http/validation';
 import { cardView, transactionView } from '../http/views';
-import { getTransaction } from '../store/cards';
+import { getTransaction, readEntryAndCard } from '../store/cards';
 import { reverseByIdempotencyKey, reverseTransaction, type TimeoutReversal } from '../store/reversals';
 
 const transactionIdOf = (params: Readonly<Record<string, string>>) => {
@@ -28,8 +28,14 @@ function reversalView(outcome: TimeoutReversal, now: Date) {
 export const operations: Operations = {
   'GET /v1/transactions/{transactionId}': operation({
     summary: 'Get one ledger entry',
-    run: async ({ params, principal }) =>
-      transactionView(await getTransaction(transactionIdOf(params), cardVisibility(principal))),
+    // The entry and its card are read while the caller is authenticated (a cold or quiet instance).
+    early: (params) =>
+      params.transactionId ? readAhead(() => readEntryAndCard(params.transactionId as string)) : undefined,
+    run: async ({ params, principal, early }) => {
+      const id = transactionIdOf(params);
+      const read = early as ReturnType<typeof readEntryAndCard> | undefined;
+      return transactionView(await getTransaction(id, cardVisibility(principal), read));
+    },
   }),
   'POST /v1/transactions/{transactionId}/reverse': operation({
     summary: 'Reverse a redemption, capture, load or activation once',

@@ -57,6 +57,16 @@ export interface Operation<B = unknown, Q = unknown> {
   readonly run: (request: OperationRequest<B, Q>) => Promise<unknown>;
 }
 
+/**
+ * Starts a read for an operation's `early`. A failure waits for `run` to meet it (as if `run` had read
+ * then), and is never an unhandled rejection when the request is refused before `run`.
+ */
+export function readAhead<T>(read: () => Promise<T>): Promise<T> {
+  const pending = read();
+  pending.catch(() => undefined);
+  return pending;
+}
+
 /** An answer that is not JSON (the API reference page, a Wallet pass): bytes go out base64-encoded. */
 export class RawResponse {
   constructor(

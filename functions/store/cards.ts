@@ -716,13 +716,26 @@ export async function allEntries(cardId: string): Promise<LedgerEntry[]> {
   return entries;
 }
 
-export async function getTransaction(transactionId: string, visible: CardVisibility): Promise<LedgerEntry> {
+/** A ledger entry and its card, read side by side; who may see them is for `getTransaction` to say. */
+export async function readEntryAndCard(
+  transactionId: string,
+): Promise<{ card?: Card; entry?: LedgerEntry } | undefined> {
   const parsed = parseTransactionId(transactionId);
-  if (!parsed) throw notFound('The transaction');
+  if (!parsed) return undefined;
   const [card, out] = await Promise.all([
     findCard(parsed.cardId),
     db().send(new GetCommand({ TableName: tableName(), Key: entryKey(parsed.cardId, parsed.seq) })),
   ]);
-  if (!card || !visible(card) || !out.Item) throw notFound('The transaction');
-  return toEntry(out.Item);
+  return { ...(card ? { card } : {}), ...(out.Item ? { entry: toEntry(out.Item) } : {}) };
+}
+
+/** `read`: the same reads when they were started ahead (the API's `early`). */
+export async function getTransaction(
+  transactionId: string,
+  visible: CardVisibility,
+  read: Promise<{ card?: Card; entry?: LedgerEntry } | undefined> = readEntryAndCard(transactionId),
+): Promise<LedgerEntry> {
+  const found = await read;
+  if (!found?.card || !visible(found.card) || !found.entry) throw notFound('The transaction');
+  return found.entry;
 }

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as cards } from '../../functions/api/cards';
+import { handler as transactions } from '../../functions/api/transactions';
 import { authenticate } from '../../functions/http/auth';
 import { logger } from '../../functions/logger';
 import {
@@ -181,7 +182,7 @@ describe('a card change the gateway authorizer let through', () => {
   async function shopWithCard() {
     const program = await makeProgram();
     const merchant = await createMerchant({ name: 'Till', programIds: [program.id] }, undefined);
-    const key = await createApiKey(merchant.id, { scopes: ['cards:transact'] }, undefined);
+    const key = await createApiKey(merchant.id, { scopes: ['cards:transact', 'cards:read'] }, undefined);
     const issued = await issueCard(
       program.id,
       { type: 'DIGITAL', amount: 1000, activate: true },
@@ -220,6 +221,38 @@ describe('a card change the gateway authorizer let through', () => {
     // Nothing was read twice: the plan used the early card read and the program read ahead.
     const reads = recorded.calls.filter((call) => call.command === 'GetCommand').map((call) => call.key);
     expect(new Set(reads).size).toBe(reads.length);
+  });
+
+  it('a GET of a ledger entry reads the entry and its card alongside the key; a stranger gets 404', async () => {
+    const { program, merchant, key, card } = await shopWithCard();
+    const stranger = await createMerchant({ name: 'Stranger', programIds: [] }, undefined);
+    const strangerKey = await createApiKey(stranger.id, { scopes: ['cards:read'] }, undefined);
+    const transactionId = `tx_${card.id.slice(3)}_2`;
+    const get = (apiKey: string, merchantId: string): APIGatewayProxyEvent => ({
+      ...redeemEvent(card.id, apiKey, { principalType: 'merchant', merchantId, programIds: program.id }),
+      httpMethod: 'GET',
+      resource: '/v1/transactions/{transactionId}',
+      path: `/v1/transactions/${transactionId}`,
+      pathParameters: { transactionId },
+      body: null,
+    });
+    coldInstance();
+    const recorded = recordCalls();
+    try {
+      const answer = await transactions(get(key.apiKey, merchant.id), {} as Context);
+      expect(answer.statusCode).toBe(200);
+      expect(JSON.parse(answer.body)).toMatchObject({ id: transactionId, type: 'ACTIVATE', amount: 1000 });
+    } finally {
+      recorded.restore();
+    }
+    const firstRound = recorded.calls.filter((call) => call.answeredBefore === 0).map((call) => call.key);
+    expect(firstRound.filter((pk) => pk === `CARD#${card.id}`)).toHaveLength(2);
+    expect(firstRound.some((pk) => pk.startsWith('APIKEY#'))).toBe(true);
+
+    coldInstance();
+    const refused = await transactions(get(strangerKey.apiKey, stranger.id), {} as Context);
+    expect(refused.statusCode).toBe(404);
+    expect(refused.body).not.toContain('balanceAfter');
   });
 
   it('reads nothing ahead without the authorizer, and refuses a stranger after reading ahead', async () => {
