@@ -158,6 +158,13 @@ const environment = {
     issuer: stack.issuer,
     logLevel: 'ERROR',
   }),
+  // The local stack's Google service account and stand-in (set in this process's environment by the
+  // stack), so google-wallet signs a real save link instead of answering 404 for want of them.
+  ...Object.fromEntries(
+    ['GOOGLE_SERVICE_ACCOUNT_JSON', 'GOOGLE_WALLET_API_URL', 'GOOGLE_OAUTH_TOKEN_URL']
+      .filter((name) => process.env[name])
+      .map((name) => [name, process.env[name] as string]),
+  ),
   // The local stack's Apple pass certificates (set in this process's environment by the stack), so the
   // wallet function's first request signs a real pass instead of failing for want of them.
   ...(process.env.APPLE_PASS_CERTIFICATES
@@ -212,7 +219,10 @@ function eventFor(target: Target): unknown {
     candidates.find((r) => params(r.path).length > 0 && params(r.path).every((p) => known[p])) ??
     candidates.find((r) => params(r.path).length === 0);
   if (!route) return undefined;
-  const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => known[name] ?? name);
+  const today = new Date().toISOString().slice(0, 10);
+  // Routes with required query parameters get them, so the bench measures a full request, not a 400.
+  const query = route.path === '/v1/reports/summary' ? `?from=${today}&to=${today}` : '';
+  const path = `${route.path.replace(/\{(\w+)\}/g, (_, name: string) => known[name] ?? name)}${query}`;
   const access = route.access;
   const token = access.public ? undefined : access.merchant ? stack.apiKey : stack.staffTokens.admin;
   const event = apiEvent('GET', path, token ? { token } : {});

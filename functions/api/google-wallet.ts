@@ -1,15 +1,26 @@
-import { apiHandler, type Operations, operation } from '../http/api-handler';
+import type { Card } from '../core/card';
+import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { cardVisibility } from '../http/auth';
-import { pathId } from '../http/params';
-import { getCard } from '../store/cards';
+import { isId, pathId } from '../http/params';
+import { findCard, getCard } from '../store/cards';
 import { googleSaveUrlFor } from '../store/google-wallet';
-import { getProgram } from '../store/programs';
+import { getProgram, warmProgramCache } from '../store/programs';
 
 export const operations: Operations = {
   'GET /v1/cards/{cardId}/wallet/google': operation({
     summary: 'A Save to Google Wallet link for the card (a signed JWT; the pass shows the last 4 only)',
-    run: async ({ params, principal, now }) => {
-      const card = await getCard(pathId(params, 'cardId', 'gc', 'The card'), cardVisibility(principal));
+    // The card and the merchant's programs are read while the caller is authenticated.
+    early: (params, hint) => {
+      warmProgramCache(hint.programIds);
+      return isId(params.cardId, 'gc') ? readAhead(() => findCard(params.cardId as string)) : undefined;
+    },
+    run: async ({ params, principal, now, early }) => {
+      const id = pathId(params, 'cardId', 'gc', 'The card');
+      const card = await getCard(
+        id,
+        cardVisibility(principal),
+        early as Promise<Card | undefined> | undefined,
+      );
       const program = await getProgram(card.programId, { cached: true });
       return { saveUrl: await googleSaveUrlFor(card, program, now) };
     },

@@ -221,8 +221,13 @@ export async function findCardByCode(code: string): Promise<Card | undefined> {
   return undefined;
 }
 
-export async function getCard(cardId: string, visible: CardVisibility): Promise<Card> {
-  const card = await findCard(cardId);
+/** `read`: the same read when it was started ahead (the API's `early`). */
+export async function getCard(
+  cardId: string,
+  visible: CardVisibility,
+  read: Promise<Card | undefined> = findCard(cardId),
+): Promise<Card> {
+  const card = await read;
   if (!card || !visible(card)) throw notFound('The card');
   return card;
 }
