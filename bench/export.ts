@@ -1,6 +1,6 @@
 /**
  * Finance export at scale (issue #6): seeds N cards with their ledger entries into DynamoDB Local (the
- * item shapes the card store writes: planned by functions/core, turned into items by store/cards.ts and
+ * item shapes the card store writes: planned by functions/core, turned into items by store/card-items.ts and
  * store/keys.ts), then exports the month with the real plan, segment and finalize handlers
  * (functions/exports/runner.ts) into s3rver, and checks the run tied out. Prints { cards, entries,
  * seconds, peakRssMb, rowsPerSecond, segments, ... }; peak RSS is this process's (the exporter's),

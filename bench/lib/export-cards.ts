@@ -2,7 +2,7 @@ import { planIssue, planOperation } from '../../functions/core/card';
 import type { ExportPeriod } from '../../functions/core/export-period';
 import { newId } from '../../functions/core/ids';
 import type { Program } from '../../functions/core/program';
-import { cardItem } from '../../functions/store/cards';
+import { cardItem } from '../../functions/store/card-items';
 import { entryKey } from '../../functions/store/keys';
 import { createProgram } from '../../functions/store/programs';
 

@@ -1,11 +1,17 @@
 import * as z from 'zod';
+import { type CardRequest, changeCard } from '../app/card-change';
+import { issueCard } from '../app/card-issue';
+import { getCard, lookupCard, mayReadEntry } from '../app/card-lookup';
+import { transferValue } from '../app/card-transfer';
+import { setPin } from '../app/pin-change';
 import { displayStatus } from '../core/card';
+import { ownsEntry } from '../core/card-policy';
 import { DomainError, notFound, validationFailed } from '../core/errors';
 import { DEFAULT_HOLD_SECONDS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS } from '../core/hold';
 import { CHANNELS } from '../core/ledger';
 import { checkNewPin, hashPin } from '../core/pin';
-import { apiHandler, type Operations, operation } from '../http/api-handler';
-import { cardVisibility, programVisibility } from '../http/auth';
+import { answerOf, apiHandler, type Operations, operation } from '../http/api-handler';
+import { actorOf, cardVisibility, programVisibility } from '../http/auth';
 import { operationContext } from '../http/operation-context';
 import { isId, pathId } from '../http/params';
 import {
@@ -18,21 +24,9 @@ import {
   requestContextFields,
   safeText,
 } from '../http/validation';
-import { cardView, holdView, pageView, transactionView } from '../http/views';
-import {
-  type CardRequest,
-  cardHistory,
-  type EarlyCardRead,
-  findHold,
-  getCard,
-  issueCard,
-  listCards,
-  lookupCard,
-  operateOnCard,
-  readCardEarly,
-  transferBetweenCards,
-} from '../store/cards';
-import { checkPin, findPin, pinRefusal } from '../store/pins';
+import { cardView, holdView, othersEntryView, pageView, transactionView } from '../http/views';
+import { cardHistory, type EarlyCardRead, findHold, listCards, readCardEarly } from '../store/card-reads';
+import { checkPin, pinRefusal } from '../store/pins';
 import { warmProgramCache } from '../store/programs';
 
 const cardId = (params: Readonly<Record<string, string>>) => pathId(params, 'cardId', 'gc', 'The card');
@@ -55,29 +49,26 @@ const cardVerb = <B extends z.ZodRawShape>(
       return isId(params.cardId, 'gc') ? readCardEarly(params.cardId) : undefined;
     },
     run: async (request) => {
-      const { pin, reason: why } = request.body as { pin?: string; reason?: string };
-      // Staff changing a card's state say why: the reason is kept on the ledger entry for audit.
-      if (request.principal.type === 'staff' && 'reason' in shape && why === undefined) {
-        throw validationFailed([{ field: 'reason', message: 'staff give a reason for this change' }]);
-      }
+      const { pin } = request.body as { pin?: string };
       // A cold instance reads the card's program alongside the card, not after it.
       if (request.principal.type === 'merchant') warmProgramCache(request.principal.merchant.programIds);
-      const result = await operateOnCard(
+      const committed = await changeCard(
         cardId(request.params),
         toOperation(request.body as z.infer<z.ZodObject<B>>, request.params),
         operationContext(request),
-        request.idempotency,
         cardVisibility(request.principal),
         {
-          ...(pin === undefined ? {} : { pin }),
-          ...(request.early ? { early: request.early as EarlyCardRead } : {}),
+          claim: request.idempotency,
+          pin,
+          early: request.early as EarlyCardRead | undefined,
+          deadlineMs: request.deadlineMs,
         },
       );
-      return {
+      return answerOf(committed, (result) => ({
         ...(result.hold ? { hold: holdView(result.hold) } : {}),
         transaction: transactionView(result.transaction),
         card: cardView(result.card, request.now),
-      };
+      }));
     },
   });
 
@@ -129,7 +120,7 @@ export const operations: Operations = {
     status: 201,
     run: async (request) => {
       const { body } = request;
-      const issued = await issueCard(
+      const committed = await issueCard(
         body.programId,
         {
           type: body.type,
@@ -143,11 +134,11 @@ export const operations: Operations = {
         request.idempotency,
         programVisibility(request.principal),
       );
-      return {
+      return answerOf(committed, (issued) => ({
         card: cardView(issued.card, request.now),
         code: issued.code,
         transactions: issued.transactions.map(transactionView),
-      };
+      }));
     },
   }),
   'GET /v1/cards': operation({
@@ -260,7 +251,9 @@ export const operations: Operations = {
       const id = cardId(params);
       await getCard(id, cardVisibility(principal));
       const hold = await findHold(id, holdId(params));
-      if (!hold) throw notFound('The hold');
+      // Another merchant's hold on a shared program is as unknown as a missing one.
+      if (!hold || (hold.merchantId !== undefined && !ownsEntry(actorOf(principal), hold)))
+        throw notFound('The hold');
       return holdView(hold);
     },
   }),
@@ -279,24 +272,32 @@ export const operations: Operations = {
   })),
   'POST /v1/cards/{cardId}/transfer': operation({
     summary: 'Transfer value to another card of the same currency',
-    body: z.object({ toCardId: entityId('gc'), amount: amount.optional(), ...requestContextFields }).strict(),
+    body: z
+      .object({
+        toCardId: entityId('gc'),
+        amount: amount.optional(),
+        // The source card's PIN, where its program wants one for spending (core/card-policy.ts).
+        pin: pinField.optional(),
+        ...requestContextFields,
+      })
+      .strict(),
     run: async (request) => {
-      const result = await transferBetweenCards(
+      const committed = await transferValue(
         cardId(request.params),
         request.body.toCardId,
         request.body.amount,
         operationContext(request),
-        request.idempotency,
         cardVisibility(request.principal),
+        { claim: request.idempotency, pin: request.body.pin, deadlineMs: request.deadlineMs },
       );
-      return {
+      return answerOf(committed, (result) => ({
         transaction: transactionView(result.transaction),
         card: cardView(result.card, request.now),
         destination: {
           transaction: transactionView(result.counterpart.transaction),
           card: cardView(result.counterpart.card, request.now),
         },
-      };
+      }));
     },
   }),
   'POST /v1/cards/{cardId}/cash-out': cardVerb(
@@ -311,23 +312,12 @@ export const operations: Operations = {
     summary: 'Set or change the card PIN (a merchant changing one gives the current PIN)',
     body: z.object({ pin: pinField, currentPin: pinField.optional(), ...requestContextFields }).strict(),
     run: async (request) => {
-      const id = cardId(request.params);
-      const visible = cardVisibility(request.principal);
-      const card = await getCard(id, visible);
-      const existing = await findPin(card.id);
-      if (existing && request.principal.type === 'merchant') {
-        if (request.body.currentPin === undefined)
-          throw new DomainError('PIN_REQUIRED', 'Give the current PIN to change it.');
-        const check = await checkPin(card.id, request.body.currentPin);
-        if (check !== 'OK') throw pinRefusal(check);
-      }
-      checkNewPin(request.body.pin);
-      const result = await operateOnCard(
-        id,
-        { type: 'PIN_SET', hashed: hashPin(request.body.pin) },
+      const { result } = await setPin(
+        cardId(request.params),
+        request.body.pin,
+        request.body.currentPin,
         operationContext(request),
-        undefined,
-        visible,
+        cardVisibility(request.principal),
       );
       return { transaction: transactionView(result.transaction), card: cardView(result.card, request.now) };
     },
@@ -348,7 +338,7 @@ export const operations: Operations = {
     body: z.object({ pin: pinField.optional(), reason, ...requestContextFields }).strict(),
     run: async (request) => {
       if (request.body.pin !== undefined) checkNewPin(request.body.pin);
-      const result = await operateOnCard(
+      const committed = await changeCard(
         cardId(request.params),
         {
           type: 'PIN_RESET',
@@ -356,10 +346,13 @@ export const operations: Operations = {
           ...(request.body.pin === undefined ? {} : { hashed: hashPin(request.body.pin) }),
         },
         operationContext(request),
-        request.idempotency,
         cardVisibility(request.principal),
+        { claim: request.idempotency, deadlineMs: request.deadlineMs },
       );
-      return { transaction: transactionView(result.transaction), card: cardView(result.card, request.now) };
+      return answerOf(committed, (result) => ({
+        transaction: transactionView(result.transaction),
+        card: cardView(result.card, request.now),
+      }));
     },
   }),
   'GET /v1/cards/{cardId}/transactions': operation({
@@ -368,7 +361,11 @@ export const operations: Operations = {
     run: async ({ params, query, principal }) => {
       const id = cardId(params);
       await getCard(id, cardVisibility(principal));
-      return pageView(await cardHistory(id, query.limit, query.cursor), transactionView);
+      const viewer = actorOf(principal);
+      // Another merchant's entries on a shared program show what they did to the balance, not where.
+      return pageView(await cardHistory(id, query.limit, query.cursor), (entry) =>
+        mayReadEntry(viewer, entry) ? transactionView(entry) : othersEntryView(entry),
+      );
     },
   }),
 };

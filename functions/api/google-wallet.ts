@@ -1,8 +1,9 @@
+import { getCard } from '../app/card-lookup';
 import type { Card } from '../core/card';
 import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { cardVisibility } from '../http/auth';
 import { isId, pathId } from '../http/params';
-import { findCard, getCard } from '../store/cards';
+import { findCard } from '../store/card-reads';
 import { googleSaveUrlFor } from '../store/google-wallet';
 import { getProgram, warmProgramCache } from '../store/programs';
 

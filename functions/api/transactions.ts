@@ -1,12 +1,13 @@
 import * as z from 'zod';
+import { getTransaction } from '../app/card-lookup';
+import { reverseByIdempotencyKey, reverseTransaction, type TimeoutReversal } from '../app/reversals';
 import { notFound } from '../core/errors';
-import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
-import { cardVisibility, principalScope } from '../http/auth';
+import { answerOf, apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
+import { actorOf, cardVisibility, principalScope } from '../http/auth';
 import { operationContext } from '../http/operation-context';
 import { requestContextFields } from '../http/validation';
 import { cardView, transactionView } from '../http/views';
-import { getTransaction, readEntryAndCard } from '../store/cards';
-import { reverseByIdempotencyKey, reverseTransaction, type TimeoutReversal } from '../store/reversals';
+import { readEntryAndCard } from '../store/card-reads';
 
 const transactionIdOf = (params: Readonly<Record<string, string>>) => {
   const id = params.transactionId;
@@ -34,20 +35,21 @@ export const operations: Operations = {
     run: async ({ params, principal, early }) => {
       const id = transactionIdOf(params);
       const read = early as ReturnType<typeof readEntryAndCard> | undefined;
-      return transactionView(await getTransaction(id, cardVisibility(principal), read));
+      return transactionView(await getTransaction(id, cardVisibility(principal), actorOf(principal), read));
     },
   }),
   'POST /v1/transactions/{transactionId}/reverse': operation({
     summary: 'Reverse a redemption, capture, load or activation once',
     body: z.object({ ...requestContextFields }).strict(),
     run: async (request) =>
-      reversalView(
+      answerOf(
         await reverseTransaction(
           transactionIdOf(request.params),
           operationContext(request),
           cardVisibility(request.principal),
+          { claim: request.idempotency, deadlineMs: request.deadlineMs },
         ),
-        request.now,
+        (outcome) => reversalView(outcome, request.now),
       ),
   }),
   'POST /v1/reversals': operation({

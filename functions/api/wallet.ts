@@ -1,10 +1,10 @@
 import * as z from 'zod';
+import { getCard } from '../app/card-lookup';
 import { WALLET_MESSAGE_LIMITS, type WalletMessage } from '../core/wallet-message';
 import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
 import { actorOf, cardVisibility } from '../http/auth';
 import { pathId } from '../http/params';
 import { safeText } from '../http/validation';
-import { getCard } from '../store/cards';
 import { getProgram } from '../store/programs';
 import { recordWalletMessage } from '../store/wallet-messages';
 import { currentApplePass } from '../wallet/apple-passes';

@@ -20,7 +20,7 @@ export interface ExportPeriod {
 /**
  * How long after its cutoff an export may start reading. An entry's createdAt is the request's clock,
  * read before the change commits: a write dated before the cutoff can land after it. No attempt to write
- * starts later than the card write budget after the change began (functions/store/cards.ts); one more
+ * starts later than the card write budget after the change began (functions/store/card-commit.ts); one more
  * budget covers what runs before the retry loop (authentication, the program, a PIN check: a few reads
  * and one scrypt), one the last TransactWriteItems in flight with the SDK's own retries, and one the
  * clocks of different hosts and spare. Past this margin nothing dated at or before the cutoff can still

@@ -63,22 +63,27 @@ export function addMonths(from: Date, months: number): Date {
   return result;
 }
 
-/** The expiry a card gets when issued, or when loaded under a last-load policy; undefined = never. */
+/**
+ * The expiry a card gets when issued, or when loaded under a last-load policy; undefined = never. A load
+ * only ever moves an expiry later: a program whose months were shortened, or a card given a longer
+ * expiry before, keeps the later date (funds promised until then stay spendable until then).
+ */
 export function expiryAfter(
   policy: ExpiryPolicy,
   event: 'ISSUE' | 'LOAD',
   now: Date,
   current: string | undefined,
 ): string | undefined {
+  const later = (computed: string) => (current !== undefined && current > computed ? current : computed);
   switch (policy.type) {
     case 'NONE':
-      return undefined;
+      return event === 'ISSUE' ? undefined : current;
     case 'MONTHS_AFTER_ISSUE':
       return event === 'ISSUE' ? addMonths(now, policy.months).toISOString() : current;
     case 'MONTHS_AFTER_LAST_LOAD':
-      return addMonths(now, policy.months).toISOString();
+      return later(addMonths(now, policy.months).toISOString());
     case 'US_CARD_ACT':
-      return addMonths(now, 60).toISOString();
+      return later(addMonths(now, 60).toISOString());
   }
 }
 

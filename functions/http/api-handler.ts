@@ -5,7 +5,7 @@ import * as z from 'zod';
 import { DomainError, TimedOutError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
 import { settleLastUseWrites } from '../store/api-keys';
-import type { IdempotencyClaim } from '../store/idempotency';
+import { abandonKey, type IdempotencyClaim } from '../store/idempotency';
 import { codePeppers } from '../store/secrets';
 import { authenticate, authorize, type Principal, principalScope } from './auth';
 import { noteFailedCheck } from './failed-checks';
@@ -30,7 +30,28 @@ export interface OperationRequest<B, Q> {
   readonly headers?: Readonly<Record<string, string>>;
   /** What the operation's `early` started, when it ran. */
   readonly early?: unknown;
+  /**
+   * Epoch ms after which the operation may send no write: its answer (503 TIMED_OUT) is then due, and
+   * a write sent later could commit after it. Absent when the runtime sets no time limit.
+   */
+  readonly deadlineMs?: number;
 }
+
+/**
+ * A JSON answer that says whether it is the replay of an earlier request's (`Idempotent-Replayed`):
+ * use cases return `{ result, replayed }`, the operation shapes the result.
+ */
+export class Answer {
+  constructor(
+    readonly body: unknown,
+    readonly replayed: boolean,
+  ) {}
+}
+
+export const answerOf = <R>(
+  committed: { readonly result: R; readonly replayed: boolean },
+  view: (result: R) => unknown,
+) => new Answer(view(committed.result), committed.replayed);
 
 /** What API Gateway's authorizer already established about a request (functions/http/authorizer.ts). */
 export interface GatewayHint {
@@ -196,7 +217,7 @@ function idempotencyClaim(
   const requestHash = createHash('sha256')
     .update(`${routeKey(route)}\n${canonical(params)}\n${canonical(hashed)}`)
     .digest('hex');
-  return { scope: principalScope(principal), key, requestHash };
+  return { scope: principalScope(principal), key, requestHash, attempt: randomUUID() };
 }
 
 function json(status: number, body: unknown, requestId: string, replayed: boolean): APIGatewayProxyResult {
@@ -241,10 +262,19 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
 
   const answer = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
-    return answerInTime(context, requestId, respond(event, requestId));
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const timing: RequestTiming =
+      remaining === undefined
+        ? {}
+        : { answerAtMs: Date.now() + remaining - TIMEOUT_ANSWER_MARGIN_MS, remainingMs: remaining };
+    return answerInTime(timing, requestId, respond(event, requestId, timing));
   };
 
-  const respond = async (event: APIGatewayProxyEvent, requestId: string): Promise<APIGatewayProxyResult> => {
+  const respond = async (
+    event: APIGatewayProxyEvent,
+    requestId: string,
+    timing: RequestTiming,
+  ): Promise<APIGatewayProxyResult> => {
     try {
       const key = `${event.httpMethod} ${event.resource}`;
       const route = routes.get(key);
@@ -285,6 +315,7 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
         : undefined;
       if (limit && route.rateLimit && !runsAlongsideLimit(route.rateLimit, body)) await limit;
       const idempotency = idempotencyClaim(event, route, principal, params, body);
+      timing.claim = idempotency;
       const running = op
         .run({
           principal,
@@ -295,6 +326,7 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
           now,
           headers: lowerCaseHeaders(event),
           ...(early === undefined ? {} : { early }),
+          ...(timing.answerAtMs === undefined ? {} : { deadlineMs: timing.answerAtMs - WRITE_IN_FLIGHT_MS }),
         })
         .catch(async (error: unknown) => {
           // Lookups that found nothing and wrong PINs feed the fraud rule FAILED_CHECKS_KEY.
@@ -317,6 +349,14 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
           ...(binary ? { isBase64Encoded: true } : {}),
         };
       }
+      if (result instanceof Answer) {
+        return json(
+          op.status ?? 200,
+          result.body,
+          requestId,
+          result.replayed || idempotency?.replayed === true,
+        );
+      }
       return json(op.status ?? 200, result, requestId, idempotency?.replayed === true);
     } catch (error) {
       if (!(error instanceof DomainError))
@@ -329,34 +369,55 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 }).handler(dispatch);
 }
 
-/** How long before the function's timeout a request still running is answered 503 TIMED_OUT. */
-export const TIMEOUT_ANSWER_MARGIN_MS = 300;
+/**
+ * How long before the function's timeout a request still running is answered 503 TIMED_OUT: time for
+ * the fence on its Idempotency-Key (one conditional write) and the answer.
+ */
+export const TIMEOUT_ANSWER_MARGIN_MS = 1_000;
+/** No write is sent this close to the answer: one sent earlier has landed or failed by then. */
+export const WRITE_IN_FLIGHT_MS = 1_000;
+
+/** When a request's answer is due, and its Idempotency-Key once known (for the fence). */
+interface RequestTiming {
+  readonly answerAtMs?: number;
+  readonly remainingMs?: number;
+  claim?: IdempotencyClaim | undefined;
+}
 
 /**
  * The answer, or 503 TIMED_OUT problem+json with Retry-After just before the function would time out
- * (Lambda would kill it and API Gateway answer a bare 502, with nothing logged by us). What the request
- * started may still commit after that answer: its Idempotency-Key makes the retry get that result, not a
- * second one.
+ * (Lambda would kill it and API Gateway answer a bare 502, with nothing logged by us). Nothing commits
+ * after that answer: the operation sends no write past its deadline (`deadlineMs`), and a request with
+ * an Idempotency-Key fences the key before answering, so a write still on its way fails its condition;
+ * the retry with the same key then takes effect once (or gets the result, had it committed first).
  */
 async function answerInTime(
-  context: Context | undefined,
+  timing: RequestTiming,
   requestId: string,
   work: Promise<APIGatewayProxyResult>,
 ): Promise<APIGatewayProxyResult> {
-  const remaining = context?.getRemainingTimeInMillis?.();
-  if (remaining === undefined) return work;
+  const { answerAtMs, remainingMs } = timing;
+  if (answerAtMs === undefined) return work;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<APIGatewayProxyResult>((resolve) => {
     timer = setTimeout(
-      () => {
+      async () => {
         logger.error('Request ran out of time', {
           requestId,
           metric: 'ApiRequestTimedOut',
-          budgetMs: remaining,
+          budgetMs: remainingMs,
         });
+        if (timing.claim) {
+          await abandonKey(timing.claim, new Date()).catch((error: unknown) =>
+            logger.error('Could not fence the Idempotency-Key of a timed-out request', {
+              requestId,
+              error: error as Error,
+            }),
+          );
+        }
         resolve(problemResponse(new TimedOutError(), requestId));
       },
-      Math.max(0, remaining - TIMEOUT_ANSWER_MARGIN_MS),
+      Math.max(0, answerAtMs - Date.now()),
     );
   });
   try {

@@ -14,6 +14,7 @@ export function operationContext(request: OperationRequest<unknown, unknown>): O
   const { channel, locationId, terminalId, reference, currency } = contextBody.parse(request.body ?? {});
   return {
     actor: actorOf(request.principal),
+    ...(request.principal.type === 'staff' ? { roles: request.principal.roles } : {}),
     request: {
       ...(channel ? { channel } : {}),
       ...(locationId ? { locationId } : {}),

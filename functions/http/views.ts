@@ -68,3 +68,19 @@ export const pageView = <T, V>(page: { items: T[]; nextCursor: string | null }, 
   items: page.items.map(view),
   nextCursor: page.nextCursor,
 });
+
+/**
+ * Another merchant's entry on a card of a shared program: what it did to the balance and when, not
+ * who, where or under which reference (functions/core/card-policy.ts `ownsEntry`).
+ */
+export function othersEntryView(entry: LedgerEntry) {
+  return {
+    ...transactionView(entry),
+    merchantId: null,
+    actor: { type: entry.actor.type, id: null },
+    reason: null,
+    reference: null,
+    locationId: null,
+    terminalId: null,
+  };
+}

@@ -1,5 +1,5 @@
+import { expireCards } from '../app/sweeps';
 import { logger } from '../logger';
-import { expireCards } from '../store/sweeps';
 
 export const run = expireCards;
 

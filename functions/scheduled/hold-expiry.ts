@@ -1,5 +1,5 @@
+import { releaseExpiredHolds } from '../app/sweeps';
 import { logger } from '../logger';
-import { releaseExpiredHolds } from '../store/sweeps';
 
 export const run = releaseExpiredHolds;
 

@@ -16,6 +16,8 @@ import type { Card } from '../core/card';
 interface Lane {
   tail: Promise<unknown>;
   seen?: { readonly card: Card; readonly sentAt: number };
+  /** Requests waiting their turn that want to hear of each new state (see `watchLane`). */
+  watchers?: Set<(card: Card, sentAt: number) => void>;
 }
 
 const lanes = new Map<string, Lane>();
@@ -40,7 +42,26 @@ export async function oneAtATime<T>(key: string, work: () => Promise<T>): Promis
 /** Leaves the state of a card, as a call sent at `sentAt` saw or wrote it, for requests in its lane. */
 export function noteCard(card: Card, sentAt: number): void {
   const lane = lanes.get(card.id);
-  if (lane && (!lane.seen || lane.seen.sentAt < sentAt)) lane.seen = { card, sentAt };
+  if (lane && (!lane.seen || lane.seen.sentAt < sentAt)) {
+    lane.seen = { card, sentAt };
+    for (const watcher of lane.watchers ?? []) watcher(card, sentAt);
+  }
+}
+
+/** Whether requests are queued on this card in this process. */
+export const laneBusy = (cardId: string): boolean => lanes.has(cardId);
+
+/**
+ * Hears of each state of the card seen while the caller waits in its lane (a request that can only be
+ * refused on that state answers at once instead of waiting behind the commits ahead of it). Returns
+ * the function that stops listening.
+ */
+export function watchLane(cardId: string, watcher: (card: Card, sentAt: number) => void): () => void {
+  const lane = lanes.get(cardId);
+  if (!lane) return () => undefined;
+  lane.watchers ??= new Set();
+  lane.watchers.add(watcher);
+  return () => lane.watchers?.delete(watcher);
 }
 
 /** The latest state of the card seen by a call sent after `arrivedAt`, if its lane holds one. */

@@ -25,12 +25,20 @@ export interface IdempotencyClaim {
   readonly key: string;
   /** SHA-256 of the route and the validated input. */
   readonly requestHash: string;
+  /**
+   * This request's own attempt under the key (random per request): a request answered 503 TIMED_OUT
+   * fences its key with it (`abandonKey`), so its own late write can never commit while a retry can.
+   */
+  readonly attempt?: string;
   /** Set by the store when the result came from an earlier request with this key. */
   replayed?: boolean;
 }
 
 interface IdempotencyRecord {
   readonly requestHash: string;
+  /** On a fence (`ABANDONED`): the request it fenced and that request's attempt. */
+  readonly abandonedHash?: string;
+  readonly attempt?: string;
   /** Sealed: binary (deflated, version byte first) or, in records written before, base64 text. */
   readonly result: Uint8Array | string;
   readonly expiresAt: number;
@@ -38,6 +46,8 @@ interface IdempotencyRecord {
 
 /** The request hash of a key spent by a timeout reversal before any request committed under it. */
 const SPENT = 'SPENT';
+/** The request hash of a fence: the request under the key was answered 503 before it committed. */
+const ABANDONED = 'ABANDONED';
 
 export type KeyState<T> =
   | { readonly kind: 'unused' }
@@ -54,6 +64,8 @@ export async function keyState<T>(
   );
   const record = out.Item as IdempotencyRecord | undefined;
   if (!record || record.expiresAt < Math.floor(now.getTime() / 1000)) return { kind: 'unused' };
+  // A fence means nothing committed (yet): a retry of that request may still, so it is as unused.
+  if (record.requestHash === ABANDONED) return { kind: 'unused' };
   if (record.requestHash === SPENT) return { kind: 'spent' };
   return { kind: 'used', result: (await open(record.result, claimKey(claim).PK)) as T };
 }
@@ -132,9 +144,20 @@ export async function idempotencyPut(claim: Omit<IdempotencyClaim, 'replayed'>, 
         // TTL deletion lags; the condition below treats an expired record as absent.
         ttl: expiresAt + 3600,
       },
-      // Guarantees: one committed change per key while the record lives.
-      ConditionExpression: 'attribute_not_exists(PK) OR expiresAt < :now',
-      ExpressionAttributeValues: { ':now': nowSeconds },
+      // Guarantees: one committed change per key while the record lives. A fence (a 503 answered before
+      // the request committed) gives way to a retry of the same request and to a timeout reversal, never
+      // to the fenced attempt itself: nothing commits after its answer was given.
+      ConditionExpression:
+        claim.requestHash === SPENT
+          ? 'attribute_not_exists(PK) OR expiresAt < :now OR requestHash = :abandoned'
+          : 'attribute_not_exists(PK) OR expiresAt < :now OR (requestHash = :abandoned AND attempt <> :attempt AND abandonedHash = :requestHash)',
+      ExpressionAttributeValues: {
+        ':now': nowSeconds,
+        ':abandoned': ABANDONED,
+        ...(claim.requestHash === SPENT
+          ? {}
+          : { ':attempt': claim.attempt ?? '-', ':requestHash': claim.requestHash }),
+      },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     },
   };
@@ -149,6 +172,19 @@ export async function replay<T>(
   const record = item as unknown as IdempotencyRecord;
   if (typeof record.expiresAt === 'number' && record.expiresAt < Math.floor(now.getTime() / 1000))
     return undefined;
+  if (record.requestHash === ABANDONED) {
+    if (record.abandonedHash !== claim.requestHash) {
+      throw new DomainError(
+        'IDEMPOTENCY_KEY_REUSED',
+        'This Idempotency-Key was already used with a different request; use a new key for a new request.',
+      );
+    }
+    // The fenced attempt itself, arriving late: its answer (503) was given; it must not commit.
+    throw new DomainError(
+      'CONFLICT',
+      'This request was answered TIMED_OUT; send it again with the same key.',
+    );
+  }
   if (record.requestHash === SPENT) {
     throw new DomainError(
       'CONFLICT',
@@ -170,7 +206,42 @@ export async function findReplay<T>(claim: IdempotencyClaim, now: Date): Promise
   const out = await db().send(
     new GetCommand({ TableName: tableName(), Key: claimKey(claim), ConsistentRead: true }),
   );
-  return out.Item ? replay<T>(claim, out.Item, now) : undefined;
+  if (!out.Item || out.Item.requestHash === ABANDONED) return undefined;
+  return replay<T>(claim, out.Item, now);
+}
+
+/**
+ * Fences a key whose request is being answered 503 TIMED_OUT before it committed: its own write, still
+ * on its way, then fails its condition, while a retry of the same request (another attempt) or a timeout
+ * reversal may go ahead. 'committed' when the request committed first (its retry gets the replay).
+ */
+export async function abandonKey(claim: IdempotencyClaim, now: Date): Promise<'fenced' | 'committed'> {
+  const key = claimKey(claim);
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const expiresAt = nowSeconds + config().IDEMPOTENCY_TTL_SECONDS;
+  try {
+    await db().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: {
+          ...key,
+          requestHash: ABANDONED,
+          abandonedHash: claim.requestHash,
+          attempt: claim.attempt ?? '-',
+          createdAt: now.toISOString(),
+          expiresAt,
+          ttl: expiresAt + 3600,
+        },
+        // Guarantees: a fence never hides a committed result.
+        ConditionExpression: 'attribute_not_exists(PK) OR expiresAt < :now OR requestHash = :abandoned',
+        ExpressionAttributeValues: { ':now': nowSeconds, ':abandoned': ABANDONED },
+      }),
+    );
+    return 'fenced';
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return 'committed';
+    throw error;
+  }
 }
 
 export function resetIdempotencyForTests(): void {

@@ -54,6 +54,8 @@ export const LAYOUT_ATTRIBUTES = [
   'GSI2SK',
   'GSI3PK',
   'GSI3SK',
+  'GSI4PK',
+  'GSI4SK',
   'ttl',
 ];
 

@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Card } from '../core/card';
 import { DomainError } from '../core/errors';
-import type { Channel } from '../core/ledger';
 import { decoyPinCheck, PIN_MAX_FAILURES, type PinRecord, pinMatches } from '../core/pin';
-import type { Program } from '../core/program';
 import { db, tableName } from './dynamo-client';
 import { pinKey, withoutLayout } from './keys';
 import type { TransactItem } from './transact';
@@ -34,9 +31,6 @@ export function pinWrite(
   if (expectVersion === null) return undefined;
   return { Delete: { TableName: tableName(), Key: pinKey(cardId), ...guard } };
 }
-
-export const pinRequired = (program: Program, channel: Channel | undefined): boolean =>
-  program.pinPolicy === 'ALWAYS' || (program.pinPolicy === 'ONLINE_ONLY' && channel === 'ONLINE');
 
 export type PinCheck = 'OK' | 'INVALID' | 'LOCKED' | 'NOT_SET';
 
@@ -91,7 +85,7 @@ export async function checkPin(cardId: string, pin: string): Promise<PinCheck> {
 /**
  * What a PIN check costs when there is no card to check: the same conditional write and the same
  * scrypt. For answers that must not be faster when the code names no card the caller may see
- * (store/cards.ts lookupCard). The write goes to a random key that holds nothing, never to the PIN of
+ * (app/card-lookup.ts lookupCard). The write goes to a random key that holds nothing, never to the PIN of
  * a card that exists (another tenant's card must not lose attempts), and spreads over partitions.
  */
 export async function decoyCheckPin(pin: string): Promise<void> {
@@ -127,17 +121,4 @@ export function pinRefusal(result: Exclude<PinCheck, 'OK'>): DomainError {
     case 'INVALID':
       return new DomainError('PIN_INVALID', 'The PIN is not right.');
   }
-}
-
-/** Whether a use of this card needs a PIN, and if so that the one given is right. */
-export async function requirePin(
-  card: Card,
-  program: Program,
-  pin: string | undefined,
-  channel: Channel | undefined,
-) {
-  if (!pinRequired(program, channel)) return;
-  if (pin === undefined) throw new DomainError('PIN_REQUIRED', 'This card needs its PIN for this.');
-  const result = await checkPin(card.id, pin);
-  if (result !== 'OK') throw pinRefusal(result);
 }

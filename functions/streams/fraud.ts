@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { changeCard } from '../app/card-change';
 import { config } from '../config';
 import { DomainError } from '../core/errors';
 import { alertIdOf, type CardAction, type FraudAlert } from '../core/fraud-alert';
@@ -14,7 +15,7 @@ import {
 } from '../core/fraud-rules';
 import type { LedgerEntry } from '../core/ledger';
 import { logger } from '../logger';
-import { findCard, operateOnCard } from '../store/cards';
+import { findCard } from '../store/card-reads';
 import { createAlert, recordCardAction } from '../store/fraud-alerts';
 import {
   claimQuietPeriod,
@@ -59,11 +60,10 @@ async function blockCard(alert: FraudAlert, cardId: string): Promise<void> {
     return;
   }
   try {
-    const result = await operateOnCard(
+    const { result } = await changeCard(
       cardId,
       { type: 'BLOCK', reason: `SUSPECTED_FRAUD: ${alert.rule} (alert ${alert.id})` },
       { actor: SYSTEM_ACTOR, request: { channel: 'SYSTEM' }, now: new Date() },
-      undefined,
       () => true,
     );
     await recordCardAction(alert.id, 'BLOCKED', result.transaction.id);

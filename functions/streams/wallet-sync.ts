@@ -12,7 +12,7 @@ import {
   programApplePushTargets,
   removeAppleRegistration,
 } from '../store/apple-passes';
-import { findCard } from '../store/cards';
+import { findCard } from '../store/card-reads';
 import {
   claimMessageType,
   findGoogleClassId,

@@ -9,7 +9,7 @@ import { deliveryIdOf, eventIdOf, eventTypesOf, lanePositionOf } from '../core/w
 import type { Webhook } from '../core/webhook-model';
 import { cardView, transactionView } from '../http/views';
 import { logger } from '../logger';
-import { findCard } from '../store/cards';
+import { findCard } from '../store/card-reads';
 import { withoutLayout } from '../store/keys';
 import { type DispatchContext, dispatchContext, firstAttempt } from '../store/webhook-dispatch';
 import { allWebhooks, createDelivery, merchantsById } from '../store/webhooks';

@@ -6,7 +6,7 @@ import { type Operations, operation, RawResponse } from '../http/api-handler';
 import type { Principal } from '../http/auth';
 import { logger } from '../logger';
 import { deviceRegisteredCards, registerAppleDevice, removeAppleRegistration } from '../store/apple-passes';
-import { findCard } from '../store/cards';
+import { findCard } from '../store/card-reads';
 import { cardKey, withoutLayout } from '../store/keys';
 import { batchGet } from '../store/listing';
 import { applePassLastModified, applePassTypeIdentifier, currentApplePass } from './apple-passes';

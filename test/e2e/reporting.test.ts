@@ -205,7 +205,7 @@ describe('real-time reporting fed by the stream', () => {
     const d = await issue(support, otherProgram, 4_000);
     cards.push(c, d);
     await call('POST', `/v1/cards/${c}/cash-out`, support, { reason: 'customer moved abroad' });
-    const { expireCards } = await import('../../functions/store/sweeps');
+    const { expireCards } = await import('../../functions/app/sweeps');
     const swept = await expireCards(new Date(Date.now() + 40 * DAY_MS));
     expect(swept).toMatchObject({ changed: 1, failed: 0 });
     await stack.poller.drain();

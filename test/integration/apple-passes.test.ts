@@ -16,11 +16,11 @@ import {
   rememberApplePass,
   removeAppleRegistration,
 } from '../../functions/store/apple-passes';
-import { issueCard } from '../../functions/store/cards';
 import { db, tableName } from '../../functions/store/dynamo-client';
 import { latestWalletMessage, recordWalletMessage } from '../../functions/store/wallet-messages';
 import { buildApplePass, InvalidApplePassError } from '../../functions/wallet/apple-pass-builder';
 import { generateLocalAppleCertificates, type LocalAppleCertificates } from '../../local/apple-certificates';
+import { issueCard } from '../support/cards';
 import { claim, everyProgram, makeProgram, staffContext } from '../support/fixtures';
 import { manifestMismatches, passJsonOf, verifyPassSignature } from '../support/pkpass';
 import { createTestTable, type TestTable, testEnv } from '../support/table';

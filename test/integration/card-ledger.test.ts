@@ -3,6 +3,9 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { displayStatus } from '../../functions/core/card';
 import { sumOfAmounts } from '../../functions/core/ledger';
+import { db, tableName } from '../../functions/store/dynamo-client';
+import { claimKey } from '../../functions/store/idempotency';
+import { sealingPepper } from '../../functions/store/secrets';
 import {
   allEntries,
   cardHistory,
@@ -13,10 +16,7 @@ import {
   listCards,
   lookupCard,
   operateOnCard,
-} from '../../functions/store/cards';
-import { db, tableName } from '../../functions/store/dynamo-client';
-import { claimKey } from '../../functions/store/idempotency';
-import { sealingPepper } from '../../functions/store/secrets';
+} from '../support/cards';
 import {
   claim,
   codeOf,
@@ -341,7 +341,7 @@ describe('money verbs', () => {
       ),
     ).toBe('NOT_FOUND');
     const entry = (await allEntries(card.id))[0];
-    expect(await codeOf(getTransaction(String(entry?.id), nobody))).toBe('NOT_FOUND');
+    expect(await codeOf(getTransaction(String(entry?.id), nobody, undefined))).toBe('NOT_FOUND');
     expect((await findCard(card.id))?.balance).toBe(1000);
   });
 });
@@ -528,8 +528,8 @@ describe('history and listing', () => {
     );
     expect(await codeOf(cardHistory(card.id, 3, 'bm90IGpzb24'))).toBe('VALIDATION_FAILED');
     const entry = first.items[0];
-    expect((await getTransaction(String(entry?.id), everyone)).seq).toBe(7);
-    expect(await codeOf(getTransaction('tx_nonsense', everyone))).toBe('NOT_FOUND');
+    expect((await getTransaction(String(entry?.id), everyone, undefined)).seq).toBe(7);
+    expect(await codeOf(getTransaction('tx_nonsense', everyone, undefined))).toBe('NOT_FOUND');
   });
 
   it('lists cards by program, customer and merchant, narrowed by status and last 4', async () => {

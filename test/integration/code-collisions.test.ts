@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cardIdForCode, luhnCheckDigit } from '../../functions/core/card-code';
-import { findCard, issueCard, lookupCard } from '../../functions/store/cards';
 import { issuedCardCount } from '../../functions/store/issued-cards';
 import { generateCodePepper } from '../../local/secrets';
+import { findCard, issueCard, lookupCard } from '../support/cards';
 import { everyone, everyProgram, makeProgram, staffContext } from '../support/fixtures';
 import { resetHandlerState } from '../support/reset';
 import { createTestTable, type TestTable, testEnv } from '../support/table';

@@ -15,7 +15,6 @@ import {
   revokeApiKey,
   settleLastUseWrites,
 } from '../../functions/store/api-keys';
-import { issueCard } from '../../functions/store/cards';
 import { db } from '../../functions/store/dynamo-client';
 import { clearMerchantCache, createMerchant } from '../../functions/store/merchants';
 import {
@@ -24,6 +23,7 @@ import {
   updateProgram,
   warmProgramCache,
 } from '../../functions/store/programs';
+import { issueCard } from '../support/cards';
 import { everyProgram, makeProgram, staffContext } from '../support/fixtures';
 import { resetHandlerState } from '../support/reset';
 import { createTestTable, type TestTable, testEnv } from '../support/table';

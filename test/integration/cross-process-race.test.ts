@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sumOfAmounts } from '../../functions/core/ledger';
-import { allEntries, findCard, issueCard } from '../../functions/store/cards';
+import { allEntries, findCard, issueCard } from '../support/cards';
 import { everyProgram, makeProgram, staffContext } from '../support/fixtures';
 import { createTestTable, type TestTable, testEnv } from '../support/table';
 

@@ -6,9 +6,10 @@ import {
   findHold,
   issueCard,
   operateOnCard,
+  reverseByIdempotencyKey,
+  reverseTransaction,
   transferBetweenCards,
-} from '../../functions/store/cards';
-import { reverseByIdempotencyKey, reverseTransaction } from '../../functions/store/reversals';
+} from '../support/cards';
 import {
   claim,
   codeOf,
@@ -346,19 +347,19 @@ describe('transfers and cash-out', () => {
 
   it('cashes out only where the program allows it, and up to its limit', async () => {
     const closed = await activeCard(900);
-    expect(await codeOf(act(closed.id, { type: 'CLEAR_BALANCE' }))).toBe('FORBIDDEN');
+    expect(await codeOf(act(closed.id, { type: 'CLEAR_BALANCE', reason: 'asked' }))).toBe('FORBIDDEN');
     const california = await activeCard(900, { cashOut: { enabled: true, maxBalance: 999 } });
     const cleared = await act(california.id, { type: 'CLEAR_BALANCE', reason: 'customer asked, under $10' });
     expect(cleared.transaction).toMatchObject({ type: 'CLEAR_BALANCE', amount: -900, balanceAfter: 0 });
     const big = await activeCard(5000, { cashOut: { enabled: true, maxBalance: 999 } });
-    expect(await codeOf(act(big.id, { type: 'CLEAR_BALANCE' }))).toBe('LIMIT_EXCEEDED');
+    expect(await codeOf(act(big.id, { type: 'CLEAR_BALANCE', reason: 'asked' }))).toBe('LIMIT_EXCEEDED');
   });
 
   it('a program may refuse to deactivate cards that still hold value', async () => {
     const card = await activeCard(500, { deactivation: 'REQUIRE_ZERO_BALANCE' });
-    expect(await codeOf(act(card.id, { type: 'DEACTIVATE' }))).toBe('CONFLICT');
+    expect(await codeOf(act(card.id, { type: 'DEACTIVATE', reason: 'closing' }))).toBe('CONFLICT');
     await act(card.id, { type: 'REDEEM', amount: 500 });
-    expect((await act(card.id, { type: 'DEACTIVATE' })).card.status).toBe('DEACTIVATED');
+    expect((await act(card.id, { type: 'DEACTIVATE', reason: 'closing' })).card.status).toBe('DEACTIVATED');
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expireCards, releaseExpiredHolds } from '../../functions/app/sweeps';
 import { sumOfAmounts } from '../../functions/core/ledger';
-import { allEntries, findCard, findHold, issueCard, operateOnCard } from '../../functions/store/cards';
-import { expireCards, releaseExpiredHolds } from '../../functions/store/sweeps';
+import { allEntries, findCard, findHold, issueCard, operateOnCard } from '../support/cards';
 import { everyone, everyProgram, makeProgram, staffContext } from '../support/fixtures';
 import { createTestTable, type TestTable, testEnv } from '../support/table';
 

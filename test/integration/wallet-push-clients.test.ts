@@ -2,7 +2,6 @@ import { decodeJwt, importSPKI, jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { googleClassId, googleObjectId } from '../../functions/core/google-wallet';
 import { PushFailedError, providerTokensSigned, pushPassUpdate } from '../../functions/store/apns';
-import { issueCard } from '../../functions/store/cards';
 import {
   claimMessageType,
   findGoogleClassId,
@@ -24,6 +23,7 @@ import {
   type LocalPushCredentials,
   pushCredentialsJson,
 } from '../../local/push-credentials';
+import { issueCard } from '../support/cards';
 import { makeProgram, staffContext } from '../support/fixtures';
 import { resetHandlerState } from '../support/reset';
 import { createTestTable, type TestTable, testEnv } from '../support/table';

@@ -11,13 +11,13 @@ import { MAX_WEBHOOKS_PER_MERCHANT } from '../../functions/core/webhook-model';
 import { verifyWebhook } from '../../functions/core/webhook-signature';
 import { logger } from '../../functions/logger';
 import { runWebhookRetries } from '../../functions/scheduled/webhook-retries';
-import { issueCard, operateOnCard } from '../../functions/store/cards';
 import { db, tableName } from '../../functions/store/dynamo-client';
 import { createMerchant, updateMerchant } from '../../functions/store/merchants';
 import { guardedLookup, httpTransport } from '../../functions/store/webhook-http';
 import { createWebhook, deleteWebhook, listDeliveries } from '../../functions/store/webhooks';
 import { handler } from '../../functions/streams/webhooks';
 import { lambdaContext } from '../../local/handlers';
+import { issueCard, operateOnCard } from '../support/cards';
 import { everyone, everyProgram, makeProgram, staffContext } from '../support/fixtures';
 import { createTestTable, type TestTable, testEnv } from '../support/table';
 

@@ -4,7 +4,7 @@
  * Usage (env as the handlers read it): tsx race-worker.ts <cardId> <count> <amount>
  */
 import type { DomainError } from '../../functions/core/errors';
-import { operateOnCard } from '../../functions/store/cards';
+import { operateOnCard } from './cards';
 
 const [cardId = '', count = '0', amount = '0'] = process.argv.slice(2);
 const outcomes: Record<string, number> = {};
@@ -15,7 +15,11 @@ await Promise.all(
       await operateOnCard(
         cardId,
         { type: 'REDEEM', amount: Number(amount) },
-        { actor: { type: 'system', id: `worker-${process.pid}` }, request: {}, now: new Date() },
+        {
+          actor: { type: 'staff', id: `worker-${process.pid}`, role: 'support' },
+          request: {},
+          now: new Date(),
+        },
         undefined,
         () => true,
       );

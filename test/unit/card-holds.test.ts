@@ -19,7 +19,15 @@ const PAST = '2025-03-01T00:00:00.000Z';
 const FUTURE = '2025-03-22T12:00:00.000Z';
 
 const plan = (card: Card, operation: CardOperation, program: Program = makeProgram()) =>
-  planOperation(card, program, operation, staffContext());
+  planOperation(
+    card,
+    program,
+    operation,
+    // Breakage is the expiry sweep's (a system job) alone: core/card-policy.ts.
+    operation.type === 'EXPIRE'
+      ? { actor: { type: 'system', id: 'expiry-sweep' }, request: {}, now: NOW }
+      : staffContext(),
+  );
 
 /** A card with 50.00 of which 20.00 is held by `openHold`. */
 const heldCard = (overrides: Partial<Card> = {}) =>
@@ -400,27 +408,45 @@ describe('CLEAR_BALANCE (cash-out)', () => {
       balanceAfter: 0,
       reason: 'state law',
     });
-    expect(guard).toEqual({ expectedSeq: 3, currency: 'USD', minAvailable: 1000 });
+    expect(guard).toEqual({
+      expectedSeq: 3,
+      currency: 'USD',
+      status: 'ACTIVE',
+      notExpiredAt: NOW_ISO,
+      minAvailable: 1000,
+    });
   });
 
   it('refuses above the limit, with open holds, with nothing to pay, or when the program forbids it', () => {
     expect(
       errorCodeOf(() =>
-        plan(makeCard({ balance: 1001, available: 1001 }), { type: 'CLEAR_BALANCE' }, cashOut),
+        plan(
+          makeCard({ balance: 1001, available: 1001 }),
+          { type: 'CLEAR_BALANCE', reason: 'test' },
+          cashOut,
+        ),
       ),
     ).toBe('LIMIT_EXCEEDED');
     expect(
-      errorCodeOf(() => plan(makeCard({ balance: 900, available: 100 }), { type: 'CLEAR_BALANCE' }, cashOut)),
+      errorCodeOf(() =>
+        plan(makeCard({ balance: 900, available: 100 }), { type: 'CLEAR_BALANCE', reason: 'test' }, cashOut),
+      ),
     ).toBe('CONFLICT');
     expect(
-      errorCodeOf(() => plan(makeCard({ balance: 0, available: 0 }), { type: 'CLEAR_BALANCE' }, cashOut)),
+      errorCodeOf(() =>
+        plan(makeCard({ balance: 0, available: 0 }), { type: 'CLEAR_BALANCE', reason: 'test' }, cashOut),
+      ),
     ).toBe('INSUFFICIENT_FUNDS');
     expect(
-      errorCodeOf(() => plan(makeCard({ balance: 500, available: 500 }), { type: 'CLEAR_BALANCE' })),
+      errorCodeOf(() =>
+        plan(makeCard({ balance: 500, available: 500 }), { type: 'CLEAR_BALANCE', reason: 'test' }),
+      ),
     ).toBe('FORBIDDEN');
-    expect(errorCodeOf(() => plan(makeCard({ status: 'PENDING' }), { type: 'CLEAR_BALANCE' }, cashOut))).toBe(
-      'CARD_NOT_ACTIVE',
-    );
+    expect(
+      errorCodeOf(() =>
+        plan(makeCard({ status: 'PENDING' }), { type: 'CLEAR_BALANCE', reason: 'test' }, cashOut),
+      ),
+    ).toBe('CARD_NOT_ACTIVE');
   });
 });
 
@@ -460,7 +486,13 @@ describe('planTransfer', () => {
       amount: 1500,
       relatedTransactionId: out.entry.id,
     });
-    expect(out.guard).toEqual({ expectedSeq: 3, currency: 'USD', status: 'ACTIVE', minAvailable: 1500 });
+    expect(out.guard).toEqual({
+      expectedSeq: 3,
+      currency: 'USD',
+      status: 'ACTIVE',
+      notExpiredAt: NOW_ISO,
+      minAvailable: 1500,
+    });
     expect(incoming.guard).toEqual({
       expectedSeq: 7,
       currency: 'USD',

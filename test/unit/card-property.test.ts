@@ -76,7 +76,7 @@ function run({ seed, steps, deactivateRate }: RunOptions): RunResult {
       const value = amount(20_000);
       operation = { type: 'ADJUST', amount: random() < 0.5 ? -value : value, reason: 'random' };
     } else if (roll < 0.51) operation = { type: 'BLOCK', reason: 'random' };
-    else if (roll < 0.57) operation = { type: 'UNBLOCK' };
+    else if (roll < 0.57) operation = { type: 'UNBLOCK', reason: 'random' };
     else if (roll < 0.65) {
       operation = {
         type: 'HOLD',
@@ -103,7 +103,7 @@ function run({ seed, steps, deactivateRate }: RunOptions): RunResult {
     } else if (roll < 0.9) {
       const original = pick(entries) as LedgerEntry;
       operation = { type: 'REVERSE', original, returns: returns.get(original.seq) ?? NO_RETURNS };
-    } else if (roll < 0.92) operation = { type: 'CLEAR_BALANCE' };
+    } else if (roll < 0.92) operation = { type: 'CLEAR_BALANCE', reason: 'random' };
     else operation = { type: 'REDEEM', amount: int(1, 500_000), allowPartial: true };
 
     const before = card;

@@ -28,8 +28,14 @@ const PAST = '2025-03-15T11:59:59.999Z';
 const FUTURE = '2026-01-01T00:00:00.000Z';
 const ALL_STATUSES: readonly CardStatus[] = ['PENDING', 'ACTIVE', 'BLOCKED', 'DEACTIVATED'];
 
+/** Staff state changes carry a reason (core/card-policy.ts); these tests give one unless they test it. */
+const STAFF_REASON = new Set(['BLOCK', 'UNBLOCK', 'DEACTIVATE', 'CLEAR_BALANCE']);
+const withReason = (operation: CardOperation): CardOperation =>
+  STAFF_REASON.has(operation.type) && !('reason' in operation && operation.reason)
+    ? ({ ...operation, reason: 'test' } as CardOperation)
+    : operation;
 const plan = (card: Card, operation: CardOperation, program: Program = makeProgram()) =>
-  planOperation(card, program, operation, staffContext());
+  planOperation(card, program, withReason(operation), staffContext());
 
 describe('isExpired', () => {
   it('is false for a card without an expiry date', () => {
@@ -424,8 +430,13 @@ describe('planOperation: ACTIVATE', () => {
   it('restarts a last-load expiry when value arrives, and keeps it when none does', () => {
     const program = makeProgram({ expiryPolicy: { type: 'MONTHS_AFTER_LAST_LOAD', months: 6 } });
     expect(
-      plan(pending({ expiresAt: FUTURE }), { type: 'ACTIVATE', amount: 1000 }, program).card.expiresAt,
+      plan(pending({ expiresAt: '2025-04-01T00:00:00.000Z' }), { type: 'ACTIVATE', amount: 1000 }, program)
+        .card.expiresAt,
     ).toBe('2025-09-15T12:00:00.000Z');
+    // An expiry only ever moves later: a card that already runs past the new date keeps its own.
+    expect(
+      plan(pending({ expiresAt: FUTURE }), { type: 'ACTIVATE', amount: 1000 }, program).card.expiresAt,
+    ).toBe(FUTURE);
     expect(
       plan(pending({ expiresAt: FUTURE }), { type: 'ACTIVATE', amount: 0 }, program).card.expiresAt,
     ).toBe(FUTURE);
@@ -522,8 +533,15 @@ describe('planOperation: LOAD', () => {
     expect(load(makeProgram({ expiryPolicy: { type: 'MONTHS_AFTER_ISSUE', months: 12 } }), FUTURE)).toBe(
       FUTURE,
     );
+    expect(
+      load(
+        makeProgram({ expiryPolicy: { type: 'MONTHS_AFTER_LAST_LOAD', months: 3 } }),
+        '2025-04-01T00:00:00.000Z',
+      ),
+    ).toBe('2025-06-15T12:00:00.000Z');
+    // Never earlier than the card already had (a shortened program, an earlier longer promise).
     expect(load(makeProgram({ expiryPolicy: { type: 'MONTHS_AFTER_LAST_LOAD', months: 3 } }), FUTURE)).toBe(
-      '2025-06-15T12:00:00.000Z',
+      FUTURE,
     );
     expect(load(makeProgram({ expiryPolicy: { type: 'US_CARD_ACT' } }), FUTURE)).toBe(
       '2030-03-15T12:00:00.000Z',
@@ -728,12 +746,21 @@ describe('planOperation: ADJUST', () => {
   );
 
   it('accepts the largest allowed adjustment in either direction', () => {
+    const roomy = makeProgram({ maxBalance: MAX_AMOUNT });
     const rich = makeCard({ balance: MAX_AMOUNT, available: MAX_AMOUNT });
-    expect(plan(rich, { type: 'ADJUST', amount: -MAX_AMOUNT, reason: 'x' }).card.balance).toBe(0);
+    expect(plan(rich, { type: 'ADJUST', amount: -MAX_AMOUNT, reason: 'x' }, roomy).card.balance).toBe(0);
     expect(
-      plan(makeCard({ balance: 0, available: 0 }), { type: 'ADJUST', amount: MAX_AMOUNT, reason: 'x' }).card
-        .balance,
+      plan(makeCard({ balance: 0, available: 0 }), { type: 'ADJUST', amount: MAX_AMOUNT, reason: 'x' }, roomy)
+        .card.balance,
     ).toBe(MAX_AMOUNT);
+  });
+
+  it("keeps an increment within the program's maximum balance", () => {
+    const program = makeProgram({ maxBalance: 6000 });
+    expect(plan(makeCard(), { type: 'ADJUST', amount: 1000, reason: 'x' }, program).card.balance).toBe(6000);
+    expect(errorCodeOf(() => plan(makeCard(), { type: 'ADJUST', amount: 1001, reason: 'x' }, program))).toBe(
+      'LIMIT_EXCEEDED',
+    );
   });
 });
 
@@ -757,8 +784,12 @@ describe('planOperation: BLOCK and UNBLOCK', () => {
     expect(guard).toEqual({ expectedSeq: 3, currency: 'USD', status: 'ACTIVE' });
   });
 
-  it('blocks without a reason', () => {
-    const { card, entry } = plan(makeCard(), { type: 'BLOCK' });
+  it('takes a reason from staff, not from a till', () => {
+    expect(
+      errorCodeOf(() => planOperation(makeCard(), makeProgram(), { type: 'BLOCK' }, staffContext())),
+    ).toBe('VALIDATION_FAILED');
+    const merchant = { actor: { type: 'merchant' as const, id: 'mer_1' }, request: {}, now: NOW };
+    const { card, entry } = planOperation(makeCard(), makeProgram(), { type: 'BLOCK' }, merchant);
     expect(card.status).toBe('BLOCKED');
     expect(card).not.toHaveProperty('statusReason');
     expect(entry).not.toHaveProperty('reason');
@@ -867,7 +898,7 @@ describe('a card life cycle', () => {
       { type: 'REDEEM', amount: 1250 },
       { type: 'BLOCK', reason: 'lost' },
       { type: 'ADJUST', amount: -250, reason: 'fee reversal error' },
-      { type: 'UNBLOCK' },
+      { type: 'UNBLOCK', reason: 'found' },
       { type: 'REDEEM', amount: 10_000, allowPartial: true },
       { type: 'DEACTIVATE', reason: 'done' },
     ];

@@ -87,7 +87,8 @@ describe('expiryAfter', () => {
   const cases: [ExpiryPolicy, 'ISSUE' | 'LOAD', string | undefined, string | undefined][] = [
     [{ type: 'NONE' }, 'ISSUE', undefined, undefined],
     [{ type: 'NONE' }, 'LOAD', undefined, undefined],
-    [{ type: 'NONE' }, 'LOAD', current, undefined],
+    // A load never takes an expiry away, nor moves it earlier.
+    [{ type: 'NONE' }, 'LOAD', current, current],
     [{ type: 'MONTHS_AFTER_ISSUE', months: 12 }, 'ISSUE', undefined, '2026-03-15T12:00:00.000Z'],
     [{ type: 'MONTHS_AFTER_ISSUE', months: 12 }, 'LOAD', current, current],
     [{ type: 'MONTHS_AFTER_ISSUE', months: 12 }, 'LOAD', undefined, undefined],

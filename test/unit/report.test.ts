@@ -47,7 +47,7 @@ describe('what a ledger entry adds to the report', () => {
       card,
       makeProgram(),
       { type: 'HOLD', amount: 1_000, holdId: 'hold_1', expiresInSeconds: 600 },
-      { actor: { type: 'system', id: 'test' }, request: {}, now: NOW },
+      { actor: { type: 'staff', id: 'test', role: 'support' }, request: {}, now: NOW },
     );
     expect(hold.entry.amount).toBe(0);
     expect(hold.card.balance).toBe(card.balance);
