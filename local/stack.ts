@@ -55,6 +55,12 @@ export interface LocalStackOptions {
   readonly usagePlans?: UsagePlanOverrides;
   /** How long the local gateway keeps an authorizer answer; default as deployed (30 s). */
   readonly authorizerCacheSeconds?: number;
+  /**
+   * How long a request may run before the local gateway answers 504 (and the handler's context says its
+   * time is up); default API Gateway's 29 s. Tests of correctness under load raise it, so what they
+   * assert does not depend on how fast the machine is that day.
+   */
+  readonly requestTimeoutMs?: number;
   readonly loadStreamHandler?: StreamHandlerLoader;
   readonly consumers?: readonly StreamConsumerDefinition[];
   readonly pollIntervalMs?: number;
@@ -178,6 +184,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         return loadApiHandler(fn);
       },
       ...(options.requestLog ? { log: options.requestLog } : {}),
+      ...(options.requestTimeoutMs ? { timeoutMs: options.requestTimeoutMs } : {}),
     });
     stoppers.push(http.close);
 

@@ -5,6 +5,7 @@ import { cardIdForCode, generateCode, last4 } from '../core/card-code';
 import { DomainError, notFound } from '../core/errors';
 import type { LedgerEntry } from '../core/ledger';
 import type { Program } from '../core/program';
+import { requestClock } from '../core/request-clock';
 import type { Committed } from '../store/card-commit';
 import { codeNotIssuedCheck, entryPut, newCardPut } from '../store/card-items';
 import { findReplay, type IdempotencyClaim } from '../store/idempotency';
@@ -46,6 +47,7 @@ export async function issueCard(
     const found = claim ? await findReplay<IssuedCard>(claim, context.now) : undefined;
     return found === undefined ? undefined : { result: found, replayed: true };
   };
+  const clock = requestClock(context.now);
   let collisions = 0;
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     const shard = shards.pick();
@@ -57,7 +59,7 @@ export async function issueCard(
       planned = planIssue(
         program,
         { ...input, cardId, last4: last4(code), pepperId: peppers.current.id },
-        { ...context, now: new Date() },
+        { ...context, now: clock() },
       );
     } catch (error) {
       const replay = await earlier();

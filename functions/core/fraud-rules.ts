@@ -136,15 +136,19 @@ export const isDrain = (entry: Pick<LedgerEntry, 'type'>): boolean => DRAINS.inc
 
 /** Entry types any rule looks at; the stream consumer's filter lets only these through. */
 export const FRAUD_ENTRY_TYPES: readonly EntryType[] = [
-  ...new Set<EntryType>([...DRAINS, 'LOAD', 'ACTIVATE']),
+  ...new Set<EntryType>([...DRAINS, 'LOAD', 'ACTIVATE', 'REFUND']),
 ];
 
-/** Value an entry puts on a card for LARGE_LOAD: a load's amount, an activation's activated value. */
+/**
+ * Value an entry puts on a card for LARGE_LOAD: a load's amount, an activation's activated value, and
+ * a refund that names no redemption (new value, as a load: core/card-policy.ts).
+ */
 export function loadedValue(
-  entry: Pick<LedgerEntry, 'type' | 'amount' | 'balanceAfter'>,
+  entry: Pick<LedgerEntry, 'type' | 'amount' | 'balanceAfter' | 'relatedTransactionId'>,
 ): number | undefined {
   if (entry.type === 'LOAD') return entry.amount;
   if (entry.type === 'ACTIVATE') return entry.balanceAfter;
+  if (entry.type === 'REFUND' && entry.relatedTransactionId === undefined) return entry.amount;
   return undefined;
 }
 
@@ -320,7 +324,7 @@ export function evaluateFraudRules(
     hits.push({
       rule: 'LARGE_LOAD',
       severity: SEVERITY.LARGE_LOAD,
-      detail: `${entry.type === 'LOAD' ? 'A load' : 'An activation'} of ${money(loaded)} (threshold: ${money(large.threshold)}).`,
+      detail: `${{ LOAD: 'A load', ACTIVATE: 'An activation' }[entry.type as 'LOAD' | 'ACTIVATE'] ?? 'A refund naming no redemption'} of ${money(loaded)} (threshold: ${money(large.threshold)}).`,
       block: large.block,
     });
   }

@@ -16,6 +16,7 @@
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 import { type MerchantScope, STAFF_ROLES, type StaffRole } from '../core/access';
+import { verbAccess } from '../core/card-policy';
 
 export { MERCHANT_SCOPES, type MerchantScope, STAFF_ROLES, type StaffRole } from '../core/access';
 
@@ -76,6 +77,7 @@ const limited = (rateLimit: RateLimitKind, definition: RouteDefinition): RouteDe
   rateLimit,
 });
 
+/** Routes of card verbs take their callers from the card-verb policy (functions/core/card-policy.ts). */
 export const ROUTES: readonly RouteDefinition[] = [
   route('GET', '/health', 'system', { public: true }),
   route('GET', '/openapi.json', 'system', { public: true }),
@@ -102,31 +104,22 @@ export const ROUTES: readonly RouteDefinition[] = [
     route('POST', '/v1/cards/lookup', 'cards', { merchant: 'cards:read', staff: CARE }, 'none'),
   ),
   route('GET', '/v1/cards/{cardId}', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
-  route('POST', '/v1/cards/{cardId}/activate', 'cards', { merchant: 'cards:issue', staff: CARE }),
-  route('POST', '/v1/cards/{cardId}/load', 'cards', { merchant: 'cards:transact', staff: CARE }),
-  route('POST', '/v1/cards/{cardId}/redeem', 'cards', { merchant: 'cards:transact', staff: CARE }),
-  route('POST', '/v1/cards/{cardId}/adjust', 'cards', { staff: CARE }),
-  route('POST', '/v1/cards/{cardId}/block', 'cards', { merchant: 'cards:transact', staff: CARE }),
-  route('POST', '/v1/cards/{cardId}/unblock', 'cards', { staff: CARE }),
-  route('POST', '/v1/cards/{cardId}/deactivate', 'cards', { staff: CARE }),
+  route('POST', '/v1/cards/{cardId}/activate', 'cards', verbAccess('ACTIVATE')),
+  route('POST', '/v1/cards/{cardId}/load', 'cards', verbAccess('LOAD')),
+  route('POST', '/v1/cards/{cardId}/redeem', 'cards', verbAccess('REDEEM')),
+  route('POST', '/v1/cards/{cardId}/adjust', 'cards', verbAccess('ADJUST')),
+  route('POST', '/v1/cards/{cardId}/block', 'cards', verbAccess('BLOCK')),
+  route('POST', '/v1/cards/{cardId}/unblock', 'cards', verbAccess('UNBLOCK')),
+  route('POST', '/v1/cards/{cardId}/deactivate', 'cards', verbAccess('DEACTIVATE')),
   route('GET', '/v1/cards/{cardId}/transactions', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
-  route('POST', '/v1/cards/{cardId}/refund', 'cards', { merchant: 'cards:transact', staff: CARE }),
-  route('POST', '/v1/cards/{cardId}/holds', 'cards', { merchant: 'cards:transact', staff: CARE }),
+  route('POST', '/v1/cards/{cardId}/refund', 'cards', verbAccess('REFUND')),
+  route('POST', '/v1/cards/{cardId}/holds', 'cards', verbAccess('HOLD')),
   route('GET', '/v1/cards/{cardId}/holds/{holdId}', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
-  route('POST', '/v1/cards/{cardId}/holds/{holdId}/capture', 'cards', {
-    merchant: 'cards:transact',
-    staff: CARE,
-  }),
-  route('POST', '/v1/cards/{cardId}/holds/{holdId}/void', 'cards', {
-    merchant: 'cards:transact',
-    staff: CARE,
-  }),
-  route('POST', '/v1/cards/{cardId}/transfer', 'cards', { merchant: 'cards:transact', staff: CARE }),
-  route('POST', '/v1/cards/{cardId}/cash-out', 'cards', { merchant: 'cards:transact', staff: CARE }),
-  limited(
-    'pin',
-    route('PUT', '/v1/cards/{cardId}/pin', 'cards', { merchant: 'cards:transact', staff: CARE }),
-  ),
+  route('POST', '/v1/cards/{cardId}/holds/{holdId}/capture', 'cards', verbAccess('CAPTURE')),
+  route('POST', '/v1/cards/{cardId}/holds/{holdId}/void', 'cards', verbAccess('VOID')),
+  route('POST', '/v1/cards/{cardId}/transfer', 'cards', verbAccess('TRANSFER')),
+  route('POST', '/v1/cards/{cardId}/cash-out', 'cards', verbAccess('CASH_OUT')),
+  limited('pin', route('PUT', '/v1/cards/{cardId}/pin', 'cards', verbAccess('PIN_SET'))),
   limited(
     'pin',
     route(
@@ -137,17 +130,14 @@ export const ROUTES: readonly RouteDefinition[] = [
       'none',
     ),
   ),
-  route('POST', '/v1/cards/{cardId}/pin/reset', 'cards', { staff: CARE }),
+  route('POST', '/v1/cards/{cardId}/pin/reset', 'cards', verbAccess('PIN_RESET')),
 
   route('GET', '/v1/transactions/{transactionId}', 'transactions', {
     merchant: 'cards:read',
     staff: ALL_STAFF,
   }),
-  route('POST', '/v1/transactions/{transactionId}/reverse', 'transactions', {
-    merchant: 'cards:transact',
-    staff: CARE,
-  }),
-  route('POST', '/v1/reversals', 'transactions', { merchant: 'cards:transact', staff: CARE }),
+  route('POST', '/v1/transactions/{transactionId}/reverse', 'transactions', verbAccess('REVERSE')),
+  route('POST', '/v1/reversals', 'transactions', verbAccess('REVERSE')),
 
   // Webhooks: a merchant manages its own endpoints (an endpoint only receives what cards:read could read);
   // staff admin and ops see any merchant's (?merchantId=) and their deliveries; admin may delete one.

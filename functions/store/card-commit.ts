@@ -1,6 +1,7 @@
 import { CARD_WRITE_BUDGET_MS } from '../config';
 import type { Card, CardChange } from '../core/card-model';
 import { DomainError } from '../core/errors';
+import { requestClock } from '../core/request-clock';
 import { changeItems, toCard } from './card-items';
 import { cardSeenSince, laneBusy, noteCard, oneAtATime, tick, watchLane } from './card-queue';
 import { type EarlyCardRead, findCard } from './card-reads';
@@ -108,7 +109,7 @@ function watchForRefusal<R>(
   stopWatching: (() => void)[],
   requestNow: Date | undefined,
 ): Promise<never> | undefined {
-  const startedMs = Date.now();
+  const clock = requestClock(requestNow);
   const [cardId] = cardIds;
   const refusal = plan.refusal;
   if (cardIds.length !== 1 || !cardId || !refusal) return undefined;
@@ -116,8 +117,7 @@ function watchForRefusal<R>(
     stopWatching.push(
       watchLane(cardId, (card, sentAt) => {
         if (turnState.started || turnState.gaveUp || sentAt <= arrivedAt) return;
-        const now = new Date((requestNow?.getTime() ?? startedMs) + Date.now() - startedMs);
-        const error = refusal(new Map([[cardId, card]]), now);
+        const error = refusal(new Map([[cardId, card]]), clock());
         if (error === undefined) return;
         turnState.gaveUp = true;
         reject(new Refused(error));
@@ -138,8 +138,7 @@ async function commitWithRetries<R>(
   plan: CardPlan<R>,
 ): Promise<Committed<R>> {
   const { claim, early } = options;
-  const startedMs = Date.now();
-  const clock = () => new Date((options.now?.getTime() ?? startedMs) + Date.now() - startedMs);
+  const clock = requestClock(options.now);
   const known = new Map<string, Card>();
   for (const id of cardIds) {
     const seen = cardSeenSince(id, arrivedAt);

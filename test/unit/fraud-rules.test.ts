@@ -93,7 +93,7 @@ describe('defaults and settings', () => {
     expect(JSON.stringify(fraud?.filters)).toContain(JSON.stringify([...FRAUD_ENTRY_TYPES]));
     expect(JSON.stringify(fraud?.filters)).toContain('FRAUD#caller#');
     expect([...FRAUD_ENTRY_TYPES].sort()).toEqual(
-      ['ACTIVATE', 'CAPTURE', 'CLEAR_BALANCE', 'LOAD', 'REDEEM', 'TRANSFER_OUT'].sort(),
+      ['ACTIVATE', 'CAPTURE', 'CLEAR_BALANCE', 'LOAD', 'REDEEM', 'REFUND', 'TRANSFER_OUT'].sort(),
     );
   });
 });
@@ -220,6 +220,15 @@ describe('LARGE_LOAD', () => {
       'An activation of 300.00 USD (threshold: 250.00 USD).',
     );
     expect(evaluateFraudRules(entry({ type: 'TRANSFER_IN', amount: 99_999 }), {}, settings)).toEqual([]);
+  });
+
+  it('takes a refund that names no redemption as new value, and leaves money going back alone', () => {
+    const blind = entry({ type: 'REFUND', amount: 90_000 });
+    expect(evaluateFraudRules(blind, {}, settings)[0]?.detail).toBe(
+      'A refund naming no redemption of 900.00 USD (threshold: 250.00 USD).',
+    );
+    const named = entry({ type: 'REFUND', amount: 90_000, relatedTransactionId: 'tx_x_2' });
+    expect(evaluateFraudRules(named, {}, settings)).toEqual([]);
   });
 
   it('follows threshold and block settings', () => {
