@@ -1,10 +1,5 @@
-/**
- * How long a change keeps trying on a busy card before answering CONFLICT (the caller may retry with the
- * same Idempotency-Key). Well inside the API function's timeout. No attempt to write a ledger entry
- * starts later than this after the change began, which bounds how long after its `createdAt` an entry
- * can still commit: finance exports wait that out past their cutoff (functions/core/export-period.ts).
- */
-export const CARD_WRITE_BUDGET_MS = 8_000;
+/** The card write budget is a domain rule (functions/core/write-budget.ts), re-exported for the adapters. */
+export { CARD_WRITE_BUDGET_MS } from './core/write-budget';
 
 /**
  * The configuration is parsed by hand, not with zod: building a 45-field zod schema and parsing the

@@ -6,7 +6,7 @@ import { transferValue } from '../app/card-transfer';
 import { setPin } from '../app/pin-change';
 import { displayStatus } from '../core/card';
 import { ownsEntry } from '../core/card-policy';
-import { DomainError, notFound, validationFailed } from '../core/errors';
+import { notFound } from '../core/errors';
 import { DEFAULT_HOLD_SECONDS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS } from '../core/hold';
 import { CHANNELS } from '../core/ledger';
 import { checkNewPin, hashPin } from '../core/pin';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { CARD_WRITE_BUDGET_MS } from '../config';
 import { DomainError } from './errors';
 import { base32 } from './ids';
+import { CARD_WRITE_BUDGET_MS } from './write-budget';
 
 /**
  * The period of a finance export: everything of the ledger up to a cutoff instant, and the month that
