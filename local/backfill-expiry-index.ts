@@ -4,13 +4,9 @@
  * In AWS: `TABLE_NAME=<table> AWS_REGION=<region> npm run backfill-expiry-index -- --aws` with the
  * retailer's credentials. Safe to stop and run again: it goes on from its checkpoint.
  */
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backfillExpiryIndex } from '../functions/store/expiry-index';
-import { applyHandlerEnvironment } from './handler-env';
-import { loadOrCreateLocalSecrets } from './secrets';
-import { LOCAL_TABLE_NAME } from './stack';
-import { createStaffIssuer } from './staff-issuer';
+import { useLocalStackEnvironment } from './cli-environment';
 
 const { values } = parseArgs({
   options: {
@@ -21,15 +17,10 @@ const { values } = parseArgs({
   },
 });
 if (!values.aws) {
-  const dataDir = resolve(values['data-dir'] ?? '.local');
-  const secrets = await loadOrCreateLocalSecrets(join(dataDir, 'secrets.json'));
-  const issuer = await createStaffIssuer({ signingKey: secrets.staffSigningKey, issuer: 'local-backfill' });
-  applyHandlerEnvironment({
-    tableName: LOCAL_TABLE_NAME,
-    dynamodbEndpoint: `http://127.0.0.1:${values['dynamo-port']}`,
-    codePepper: secrets.codePepper,
-    issuer,
-    logLevel: 'WARN',
+  await useLocalStackEnvironment({
+    dataDir: values['data-dir'],
+    dynamoPort: values['dynamo-port'],
+    issuerName: 'local-backfill',
   });
 }
 try {

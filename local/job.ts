@@ -2,14 +2,10 @@
  * `npm run job -- <name> [--dynamo-port 8000] [--data-dir .local]`: runs one scheduled job now against
  * the data of a running `npm start` (the same job its timers run), and prints the job's report.
  */
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SCHEDULED_JOBS } from '../functions/scheduled/registry';
-import { applyHandlerEnvironment } from './handler-env';
+import { useLocalStackEnvironment } from './cli-environment';
 import { importScheduledJob } from './scheduler';
-import { loadOrCreateLocalSecrets } from './secrets';
-import { LOCAL_TABLE_NAME } from './stack';
-import { createStaffIssuer } from './staff-issuer';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -26,15 +22,10 @@ if (!job) {
   );
   process.exit(1);
 }
-const dataDir = resolve(values['data-dir'] ?? '.local');
-const secrets = await loadOrCreateLocalSecrets(join(dataDir, 'secrets.json'));
-const issuer = await createStaffIssuer({ signingKey: secrets.staffSigningKey, issuer: 'local-job' });
-applyHandlerEnvironment({
-  tableName: LOCAL_TABLE_NAME,
-  dynamodbEndpoint: `http://127.0.0.1:${values['dynamo-port']}`,
-  codePepper: secrets.codePepper,
-  issuer,
-  logLevel: 'WARN',
+await useLocalStackEnvironment({
+  dataDir: values['data-dir'],
+  dynamoPort: values['dynamo-port'],
+  issuerName: 'local-job',
 });
 try {
   const report = await (await importScheduledJob(job.module)).run();
