@@ -142,7 +142,11 @@ async function floorRedeem(cardId: string): Promise<void> {
           PK: `IDEM#M:${stack.merchantId}#${randomBytes(32).toString('hex')}`,
           createdAt: now.toISOString(),
         },
-        ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
+        // The handler's own condition values (the fence's among them), with this write's time.
+        ExpressionAttributeValues: {
+          ...idemTemplate?.ExpressionAttributeValues,
+          ':now': Math.floor(now.getTime() / 1000),
+        },
       },
     },
   ];

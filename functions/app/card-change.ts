@@ -7,7 +7,7 @@ import { newId } from '../core/ids';
 import type { LedgerEntry } from '../core/ledger';
 import type { Program } from '../core/program';
 import { type CardPlan, type Committed, commitCardChanges } from '../store/card-commit';
-import { type EarlyCardRead, entryWithReturns, findCard, findHold } from '../store/card-reads';
+import { type EarlyCardRead, entryWithReturns, findCard, findHold, readCardEarly } from '../store/card-reads';
 import { findReplay, type IdempotencyClaim } from '../store/idempotency';
 import { findPin } from '../store/pins';
 import { getProgram } from '../store/programs';
@@ -65,11 +65,13 @@ export async function changeCard(
 ): Promise<Committed<CardResult>> {
   // Drawn once, so every retry of this request places the same hold.
   const holdId = request.type === 'HOLD' ? newId('hold', context.now) : undefined;
-  const early = options.early?.cardId === cardId ? options.early : undefined;
+  let early = options.early?.cardId === cardId ? options.early : undefined;
   let program: Program | undefined;
   const verb = verbOf(request);
   if (mayNeedPin(verb, context)) {
-    const card = await (early ? early.card.catch(() => findCard(cardId)) : findCard(cardId));
+    // The read made here is the one the change plans on first: one read, not two.
+    early ??= readCardEarly(cardId);
+    const card = await early.card.catch(() => findCard(cardId));
     try {
       program = await checkBeforeLane(verb, card, visible, context, options.pin);
     } catch (error) {
