@@ -48,6 +48,12 @@ export interface Operation<B = unknown, Q = unknown> {
   /** The success's media type when it is not JSON (the operation answers with a RawResponse). */
   readonly contentType?: string;
   /**
+   * Every success the operation answers, when it is more than `status` (in `contentType`): status to
+   * media type, null for an empty body. For the OpenAPI document; e.g. Apple's web service answers 201
+   * for a new registration and 200 for a known one, both empty.
+   */
+  readonly successes?: Readonly<Record<number, string | null>>;
+  /**
    * Reads to start as the request arrives, alongside authentication, for requests API Gateway's authorizer
    * already let through (in AWS every request with credentials comes that way; `npm start` emulates it).
    * They only warm what `run` reads anyway; `run` gets the result as `request.early` and decides nothing

@@ -93,6 +93,18 @@ describe('the OpenAPI document', () => {
     expect(schema.additionalProperties).toBe(false);
   });
 
+  it('documents every success as it is answered: status, media type, no body where there is none', () => {
+    type Responses = Record<string, { content?: Record<string, unknown> }>;
+    const responses = (path: string, method: string): Responses =>
+      (document.paths[path]?.[method] as { responses?: Responses } | undefined)?.responses ?? {};
+    const media = (answer: { content?: Record<string, unknown> } | undefined) =>
+      Object.keys(answer?.content ?? {});
+    expect(media(responses('/docs', 'get')['200'])).toEqual(['text/html']);
+    expect(media(responses('/v1/cards/{cardId}/redeem', 'post')['200'])).toEqual(['application/json']);
+    expect(media(responses('/v1/cards/{cardId}/pin/verify', 'post')['204'])).toEqual([]);
+    expect(media(responses('/v1/webhooks/{webhookId}', 'delete')['204'])).toEqual([]);
+  });
+
   it('renders a readable reference page with every route and no script', () => {
     const html = docsPage(document);
     for (const route of ROUTES) expect(html).toContain(route.path.replaceAll('&', '&amp;'));
