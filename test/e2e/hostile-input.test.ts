@@ -161,6 +161,13 @@ describe('hostile input gets a clear 4xx problem and writes nothing', () => {
     expect(header.body.id).toBe(cardId);
   });
 
+  it('answers a request line over 16 KiB with 431 problem+json (it was a bare status line)', async () => {
+    const response = await request('GET', `/v1/cards/${cardId}/transactions?cursor=${'x'.repeat(20_000)}`, {
+      token: admin,
+    });
+    expectProblem(response, 431, 'PAYLOAD_TOO_LARGE');
+  });
+
   it('refuses a program with limits that do not nest, listing each field', async () => {
     const response = await request('POST', '/v1/programs', {
       token: admin,
