@@ -3,10 +3,11 @@ import { isPlausibleCode, normalizeCode } from './core/card-code';
 /**
  * Redaction for every log line (the Powertools logger's JSON replacer, functions/logger.ts): nothing
  * logs request bodies or headers on purpose, and this catches what slips through anyway, e.g. in an
- * error message or a stack. Values under secret-sounding keys are dropped; in any string, API keys
- * (the key id is kept), bearer tokens, JWTs, webhook secrets and anything shaped like a card code (12-24
- * digits with a valid Luhn check digit, or 8-24 UNAMBIGUOUS symbols in any case with a valid check
- * symbol; spaces or dashes allowed) are masked.
+ * error message or a stack. Values under secret-sounding keys are dropped, at any depth and whatever
+ * they hold (a string, an object, an array); in any string, API keys (the key id is kept), bearer and
+ * ApplePass tokens, JWTs, webhook secrets, PEM private keys, secret-named fields of JSON text and
+ * anything shaped like a card code (12-24 digits with a valid Luhn check digit, or 8-24 UNAMBIGUOUS
+ * symbols in any case with a valid check symbol; spaces or dashes allowed) are masked.
  */
 export const REDACTED = '[REDACTED]';
 
@@ -26,17 +27,46 @@ const SECRET_KEYS = new Set([
   'secrets',
   'clientsecret',
   'password',
+  'passphrase',
+  'privatekey',
+  'credentials',
   'pin',
   'currentpin',
   'newpin',
   'oldpin',
   'pepper',
+  'peppers',
   'codepepper',
   'signingkey',
   'idempotencykey',
 ]);
 
+/**
+ * Names ending so are secrets too, whatever comes before: pushToken, authenticationToken, apnsPrivateKey,
+ * webhookSecret, googleApiKey, signingPassphrase, oldPeppers.
+ */
+const SECRET_SUFFIXES = [
+  'token',
+  'tokens',
+  'secret',
+  'secrets',
+  'password',
+  'passphrase',
+  'privatekey',
+  'apikey',
+  'pepper',
+  'peppers',
+];
+
 const keyName = (key: string): string => key.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+const isSecretKey = (name: string): boolean =>
+  SECRET_KEYS.has(name) || SECRET_SUFFIXES.some((suffix) => name.endsWith(suffix));
+
+/** `"pushToken": "..."` or `"pin": 1234` inside text (a serialised body in an error message): the value goes. */
+const JSON_FIELD = /"([A-Za-z0-9_-]{1,64})"(\s*:\s*)(?:"(?:[^"\\]|\\.)*"|[^\s",{}[\]]+)/g;
+const PEM_PRIVATE_KEY =
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
 
 /** A machine code such as NOT_FOUND is no secret; a `code` with anything else in it may be a card code. */
 const MACHINE_CODE = /^[A-Z][A-Z0-9_]*$/;
@@ -67,7 +97,11 @@ function maskUnambiguousCodes(run: string): string {
 
 export function redactText(text: string): string {
   const masked = text
-    .replace(/\bBearer\s+\S+/gi, `Bearer ${REDACTED}`)
+    .replace(PEM_PRIVATE_KEY, `${REDACTED}(private key)`)
+    .replace(JSON_FIELD, (field, key: string, colon: string) =>
+      isSecretKey(keyName(key)) ? `"${key}"${colon}"${REDACTED}"` : field,
+    )
+    .replace(/\b(Bearer|ApplePass)\s+\S+/gi, (_match, scheme: string) => `${scheme} ${REDACTED}`)
     .replace(/\bgk_(key_[0-9a-z]{26}_)?[A-Za-z0-9_-]+/g, (_match, keyId: string | undefined) =>
       keyId ? `gk_${keyId}${REDACTED}` : `gk_${REDACTED}`,
     )
@@ -84,7 +118,7 @@ export function redactText(text: string): string {
 export function redactForLog(key: string, value: unknown): unknown {
   if (value === undefined || value === null) return value;
   const name = keyName(key);
-  if (SECRET_KEYS.has(name)) return REDACTED;
+  if (isSecretKey(name)) return REDACTED;
   if (name === 'code' && !(typeof value === 'string' && MACHINE_CODE.test(value))) return REDACTED;
   return typeof value === 'string' ? redactText(value) : value;
 }

@@ -44,24 +44,36 @@ export function splitUrl(url: string): { path: string; query: string } {
   return index === -1 ? { path: url, query: '' } : { path: url.slice(0, index), query: url.slice(index + 1) };
 }
 
-function queryParameters(query: string) {
-  const multi: Record<string, string[]> = {};
-  for (const [name, value] of new URLSearchParams(query)) multi[name] = [...(multi[name] ?? []), value];
-  const names = Object.keys(multi);
-  if (names.length === 0) return { single: null, multi: null };
-  // API Gateway REST keeps the last value in the single-value map.
-  const single = Object.fromEntries(names.map((name) => [name, multi[name]?.at(-1)]));
-  return { single, multi };
+/**
+ * Names are collected in a Map, never as keys of a plain object: a parameter or header called
+ * `__proto__` would read (and spread) Object.prototype. Object.fromEntries makes each an own property,
+ * as API Gateway's JSON event has it.
+ */
+function collect(pairs: Iterable<readonly [string, string]>): Map<string, string[]> {
+  const multi = new Map<string, string[]>();
+  for (const [name, value] of pairs) multi.set(name, [...(multi.get(name) ?? []), value]);
+  return multi;
 }
 
-function headerMaps(rawHeaders: readonly string[], request: LocalRequest) {
-  const multi: Record<string, string[]> = {};
+function queryParameters(query: string) {
+  const multi = collect(new URLSearchParams(query));
+  if (multi.size === 0) return { single: null, multi: null };
+  // API Gateway REST keeps the last value in the single-value map.
+  const single = Object.fromEntries([...multi].map(([name, values]) => [name, values.at(-1)]));
+  return { single, multi: Object.fromEntries(multi) };
+}
+
+function* headerPairs(rawHeaders: readonly string[]): Generator<readonly [string, string]> {
   for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
     const name = rawHeaders[index];
     const value = rawHeaders[index + 1];
-    if (name !== undefined && value !== undefined) multi[name] = [...(multi[name] ?? []), value];
+    if (name !== undefined && value !== undefined) yield [name, value];
   }
-  const present = new Set(Object.keys(multi).map((name) => name.toLowerCase()));
+}
+
+function headerMaps(rawHeaders: readonly string[], request: LocalRequest) {
+  const multi = collect(headerPairs(rawHeaders));
+  const present = new Set([...multi.keys()].map((name) => name.toLowerCase()));
   // Headers API Gateway adds in front of every integration.
   const added: Record<string, string> = {
     'X-Forwarded-For': request.sourceIp,
@@ -69,9 +81,9 @@ function headerMaps(rawHeaders: readonly string[], request: LocalRequest) {
     'X-Forwarded-Proto': 'http',
   };
   for (const [name, value] of Object.entries(added))
-    if (!present.has(name.toLowerCase())) multi[name] = [value];
-  const single = Object.fromEntries(Object.entries(multi).map(([name, values]) => [name, values.at(-1)]));
-  return { single, multi };
+    if (!present.has(name.toLowerCase())) multi.set(name, [value]);
+  const single = Object.fromEntries([...multi].map(([name, values]) => [name, values.at(-1)]));
+  return { single, multi: Object.fromEntries(multi) };
 }
 
 const headerValue = (headers: Record<string, string | undefined>, name: string): string | undefined =>

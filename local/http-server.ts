@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ERROR_STATUS, type ErrorCode } from '../functions/core/errors';
 import { type GatewayProblemType, gatewayProblem } from '../functions/http/gateway';
@@ -55,6 +56,30 @@ function writeProblem(response: ServerResponse, problem: GatewayProblem, request
     ...problem.headers,
   });
   response.end(JSON.stringify(body));
+}
+
+/**
+ * A request Node's HTTP parser refuses before any handler sees it (request line and headers over 16 KiB,
+ * malformed HTTP) is answered in problem+json too, as API Gateway answers its own refusals, instead of
+ * Node's bare status line.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify(
+    tooLarge
+      ? problemOf('PAYLOAD_TOO_LARGE', 'The request line and headers are too large.', { status })
+      : problemOf('VALIDATION_FAILED', 'The request is not valid HTTP.', { status }),
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
 }
 
 /** A refusal API Gateway answers with one of its gateway responses (functions/http/gateway.ts). */
@@ -274,6 +299,8 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
       else response.destroy();
     });
   });
+
+  server.on('clientError', answerClientError);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {

@@ -8,6 +8,7 @@ import { launchExport } from '../exports/launcher';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
 import { actorOf } from '../http/auth';
 import { pathId } from '../http/params';
+import { isoInstant, isoMonth } from '../http/validation';
 import type { ExportFile } from '../store/export-files';
 import { type ExportRun, findExportRun, openExportRun } from '../store/export-runs';
 import { exportBucket, s3 } from '../store/s3-client';
@@ -24,18 +25,10 @@ const DOWNLOAD_URL_SECONDS = 15 * 60;
 
 const exportBody = z
   .object({
-    month: z
-      .string()
-      .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month as YYYY-MM')
+    month: isoMonth
       .optional()
       .describe('A calendar month: cutoff at 00:00 of the 1st of the next month in the region time zone'),
-    cutoff: z
-      .string()
-      .max(40)
-      .regex(
-        /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/,
-        'must be an ISO 8601 instant with its offset, e.g. 2026-11-01T00:00:00Z',
-      )
+    cutoff: isoInstant
       .optional()
       .describe('Any past instant: balances as of it, the journal of its month up to it'),
   })

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { type AuditRecord, auditRange } from '../core/audit';
 import { checkReportRange, dailyRows, summaryRows } from '../core/report';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
-import { currency, entityId, listQuery } from '../http/validation';
+import { currency, entityId, isoDate, isoDateOrInstant, listQuery } from '../http/validation';
 import { pageView } from '../http/views';
 import { listAudit } from '../store/audit';
 import { readReport } from '../store/reports';
@@ -13,12 +13,10 @@ import { readReport } from '../store/reports';
  * UTC day; amounts are minor units. The audit trail is read-only: no route writes, changes or deletes
  * a record, and its store has no function that could.
  */
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date yyyy-mm-dd');
-
 const reportQuery = z
   .object({
-    from: day,
-    to: day,
+    from: isoDate,
+    to: isoDate,
     programId: entityId('prg').optional(),
     currency: currency.optional(),
     merchantId: entityId('mer').optional(),
@@ -88,8 +86,8 @@ export const operations: Operations = {
           .max(128)
           .regex(/^[\x21-\x7e]+$/, 'printable ASCII')
           .optional(),
-        from: z.string().min(10).max(40).optional(),
-        to: z.string().min(10).max(40).optional(),
+        from: isoDateOrInstant.optional(),
+        to: isoDateOrInstant.optional(),
       })
       .strict(),
     run: async ({ query, now }) => {

@@ -19,6 +19,7 @@ export const operations: Operations = {
   }),
   'GET /docs': operation({
     summary: 'A readable API reference',
+    contentType: 'text/html',
     run: async () => {
       page ??= docsPage(document);
       return new RawResponse(

@@ -1,3 +1,4 @@
+import { isCalendarDate, isIsoInstant } from './calendar';
 import type { CardStatus } from './card';
 import { DomainError } from './errors';
 import { newId } from './ids';
@@ -115,9 +116,9 @@ export function auditRange(
 ): { from: string; to: string } {
   const instant = (value: string, end: boolean, field: string): string => {
     const text = DATE_ONLY.test(value) ? `${value}T${end ? '23:59:59.999' : '00:00:00.000'}Z` : value;
-    const at = Date.parse(text);
+    const at = isCalendarDate(value) || isIsoInstant(value) ? Date.parse(text) : Number.NaN;
     const normal = Number.isNaN(at) ? undefined : new Date(at).toISOString();
-    if (!normal || (DATE_ONLY.test(value) && normal.slice(0, 10) !== value)) {
+    if (!normal) {
       throw new DomainError('VALIDATION_FAILED', 'The audit range is not valid.', [
         { field, message: 'must be a date yyyy-mm-dd or an ISO 8601 instant' },
       ]);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIsoInstant } from './calendar';
 import { DomainError } from './errors';
 import { base32 } from './ids';
 import { CARD_WRITE_BUDGET_MS } from './write-budget';
@@ -129,7 +130,8 @@ export function requestedPeriod(
   if (request.month !== undefined) {
     period = monthPeriod(request.month, timeZone);
   } else {
-    const cutoff = new Date(request.cutoff ?? '');
+    const text = request.cutoff ?? '';
+    const cutoff = new Date(isIsoInstant(text) ? Date.parse(text) : Number.NaN);
     if (Number.isNaN(cutoff.getTime())) throw invalid('cutoff', 'must be an ISO 8601 instant');
     period = periodEndingAt(cutoff, timeZone);
   }

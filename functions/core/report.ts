@@ -1,3 +1,4 @@
+import { isCalendarDate } from './calendar';
 import { DomainError } from './errors';
 import { type EntryType, type LedgerEntry, VALUE_ENTRY_TYPES } from './ledger';
 
@@ -119,10 +120,6 @@ export function addCounters(
 /** The largest range a report reads (days, both ends included). */
 export const MAX_REPORT_DAYS = 366;
 const DAY_MS = 86_400_000;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-const isDate = (value: string): boolean =>
-  DATE.test(value) && new Date(`${value}T00:00:00.000Z`).toISOString().slice(0, 10) === value;
 
 /** Every day from `from` to `to` (UTC, yyyy-mm-dd, both included). */
 export function daysBetween(from: string, to: string): string[] {
@@ -150,8 +147,8 @@ export function monthsBetween(from: string, to: string): string[] {
 /** Checks a report range: real dates, from <= to, at most MAX_REPORT_DAYS days. */
 export function checkReportRange(from: string, to: string): void {
   const errors = [
-    ...(isDate(from) ? [] : [{ field: 'query.from', message: 'must be a date yyyy-mm-dd' }]),
-    ...(isDate(to) ? [] : [{ field: 'query.to', message: 'must be a date yyyy-mm-dd' }]),
+    ...(isCalendarDate(from) ? [] : [{ field: 'query.from', message: 'must be a date yyyy-mm-dd' }]),
+    ...(isCalendarDate(to) ? [] : [{ field: 'query.to', message: 'must be a date yyyy-mm-dd' }]),
   ];
   if (errors.length === 0 && from > to) {
     errors.push({ field: 'query.from', message: 'must not be after to' });

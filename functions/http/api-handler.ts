@@ -69,6 +69,12 @@ export interface Operation<B = unknown, Q = unknown> {
   /** The success's media type when it is not JSON (the operation answers with a RawResponse). */
   readonly contentType?: string;
   /**
+   * Every success the operation answers, when it is more than `status` (in `contentType`): status to
+   * media type, null for an empty body. For the OpenAPI document; e.g. Apple's web service answers 201
+   * for a new registration and 200 for a known one, both empty.
+   */
+  readonly successes?: Readonly<Record<number, string | null>>;
+  /**
    * Reads to start as the request arrives, alongside authentication, for requests API Gateway's authorizer
    * already let through (in AWS every request with credentials comes that way; `npm start` emulates it).
    * They only warm what `run` reads anyway; `run` gets the result as `request.early` and decides nothing
@@ -131,12 +137,16 @@ function gatewayHint(event: APIGatewayProxyEvent): GatewayHint | undefined {
   };
 }
 
+/**
+ * Request names (headers, query parameters) become own properties (Object.fromEntries), never
+ * assignments to a plain object, where `__proto__` would vanish silently instead of being seen.
+ */
 function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
-  const headers: Record<string, string> = {};
+  const headers = new Map<string, string>();
   for (const [key, value] of Object.entries(event.headers ?? {})) {
-    if (value !== undefined) headers[key.toLowerCase()] = value;
+    if (value !== undefined) headers.set(key.toLowerCase(), value);
   }
-  return headers;
+  return Object.fromEntries(headers);
 }
 
 function parseBody<B>(event: APIGatewayProxyEvent, schema: z.ZodType<B>): B {
@@ -166,16 +176,16 @@ function parseBody<B>(event: APIGatewayProxyEvent, schema: z.ZodType<B>): B {
 }
 
 function parseQuery<Q>(event: APIGatewayProxyEvent, schema: z.ZodType<Q>): Q {
-  const query: Record<string, string> = {};
+  const query = new Map<string, string>();
   for (const [key, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
     if (values && values.length > 1)
       throw validationFailed([{ field: key, message: 'give this parameter once' }]);
-    if (values?.[0] !== undefined) query[key] = values[0];
+    if (values?.[0] !== undefined) query.set(key, values[0]);
   }
   for (const [key, value] of Object.entries(event.queryStringParameters ?? {})) {
-    if (value !== undefined) query[key] = value;
+    if (value !== undefined) query.set(key, value);
   }
-  const parsed = schema.safeParse(query);
+  const parsed = schema.safeParse(Object.fromEntries(query));
   if (!parsed.success) throw validationFailed(fieldErrors(parsed.error, 'query'));
   return parsed.data;
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { Operations } from './api-handler';
+import type { Operations, RouteOperation } from './api-handler';
 import { type ApiFunctionName, ROUTES, type RouteDefinition, routeKey } from './route-table';
 
 /**
@@ -90,12 +90,37 @@ const PROBLEM: JsonSchema = {
   },
 };
 
+const JSON_MEDIA_TYPE = 'application/json';
+
+function successContent(mediaType: string | null): Record<string, unknown> {
+  if (mediaType === null) return {};
+  const schema = mediaType === JSON_MEDIA_TYPE ? { type: 'object' } : { type: 'string', format: 'binary' };
+  return { content: { [mediaType]: { schema } } };
+}
+
+/**
+ * The answers of success: `successes` when the operation lists them, else `status` (200) in
+ * `contentType` (JSON); a 204, and any answer to HEAD, has no body.
+ */
+function successResponses(operation: RouteOperation, route: RouteDefinition): Record<string, unknown> {
+  const status = operation.status ?? 200;
+  const successes = operation.successes ?? { [status]: operation.contentType ?? JSON_MEDIA_TYPE };
+  return Object.fromEntries(
+    Object.entries(successes).map(([code, mediaType]) => [
+      code,
+      {
+        description: code === '304' ? 'Not modified' : 'Success',
+        ...successContent(code === '204' || route.method === 'HEAD' ? null : mediaType),
+      },
+    ]),
+  );
+}
+
 export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Operations>>): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     const operation = operations[route.fn]?.[routeKey(route)];
     if (!operation) throw new Error(`No operation for ${routeKey(route)}`);
-    const status = String(operation.status ?? 200);
     paths[route.path] ??= {};
     const item = paths[route.path] as Record<string, unknown>;
     item[route.method.toLowerCase()] = {
@@ -114,12 +139,7 @@ export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Ope
           }
         : {}),
       responses: {
-        [status]: {
-          description: 'Success',
-          content: operation.contentType
-            ? { [operation.contentType]: { schema: { type: 'string', format: 'binary' } } }
-            : { 'application/json': { schema: { type: 'object' } } },
-        },
+        ...successResponses(operation, route),
         ...(route.rateLimit ? { '429': { $ref: '#/components/responses/RateLimited' } } : {}),
         '4XX': { $ref: '#/components/responses/Problem' },
         '503': { $ref: '#/components/responses/TimedOut' },

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { INSTANT_PATTERN, isCalendarDate, isCalendarMonth, isIsoInstant } from '../core/calendar';
 import type { FieldError } from '../core/errors';
 import { CHANNELS } from '../core/ledger';
 import { MAX_AMOUNT, SUPPORTED_CURRENCIES } from '../core/money';
@@ -53,6 +54,39 @@ export const metadata = z
     z.union([safeText(500), z.number().finite(), z.boolean()]),
   )
   .refine((value) => Object.keys(value).length <= 20, 'at most 20 keys');
+
+/**
+ * Dates, months and instants: the shape (the OpenAPI document shows it as a pattern), then the calendar
+ * (functions/core/calendar.ts), so 2026-02-30 or 2026-13-45 is a 400 naming the field, never a date
+ * rolled over into the next month nor a RangeError further in.
+ */
+export const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date yyyy-mm-dd', abort: true })
+  .refine(isCalendarDate, 'must be a real calendar date yyyy-mm-dd');
+
+export const isoMonth = z
+  .string()
+  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, { message: 'must be a month as YYYY-MM', abort: true })
+  .refine(isCalendarMonth, 'must be a month as YYYY-MM (01 to 12)');
+
+export const isoInstant = z
+  .string()
+  .max(40, { message: 'must be an ISO 8601 instant with its offset', abort: true })
+  .regex(INSTANT_PATTERN, {
+    message: 'must be an ISO 8601 instant with its offset, e.g. 2026-11-01T00:00:00Z',
+    abort: true,
+  })
+  .refine(isIsoInstant, 'must be a real date and time of day');
+
+/** A day (yyyy-mm-dd) or an instant (ISO 8601 with its offset), e.g. the ends of a range. */
+export const isoDateOrInstant = z
+  .string()
+  .max(40, { message: 'must be a date yyyy-mm-dd or an ISO 8601 instant', abort: true })
+  .refine(
+    (value) => isCalendarDate(value) || isIsoInstant(value),
+    'must be a real date yyyy-mm-dd or an ISO 8601 instant with its offset',
+  );
 
 export const listQuery = {
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -121,7 +121,7 @@ export const appleWebServiceOperations: Operations = {
   [`POST ${REGISTRATION}`]: operation({
     summary: "Apple Wallet: register a device for the pass's update pushes (201 new, 200 already registered)",
     body: registerBody,
-    status: 201,
+    successes: { 201: null, 200: null },
     run: async ({ principal, params, body }) => {
       const pass = passOf(principal);
       const dlid = deviceOf(params);
@@ -142,6 +142,7 @@ export const appleWebServiceOperations: Operations = {
   }),
   [`DELETE ${REGISTRATION}`]: operation({
     summary: 'Apple Wallet: unregister a device from the pass',
+    successes: { 200: null },
     run: async ({ principal, params }) => {
       await removeAppleRegistration(passOf(principal).cardId, deviceOf(params));
       return empty(200);
@@ -151,6 +152,7 @@ export const appleWebServiceOperations: Operations = {
     summary:
       'Apple Wallet: serial numbers of the passes on this device changed since the tag (204 when none)',
     query: updatesQuery,
+    successes: { 200: 'application/json', 204: null },
     run: async ({ params, query }) => {
       const dlid = deviceOf(params);
       const passType = params.passTypeIdentifier ?? '';
@@ -179,15 +181,18 @@ export const appleWebServiceOperations: Operations = {
   [`GET ${PASS}`]: operation({
     summary: 'Apple Wallet: the latest version of the pass (304 when unchanged since If-Modified-Since)',
     contentType: 'application/vnd.apple.pkpass',
+    successes: { 200: 'application/vnd.apple.pkpass', 304: null },
     run: ({ principal, headers, now }) => passAnswer(principal, headers, now, true),
   }),
   [`HEAD ${PASS}`]: operation({
     summary: 'Apple Wallet: whether the pass changed (the GET without the pass)',
+    successes: { 200: null, 304: null },
     run: ({ principal, headers, now }) => passAnswer(principal, headers, now, false),
   }),
   [`POST ${BASE}/log`]: operation({
     summary: "Apple Wallet: a device's error log messages about this service",
     body: logBody,
+    successes: { 200: null },
     run: async ({ body }) => {
       // Devices report what went wrong with our passes; kept in our logs (redacted like every line).
       for (const message of body.logs.slice(0, 20)) logger.warn('Apple Wallet device log', { message });

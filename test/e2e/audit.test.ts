@@ -306,6 +306,9 @@ describe('the audit trail', () => {
       'from=2026-03-02&to=2026-03-01',
       'from=2020-01-01&to=2026-03-01',
       'from=2026-02-30',
+      'from=2026-13-45',
+      'from=2026-02-30T10:00:00Z',
+      'to=2026-03-01T24:00:00Z',
       'cursor=bm9wZQ',
     ]) {
       const answer = await request('GET', `/v1/audit?${query}`, { token: finance });

@@ -138,6 +138,36 @@ describe('hostile input gets a clear 4xx problem and writes nothing', () => {
     expectProblem(twice, 400, 'VALIDATION_FAILED');
   });
 
+  it('refuses prototype names as query parameters, and ignores them as headers (they were a 500)', async () => {
+    for (const name of ['__proto__', 'constructor', 'hasOwnProperty']) {
+      const response = await request('GET', `/v1/cards/${cardId}/transactions?${name}=x&limit=1`, {
+        token: admin,
+      });
+      expectProblem(response, 400, 'VALIDATION_FAILED');
+      expect(response.body.errors).toEqual([{ field: `query.${name}`, message: 'unknown field' }]);
+    }
+    const twice = await request('GET', `/v1/cards/${cardId}/transactions?__proto__=a&__proto__=b`, {
+      token: admin,
+    });
+    expectProblem(twice, 400, 'VALIDATION_FAILED');
+    const header = await request('GET', `/v1/cards/${cardId}`, {
+      token: admin,
+      headers: Object.fromEntries([
+        ['__proto__', 'x'],
+        ['constructor', 'y'],
+      ]),
+    });
+    expect(header.status).toBe(200);
+    expect(header.body.id).toBe(cardId);
+  });
+
+  it('answers a request line over 16 KiB with 431 problem+json (it was a bare status line)', async () => {
+    const response = await request('GET', `/v1/cards/${cardId}/transactions?cursor=${'x'.repeat(20_000)}`, {
+      token: admin,
+    });
+    expectProblem(response, 431, 'PAYLOAD_TOO_LARGE');
+  });
+
   it('refuses a program with limits that do not nest, listing each field', async () => {
     const response = await request('POST', '/v1/programs', {
       token: admin,

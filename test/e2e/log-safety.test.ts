@@ -8,6 +8,7 @@ import { dynamoDbClient } from '../../local/dynamodb';
 import type { LocalLog } from '../../local/log';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
+import { fetchBytes, passJsonOf } from '../support/pkpass';
 import { startTestStack } from '../support/stack';
 
 /**
@@ -254,6 +255,36 @@ describe('no secret reaches a log line', () => {
     });
     expect(resetPin.status).toBeLessThan(300);
     expect((await verify(reset)).status).toBe(204);
+
+    // Apple Wallet: the pass's authentication token and a device's push token are secrets; Apple's
+    // devices send the first as `Authorization: ApplePass <token>`. Right, wrong and missing tokens.
+    const pass = await fetchBytes(`${stack.baseUrl}/v1/cards/${card.id}/wallet/apple`, {
+      headers: { Authorization: `Bearer ${till.key}` },
+    });
+    expect(pass.status).toBe(200);
+    const passJson = passJsonOf(pass.bytes);
+    const passToken = secret('ApplePass token', passJson.authenticationToken as string);
+    const pushToken = secret('APNs push token', randomBytes(32).toString('hex'));
+    const registration = `${stack.baseUrl}/wallet/apple/v1/devices/dev${randomBytes(8).toString('hex')}/registrations/${passJson.passTypeIdentifier}/${card.id}`;
+    const register = (token: string) =>
+      fetch(registration, {
+        method: 'POST',
+        headers: { Authorization: `ApplePass ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ pushToken }),
+      });
+    expect((await register(passToken)).status).toBe(201);
+    expect((await register(secret('wrong ApplePass token', randomBytes(24).toString('hex')))).status).toBe(
+      401,
+    );
+    const passUrl = `${stack.baseUrl}/wallet/apple/v1/passes/${passJson.passTypeIdentifier}/${card.id}`;
+    expect((await fetchBytes(passUrl, { headers: { Authorization: `ApplePass ${passToken}` } })).status).toBe(
+      200,
+    );
+    const unregistered = await fetch(registration, {
+      method: 'DELETE',
+      headers: { Authorization: `ApplePass ${passToken}` },
+    });
+    expect(unregistered.status).toBe(200);
 
     // Failed authentication: unknown key, wrong secret, revoked key, forged and malformed tokens.
     const revokedNow = await request('DELETE', `/v1/merchants/${merchant.body.id}/api-keys/${revoked.id}`, {

@@ -353,6 +353,15 @@ describe('real-time reporting fed by the stream', () => {
     await bad(`from=${to}&to=${from}`, 'query.from');
     await bad('from=2025-01-01&to=2026-06-30', 'query.to');
     await bad('from=2026-02-30&to=2026-03-01', 'query.from');
+    // Calendar-invalid dates were a RangeError (500) in core/report.ts.
+    await bad('from=2026-13-45&to=2026-12-01', 'query.from');
+    await bad('from=2026-01-01&to=2026-02-30', 'query.to');
+    const daily = await request('GET', '/v1/reports/daily?from=2026-13-45&to=2026-13-46', { token: finance });
+    expect(daily.status).toBe(400);
+    expect(daily.body.errors.map((error: { field: string }) => error.field)).toEqual([
+      'query.from',
+      'query.to',
+    ]);
     await bad('to=2026-03-01', 'query.from');
     await bad('from=2026-03-01&to=2026-03-02&currency=XXX', 'query.currency');
     for (const token of [apiKey, support]) {

@@ -93,6 +93,41 @@ describe('the OpenAPI document', () => {
     expect(schema.additionalProperties).toBe(false);
   });
 
+  it('documents every success as it is answered: status, media type, no body where there is none', () => {
+    type Responses = Record<string, { content?: Record<string, unknown> }>;
+    const responses = (path: string, method: string): Responses =>
+      (document.paths[path]?.[method] as { responses?: Responses } | undefined)?.responses ?? {};
+    const media = (answer: { content?: Record<string, unknown> } | undefined) =>
+      Object.keys(answer?.content ?? {});
+    expect(media(responses('/docs', 'get')['200'])).toEqual(['text/html']);
+    expect(media(responses('/v1/cards/{cardId}/redeem', 'post')['200'])).toEqual(['application/json']);
+    expect(media(responses('/v1/cards/{cardId}/pin/verify', 'post')['204'])).toEqual([]);
+    expect(media(responses('/v1/webhooks/{webhookId}', 'delete')['204'])).toEqual([]);
+  });
+
+  it("documents Apple's web service answers: 201 or 200 for a registration, 204 and 304, all without a body", () => {
+    type Responses = Record<string, { content?: Record<string, unknown> }>;
+    const responses = (path: string, method: string): Responses =>
+      (document.paths[path]?.[method] as { responses?: Responses } | undefined)?.responses ?? {};
+    const media = (answer: { content?: Record<string, unknown> } | undefined) =>
+      Object.keys(answer?.content ?? {});
+    const registration =
+      '/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}/{serialNumber}';
+    const register = responses(registration, 'post');
+    expect([media(register['201']), media(register['200'])]).toEqual([[], []]);
+    expect(media(responses(registration, 'delete')['200'])).toEqual([]);
+    const updates = responses(
+      '/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}',
+      'get',
+    );
+    expect([media(updates['200']), media(updates['204'])]).toEqual([['application/json'], []]);
+    const pass = '/wallet/apple/v1/passes/{passTypeIdentifier}/{serialNumber}';
+    expect(media(responses(pass, 'get')['200'])).toEqual(['application/vnd.apple.pkpass']);
+    expect(media(responses(pass, 'get')['304'])).toEqual([]);
+    expect(media(responses(pass, 'head')['200'])).toEqual([]);
+    expect(media(responses('/wallet/apple/v1/log', 'post')['200'])).toEqual([]);
+  });
+
   it('renders a readable reference page with every route and no script', () => {
     const html = docsPage(document);
     for (const route of ROUTES) expect(html).toContain(route.path.replaceAll('&', '&amp;'));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { auditOfEntry, auditRange, needsStatusBefore } from '../../functions/core/audit';
+import { DomainError } from '../../functions/core/errors';
 import type { LedgerEntry } from '../../functions/core/ledger';
 import { CARD_ID, NOW, NOW_ISO } from './domain-fixtures';
 
@@ -67,5 +68,16 @@ describe('audit ranges', () => {
     expect(() => auditRange('2025-03-02', '2025-03-01', NOW)).toThrow();
     expect(() => auditRange('2023-01-01', '2025-03-01', NOW)).toThrow();
     expect(() => auditRange('yesterday', undefined, NOW)).toThrow();
+  });
+
+  it('refuses dates and instants that are not on the calendar, instead of rolling them over', () => {
+    for (const value of ['2025-02-30', '2025-13-45', '2025-02-29T10:00:00Z', '2025-03-01T24:00:00Z']) {
+      expect(() => auditRange(value, undefined, NOW), value).toThrow(DomainError);
+    }
+    expect(() => auditRange(undefined, 'Sat Mar 01 2025', NOW)).toThrow(DomainError);
+    expect(auditRange('2025-03-01T10:00:00+01:00', '2025-03-01', NOW)).toEqual({
+      from: '2025-03-01T09:00:00.000Z',
+      to: '2025-03-01T23:59:59.999Z',
+    });
   });
 });

@@ -8,7 +8,10 @@ describe('the card-verb policy', () => {
   it('is what the README shows (npm run policy-matrix)', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const shown = /<!-- policy-matrix:start -->\n([\s\S]*?)\n<!-- policy-matrix:end -->/.exec(readme)?.[1];
-    expect(shown).toBe(policyMatrixMarkdown());
+    // The formatter pads the table's cells; the cells themselves must be the generated ones.
+    const cells = (table: string | undefined) =>
+      (table ?? '').split('\n').map((row) => row.split('|').map((cell) => cell.trim().replace(/^-+$/, '-')));
+    expect(cells(shown)).toEqual(cells(policyMatrixMarkdown()));
   });
 
   it('gives every card route of a verb exactly the callers of its row', () => {

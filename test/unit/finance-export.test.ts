@@ -70,6 +70,10 @@ describe('export periods', () => {
     expect(fieldOf({ month: '2026-1' })).toBe('month');
     expect(fieldOf({ month: '2026-11' })).toBe('month'); // not over yet
     expect(fieldOf({ cutoff: 'yesterday' })).toBe('cutoff');
+    // Calendar-invalid instants are refused, not rolled over into the next month.
+    expect(fieldOf({ cutoff: '2026-02-30T00:00:00Z' })).toBe('cutoff');
+    expect(fieldOf({ cutoff: '2026-10-31T24:00:00Z' })).toBe('cutoff');
+    expect(fieldOf({ cutoff: '2026-13-45T00:00:00Z' })).toBe('cutoff');
     expect(fieldOf({ cutoff: '2026-11-20T10:00:01Z' })).toBe('cutoff');
     expect(fieldOf({ cutoff: '1999-12-01T00:00:00Z' })).toBe('cutoff');
     expect(fieldOf({})).toBe('month');

@@ -21,6 +21,29 @@ describe('redactText', () => {
     expect(redactText(`secret ${webhookSecret}.`)).not.toContain('dGhpcyBp');
   });
 
+  it('masks ApplePass tokens like bearer tokens, in any case', () => {
+    const passToken = 'Zk3xQ9vR2mT8wLp4Hs7nYc1Bd6Fg0Jq5';
+    expect(redactText(`Authorization: ApplePass ${passToken}`)).toBe(`Authorization: ApplePass ${REDACTED}`);
+    expect(redactText(`header applepass ${passToken} refused`)).toBe(`header applepass ${REDACTED} refused`);
+    expect(redactText(`ApplePass\t${passToken}`)).not.toContain(passToken);
+  });
+
+  it('masks secret-named fields of JSON text and PEM private keys', () => {
+    const body = JSON.stringify({
+      pushToken: 'a1b2c3d4e5f6a7b8c9d0',
+      pin: 4321,
+      note: 'kept',
+      privateKey: 'k',
+    });
+    expect(redactText(`could not parse ${body}`)).toBe(
+      `could not parse {"pushToken":"${REDACTED}","pin":"${REDACTED}","note":"kept","privateKey":"${REDACTED}"}`,
+    );
+    expect(redactText('{"password" : "p\\"w"}')).toBe(`{"password" : "${REDACTED}"}`);
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49\n-----END PRIVATE KEY-----';
+    expect(redactText(`key ${pem} loaded`)).toBe(`key ${REDACTED}(private key) loaded`);
+    expect(redactText('-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBx (cut)')).toBe(`${REDACTED}(private key)`);
+  });
+
   it('masks card codes, contiguous, spaced or dashed', () => {
     const spaced = code.replace(/(\d{4})(?=\d)/g, '$1 ');
     const dashed = code.replace(/(\d{4})(?=\d)/g, '$1-');
@@ -75,10 +98,63 @@ describe('redactForLog (the JSON replacer)', () => {
       'x-api-key',
       'secret',
       'token',
+      'privateKey',
+      'PRIVATE_KEY',
+      'passphrase',
+      'pushToken',
+      'authenticationToken',
+      'peppers',
+      'pepper',
+      'secrets',
+      'password',
+      'Password',
+      'APIKEY',
+      'api_key',
+      'TOKEN',
+      'webhookSecret',
+      'apnsPrivateKey',
     ]) {
-      expect(redactForLog(key, 'anything')).toBe(REDACTED);
+      expect(redactForLog(key, 'anything'), key).toBe(REDACTED);
+      expect(redactForLog(key, { v1: 'a', v2: 'b' }), key).toBe(REDACTED);
+      expect(redactForLog(key, ['a', 'b']), key).toBe(REDACTED);
     }
-    expect(redactForLog('pinPolicy', 'ALWAYS')).toBe('ALWAYS');
+    for (const [key, value] of [
+      ['pinPolicy', 'ALWAYS'],
+      ['keyId', 'key_123'],
+      ['apiKeyId', 'key_123'],
+      ['passTypeIdentifier', 'pass.example'],
+      ['tokenType', 'Bearer'],
+    ]) {
+      expect(redactForLog(key as string, value), key).toBe(value);
+    }
+  });
+
+  it('redacts secrets at any depth of a logged object, inside arrays too', () => {
+    const logged = {
+      wallet: {
+        registrations: [{ deviceLibraryIdentifier: 'dev-1', pushToken: 'f00dbabe'.repeat(4) }],
+        signer: { privateKey: 'MIGHAgEAMBMG', passphrase: 'open sesame', certificate: 'public' },
+      },
+      pepperSet: { current: 'v2', peppers: { v1: 'old-pepper-value', v2: 'new-pepper-value' } },
+      headers: [{ Authorization: 'ApplePass s3cr3tpasstoken' }],
+      nested: { deeper: { Secret: 'x-secret', API_KEY: 'x-api', Token: 'x-token', password: 'x-pass' } },
+    };
+    const output = JSON.stringify(logged, redactForLog);
+    for (const leaked of [
+      'f00dbabe',
+      'MIGHAgEAMBMG',
+      'open sesame',
+      'old-pepper-value',
+      'new-pepper-value',
+      's3cr3tpasstoken',
+      'x-secret',
+      'x-api',
+      'x-token',
+      'x-pass',
+    ]) {
+      expect(output).not.toContain(leaked);
+    }
+    for (const kept of ['dev-1', 'public', '"current":"v2"']) expect(output).toContain(kept);
   });
 
   it('keeps machine error codes but not other values under `code`', () => {

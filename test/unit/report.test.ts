@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planOperation } from '../../functions/core/card';
+import { DomainError } from '../../functions/core/errors';
 import { ENTRY_TYPES, type EntryType, type LedgerEntry } from '../../functions/core/ledger';
 import {
   checkReportRange,
@@ -100,6 +101,23 @@ describe('report ranges and rows', () => {
     expect(() => checkReportRange('2024-01-01', '2025-01-01')).toThrow(/range/);
     expect(() => checkReportRange('2024-03-02', '2024-03-01')).toThrow();
     expect(() => checkReportRange('2023-02-29', '2023-03-01')).toThrow();
+    expect(() => checkReportRange('2024-02-29', '2024-03-01')).not.toThrow();
+  });
+
+  it('refuses calendar-invalid dates as a VALIDATION_FAILED naming the field, never a RangeError', () => {
+    const fieldsOf = (from: string, to: string) => {
+      try {
+        checkReportRange(from, to);
+        return [];
+      } catch (error) {
+        expect(error).toBeInstanceOf(DomainError);
+        expect((error as DomainError).code).toBe('VALIDATION_FAILED');
+        return (error as DomainError).fieldErrors?.map((e) => e.field);
+      }
+    };
+    expect(fieldsOf('2026-13-45', '2026-12-01')).toEqual(['query.from']);
+    expect(fieldsOf('2026-01-01', '2026-02-30')).toEqual(['query.to']);
+    expect(fieldsOf('2026-00-00', '9999-99-99')).toEqual(['query.from', 'query.to']);
     expect(monthsBetween('2024-11-30', '2025-02-01')).toEqual(['2024-11', '2024-12', '2025-01', '2025-02']);
   });
 
