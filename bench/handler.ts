@@ -26,7 +26,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { z } from 'zod';
 import { createStaffIssuer, generateStaffSigningKey } from '../local/staff-issuer';
 import { emit, knob, progress } from './lib/env';
-import { apiEvent, BENCH_RATE_LIMITS, benchContext } from './lib/local';
+import { apiEvent, BENCH_CHECK_LIMITS, benchContext } from './lib/local';
 import { codeState, machine } from './lib/machine';
 import { elapsedMs, median, medianOfRounds, round, type Summary, summarize } from './lib/stats';
 
@@ -54,7 +54,7 @@ Object.assign(process.env, {
   POWERTOOLS_SERVICE_NAME: 'giftcard',
   LOG_LEVEL: 'ERROR',
   POWERTOOLS_LOG_LEVEL: 'ERROR',
-  ...BENCH_RATE_LIMITS,
+  ...BENCH_CHECK_LIMITS,
 });
 
 // Modules that read the environment load after it is set.
