@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Session } from 'node:inspector/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
@@ -129,6 +130,15 @@ const items: Record<string, Record<string, unknown>> = {
 
 const ddb = mockClient(DynamoDBDocumentClient);
 ddb.on(GetCommand).callsFake((input: { Key: { PK: string } }) => ({ Item: items[input.Key.PK] }));
+// A limited lookup reads its card with the caller's failed-check counts (none here) in one batch.
+ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { PK: string }[] }> }) => ({
+  Responses: Object.fromEntries(
+    Object.entries(input.RequestItems).map(([table, { Keys }]) => [
+      table,
+      Keys.flatMap((key) => (items[key.PK] ? [items[key.PK]] : [])),
+    ]),
+  ),
+}));
 ddb.on(TransactWriteCommand).resolves({});
 ddb.on(UpdateCommand).resolves({});
 

@@ -9,8 +9,8 @@
  *                  idempotency, planning, store), no HTTP;
  *   redeem.http    POST /v1/cards/{id}/redeem through the local API Gateway (node:http keep-alive client);
  *   lookup.floor   one GetItem (consistent, as lookupCard reads);
- *   lookup.checkedFloor  the calls a limited lookup needs, bare: that GetItem in parallel with the Query
- *                  of the caller's failed-check counts (this window and the last; a hit writes nothing);
+ *   lookup.checkedFloor  the call a limited lookup needs, bare: one BatchGetItem of the card and the
+ *                  caller's failed-check counts (this window and the last; a hit writes nothing);
  *   lookup.direct / lookup.http   POST /v1/cards/lookup {code};
  *   *.http.cachesExpired  the same through HTTP with the API key cache emptied first: what a till gets
  *                  when its instance's last request is older than AUTH_CACHE_SECONDS (5 s), i.e. at low
@@ -25,8 +25,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  BatchGetCommand,
   GetCommand,
-  QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -156,22 +156,19 @@ async function floorLookup(cardId: string): Promise<void> {
   if (!got.Item) throw new Error('floor lookup found no card');
 }
 
-/** The bare calls of a limited lookup: the card read and the read of the caller's counts, at once. */
+/** The bare call of a limited lookup: the card and the caller's two failed-check windows, one BatchGetItem. */
 async function floorCheckedLookup(cardId: string): Promise<void> {
   const windowStart = Math.floor(Date.now() / 600_000) * 600_000;
-  const counts = doc.send(
-    new QueryCommand({
-      TableName: tableName(),
-      KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
-      ExpressionAttributeValues: {
-        ':pk': 'FRAUD#caller#merchant#bench-floor',
-        ':from': `F#${new Date(windowStart - 600_000).toISOString()}`,
-        ':to': `F#${new Date(windowStart).toISOString()}`,
-      },
-      ConsistentRead: true,
+  const counts = [windowStart - 600_000, windowStart].map((start) => ({
+    PK: 'FRAUD#caller#merchant#bench-floor',
+    SK: `F#${new Date(start).toISOString()}`,
+  }));
+  const out = await doc.send(
+    new BatchGetCommand({
+      RequestItems: { [tableName()]: { Keys: [cardKey(cardId), ...counts], ConsistentRead: true } },
     }),
   );
-  await Promise.all([floorLookup(cardId), counts]);
+  if (!out.Responses?.[tableName()]?.length) throw new Error('floor lookup found no card');
 }
 
 const context = benchContext('giftcard-cards');

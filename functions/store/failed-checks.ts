@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   FAILED_CHECKS_WINDOW_MS,
@@ -7,6 +7,7 @@ import {
   type FailureLimits,
   windowStartOf,
 } from '../core/check-limits';
+import { getItem } from './batched-reads';
 import { db, tableName } from './dynamo-client';
 
 /**
@@ -20,7 +21,7 @@ import { db, tableName } from './dynamo-client';
  *   FRAUD#caller#ip#<source ip>        / F#<window start>   count, caller, callerLimit (TTL)
  *
  * An API key's failures and its merchant's total sit in one item, so a failure is one write and the limit
- * reads both with one Query (this window and the one before). Successes write nothing.
+ * reads both with the item of this window and the one before. Successes write nothing.
  */
 export const FAILED_CHECKS_PK_PREFIX = 'FRAUD#caller#';
 /** The attribute holding one API key's count in its merchant's item. */
@@ -56,22 +57,22 @@ function countsOf(
   return { owner, caller: { current: read(currentSk, mine), previous: read(previousSk, mine) } };
 }
 
-/** This window's and the previous window's counts: one strongly consistent Query of at most two items. */
+/**
+ * This window's and the previous window's counts: two strongly consistent reads that go out with any
+ * other read started in the same turn (the lookup's card read) as one BatchGetItem (store/batched-reads.ts).
+ */
 export async function readFailureCounts(subject: FailureSubject, now: number): Promise<FailureCounts> {
   const start = windowStartOf(now);
-  const out = await db().send(
-    new QueryCommand({
-      TableName: tableName(),
-      KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
-      ExpressionAttributeValues: {
-        ':pk': pkOf(subject),
-        ':from': skOf(start - FAILED_CHECKS_WINDOW_MS),
-        ':to': skOf(start),
-      },
-      ConsistentRead: true,
-    }),
+  const items = await Promise.all(
+    [start - FAILED_CHECKS_WINDOW_MS, start].map((windowStart) =>
+      getItem({ PK: pkOf(subject), SK: skOf(windowStart) }),
+    ),
   );
-  return countsOf(subject, out.Items ?? [], now);
+  return countsOf(
+    subject,
+    items.filter((item): item is Record<string, unknown> => item !== undefined),
+    now,
+  );
 }
 
 export type FailureCounted =
