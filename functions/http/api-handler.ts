@@ -275,14 +275,16 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       const query = op.query ? parseQuery(event, op.query) : undefined;
       const now = new Date();
       // The caller's failed-check counts are read alongside the operation's own reads (http/rate-limit.ts).
+      const readsOnly = route.rateLimit !== undefined && runsAlongsideLimit(route.rateLimit, body);
       const gate = route.rateLimit
         ? openCheckGate({
             principal,
             sourceIp: event.requestContext?.identity?.sourceIp ?? undefined,
             now,
+            readsOnly,
           })
         : undefined;
-      if (gate && route.rateLimit && !runsAlongsideLimit(route.rateLimit, body)) await gate.allowed;
+      if (gate && !readsOnly) await gate.allowed;
       const idempotency = idempotencyClaim(event, route, principal, params, body);
       const running = op
         .run({

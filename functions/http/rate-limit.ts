@@ -7,6 +7,7 @@ import {
   type FailureLimits,
   hasRoom,
   refusal,
+  windowStartOf,
 } from '../core/check-limits';
 import { RateLimitedError } from '../core/errors';
 import { tableName } from '../store/dynamo-client';
@@ -21,9 +22,11 @@ import type { RateLimitKind } from './route-table';
  * with no room for one more failure is refused 429 RATE_LIMITED with Retry-After. Volume is not counted
  * here: API Gateway's usage plans do that, at no cost to the table.
  *
- * What a request pays: one Query (the caller's counts, this window and the last), sent as it arrives and
- * in parallel with the operation's own reads; once a caller is known to be over, nothing (this process
- * remembers until its Retry-After). A success writes nothing; a failure writes one conditional UpdateItem
+ * What a request pays: a read of the caller's counts (this window's item and the last one's), sent as it
+ * arrives with the operation's own reads (a lookup's card read goes out in the same BatchGetItem:
+ * store/batched-reads.ts); a lookup without a PIN within a second of the last read, nothing (see
+ * RECENT_COUNTS_MS); once a caller is known to be over, nothing (this process remembers until its
+ * Retry-After). A success writes nothing; a failure writes one conditional UpdateItem
  * that adds to the caller's and the merchant's counts only while both have room, so however many
  * requests run at once, across any number of instances, no more failures are answered than the limit.
  * Requests already running when a caller reaches its limit complete their reads (at most the requests in
@@ -114,10 +117,51 @@ function knownRefusal(memories: readonly string[], now: number): number | undefi
   return until > now ? Math.max(1, Math.ceil((until - now) / 1000)) : undefined;
 }
 
+/**
+ * Counts this process read lately, per caller. A request that only reads (a lookup without a PIN) within
+ * RECENT_COUNTS_MS of the last read of its caller's counts, in the same window and with room left then,
+ * uses them instead of reading again, so a busy till's lookups are one GetItem. What that can let
+ * through: for that long, a caller that other instances' failures have just put over its limit may still
+ * be told about codes that exist here (a miss is refused by the failure's write condition, as always, and
+ * this process then knows); failures counted here are added to the copy. PIN checks always read.
+ */
+const RECENT_COUNTS_MS = 1_000;
+
+interface RecentCounts {
+  readonly at: number;
+  readonly limits: FailureLimits;
+  readonly counts: FailureCounts;
+}
+const recentCounts = new Map<string, RecentCounts>();
+
+function keep(memory: string, recent: RecentCounts | undefined): void {
+  recentCounts.delete(memory);
+  if (!recent) return;
+  if (recentCounts.size >= MAX_REMEMBERED) {
+    const oldest = recentCounts.keys().next();
+    if (!oldest.done) recentCounts.delete(oldest.value);
+  }
+  recentCounts.set(memory, recent);
+}
+
+function recentEnough(memory: string, now: number): RecentCounts | undefined {
+  const recent = recentCounts.get(memory);
+  if (!recent) return undefined;
+  const fresh = now - recent.at < RECENT_COUNTS_MS && windowStartOf(recent.at) === windowStartOf(now);
+  return fresh && refusal(recent.limits, recent.counts, now) === undefined ? recent : undefined;
+}
+
+const plusOne = (counts: FailureCounts): FailureCounts => ({
+  owner: { ...counts.owner, current: counts.owner.current + 1 },
+  caller: { ...counts.caller, current: counts.caller.current + 1 },
+});
+
 export interface LimitedRequest {
   readonly principal: Principal;
   readonly sourceIp: string | undefined;
   readonly now: Date;
+  /** The request only reads until the limit allows it (runsAlongsideLimit): recent counts will do. */
+  readonly readsOnly?: boolean;
 }
 
 /** Starts the limit's read for a request; see CheckGate. */
@@ -132,19 +176,24 @@ export function openCheckGate(request: LimitedRequest): CheckGate {
   ];
   const refuse = (limits: FailureLimits, counts: FailureCounts): never => {
     const seconds = refusal(limits, counts, now) ?? 1;
+    keep(callerMemory, undefined);
     remember(hasRoom(limits.owner, counts.owner, now) ? callerMemory : ownerMemory, now + seconds * 1000);
     throw new RateLimitedError(seconds);
   };
   const known = knownRefusal([ownerMemory, callerMemory], now);
+  const recent = request.readsOnly ? recentEnough(callerMemory, now) : undefined;
   const state: Promise<{ limits: FailureLimits; counts: FailureCounts }> =
     known !== undefined
       ? Promise.reject(new RateLimitedError(known))
-      : Promise.all([limitsOf(request.principal), readFailureCounts(subject, now)]).then(
-          ([limits, counts]) => {
-            if (refusal(limits, counts, now) !== undefined) refuse(limits, counts);
-            return { limits, counts };
-          },
-        );
+      : recent
+        ? Promise.resolve(recent)
+        : Promise.all([limitsOf(request.principal), readFailureCounts(subject, now)]).then(
+            ([limits, counts]) => {
+              if (refusal(limits, counts, now) !== undefined) refuse(limits, counts);
+              keep(callerMemory, { at: now, limits, counts });
+              return { limits, counts };
+            },
+          );
   const allowed = state.then(() => undefined);
   // Awaited by the dispatcher unless the request failed first: never an unhandled rejection.
   allowed.catch(() => undefined);
@@ -153,7 +202,11 @@ export function openCheckGate(request: LimitedRequest): CheckGate {
     failed: async () => {
       const { limits, counts } = await state;
       const outcome = await countFailure(subject, capsOf(limits, counts, now), limits.caller, now);
-      if (outcome.counted) return;
+      if (outcome.counted) {
+        const copy = recentCounts.get(callerMemory);
+        if (copy) keep(callerMemory, { ...copy, counts: plusOne(copy.counts) });
+        return;
+      }
       // Others took the room meanwhile: this window as it now is, the previous one as it was read.
       refuse(limits, {
         owner: { current: outcome.current.owner, previous: counts.owner.previous },
@@ -176,4 +229,5 @@ export function runsAlongsideLimit(kind: RateLimitKind, body: unknown): boolean 
 /** Forgets which callers this process knows to be over, as a new Lambda instance would. */
 export function resetCheckLimitsForTests(): void {
   refusedUntil.clear();
+  recentCounts.clear();
 }

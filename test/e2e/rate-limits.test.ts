@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoDbClient } from '../../local/dynamodb';
@@ -164,6 +164,34 @@ describe('lookups by code: failures are limited per API key', () => {
     // 4 keys x 8 failures would be 32: the merchant's 20 stop them.
     expect(statusCounts(responses)).toEqual({ 404: PER_MERCHANT, 429: 4 * PER_CALLER - PER_MERCHANT });
     expectRateLimited(await lookup(await merchant.newKey(), randomCode()));
+  });
+
+  it('failures counted by other instances stop the key here: its next miss is 429 and counts nothing, then a right code too', async () => {
+    const merchant = await newMerchant();
+    const key = await merchant.newKey();
+    const card = await issue(key);
+    expect((await lookup(key, card.code)).status).toBe(200);
+    // Other instances answered the key's failures meanwhile: its count for this window is at the limit.
+    const client = dynamoDbClient(stack.dynamodbEndpoint);
+    const windowStart = new Date(Math.floor(Date.now() / 600_000) * 600_000).toISOString();
+    const keyId = (await request('GET', `/v1/merchants/${merchant.id}/api-keys`, { token: admin })).body
+      .items[0].id as string;
+    try {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: stack.tableName,
+          Key: { PK: { S: `FRAUD#caller#merchant#${merchant.id}` }, SK: { S: `F#${windowStart}` } },
+          UpdateExpression: 'ADD #count :n, #by :n',
+          ExpressionAttributeNames: { '#count': 'count', '#by': `by#key#${keyId}` },
+          ExpressionAttributeValues: { ':n': { N: String(PER_CALLER) } },
+        }),
+      );
+    } finally {
+      client.destroy();
+    }
+    expectRateLimited(await lookup(key, randomCode()));
+    expectRateLimited(await lookup(key, card.code));
+    expect(await totalCount(merchant.id)).toBe(PER_CALLER);
   });
 
   it('honest lookups (hits) are never limited: 300 in a minute from one key', async () => {
