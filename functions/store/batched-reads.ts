@@ -3,10 +3,12 @@ import { db, tableName } from './dynamo-client';
 import { backoff } from './transact';
 
 /**
- * Strongly consistent single-item reads started in the same turn of the event loop go out together, as
- * one BatchGetItem: a limited lookup's card read and the read of its caller's failed-check counts cost one
- * round trip, not two requests. A read alone in its turn is a plain GetItem, as it would be without this.
- * A key asked for twice in one turn is read once.
+ * Strongly consistent single-item reads that go out together, as one BatchGetItem: a limited lookup's
+ * card read joins the read of its caller's failed-check counts, so the limit costs no second request.
+ * `readItemInBatch` opens a batch that leaves at the end of the current turn of the event loop;
+ * `readItem` joins a batch that is still open, and otherwise is a plain GetItem sent at once (so reads
+ * with nothing to join, a redemption's card read, wait for nothing). A key asked twice in a batch is read
+ * once.
  */
 type Key = Readonly<Record<string, string>>;
 type Item = Record<string, unknown>;
@@ -27,7 +29,12 @@ let waiting = new Map<string, Waiting[]>();
 const idOf = (table: string, key: Key) => `${table}\u0000${key.PK}\u0000${key.SK}`;
 
 /** The item under `key` (PK, SK) in this function's table, read strongly consistent; undefined if none. */
-export function getItem(key: Key): Promise<Item | undefined> {
+export function readItem(key: Key): Promise<Item | undefined> {
+  return waiting.size > 0 ? readItemInBatch(key) : readAlone(tableName(), key);
+}
+
+/** `readItem`, in a batch that leaves at the end of this turn (opened if none is open). */
+export function readItemInBatch(key: Key): Promise<Item | undefined> {
   const table = tableName();
   return new Promise((resolve, reject) => {
     if (waiting.size === 0) setImmediate(flush);
@@ -36,6 +43,11 @@ export function getItem(key: Key): Promise<Item | undefined> {
     readers.push({ key, resolve, reject });
     waiting.set(id, readers);
   });
+}
+
+async function readAlone(table: string, key: Key): Promise<Item | undefined> {
+  const out = await db().send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+  return out.Item;
 }
 
 function flush(): void {
@@ -65,8 +77,8 @@ async function read(table: string, chunk: readonly [string, Waiting[]][]): Promi
   const keys = chunk.map(([, readers]) => readers[0]?.key).filter((key): key is Key => key !== undefined);
   const found = new Map<string, Item>();
   if (keys.length === 1 && keys[0]) {
-    const out = await db().send(new GetCommand({ TableName: table, Key: keys[0], ConsistentRead: true }));
-    if (out.Item) found.set(idOf(table, keys[0]), out.Item);
+    const alone = await readAlone(table, keys[0]);
+    if (alone) found.set(idOf(table, keys[0]), alone);
     return found;
   }
   let pending: Key[] = keys;

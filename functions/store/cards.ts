@@ -9,7 +9,7 @@ import { newId } from '../core/ids';
 import type { Channel, LedgerEntry } from '../core/ledger';
 import { parseTransactionId } from '../core/ledger';
 import type { Program } from '../core/program';
-import { getItem } from './batched-reads';
+import { readItem } from './batched-reads';
 import { cardSeenSince, noteCard, oneAtATime, tick } from './card-queue';
 import { db, tableName } from './dynamo-client';
 import { findReplay, type IdempotencyClaim } from './idempotency';
@@ -203,8 +203,8 @@ export function readCardEarly(cardId: string): EarlyCardRead {
 }
 
 export async function findCard(cardId: string): Promise<Card | undefined> {
-  // Batched with reads started in the same turn (a limited lookup's failed-check counts): one round trip.
-  const item = await getItem(cardKey(cardId));
+  // Joins a batch of reads still open (a limited lookup's failed-check counts): one round trip.
+  const item = await readItem(cardKey(cardId));
   return item && item.SK === 'CARD' ? toCard(item) : undefined;
 }
 

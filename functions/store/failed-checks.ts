@@ -7,7 +7,7 @@ import {
   type FailureLimits,
   windowStartOf,
 } from '../core/check-limits';
-import { getItem } from './batched-reads';
+import { readItemInBatch } from './batched-reads';
 import { db, tableName } from './dynamo-client';
 
 /**
@@ -58,14 +58,14 @@ function countsOf(
 }
 
 /**
- * This window's and the previous window's counts: two strongly consistent reads that go out with any
- * other read started in the same turn (the lookup's card read) as one BatchGetItem (store/batched-reads.ts).
+ * This window's and the previous window's counts: two strongly consistent reads in a batch that any read
+ * started in the same turn (the lookup's card read) joins: one BatchGetItem (store/batched-reads.ts).
  */
 export async function readFailureCounts(subject: FailureSubject, now: number): Promise<FailureCounts> {
   const start = windowStartOf(now);
   const items = await Promise.all(
     [start - FAILED_CHECKS_WINDOW_MS, start].map((windowStart) =>
-      getItem({ PK: pkOf(subject), SK: skOf(windowStart) }),
+      readItemInBatch({ PK: pkOf(subject), SK: skOf(windowStart) }),
     ),
   );
   return countsOf(

@@ -1,6 +1,6 @@
 import { BatchGetCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { getItem } from '../../functions/store/batched-reads';
+import { readItem, readItemInBatch } from '../../functions/store/batched-reads';
 import { db } from '../../functions/store/dynamo-client';
 import { createTestTable, type TestTable, testEnv } from '../support/table';
 
@@ -24,40 +24,40 @@ async function callsDuring<T>(work: () => Promise<T>): Promise<{ result: T; comm
   }
 }
 
-describe('reads started in the same turn', () => {
-  it('go out as one BatchGetItem, each getting its own item (or nothing); a key asked twice is read once', async () => {
+describe('reads in a batch', () => {
+  it('a batch and the reads that join it in its turn go out as one BatchGetItem; a key asked twice is read once', async () => {
     const { result, commands } = await callsDuring(() =>
       Promise.all([
-        getItem({ PK: 'T#1', SK: 'T' }),
-        getItem({ PK: 'T#2', SK: 'T' }),
-        getItem({ PK: 'T#404', SK: 'T' }),
-        getItem({ PK: 'T#1', SK: 'T' }),
+        readItemInBatch({ PK: 'T#1', SK: 'T' }),
+        readItem({ PK: 'T#2', SK: 'T' }),
+        readItem({ PK: 'T#404', SK: 'T' }),
+        readItemInBatch({ PK: 'T#1', SK: 'T' }),
       ]),
     );
     expect(commands).toEqual([BatchGetCommand.name]);
-    expect(result.map((item) => item?.n)).toEqual([1, 2, undefined, 1]);
+    expect(result.map((found) => found?.n)).toEqual([1, 2, undefined, 1]);
   });
 
-  it('a read alone in its turn is a plain GetItem; reads of later turns are not held back', async () => {
+  it('a read with no open batch to join is a plain GetItem, sent at once; so is a batch of one key', async () => {
     const { result, commands } = await callsDuring(async () => {
-      const first = await getItem({ PK: 'T#3', SK: 'T' });
-      const second = await getItem({ PK: 'T#2', SK: 'T' });
+      const first = await readItem({ PK: 'T#3', SK: 'T' });
+      const second = await readItemInBatch({ PK: 'T#2', SK: 'T' });
       return [first?.n, second?.n];
     });
     expect(commands).toEqual([GetCommand.name, GetCommand.name]);
     expect(result).toEqual([3, 2]);
   });
 
-  it('reads started a few promise steps apart in one turn still share the batch', async () => {
+  it('a read started a few promise steps after the batch opened, in the same turn, still joins it', async () => {
     const later = async () => {
       await Promise.resolve();
       await Promise.resolve();
-      return getItem({ PK: 'T#2', SK: 'T' });
+      return readItem({ PK: 'T#2', SK: 'T' });
     };
     const { result, commands } = await callsDuring(() =>
-      Promise.all([getItem({ PK: 'T#1', SK: 'T' }), later()]),
+      Promise.all([readItemInBatch({ PK: 'T#1', SK: 'T' }), later()]),
     );
     expect(commands).toEqual([BatchGetCommand.name]);
-    expect(result.map((item) => item?.n)).toEqual([1, 2]);
+    expect(result.map((found) => found?.n)).toEqual([1, 2]);
   });
 });
