@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Session } from 'node:inspector/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
@@ -26,7 +27,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { z } from 'zod';
 import { createStaffIssuer, generateStaffSigningKey } from '../local/staff-issuer';
 import { emit, knob, progress } from './lib/env';
-import { apiEvent, BENCH_RATE_LIMITS, benchContext } from './lib/local';
+import { apiEvent, BENCH_CHECK_LIMITS, benchContext } from './lib/local';
 import { codeState, machine } from './lib/machine';
 import { elapsedMs, median, medianOfRounds, round, type Summary, summarize } from './lib/stats';
 
@@ -54,7 +55,7 @@ Object.assign(process.env, {
   POWERTOOLS_SERVICE_NAME: 'giftcard',
   LOG_LEVEL: 'ERROR',
   POWERTOOLS_LOG_LEVEL: 'ERROR',
-  ...BENCH_RATE_LIMITS,
+  ...BENCH_CHECK_LIMITS,
 });
 
 // Modules that read the environment load after it is set.
@@ -129,6 +130,15 @@ const items: Record<string, Record<string, unknown>> = {
 
 const ddb = mockClient(DynamoDBDocumentClient);
 ddb.on(GetCommand).callsFake((input: { Key: { PK: string } }) => ({ Item: items[input.Key.PK] }));
+// A limited lookup reads its card with the caller's failed-check counts (none here) in one batch.
+ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { PK: string }[] }> }) => ({
+  Responses: Object.fromEntries(
+    Object.entries(input.RequestItems).map(([table, { Keys }]) => [
+      table,
+      Keys.flatMap((key) => (items[key.PK] ? [items[key.PK]] : [])),
+    ]),
+  ),
+}));
 ddb.on(TransactWriteCommand).resolves({});
 ddb.on(UpdateCommand).resolves({});
 

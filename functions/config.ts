@@ -102,16 +102,18 @@ const fields = {
   /** Region code carried in card code prefixes and ids (one deployment per region). */
   REGION_CODE: withDefault(matching(/^[0-9]$/), '1'),
   /**
-   * Rate limits (token buckets in the table, per minute; the whole minute may come as one burst) of the
-   * routes that declare one in the route table: per caller (API key, staff user) and per card.
+   * Failed-check limits of the routes that declare one in the route table (lookups by code, PIN routes):
+   * failed lookups and wrong or locked PINs in a sliding 10-minute window, per caller (each API key, staff
+   * user) and per merchant (all its keys together). Over either, 429 RATE_LIMITED. Successes are never
+   * limited here (volume is the API Gateway usage plans' job). A merchant or a program may override both
+   * (`checkLimits`, functions/core/check-limits.ts).
    */
-  RATE_LIMIT_LOOKUP_PER_KEY_PER_MINUTE: withDefault(integer(1), '60'),
-  RATE_LIMIT_LOOKUP_PER_CARD_PER_MINUTE: withDefault(integer(1), '10'),
-  RATE_LIMIT_PIN_PER_KEY_PER_MINUTE: withDefault(integer(1), '10'),
-  RATE_LIMIT_PIN_PER_CARD_PER_MINUTE: withDefault(integer(1), '5'),
+  FAILED_CHECKS_LIMIT_PER_CALLER: withDefault(integer(1, 100_000), '30'),
+  FAILED_CHECKS_LIMIT_PER_MERCHANT: withDefault(integer(1, 100_000), '150'),
   /**
    * Fraud rule FAILED_CHECKS_KEY: more failed card lookups or PIN checks than this from one caller (API
-   * key, staff user) within a 10-minute window raise an alert.
+   * key, staff user) within a 10-minute window raise an alert (or reaching the caller's failed-check
+   * limit, when that is lower).
    */
   FRAUD_FAILED_CHECKS_PER_CALLER: withDefault(integer(1), '20'),
   /**

@@ -5,7 +5,7 @@ import { DEFAULT_MERCHANT_USAGE_PLAN, MERCHANT_USAGE_PLANS } from '../core/usage
 import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { auditOf } from '../http/auth';
 import { isId, pathId } from '../http/params';
-import { entityId, listQuery, safeText } from '../http/validation';
+import { checkLimits, entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from '../store/api-keys';
 import { createMerchant, getMerchant, listMerchants, updateMerchant } from '../store/merchants';
@@ -35,6 +35,7 @@ export const operations: Operations = {
         name: safeText(120),
         programs: programs.optional(),
         usagePlan: usagePlan.optional(),
+        checkLimits: checkLimits.optional(),
         reason,
       })
       .strict(),
@@ -46,6 +47,7 @@ export const operations: Operations = {
             name: body.name,
             programIds: body.programs ?? [],
             ...(body.usagePlan ? { usagePlan: body.usagePlan } : {}),
+            ...(body.checkLimits ? { checkLimits: body.checkLimits } : {}),
           },
           idempotency,
           now,
@@ -68,12 +70,13 @@ export const operations: Operations = {
     },
   }),
   'PATCH /v1/merchants/{merchantId}': operation({
-    summary: 'Rename a merchant, change its programs or its usage plan',
+    summary: 'Rename a merchant, change its programs, its usage plan or its failed-check limits',
     body: z
       .object({
         name: safeText(120).optional(),
         programs: programs.optional(),
         usagePlan: usagePlan.optional(),
+        checkLimits: checkLimits.optional(),
         reason,
       })
       .strict()
@@ -89,6 +92,7 @@ export const operations: Operations = {
             ...(body.name ? { name: body.name } : {}),
             ...(body.programs ? { programIds: body.programs } : {}),
             ...(body.usagePlan ? { usagePlan: body.usagePlan } : {}),
+            ...(body.checkLimits ? { checkLimits: body.checkLimits } : {}),
           },
           now,
           auditOf(principal, body.reason),

@@ -20,7 +20,7 @@ import {
 import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { auditOf } from '../http/auth';
 import { isId } from '../http/params';
-import { amount, currency, entityId, listQuery, safeText } from '../http/validation';
+import { amount, checkLimits, currency, entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import { createProgram, getProgram, listPrograms, type ProgramInput, updateProgram } from '../store/programs';
 
@@ -97,6 +97,7 @@ const rules = {
   cashOut: z.object({ enabled: z.boolean(), maxBalance: amount.optional() }).strict().optional(),
   deactivation: z.enum(['ALLOW_WITH_BALANCE', 'REQUIRE_ZERO_BALANCE']).optional(),
   fraudRules: fraudRules.optional(),
+  checkLimits: checkLimits.optional(),
 };
 
 /** Why the change is made: kept on its audit record. */
@@ -154,6 +155,7 @@ function withDefaults(body: z.infer<typeof createBody>): ProgramInput {
     cashOut: body.cashOut ?? DEFAULT_CASH_OUT,
     deactivation: body.deactivation ?? DEFAULT_DEACTIVATION,
     ...(body.fraudRules ? { fraudRules: body.fraudRules } : {}),
+    ...(body.checkLimits ? { checkLimits: body.checkLimits } : {}),
   };
   checkProgramRules(program);
   return program;

@@ -1,4 +1,5 @@
 import type { MerchantScope } from './access';
+import type { CheckLimits } from './check-limits';
 import type { MerchantUsagePlan } from './usage-plans';
 
 export interface Merchant {
@@ -14,6 +15,8 @@ export interface Merchant {
    * API keys; the gateway takes usage keys only from the authorizer) and never shown.
    */
   readonly usageIdentifier?: string;
+  /** Failed-check limits of the merchant's keys, over its programs' and the defaults (core/check-limits.ts). */
+  readonly checkLimits?: CheckLimits;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

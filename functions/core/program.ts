@@ -1,4 +1,5 @@
 import type { CodeFormat } from './card-code';
+import type { CheckLimits } from './check-limits';
 import { DomainError } from './errors';
 import type { FraudRules } from './fraud-rules';
 import { formatAmount } from './money';
@@ -49,6 +50,11 @@ export interface Program {
   readonly deactivation: DeactivationPolicy;
   /** Fraud rules fed by the ledger stream (functions/core/fraud-rules.ts); defaults per currency. */
   readonly fraudRules: FraudRules;
+  /**
+   * Failed-check limits for the merchants of this program that set none themselves (the strictest of
+   * their programs' applies; core/check-limits.ts).
+   */
+  readonly checkLimits?: CheckLimits;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

@@ -1,10 +1,11 @@
 /**
- * A token bucket, as pure arithmetic: the store keeps `{ tokens, refilledAt }` per bucket and asks this
- * module whether a request may take a token and what to write back. Tokens refill continuously at
+ * A token bucket, as pure arithmetic: the local gateway (local/gateway-auth.ts) keeps `{ tokens,
+ * refilledAt }` per usage key, as API Gateway's usage plans do, and asks this module whether a request may
+ * take a token and what to keep. Tokens refill continuously at
  * `refillPerSecond` up to `capacity` (the burst); a request takes one token or is refused with the
  * whole seconds until one is there again (the `Retry-After` of the 429).
  *
- * Invariants the store relies on: a stored bucket never holds fewer than 0 or more than `capacity`
+ * Invariants the caller relies on: a stored bucket never holds fewer than 0 or more than `capacity`
  * tokens, and `refilledAt` never moves backwards (a clock behind the stored time refills nothing), so
  * a bucket whose `refilledAt` is at least `fullAfterMs` old is full whatever its stored tokens.
  */

@@ -11,7 +11,7 @@ import { authenticate, authorize, type Principal, principalScope } from './auth'
 import { noteFailedCheck } from './failed-checks';
 import { authenticatePass } from './pass-auth';
 import { problemResponse } from './problem';
-import { enforceRateLimit, runsAlongsideLimit } from './rate-limit';
+import { openCheckGate, runsAlongsideLimit } from './rate-limit';
 import { type ApiFunctionName, type RouteDefinition, routeKey, routesOf } from './route-table';
 import { fieldErrors } from './validation';
 
@@ -314,16 +314,17 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       const body = op.body ? parseBody(event, op.body) : undefined;
       const query = op.query ? parseQuery(event, op.query) : undefined;
       const now = new Date();
-      const limit = route.rateLimit
-        ? enforceRateLimit(route.rateLimit, {
+      // The caller's failed-check counts are read alongside the operation's own reads (http/rate-limit.ts).
+      const readsOnly = route.rateLimit !== undefined && runsAlongsideLimit(route.rateLimit, body);
+      const gate = route.rateLimit
+        ? openCheckGate({
             principal,
-            params,
-            body,
             sourceIp: event.requestContext?.identity?.sourceIp ?? undefined,
             now,
+            readsOnly,
           })
         : undefined;
-      if (limit && route.rateLimit && !runsAlongsideLimit(route.rateLimit, body)) await limit;
+      if (gate && !readsOnly) await gate.allowed;
       const idempotency = idempotencyClaim(event, route, principal, params, body);
       timing.claim = idempotency;
       const running = op
@@ -339,14 +340,15 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
           ...(timing.answerAtMs === undefined ? {} : { deadlineMs: timing.answerAtMs - WRITE_IN_FLIGHT_MS }),
         })
         .catch(async (error: unknown) => {
-          // Lookups that found nothing and wrong PINs feed the fraud rule FAILED_CHECKS_KEY.
-          await noteFailedCheck(route, principal, error, now);
+          // Lookups that found nothing and wrong PINs count against the limit and feed the fraud rules;
+          // a caller over its limit gets 429 instead, and nothing is counted.
+          await noteFailedCheck(route, gate, principal, error, now);
           throw error;
         });
-      if (limit) {
+      if (gate) {
         // A refusal wins over whatever the operation answered (and hides it).
         running.catch(() => {});
-        await limit;
+        await gate.allowed;
       }
       const result = await running;
       if (result instanceof RawResponse) {

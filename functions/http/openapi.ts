@@ -27,7 +27,7 @@ function accessNote(route: RouteDefinition): string {
     access.staff?.length ? `staff roles ${access.staff.map((role) => `\`${role}\``).join(', ')}` : undefined,
   ].filter(Boolean);
   const limit = route.rateLimit
-    ? ` Rate limited (\`${route.rateLimit}\`) per API key or staff user and per card: over the limit the answer is 429 \`RATE_LIMITED\` with \`Retry-After\` (seconds).`
+    ? ' Failed checks (codes that find nothing, wrong or locked PINs) are limited per API key or staff user and per merchant (a 10-minute sliding window; successes are never limited here): over the limit the answer is 429 `RATE_LIMITED` with `Retry-After` (seconds).'
     : '';
   return `Callers: ${who.join('; ')}.${limit}`;
 }

@@ -8,10 +8,10 @@
  * PassKit web service) the Wallet device holding the pass the path names, by its pass token
  * (`Authorization: ApplePass <token>`, checked against the stored hash: functions/http/pass-auth.ts).
  * `idempotency`: 'required' means a merchant must send Idempotency-Key (staff may); 'none' ignores it.
- * `rateLimit` (optional, via `limited`): token buckets per caller and per card the request names (its
- * `{cardId}`, or the card of a `code` in the body), checked after authorisation and before the
- * operation; over the limit is 429 RATE_LIMITED with Retry-After (functions/http/rate-limit.ts, limits
- * in functions/config.ts). Only routes that declare one pay for its writes.
+ * `rateLimit` (optional, via `limited`): the route checks codes or PINs, so its failed checks are counted
+ * per caller and per merchant and a caller with too many is refused 429 RATE_LIMITED with Retry-After
+ * (functions/http/rate-limit.ts, limits in functions/config.ts and on merchants and programs). Only such
+ * routes read the counts; only failures write them.
  */
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -32,7 +32,7 @@ export type RouteAccess =
     };
 
 export const RATE_LIMIT_KINDS = ['lookup', 'pin'] as const;
-/** `lookup`: balance inquiries by code; `pin`: PIN checks. Each has its own buckets and limits. */
+/** `lookup`: balance inquiries by code; `pin`: PIN routes. Both count against the same failed-check limits. */
 export type RateLimitKind = (typeof RATE_LIMIT_KINDS)[number];
 
 export type ApiFunctionName =

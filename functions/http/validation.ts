@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { INSTANT_PATTERN, isCalendarDate, isCalendarMonth, isIsoInstant } from '../core/calendar';
+import { MAX_CHECK_LIMIT } from '../core/check-limits';
 import type { FieldError } from '../core/errors';
 import { CHANNELS } from '../core/ledger';
 import { MAX_AMOUNT, SUPPORTED_CURRENCIES } from '../core/money';
@@ -34,6 +35,17 @@ export const externalId = z
 
 export const entityId = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `must be a ${prefix}_ id`);
+
+/**
+ * Failed-check limit overrides of a merchant or a program (functions/core/check-limits.ts): failures in a
+ * sliding 10-minute window; a field left out keeps its current value (the default when never set).
+ */
+export const checkLimits = z
+  .object({
+    failuresPerCaller: z.number().int().min(1).max(MAX_CHECK_LIMIT).optional(),
+    failuresPerMerchant: z.number().int().min(1).max(MAX_CHECK_LIMIT).optional(),
+  })
+  .strict();
 
 export const amount = z.number().int().min(1).max(MAX_AMOUNT);
 export const amountOrZero = z.number().int().min(0).max(MAX_AMOUNT);

@@ -5,6 +5,7 @@ import { DomainError, notFound } from '../core/errors';
 import { type EntryReturns, type Hold, NO_RETURNS } from '../core/hold';
 import type { LedgerEntry } from '../core/ledger';
 import { parseTransactionId } from '../core/ledger';
+import { readItem } from './batched-reads';
 import { toCard, toEntry, toHold } from './card-items';
 import { tick } from './card-queue';
 import { db, tableName } from './dynamo-client';
@@ -25,10 +26,9 @@ import { codePeppers } from './secrets';
 /** Reads of cards, their entries and holds: consistent where a change is planned on them. */
 
 export async function findCard(cardId: string): Promise<Card | undefined> {
-  const out = await db().send(
-    new GetCommand({ TableName: tableName(), Key: cardKey(cardId), ConsistentRead: true }),
-  );
-  return out.Item && out.Item.SK === 'CARD' ? toCard(out.Item) : undefined;
+  // Joins a batch of reads still open (a limited lookup's failed-check counts): one round trip.
+  const item = await readItem(cardKey(cardId));
+  return item && item.SK === 'CARD' ? toCard(item) : undefined;
 }
 
 /**

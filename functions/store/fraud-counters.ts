@@ -5,7 +5,6 @@ import {
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
   type ActivationTotals,
@@ -28,7 +27,7 @@ import { backoff } from './transact';
  *   FRAUD#card#<cardId>                 / ACTIVATION       activatedAt, activatedValue, drained since (TTL)
  *   FRAUD#merchant#<merchant>#<program> / M#<minute>       the merchant's redemptions in the program (TTL)
  *   FRAUD#<subject>                     / QUIET#<rule>     one alert per subject and rule until `until` (TTL)
- *   FRAUD#caller#<caller>               / F#<window start> failed lookups and PIN checks of one caller (TTL)
+ *   FRAUD#caller#<owner>                / F#<window start> failed lookups and PIN checks (store/failed-checks.ts)
  *
  * An entry is counted once: the marker is put (attribute_not_exists) in the same transaction as the
  * counters' ADDs, so a stream record delivered again finds the marker and adds nothing. Windows are
@@ -321,39 +320,4 @@ export async function claimQuietPeriod(
     if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
-}
-
-/** Failed checks are counted in fixed windows of this many minutes. */
-export const FAILED_CHECKS_WINDOW_MINUTES = 10;
-export const FAILED_CHECKS_PK_PREFIX = 'FRAUD#caller#';
-
-/**
- * One failed lookup or PIN check by a caller (`key#<id>` / `staff#<sub>`): one ADD on its window's
- * counter, which the fraud consumer sees in the stream (old and new count) and alerts on once it
- * crosses the threshold.
- */
-export async function recordFailedCheck(
-  caller: string,
-  merchantId: string | undefined,
-  now: Date,
-): Promise<void> {
-  const windowMs = FAILED_CHECKS_WINDOW_MINUTES * MINUTE_MS;
-  const start = new Date(Math.floor(now.getTime() / windowMs) * windowMs).toISOString();
-  await db().send(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: { PK: `${FAILED_CHECKS_PK_PREFIX}${caller}`, SK: `F#${start}` },
-      UpdateExpression: `ADD #count :one SET #ttl = :ttl, caller = :caller, windowStart = :start${
-        merchantId ? ', merchantId = :merchant' : ''
-      }`,
-      ExpressionAttributeNames: { '#count': 'count', '#ttl': 'ttl' },
-      ExpressionAttributeValues: {
-        ':one': 1,
-        ':ttl': epochSeconds(now.getTime()) + DAY_S,
-        ':caller': caller,
-        ':start': start,
-        ...(merchantId ? { ':merchant': merchantId } : {}),
-      },
-    }),
-  );
 }

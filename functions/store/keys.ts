@@ -21,8 +21,6 @@ export const idempotencyKey = (scope: string, keyHash: string) => ({
   PK: `IDEM#${scope}#${keyHash}`,
   SK: 'IDEM',
 });
-/** A rate limit's token bucket; `scope` names the limit and whom it counts (see store/rate-limits.ts). */
-export const rateLimitKey = (scope: string) => ({ PK: `RATE#${scope}`, SK: 'RATE' });
 
 /** A finance export run and its scan segments (store/export-runs.ts). */
 export const exportKey = (exportId: string) => ({ PK: `EXPORT#${exportId}`, SK: 'EXPORT' });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
 import { type AuditContext, auditOfChange } from '../core/audit';
+import type { CheckLimits } from '../core/check-limits';
 import { DomainError, notFound } from '../core/errors';
 import { base32, newId } from '../core/ids';
 import type { Merchant } from '../core/merchant';
@@ -82,7 +83,12 @@ const merchantAudit = (
  * retrying a request whose registration failed heals it.
  */
 export async function createMerchant(
-  input: { name: string; programIds: readonly string[]; usagePlan?: MerchantUsagePlan },
+  input: {
+    name: string;
+    programIds: readonly string[];
+    usagePlan?: MerchantUsagePlan;
+    checkLimits?: CheckLimits;
+  },
   claim: IdempotencyClaim | undefined,
   now = new Date(),
   audit?: AuditContext,
@@ -93,6 +99,7 @@ export async function createMerchant(
     programIds: [...new Set(input.programIds)],
     usagePlan: input.usagePlan ?? DEFAULT_MERCHANT_USAGE_PLAN,
     usageIdentifier: newUsageIdentifier(),
+    ...(input.checkLimits ? { checkLimits: input.checkLimits } : {}),
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };
@@ -149,7 +156,12 @@ export function listMerchants(limit: number, cursor?: string): Promise<Page<Merc
  */
 export async function updateMerchant(
   merchantId: string,
-  patch: { name?: string; programIds?: readonly string[]; usagePlan?: MerchantUsagePlan },
+  patch: {
+    name?: string;
+    programIds?: readonly string[];
+    usagePlan?: MerchantUsagePlan;
+    checkLimits?: CheckLimits;
+  },
   now = new Date(),
   audit?: AuditContext,
 ): Promise<Merchant> {
@@ -160,6 +172,7 @@ export async function updateMerchant(
     ...(patch.programIds !== undefined ? { programIds: [...new Set(patch.programIds)] } : {}),
     usagePlan: patch.usagePlan ?? current.usagePlan ?? DEFAULT_MERCHANT_USAGE_PLAN,
     usageIdentifier: current.usageIdentifier ?? newUsageIdentifier(),
+    ...(patch.checkLimits ? { checkLimits: { ...current.checkLimits, ...patch.checkLimits } } : {}),
     updatedAt: now.toISOString(),
   };
   const outcome = await writeAtomically(

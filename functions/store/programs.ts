@@ -193,11 +193,12 @@ export async function updateProgram(
   audit?: AuditContext,
 ): Promise<Program> {
   const current = await getProgram(programId);
-  const { fraudRules, ...rules } = patch;
+  const { fraudRules, checkLimits, ...rules } = patch;
   const updated: Program = {
     ...current,
     ...definedOnly(rules),
     fraudRules: mergeFraudRules(current.fraudRules, fraudRules),
+    ...(checkLimits ? { checkLimits: { ...current.checkLimits, ...checkLimits } } : {}),
     updatedAt: now.toISOString(),
   };
   checkProgramRules(updated);

@@ -20,12 +20,13 @@
  *                                              GSI1: WEBHOOK#<id>#DELIVERIES / <status>#<createdAt>#<id>
  *                                              GSI2: WEBHOOK#DUE#<shard> / <nextAttemptAt>#<id> while PENDING
  *   WHLANE#<webhook>#<card> / WHLANE           positions of the lane's PENDING deliveries (order per card)
- *   RATE#<scope>        / RATE                 rate limit token bucket: tokens, refilledAt, rev (TTL once full again)
  *   FRAUD#card#<id>     / SEEN#<seq>, M#<minute>, H#<hour>, ACTIVATION
  *                                              fraud rule counters of a card (TTL; store/fraud-counters.ts)
  *   FRAUD#merchant#<m>#<program> / M#<minute>  a merchant's redemptions in a program (TTL)
  *   FRAUD#<subject>     / QUIET#<rule>         one alert per subject and rule for a while (TTL)
- *   FRAUD#caller#<who>  / F#<window start>     failed lookups and PIN checks of an API key or staff user (TTL)
+ *   FRAUD#caller#<owner> / F#<window start>    failed lookups and PIN checks of a merchant (each key's too), staff
+ *                                              user or source IP: the check limits and FAILED_CHECKS_KEY (TTL;
+ *                                              store/failed-checks.ts)
  *   FRAUDALERT#<id>     / FRAUDALERT           fraud alert   GSI1: FRAUDALERTS#<status> / <createdAt>#<id>
  *                                              GSI2: FRAUDALERTS / <createdAt>#<id>, GSI3: CARD#<id>#FRAUDALERTS / same
  *   REPORT#<yyyy-mm>#<shard> / <currency>#<programId>#<yyyy-mm-dd>#<merchantId|->

@@ -4,6 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { changeCard } from '../app/card-change';
 import { config } from '../config';
+import { FAILED_CHECKS_WINDOW_MINUTES } from '../core/check-limits';
 import { DomainError } from '../core/errors';
 import { alertIdOf, type CardAction, type FraudAlert } from '../core/fraud-alert';
 import {
@@ -16,15 +17,9 @@ import {
 import type { LedgerEntry } from '../core/ledger';
 import { logger } from '../logger';
 import { findCard } from '../store/card-reads';
+import { callerCountsOf, FAILED_CHECKS_PK_PREFIX } from '../store/failed-checks';
 import { createAlert, recordCardAction } from '../store/fraud-alerts';
-import {
-  claimQuietPeriod,
-  countEntry,
-  FAILED_CHECKS_PK_PREFIX,
-  FAILED_CHECKS_WINDOW_MINUTES,
-  findActivation,
-  readCounters,
-} from '../store/fraud-counters';
+import { claimQuietPeriod, countEntry, findActivation, readCounters } from '../store/fraud-counters';
 import { withoutLayout } from '../store/keys';
 import { getProgram } from '../store/programs';
 
@@ -133,14 +128,21 @@ async function processFailedChecks(record: DynamoDBRecord): Promise<void> {
   const next = item(record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined);
   if (!next) return;
   const previous = item(record.dynamodb?.OldImage as Record<string, AttributeValue> | undefined);
-  const hit = evaluateFailedChecks(
-    Number(previous?.count ?? 0),
-    Number(next.count ?? 0),
-    config().FRAUD_FAILED_CHECKS_PER_CALLER,
-    FAILED_CHECKS_WINDOW_MINUTES,
-  );
-  if (!hit) return;
-  const caller = String(next.caller);
+  const before = previous ? callerCountsOf(previous) : new Map<string, number>();
+  // A caller is stopped once its count reaches its limit: the alert comes no later than that.
+  const limit = Number(next.callerLimit ?? Number.POSITIVE_INFINITY);
+  const threshold = Math.min(config().FRAUD_FAILED_CHECKS_PER_CALLER, limit - 1);
+  for (const [caller, count] of callerCountsOf(next)) {
+    const hit = evaluateFailedChecks(before.get(caller) ?? 0, count, threshold, FAILED_CHECKS_WINDOW_MINUTES);
+    if (hit) await raiseFailedChecks(hit, caller, next);
+  }
+}
+
+async function raiseFailedChecks(
+  hit: FraudHit,
+  caller: string,
+  next: Record<string, unknown>,
+): Promise<void> {
   const windowStart = String(next.windowStart);
   const now = new Date().toISOString();
   const merchantKey = /^key#(key_[0-9a-z]{26})$/.exec(caller);

@@ -70,7 +70,7 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
         },
       },
       // Failed lookups and PIN checks per caller, counted by the API (FAILED_CHECKS_PK_PREFIX in
-      // store/fraud-counters.ts).
+      // store/failed-checks.ts).
       {
         eventName: ['INSERT', 'MODIFY'],
         dynamodb: { Keys: { PK: { S: [{ prefix: 'FRAUD#caller#' }] } } },

@@ -489,7 +489,15 @@ describe('fraud settings per program', () => {
 
 describe('failed checks per caller', () => {
   it('more than 20 lookups that found nothing from one API key in 10 minutes raise one alert', async () => {
-    const created = await request('POST', `/v1/merchants/${merchantId}/api-keys`, {
+    // A merchant whose keys may fail 100 times before they are stopped: the alert comes well before.
+    const merchant = await request('POST', '/v1/merchants', {
+      token: admin,
+      idempotencyKey: randomUUID(),
+      body: { name: 'Guessing chain', programs: [programId], checkLimits: { failuresPerCaller: 100 } },
+    });
+    expect(merchant.status).toBe(201);
+    const guessingMerchant = merchant.body.id as string;
+    const created = await request('POST', `/v1/merchants/${guessingMerchant}/api-keys`, {
       token: admin,
       idempotencyKey: randomUUID(),
       body: { description: 'guessing till' },
@@ -511,7 +519,7 @@ describe('failed checks per caller', () => {
     expect(mine[0]).toMatchObject({
       rule: 'FAILED_CHECKS_KEY',
       cardId: null,
-      merchantId,
+      merchantId: guessingMerchant,
       block: false,
       severity: 'HIGH',
     });

@@ -14,9 +14,10 @@ let support: string;
 let pinProgramId: string;
 
 beforeAll(async () => {
-  // These tests count PIN attempts, not requests: lift the per-card PIN rate limit out of the way.
-  process.env.RATE_LIMIT_PIN_PER_CARD_PER_MINUTE = '1000';
-  process.env.RATE_LIMIT_PIN_PER_KEY_PER_MINUTE = '1000';
+  // These tests count PIN attempts: lift the failed-check limits of the demo key out of the way (the
+  // tests of the limits make keys of their own and lower them).
+  process.env.FAILED_CHECKS_LIMIT_PER_CALLER = '1000';
+  process.env.FAILED_CHECKS_LIMIT_PER_MERCHANT = '1000';
   stack = await startTestStack();
   if (!stack.demo) throw new Error('the test stack did not seed');
   apiKey = stack.demo.apiKey;
@@ -35,7 +36,34 @@ beforeAll(async () => {
     body: { programs: [...merchant.body.programIds, pinProgramId] },
   });
 });
-afterAll(async () => stack.stop());
+afterAll(async () => {
+  await stack.stop();
+  delete process.env.FAILED_CHECKS_LIMIT_PER_CALLER;
+  delete process.env.FAILED_CHECKS_LIMIT_PER_MERCHANT;
+});
+
+/** A fresh API key of the demo merchant: its failed checks start from nothing. */
+async function newApiKey(): Promise<string> {
+  const created = await request('POST', `/v1/merchants/${stack.demo?.merchantId}/api-keys`, {
+    token: admin,
+    idempotencyKey: randomUUID(),
+    body: { description: 'PIN limit test' },
+  });
+  expect(created.status).toBe(201);
+  return created.body.apiKey as string;
+}
+
+/** Runs `body` with the per-caller failed-check limit lowered to `limit`. */
+async function withCallerLimit(limit: number, body: () => Promise<void>): Promise<void> {
+  process.env.FAILED_CHECKS_LIMIT_PER_CALLER = String(limit);
+  resetConfigForTests();
+  try {
+    await body();
+  } finally {
+    process.env.FAILED_CHECKS_LIMIT_PER_CALLER = '1000';
+    resetConfigForTests();
+  }
+}
 
 const post = (path: string, body: unknown, token = apiKey) =>
   request('POST', path, { token, idempotencyKey: randomUUID(), body });
@@ -55,20 +83,26 @@ async function pinCard(pin = '2580') {
 }
 
 describe('PINs', () => {
-  it('PIN checks are rate limited per card and per key (429 with Retry-After)', async () => {
+  it("wrong PINs count against the caller's failed-check limit (429 with Retry-After); right ones never", async () => {
     const { cardId } = await pinCard('5173');
-    process.env.RATE_LIMIT_PIN_PER_CARD_PER_MINUTE = '3';
-    resetConfigForTests();
-    try {
-      const statuses = [];
-      for (let i = 0; i < 5; i++)
-        statuses.push((await post(`/v1/cards/${cardId}/pin/verify`, { pin: '5173' })).status);
-      expect(statuses.slice(0, 3)).toEqual([204, 204, 204]);
-      expect(statuses.slice(3)).toEqual([429, 429]);
-    } finally {
-      process.env.RATE_LIMIT_PIN_PER_CARD_PER_MINUTE = '1000';
-      resetConfigForTests();
-    }
+    const other = await pinCard('5173');
+    const key = await newApiKey();
+    await withCallerLimit(3, async () => {
+      const verify = (id: string, pin: string) => post(`/v1/cards/${id}/pin/verify`, { pin }, key);
+      // Right PINs are not failures: as many as the caller likes.
+      for (let i = 0; i < 5; i++) expect((await verify(cardId, '5173')).status).toBe(204);
+      expect((await verify(cardId, '1470')).body.code).toBe('PIN_INVALID');
+      expect((await verify(cardId, '1470')).body.code).toBe('PIN_INVALID');
+      expect((await verify(other.cardId, '1470')).body.code).toBe('PIN_INVALID');
+      // Three failures across two cards: the key is stopped, for the right PIN too, on any card.
+      const refused = await verify(other.cardId, '5173');
+      expect(refused.status).toBe(429);
+      expect(refused.body.code).toBe('RATE_LIMITED');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect((await verify(cardId, '1470')).status).toBe(429);
+      // Another key of the same merchant is not stopped by this key's failures.
+      expect((await post(`/v1/cards/${cardId}/pin/verify`, { pin: '5173' })).status).toBe(204);
+    });
   });
 
   it('a program that requires a PIN refuses redemption without the right one', async () => {
@@ -100,19 +134,18 @@ describe('PINs', () => {
     }
   });
 
-  it('a lookup refused by its rate limit checks no PIN (spends no attempt); one without a PIN still answers 429', async () => {
+  it('a lookup refused by the limit checks no PIN (spends no attempt); one without a PIN still answers 429', async () => {
     const { cardId, code } = await pinCard('3141');
-    process.env.RATE_LIMIT_LOOKUP_PER_CARD_PER_MINUTE = '2';
-    resetConfigForTests();
-    try {
+    const key = await newApiKey();
+    await withCallerLimit(2, async () => {
       const statuses = [];
       for (let i = 0; i < 5; i++)
         statuses.push(
-          (await request('POST', '/v1/cards/lookup', { token: apiKey, body: { code, pin: '0000' } })).status,
+          (await request('POST', '/v1/cards/lookup', { token: key, body: { code, pin: '0000' } })).status,
         );
-      // Wrong PIN: the same 404 as an unknown code, twice; then the card's lookup bucket is empty.
+      // Wrong PIN: the same 404 as an unknown code, twice; then the key has no room for a failure.
       expect(statuses).toEqual([404, 404, 429, 429, 429]);
-      const withoutPin = await request('POST', '/v1/cards/lookup', { token: apiKey, body: { code } });
+      const withoutPin = await request('POST', '/v1/cards/lookup', { token: key, body: { code } });
       expect(withoutPin.status).toBe(429);
       expect(withoutPin.body).toMatchObject({ code: 'RATE_LIMITED' });
       const client = dynamoDbClient(stack.dynamodbEndpoint);
@@ -124,10 +157,7 @@ describe('PINs', () => {
       );
       client.destroy();
       expect(stored.Item?.failures).toEqual({ N: '2' });
-    } finally {
-      delete process.env.RATE_LIMIT_LOOKUP_PER_CARD_PER_MINUTE;
-      resetConfigForTests();
-    }
+    });
   });
 
   it('parallel wrong guesses lock the PIN at exactly 5 attempts; the right PIN then fails too until support resets', async () => {

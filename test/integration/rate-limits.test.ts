@@ -1,18 +1,16 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type BucketLimits, fullAfterMs } from '../../functions/core/token-bucket';
-import { db } from '../../functions/store/dynamo-client';
-import { rateLimitKey } from '../../functions/store/keys';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAILED_CHECKS_WINDOW_MS, windowStartOf } from '../../functions/core/check-limits';
 import {
-  consume,
-  type RateLimitDecision,
-  resetRateLimitsForTests,
-  takeFromBucket,
-} from '../../functions/store/rate-limits';
+  countFailure,
+  type FailureCounted,
+  type FailureSubject,
+  readFailureCounts,
+} from '../../functions/store/failed-checks';
 import { createTestTable, type TestTable, testEnv } from '../support/table';
 
 const run = promisify(execFile);
@@ -22,162 +20,128 @@ beforeAll(async () => {
   await testEnv();
 });
 afterAll(async () => table.drop());
-beforeEach(() => resetRateLimitsForTests());
 
-/** Hardly any refill during a test: what is taken stays taken. */
-const slow = (capacity: number): BucketLimits => ({ capacity, refillPerSecond: capacity / 3600 });
-const scope = () => `test#${randomUUID()}`;
+/** A caller of a fresh merchant, so every test starts from nothing. */
+function merchantKey(): FailureSubject & { merchantId: string; keyId: string } {
+  const merchantId = `mer_${randomUUID()}`;
+  const keyId = `key_${randomUUID()}`;
+  return { owner: `merchant#${merchantId}`, caller: `key#${keyId}`, merchantId, keyId };
+}
 
-async function stored(name: string) {
+async function stored(subject: FailureSubject, windowStart: number) {
   const { Item } = await table.client.send(
     new GetItemCommand({
       TableName: table.tableName,
-      Key: { PK: { S: rateLimitKey(name).PK }, SK: { S: 'RATE' } },
+      Key: {
+        PK: { S: `FRAUD#caller#${subject.owner}` },
+        SK: { S: `F#${new Date(windowStart).toISOString()}` },
+      },
       ConsistentRead: true,
     }),
   );
   return Item ? unmarshall(Item) : undefined;
 }
 
-const allowedOf = (decisions: readonly RateLimitDecision[]) => decisions.filter((d) => d.allowed).length;
+const countedOf = (outcomes: readonly FailureCounted[]) => outcomes.filter((o) => o.counted).length;
 
-describe('a token bucket in the table', () => {
-  it('allows capacity, then refuses with Retry-After; the item carries the state and a TTL', async () => {
-    const name = scope();
+describe('failed checks, counted in the table', () => {
+  it('counts a key and its merchant in one item, until the key reaches its cap; a refusal writes nothing', async () => {
+    const key = merchantKey();
     const now = Date.now();
-    const limits = { capacity: 5, refillPerSecond: 5 / 60 };
-    const decisions: RateLimitDecision[] = [];
-    for (let i = 0; i < 8; i++) decisions.push(await consume(name, limits, now));
-    expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, true, true, false, false, false]);
-    expect(decisions.at(-1)?.retryAfterSeconds).toBe(12);
-    const item = await stored(name);
-    expect(item).toMatchObject({ PK: `RATE#${name}`, SK: 'RATE', tokens: 0, refilledAt: now, rev: 5 });
-    // Full again after a minute; TTL some minutes after that.
-    const ttl = Number(item?.ttl);
-    expect(ttl).toBeGreaterThanOrEqual(Math.ceil((now + 60_000) / 1000));
-    expect(ttl).toBeLessThanOrEqual(Math.ceil((now + 60_000) / 1000) + 600);
+    const caps = { owner: 100, caller: 3 };
+    const outcomes: FailureCounted[] = [];
+    for (let i = 0; i < 5; i++) outcomes.push(await countFailure(key, caps, 3, now));
+    expect(outcomes.map((o) => o.counted)).toEqual([true, true, true, false, false]);
+    expect(outcomes[4]).toEqual({ counted: false, current: { owner: 3, caller: 3 } });
+    const item = await stored(key, windowStartOf(now));
+    expect(item).toMatchObject({
+      count: 3,
+      [`by#key#${key.keyId}`]: 3,
+      merchantId: key.merchantId,
+      callerLimit: 3,
+      windowStart: new Date(windowStartOf(now)).toISOString(),
+    });
+    // Kept a day (for the fraud rule's window and the next one's estimate), then TTL deletes it.
+    expect(Number(item?.ttl)).toBeGreaterThanOrEqual(Math.floor(now / 1000) + 86_000);
+    expect(await readFailureCounts(key, now)).toEqual({
+      owner: { current: 3, previous: 0 },
+      caller: { current: 3, previous: 0 },
+    });
   });
 
-  it('refills with time, and a bucket idle long enough is full again (written blind)', async () => {
-    const name = scope();
-    const limits = { capacity: 3, refillPerSecond: 3 / 60 };
-    const t0 = Date.now();
-    for (let i = 0; i < 3; i++) expect((await consume(name, limits, t0)).allowed).toBe(true);
-    expect((await consume(name, limits, t0 + 1000)).allowed).toBe(false);
-    // One token every 20 s.
-    expect((await consume(name, limits, t0 + 20_000)).allowed).toBe(true);
-    expect((await consume(name, limits, t0 + 20_000)).allowed).toBe(false);
-    // Another instance (no memory of this bucket), long after: full again.
-    resetRateLimitsForTests();
-    const later = t0 + 20_000 + fullAfterMs(limits);
-    const again: RateLimitDecision[] = [];
-    for (let i = 0; i < 4; i++) again.push(await consume(name, limits, later));
-    expect(allowedOf(again)).toBe(3);
-    expect(await stored(name)).toMatchObject({ tokens: 0, refilledAt: later, rev: 7 });
+  it("the merchant's cap holds across its keys", async () => {
+    const first = merchantKey();
+    const second = { ...first, caller: `key#key_${randomUUID()}` };
+    const now = Date.now();
+    const caps = { owner: 4, caller: 3 };
+    for (let i = 0; i < 3; i++) expect((await countFailure(first, caps, 3, now)).counted).toBe(true);
+    expect((await countFailure(second, caps, 3, now)).counted).toBe(true);
+    expect(await countFailure(second, caps, 3, now)).toEqual({
+      counted: false,
+      current: { owner: 4, caller: 1 },
+    });
+    expect(await readFailureCounts(second, now)).toEqual({
+      owner: { current: 4, previous: 0 },
+      caller: { current: 1, previous: 0 },
+    });
   });
 
-  it('an instance whose memory is stale replans from the stored bucket (ALL_OLD), in one call', async () => {
-    const name = scope();
-    const limits = slow(10);
+  it('reads this window and the one before in one query; counts without caps go past any limit', async () => {
+    const staff = { owner: `staff#${randomUUID()}`, caller: '' };
+    const subject = { ...staff, caller: staff.owner };
     const now = Date.now();
-    expect((await consume(name, limits, now)).allowed).toBe(true);
-    // Other instances emptied it meanwhile.
-    await table.client.send(
-      new UpdateItemCommand({
-        TableName: table.tableName,
-        Key: { PK: { S: `RATE#${name}` }, SK: { S: 'RATE' } },
-        UpdateExpression: 'SET tokens = :zero, rev = :rev',
-        ExpressionAttributeValues: { ':zero': { N: '0' }, ':rev': { N: '42' } },
-      }),
+    const before = now - FAILED_CHECKS_WINDOW_MS;
+    for (let i = 0; i < 4; i++) await countFailure(subject, undefined, 2, before);
+    await countFailure(subject, undefined, 2, now);
+    expect(await readFailureCounts(subject, now)).toEqual({
+      owner: { current: 1, previous: 4 },
+      caller: { current: 1, previous: 4 },
+    });
+    expect(await stored(subject, windowStartOf(before))).toMatchObject({ count: 4, caller: subject.caller });
+  });
+
+  it('300 failures at once from one key: exactly the cap is counted', async () => {
+    const key = merchantKey();
+    const now = Date.now();
+    const outcomes = await Promise.all(
+      Array.from({ length: 300 }, () => countFailure(key, { owner: 1000, caller: 30 }, 30, now)),
     );
-    const send = vi.spyOn(db(), 'send');
-    try {
-      const decision = await consume(name, limits, now);
-      expect(decision.allowed).toBe(false);
-      expect(decision.retryAfterSeconds).toBe(360);
-      expect(send).toHaveBeenCalledTimes(1);
-      // Now known to be empty: the next refusal costs no call at all.
-      expect((await consume(name, limits, now + 1000)).allowed).toBe(false);
-      expect(send).toHaveBeenCalledTimes(1);
-    } finally {
-      send.mockRestore();
-    }
-    expect(await stored(name)).toMatchObject({ tokens: 0, rev: 42 });
+    expect(countedOf(outcomes)).toBe(30);
+    expect(await stored(key, windowStartOf(now))).toMatchObject({ count: 30, [`by#key#${key.keyId}`]: 30 });
   });
 
-  it('50 parallel consumers in one process take exactly the capacity, in a few shared writes', async () => {
-    const name = scope();
-    const decisions = await Promise.all(Array.from({ length: 50 }, () => consume(name, slow(10))));
-    expect(allowedOf(decisions)).toBe(10);
-    // The first request writes alone; the 49 that arrived meanwhile share the next write.
-    const bucket = await stored(name);
-    expect(bucket?.rev).toBe(2);
-    expect(bucket?.tokens).toBeLessThan(1);
-    for (const refused of decisions.filter((d) => !d.allowed)) {
-      expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);
-    }
-  });
-
-  it('50 parallel consumers racing through the condition never take more than the capacity', async () => {
-    const name = scope();
+  it('3 processes x 100 failures at once: exactly the cap is counted', { timeout: 300_000 }, async () => {
+    const key = merchantKey();
     const now = Date.now();
-    const decisions = await Promise.all(
-      Array.from({ length: 50 }, () => takeFromBucket(name, slow(10), now)),
-    );
-    const allowed = allowedOf(decisions);
-    expect(allowed).toBeGreaterThan(0);
-    expect(allowed).toBeLessThanOrEqual(10);
-    // Every allowed take is one write, and the stored count says exactly what was taken.
-    expect(await stored(name)).toMatchObject({ tokens: 10 - allowed, rev: allowed });
-  });
-
-  it.each([
-    ['queued', 20],
-    ['racing', 20],
-  ])(
-    '3 processes x 50 consumers (%s in each) never take more than the capacity',
-    async (mode, capacity) => {
-      const name = scope();
-      const now = Date.now();
-      const limits = slow(capacity);
-      const outputs = await Promise.all(
-        Array.from({ length: 3 }, () =>
-          run(
-            'npx',
-            [
-              'tsx',
-              'test/support/rate-limit-worker.ts',
-              name,
-              '50',
-              String(limits.capacity),
-              String(limits.refillPerSecond),
-              String(now),
-              mode,
-            ],
-            { env: process.env, timeout: 240_000 },
-          ),
+    const outputs = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        run(
+          'npx',
+          [
+            'tsx',
+            'test/support/rate-limit-worker.ts',
+            key.merchantId,
+            key.keyId,
+            '100',
+            '1000',
+            '25',
+            String(now),
+          ],
+          { env: process.env, timeout: 240_000 },
         ),
-      );
-      let allowed = 0;
-      let refused = 0;
-      for (const { stdout } of outputs) {
-        const counts = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
-          allowed: number;
-          refused: number;
-        };
-        allowed += counts.allowed;
-        refused += counts.refused;
-      }
-      expect(allowed + refused).toBe(150);
-      expect(allowed).toBeGreaterThan(0);
-      expect(allowed).toBeLessThanOrEqual(capacity);
-      const bucket = await stored(name);
-      // The stored count says exactly what was taken. Racing, each allowed take is its own write;
-      // queued, the requests of a process that waited together took their tokens in one write.
-      expect(bucket).toMatchObject({ tokens: capacity - allowed });
-      if (mode === 'racing') expect(bucket?.rev).toBe(allowed);
-      else expect(bucket?.rev).toBeLessThan(allowed);
-    },
-    300_000,
-  );
+      ),
+    );
+    let counted = 0;
+    let refused = 0;
+    for (const { stdout } of outputs) {
+      const outcome = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+        counted: number;
+        refused: number;
+      };
+      counted += outcome.counted;
+      refused += outcome.refused;
+    }
+    expect({ counted, refused }).toEqual({ counted: 25, refused: 275 });
+    expect(await stored(key, windowStartOf(now))).toMatchObject({ count: 25 });
+  });
 });

@@ -1,21 +1,21 @@
 /**
- * One "Lambda instance" for the cross-process rate limit test: its own process, SDK client and memory
- * of buckets, so only the bucket's write condition stands between it and the others.
+ * One "Lambda instance" for the cross-process failed-check test: its own process and SDK client, so only
+ * the counter's write condition stands between it and the others.
  * Usage (env as the handlers read it):
- *   tsx rate-limit-worker.ts <scope> <count> <capacity> <refillPerSecond> <now> <queued|racing>
- * `racing` skips the in-process queue, so even this process's own takes race through the condition.
+ *   tsx rate-limit-worker.ts <merchantId> <keyId> <count> <ownerCap> <callerCap> <now>
+ * Counts <count> failures of key <keyId> of merchant <merchantId>, all at once, under those caps.
  */
-import { consume, takeFromBucket } from '../../functions/store/rate-limits';
+import { countFailure } from '../../functions/store/failed-checks';
 
-const [scope = '', count = '0', capacity = '1', refillPerSecond = '1', now = '0', mode = 'queued'] =
+const [merchantId = '', keyId = '', count = '0', ownerCap = '1', callerCap = '1', now = '0'] =
   process.argv.slice(2);
-const take = mode === 'racing' ? takeFromBucket : consume;
-const limits = { capacity: Number(capacity), refillPerSecond: Number(refillPerSecond) };
-const outcomes = { allowed: 0, refused: 0 };
+const subject = { owner: `merchant#${merchantId}`, caller: `key#${keyId}`, merchantId };
+const caps = { owner: Number(ownerCap), caller: Number(callerCap) };
+const outcomes = { counted: 0, refused: 0 };
 await Promise.all(
   Array.from({ length: Number(count) }, async () => {
-    const decision = await take(scope, limits, Number(now));
-    if (decision.allowed) outcomes.allowed += 1;
+    const outcome = await countFailure(subject, caps, caps.caller, Number(now));
+    if (outcome.counted) outcomes.counted += 1;
     else outcomes.refused += 1;
   }),
 );

@@ -1,4 +1,5 @@
 import { resetConfigForTests } from '../../functions/config';
+import { resetCheckLimitsForTests } from '../../functions/http/rate-limit';
 import { resetStaffKeysForTests } from '../../functions/http/staff-token';
 import { resetApnsForTests } from '../../functions/store/apns';
 import { resetDbForTests } from '../../functions/store/dynamo-client';
@@ -16,6 +17,7 @@ import { resetUsageKeysForTests } from '../../functions/store/usage-keys';
  */
 export function resetHandlerState(): void {
   resetConfigForTests();
+  resetCheckLimitsForTests();
   resetStaffKeysForTests();
   resetDbForTests();
   resetSecretsForTests();
