@@ -28,7 +28,10 @@ const DEFAULT_COLOURS = {
   labelColor: 'rgb(180, 196, 224)',
 } as const;
 
-const rgb = z.string().regex(/^rgb\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*\)$/, 'rgb(r, g, b)');
+const channel = '\\s*(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\s*';
+const rgb = z
+  .string()
+  .regex(new RegExp(`^rgb\\(${channel},${channel},${channel}\\)$`), 'rgb(r, g, b), 0-255');
 const text = (max: number) => z.string().min(1).max(max);
 
 const field = z
