@@ -7,7 +7,7 @@ import { safeText } from '../http/validation';
 import { getCard } from '../store/cards';
 import { getProgram } from '../store/programs';
 import { recordWalletMessage } from '../store/wallet-messages';
-import { currentApplePass } from '../wallet/apple-passes';
+import { downloadApplePass } from '../wallet/apple-passes';
 import { appleWebServiceOperations, pkpassResponse } from '../wallet/apple-web-service';
 
 /**
@@ -38,7 +38,7 @@ export const operations: Operations = {
     contentType: 'application/vnd.apple.pkpass',
     run: async ({ principal, params, now }) => {
       const card = await getCard(cardIdOf(params), cardVisibility(principal));
-      const pass = await currentApplePass(card, now);
+      const pass = await downloadApplePass(card, now);
       return pkpassResponse(pass.pkpass, pass.lastModified, `${card.id}.pkpass`);
     },
   }),

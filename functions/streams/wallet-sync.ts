@@ -5,13 +5,15 @@ import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Card } from '../core/card';
 import { googleBalanceFields, googleClassId } from '../core/google-wallet';
 import { logger } from '../logger';
-import { PushFailedError, pushPassUpdate } from '../store/apns';
+import { type ApnsAuth, apnsAuth, PushFailedError, pushPassUpdate } from '../store/apns';
 import {
   applePushTargets,
   findApplePass,
   programApplePushTargets,
   removeAppleRegistration,
+  stampApplePassVersion,
 } from '../store/apple-passes';
+import { markPassChangedOnDevice } from '../store/apple-update-tags';
 import { findCard } from '../store/cards';
 import {
   claimMessageType,
@@ -34,7 +36,13 @@ import { findPushProgress, savePushProgress } from '../store/wallet-push-progres
  *   every device of the program (page by page), and Google addMessage on the card's object or the
  *   program's class, notifying for at most 3 messages per pass in 24 h (TEXT after that).
  *
- * APNs 410 removes the registration (not a failure). Anything that fails for now (APNs or Google 429/5xx,
+ * Before any push, the pass gets a new version (its Last-Modified) and each device registered for it a new
+ * update tag (store/apple-update-tags.ts), so the device that wakes finds the change in its update list
+ * and fetches it. Without push credentials the versions and tags are still written and the pushes are
+ * skipped, counted by a log metric (WalletPushSkipped); the devices see the change when they next ask.
+ *
+ * APNs 410, BadDeviceToken and DeviceTokenNotForTopic remove the registration, as Apple asks (not a
+ * failure). Anything that fails for now (APNs or Google 429/5xx,
  * network, configuration) fails the record: a partial batch failure, retried by Lambda, then the DLQ.
  * Later records of the same card or program in the batch fail with it, so the retry keeps their order.
  *
@@ -43,6 +51,18 @@ import { findPushProgress, savePushProgress } from '../store/wallet-push-progres
  */
 
 const PUSH_CONCURRENCY = 16;
+
+/** The first call's promise, shared by every later call (a failed one is tried again). */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let held: Promise<T> | undefined;
+  return () => {
+    held ??= load().catch((error: unknown) => {
+      held = undefined;
+      throw error;
+    });
+    return held;
+  };
+}
 /** A program message stops before the next page of devices when less than this is left of the invocation. */
 const RESERVED_MS = 30_000;
 
@@ -65,9 +85,12 @@ interface Invocation {
     pushes: number;
     unregistered: number;
     rejected: number;
+    skipped: number;
     patches: number;
     messages: number;
   };
+  /** How pushes authenticate, resolved once per invocation; undefined: no credentials, skipped. */
+  readonly auth: () => Promise<ApnsAuth | undefined>;
   /** Milliseconds left of the Lambda invocation. */
   readonly remainingMs: () => number;
   /** Per card, the last card change of the batch: earlier ones are superseded by it. */
@@ -91,7 +114,41 @@ function topicOf(target: PushTarget, invocation: Invocation): Promise<string | u
   return topic;
 }
 
-/** Pushes to every target; removes registrations APNs says are gone; throws if any push failed for now. */
+/** Tags the change on the device, then pushes; removes the registration when APNs says the device is gone. */
+async function pushOne(target: PushTarget, invocation: Invocation): Promise<void> {
+  const tag = await markPassChangedOnDevice(target.cardId, target.deviceLibraryIdentifier);
+  if (tag === 'unregistered') return;
+  const auth = await invocation.auth();
+  if (!auth) {
+    invocation.report.skipped += 1;
+    return;
+  }
+  const topic = await topicOf(target, invocation);
+  if (!topic) {
+    logger.warn('Apple registration without a pass: not pushed', { cardId: target.cardId });
+    return;
+  }
+  const outcome = await pushPassUpdate(target.pushToken, topic, auth);
+  invocation.report.pushes += 1;
+  if (outcome.kind === 'gone') {
+    invocation.report.unregistered += 1;
+    await removeAppleRegistration(target.cardId, target.deviceLibraryIdentifier);
+    logger.info('APNs says the device is gone: registration removed', {
+      cardId: target.cardId,
+      status: outcome.status,
+      reason: outcome.reason,
+    });
+  } else if (outcome.kind === 'rejected') {
+    invocation.report.rejected += 1;
+    logger.warn('APNs refused a pass push', {
+      cardId: target.cardId,
+      status: outcome.status,
+      reason: outcome.reason,
+    });
+  }
+}
+
+/** Pushes to every target (PUSH_CONCURRENCY at a time); throws if any failed for now. */
 async function pushAll(targets: readonly PushTarget[], invocation: Invocation): Promise<void> {
   const failures: Error[] = [];
   let next = 0;
@@ -99,24 +156,7 @@ async function pushAll(targets: readonly PushTarget[], invocation: Invocation): 
     while (next < targets.length) {
       const target = targets[next++] as PushTarget;
       try {
-        const topic = await topicOf(target, invocation);
-        if (!topic) {
-          logger.warn('Apple registration without a pass: not pushed', { cardId: target.cardId });
-          continue;
-        }
-        const outcome = await pushPassUpdate(target.pushToken, topic);
-        invocation.report.pushes += 1;
-        if (outcome.kind === 'unregistered') {
-          invocation.report.unregistered += 1;
-          await removeAppleRegistration(target.cardId, target.deviceLibraryIdentifier);
-        } else if (outcome.kind === 'rejected') {
-          invocation.report.rejected += 1;
-          logger.warn('APNs refused a pass push', {
-            cardId: target.cardId,
-            status: outcome.status,
-            reason: outcome.reason,
-          });
-        }
+        await pushOne(target, invocation);
       } catch (error) {
         failures.push(error as Error);
       }
@@ -137,6 +177,7 @@ async function cardTargets(cardId: string): Promise<PushTarget[]> {
 }
 
 async function cardChanged(card: Card, invocation: Invocation): Promise<void> {
+  await stampApplePassVersion(card.id, new Date());
   await pushAll(await cardTargets(card.id), invocation);
   const objectId = await findGoogleObjectId(card.id);
   if (!objectId || !(await googleServiceAccount())) return;
@@ -181,6 +222,8 @@ async function sendGoogleMessage(
 }
 
 async function cardMessage(cardId: string, message: WalletMessageImage, invocation: Invocation) {
+  // The pass shows the latest message: a new version of it.
+  await stampApplePassVersion(cardId, new Date());
   await pushAll(await cardTargets(cardId), invocation);
   const objectId = await findGoogleObjectId(cardId);
   const account = objectId ? await googleServiceAccount() : undefined;
@@ -202,6 +245,9 @@ async function programMessage(programId: string, message: WalletMessageImage, in
       throw new Error(`out of time pushing message ${message.id}; the retry resumes at the saved page`);
     }
     const page = await programApplePushTargets(programId, cursor);
+    for (const cardId of new Set(page.items.map((item) => item.cardId))) {
+      await stampApplePassVersion(cardId, new Date());
+    }
     await pushAll(page.items, invocation);
     cursor = page.nextCursor;
     await savePushProgress(programId, message.id, cursor);
@@ -268,7 +314,8 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
   const invocation: Invocation = {
     failedSubjects: new Set(),
     topics: new Map(),
-    report: { pushes: 0, unregistered: 0, rejected: 0, patches: 0, messages: 0 },
+    report: { pushes: 0, unregistered: 0, rejected: 0, skipped: 0, patches: 0, messages: 0 },
+    auth: once(apnsAuth),
     remainingMs: () =>
       context?.getRemainingTimeInMillis ? context.getRemainingTimeInMillis() : Number.POSITIVE_INFINITY,
     lastChange: new Map(),
@@ -285,6 +332,13 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
     processor,
     { context, processInParallel: false },
   );
+  if (invocation.report.skipped > 0) {
+    // A log metric (lib/streams-stack.ts counts it): passes are served, devices are not woken.
+    logger.warn('Wallet pushes skipped: no APNs credentials', {
+      metric: 'WalletPushSkipped',
+      skipped: invocation.report.skipped,
+    });
+  }
   if (invocation.report.pushes > 0 || invocation.report.patches > 0 || invocation.report.messages > 0) {
     logger.debug('Wallet sync', { ...invocation.report });
   }

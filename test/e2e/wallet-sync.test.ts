@@ -3,14 +3,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toMicros } from '../../functions/core/google-wallet';
+import { logger } from '../../functions/logger';
 import { applePushTargets, registerAppleDevice, rememberApplePass } from '../../functions/store/apple-passes';
+import { deviceUpdateTags } from '../../functions/store/apple-update-tags';
 import { recordWalletMessage } from '../../functions/store/wallet-messages';
 import { handler as walletSync } from '../../functions/streams/wallet-sync';
 import { lambdaContext } from '../../local/handlers';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
+import { resetHandlerState } from '../support/reset';
 import { startTestStack } from '../support/stack';
 
 /**
@@ -23,7 +26,8 @@ let stack: LocalStack;
 let apiKey: string;
 let admin: string;
 let programId: string;
-const PASS_TYPE = 'pass.com.example.giftcard';
+/** The stack's pass type (its local pass certificate's): APNs takes pushes only for that topic. */
+let PASS_TYPE: string;
 const SYSTEM = { type: 'system', id: 'wallet-sync-test' } as const;
 
 beforeAll(async () => {
@@ -33,6 +37,8 @@ beforeAll(async () => {
   apiKey = demo.apiKey;
   admin = demo.staffTokens.admin;
   programId = demo.programId;
+  PASS_TYPE = JSON.parse(readFileSync(join(stack.dataDir, 'apple-pass.json'), 'utf8')).certificates
+    .passTypeIdentifier;
 });
 afterAll(async () => stack.stop());
 beforeEach(async () => {
@@ -160,7 +166,7 @@ describe('balance updates reach the passes', () => {
 
     const pushes = stack.apns.delivered(device.pushToken);
     expect(pushes).toHaveLength(1);
-    expect(pushes[0]).toMatchObject({ topic: PASS_TYPE, payload: '{}' });
+    expect(pushes[0]).toMatchObject({ topic: PASS_TYPE, payload: '{}', auth: 'certificate' });
     expect(stack.apns.pushes).toHaveLength(1);
     const patches = stack.google.succeeded('patch');
     expect(patches).toHaveLength(1);
@@ -296,6 +302,62 @@ describe('balance updates reach the passes', () => {
     await redeem(card.id, 100);
     await stack.poller.drain();
     expect(stack.apns.pushes.map((push) => push.pushToken)).toEqual([kept.pushToken]);
+  });
+
+  it('400 BadDeviceToken and DeviceTokenNotForTopic remove the registration, as Apple asks', async () => {
+    const card = await issue(5000);
+    const bad = await registerDevice(card);
+    const otherTopic = await registerDevice(card);
+    const kept = await registerDevice(card);
+    await stack.poller.drain();
+    stack.apns.failToken(bad.pushToken, 400, 1, 'BadDeviceToken');
+    stack.apns.failToken(otherTopic.pushToken, 400, 1, 'DeviceTokenNotForTopic');
+    const dlqBefore = dlqLines().length;
+
+    await redeem(card.id, 100);
+    await stack.poller.drain();
+
+    expect(await applePushTargets(card.id)).toEqual([
+      { deviceLibraryIdentifier: kept.deviceLibraryIdentifier, pushToken: kept.pushToken },
+    ]);
+    expect(dlqLines()).toHaveLength(dlqBefore);
+    stack.apns.reset();
+    await redeem(card.id, 100);
+    await stack.poller.drain();
+    expect(stack.apns.pushes.map((push) => push.pushToken)).toEqual([kept.pushToken]);
+  });
+
+  it('without push credentials the change is still tagged for the device, no push is tried, and nothing fails', async () => {
+    const card = await issue(5000);
+    const device = await registerDevice(card);
+    await stack.poller.drain();
+    stack.apns.reset();
+    const dlqBefore = dlqLines().length;
+    const saved = { APNS_AUTH: process.env.APNS_AUTH, APNS_KEY_JSON: process.env.APNS_KEY_JSON };
+    const warn = vi.spyOn(logger, 'warn');
+    try {
+      // A deployment using token auth whose APNs key secret still holds its placeholder.
+      Object.assign(process.env, { APNS_AUTH: 'token', APNS_KEY_JSON: '{"placeholder":"x"}' });
+      resetHandlerState();
+      await redeem(card.id, 100);
+      await stack.poller.drain();
+      expect(stack.apns.pushes).toHaveLength(0);
+      expect(dlqLines()).toHaveLength(dlqBefore);
+      expect(warn).toHaveBeenCalledWith(
+        'Wallet pushes skipped: no APNs credentials',
+        expect.objectContaining({ metric: 'WalletPushSkipped', skipped: 1 }),
+      );
+      const tags = await deviceUpdateTags(device.deviceLibraryIdentifier, PASS_TYPE);
+      expect(tags.registrations).toEqual([{ serialNumber: card.id, updateTag: tags.counter }]);
+      expect(tags.counter).toBeGreaterThan(0);
+    } finally {
+      warn.mockRestore();
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      resetHandlerState();
+    }
   });
 });
 

@@ -10,12 +10,12 @@ import type { Program } from '../../functions/core/program';
 import { parseAppleCertificates } from '../../functions/store/apple-certificates';
 import {
   applePushTargets,
-  deviceRegisteredCards,
   programApplePushTargets,
   registerAppleDevice,
   rememberApplePass,
   removeAppleRegistration,
 } from '../../functions/store/apple-passes';
+import { deviceUpdateTags } from '../../functions/store/apple-update-tags';
 import { issueCard } from '../../functions/store/cards';
 import { db, tableName } from '../../functions/store/dynamo-client';
 import { latestWalletMessage, recordWalletMessage } from '../../functions/store/wallet-messages';
@@ -58,6 +58,9 @@ const newCard = async (amount = 2500) =>
       everyProgram,
     )
   ).card;
+
+const deviceRegisteredCards = async (dlid: string, passType: string) =>
+  (await deviceUpdateTags(dlid, passType)).registrations.map((registration) => registration.serialNumber);
 
 const settings = (serial: string) => ({
   passTypeIdentifier: chain.certificates.passTypeIdentifier,

@@ -1,6 +1,7 @@
 import { resetConfigForTests } from '../../functions/config';
 import { resetStaffKeysForTests } from '../../functions/http/staff-token';
 import { resetApnsForTests } from '../../functions/store/apns';
+import { resetAppleCertificatesForTests } from '../../functions/store/apple-certificates';
 import { resetDbForTests } from '../../functions/store/dynamo-client';
 import { resetGoogleWalletForTests } from '../../functions/store/google-wallet';
 import { resetIdempotencyForTests } from '../../functions/store/idempotency';
@@ -24,5 +25,6 @@ export function resetHandlerState(): void {
   resetS3ForTests();
   resetPushCredentialsForTests();
   resetApnsForTests();
+  resetAppleCertificatesForTests();
   resetGoogleWalletForTests();
 }
