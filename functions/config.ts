@@ -189,6 +189,11 @@ const fields = {
         .filter((origin) => origin.length > 0),
     '',
   ),
+  /**
+   * How long a Save to Google Wallet link stays valid (its JWT's `exp`): made when a page or message shows
+   * the button; the link names an object already inserted, so a new link is as good as the old one.
+   */
+  GOOGLE_SAVE_LINK_TTL_SECONDS: withDefault(integer(60, 30 * 24 * 3600), '3600'),
   /** The issuer name Google Wallet shows on every pass. */
   GOOGLE_WALLET_ISSUER_NAME: withDefault(text(1, 100), 'Gift cards'),
   WALLET_SECRET_CACHE_SECONDS: withDefault(integer(0, 3600), '300'),

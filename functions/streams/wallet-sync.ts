@@ -3,7 +3,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Card } from '../core/card';
-import { googleBalanceFields, googleClassId } from '../core/google-wallet';
+import { googleClassId } from '../core/google-wallet';
 import { logger } from '../logger';
 import { type ApnsAuth, apnsAuth, PushFailedError, pushPassUpdate } from '../store/apns';
 import {
@@ -15,17 +15,11 @@ import {
 } from '../store/apple-passes';
 import { markPassChangedOnDevice } from '../store/apple-update-tags';
 import { findCard } from '../store/cards';
-import {
-  claimMessageType,
-  findGoogleClassId,
-  findGoogleObjectId,
-  markMessageSent,
-  notifyingMessages,
-} from '../store/google-objects';
-import { addGoogleMessage, patchGiftCardObject } from '../store/google-wallet';
+import { findGoogleClassId, findGoogleObjectId, notifyingMessages } from '../store/google-objects';
 import { withoutLayout } from '../store/keys';
 import { googleServiceAccount } from '../store/push-credentials';
 import { findPushProgress, savePushProgress } from '../store/wallet-push-progress';
+import { deliverGoogleMessage, keepGoogleObjectCurrent } from '../wallet/google-passes';
 
 /**
  * Keeps wallet passes current. For each record, in stream order:
@@ -46,8 +40,10 @@ import { findPushProgress, savePushProgress } from '../store/wallet-push-progres
  * network, configuration) fails the record: a partial batch failure, retried by Lambda, then the DLQ.
  * Later records of the same card or program in the batch fail with it, so the retry keeps their order.
  *
- * Replays: pushes may repeat (harmless: the device fetches the same pass); the PATCH is idempotent; a
- * Google message is decided (notify or not) once and added once, both remembered per message id.
+ * Replays: pushes may repeat (harmless: the device fetches the same pass); the PATCH is idempotent (an
+ * object Google lacks is inserted with the card's state); a Google message is decided (notify or not) at
+ * its first delivery and added once: a delivery that finds its decision without the mark that it was
+ * added looks at Google's copy first (functions/wallet/google-passes.ts).
  */
 
 const PUSH_CONCURRENCY = 16;
@@ -181,8 +177,8 @@ async function cardChanged(card: Card, invocation: Invocation): Promise<void> {
   await pushAll(await cardTargets(card.id), invocation);
   const objectId = await findGoogleObjectId(card.id);
   if (!objectId || !(await googleServiceAccount())) return;
-  const outcome = await patchGiftCardObject(objectId, googleBalanceFields(card, new Date()));
-  if (outcome === 'updated') invocation.report.patches += 1;
+  await keepGoogleObjectCurrent(card, objectId, new Date());
+  invocation.report.patches += 1;
 }
 
 interface WalletMessageImage {
@@ -201,24 +197,14 @@ async function sendGoogleMessage(
   alsoNotified: number,
   invocation: Invocation,
 ): Promise<void> {
-  // Counted at the message's own time, so a replay decides the same way.
-  const at = new Date(message.createdAt);
-  const claim = await claimMessageType(resourceId, message.id, at, alsoNotified);
-  if (claim.alreadySent) return;
-  if (claim.type === 'TEXT') {
-    logger.info('Google Wallet message sent without a notification: 3 notifying messages in 24 h', {
-      messageId: message.id,
-      resourceId,
-    });
-  }
-  await addGoogleMessage(on, resourceId, {
-    id: message.id,
-    header: message.header,
-    body: message.body,
-    messageType: claim.type,
-  });
-  invocation.report.messages += 1;
-  await markMessageSent(resourceId, message.id, at);
+  const sent = await deliverGoogleMessage(
+    on,
+    resourceId,
+    { id: message.id, header: message.header, body: message.body },
+    alsoNotified,
+    new Date(),
+  );
+  if (sent) invocation.report.messages += 1;
 }
 
 async function cardMessage(cardId: string, message: WalletMessageImage, invocation: Invocation) {
@@ -229,9 +215,9 @@ async function cardMessage(cardId: string, message: WalletMessageImage, invocati
   const account = objectId ? await googleServiceAccount() : undefined;
   if (!objectId || !account) return;
   const card = await findCard(cardId);
-  // Class messages reach this pass too and count against its three notifications a day.
+  // Class messages reach this pass too and count against its three notifications a day (at delivery).
   const classNotified = card
-    ? await notifyingMessages(googleClassId(account.issuerId, card.programId), new Date(message.createdAt))
+    ? await notifyingMessages(googleClassId(account.issuerId, card.programId), new Date())
     : 0;
   await sendGoogleMessage('giftCardObject', objectId, message, classNotified, invocation);
 }

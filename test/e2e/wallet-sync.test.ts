@@ -8,6 +8,8 @@ import { toMicros } from '../../functions/core/google-wallet';
 import { logger } from '../../functions/logger';
 import { applePushTargets, registerAppleDevice, rememberApplePass } from '../../functions/store/apple-passes';
 import { deviceUpdateTags } from '../../functions/store/apple-update-tags';
+import { claimMessageType } from '../../functions/store/google-objects';
+import { addGoogleMessage } from '../../functions/store/google-wallet';
 import { recordWalletMessage } from '../../functions/store/wallet-messages';
 import { handler as walletSync } from '../../functions/streams/wallet-sync';
 import { lambdaContext } from '../../local/handlers';
@@ -478,5 +480,133 @@ describe('wallet messages', () => {
     expect(answer.batchItemFailures).toEqual([]);
     expect(stack.google.succeeded('addMessage', objectId)).toHaveLength(4);
     expect(stack.google.calls.filter((call) => call.kind === 'addMessage')).toHaveLength(4);
+  });
+});
+
+describe('Google passes show the current balance and notify once (issue 13)', () => {
+  it('a change between the save link and the save reaches the object Google shows', async () => {
+    const card = await issue(5000);
+    const answer = await request('GET', `/v1/cards/${card.id}/wallet/google`, { token: apiKey });
+    const jwt = String(answer.body.saveUrl).split('/').at(-1) ?? '';
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    const objectId = claims.payload.giftCardObjects[0].id;
+    // The link carries no balance: saving it shows the object as the API keeps it.
+    expect(claims.payload.giftCardObjects[0]).not.toHaveProperty('balance');
+    expect(claims.exp - claims.iat).toBe(3600);
+
+    await redeem(card.id, 1250);
+    await stack.poller.drain();
+    expect(stack.google.resource(objectId).balance).toEqual({
+      micros: toMicros(3750, 'USD'),
+      currencyCode: 'USD',
+    });
+
+    // Google lost the object (or the link's insert had not landed): the next change inserts it, current.
+    stack.google.markMissing(objectId);
+    await redeem(card.id, 750);
+    await stack.poller.drain();
+    expect(stack.google.resource(objectId).balance).toEqual({
+      micros: toMicros(3000, 'USD'),
+      currencyCode: 'USD',
+    });
+  });
+
+  it('decides whether a message notifies when it is delivered, not when it was written', async () => {
+    const card = await issue(5000);
+    const objectId = await saveToGoogle(card.id);
+    await stack.poller.drain();
+    const start = Date.now();
+    const hours = (n: number) => new Date(start + n * 3_600_000);
+    // Three notifying messages delivered now.
+    for (let i = 1; i <= 3; i++) {
+      await recordWalletMessage({ cardId: card.id }, { header: `Now ${i}`, body: 'Hello' }, SYSTEM);
+    }
+    await stack.poller.drain();
+    stack.google.reset();
+    // A fourth, written a minute later, reaches Google 25 hours later (the stream was stuck): it may notify.
+    const late = {
+      id: `wmsg_${randomUUID().replaceAll('-', '').slice(0, 26)}`,
+      cardId: card.id,
+      header: 'Late',
+      body: 'news',
+      createdAt: new Date(start + 60_000).toISOString(),
+    };
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(hours(25));
+      const answer = await walletSync(
+        { Records: [messageRecord(`CARD#${card.id}`, late)] },
+        lambdaContext('wallet-sync', 60_000),
+      );
+      expect(answer.batchItemFailures).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(
+      stack.google.succeeded('addMessage', objectId).map((call) => call.body.message.messageType),
+    ).toEqual(['TEXT_AND_NOTIFY']);
+  });
+
+  it('falls back to TEXT when Google says the notifications are used up', async () => {
+    const card = await issue(5000);
+    const objectId = await saveToGoogle(card.id);
+    await stack.poller.drain();
+    // Another sender used the pass's three notifications today (Google counts them, we did not).
+    for (const id of ['x1', 'x2', 'x3']) {
+      await addGoogleMessage('giftCardObject', objectId, {
+        id,
+        header: 'Other',
+        body: 'sender',
+        messageType: 'TEXT_AND_NOTIFY',
+      });
+    }
+    stack.google.reset();
+    await recordWalletMessage({ cardId: card.id }, { header: 'Ours', body: 'Hello' }, SYSTEM);
+    await stack.poller.drain();
+    expect(
+      stack.google.succeeded('addMessage', objectId).map((call) => call.body.message.messageType),
+    ).toEqual(['TEXT']);
+    expect(dlqLines().filter((line) => line.record.dynamodb?.Keys?.PK?.S === `CARD#${card.id}`)).toHaveLength(
+      0,
+    );
+  });
+
+  it('a replay after a crash between adding a message and recording it added notifies nobody twice', async () => {
+    const card = await issue(5000);
+    const objectId = await saveToGoogle(card.id);
+    await stack.poller.drain();
+    const message = {
+      id: `wmsg_${randomUUID().replaceAll('-', '').slice(0, 26)}`,
+      cardId: card.id,
+      header: 'Once',
+      body: 'only',
+      createdAt: new Date().toISOString(),
+    };
+    // The first delivery decided and added the message, then the function died before recording it.
+    const claim = await claimMessageType(objectId, message.id, new Date(), 0);
+    await addGoogleMessage('giftCardObject', objectId, {
+      id: message.id,
+      header: message.header,
+      body: message.body,
+      messageType: claim.type,
+    });
+    stack.google.reset();
+
+    const replay = await walletSync(
+      { Records: [messageRecord(`CARD#${card.id}`, message)] },
+      lambdaContext('wallet-sync', 60_000),
+    );
+    expect(replay.batchItemFailures).toEqual([]);
+    expect(stack.google.calls.filter((call) => call.kind === 'addMessage')).toHaveLength(0);
+    expect(
+      stack.google.resource(objectId).messages.filter((m: { id: string }) => m.id === message.id),
+    ).toHaveLength(1);
+    // Recorded now: a further replay does not even look.
+    stack.google.reset();
+    await walletSync(
+      { Records: [messageRecord(`CARD#${card.id}`, message)] },
+      lambdaContext('wallet-sync', 60_000),
+    );
+    expect(stack.google.calls.filter((call) => call.resourceId === objectId)).toHaveLength(0);
   });
 });

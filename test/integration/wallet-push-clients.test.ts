@@ -20,11 +20,13 @@ import {
 import {
   addGoogleMessage,
   GoogleWalletError,
-  googleSaveUrlFor,
+  googleMessageIds,
   googleTokensFetched,
+  insertGoogleResource,
   patchGiftCardObject,
   SAVE_URL_PREFIX,
 } from '../../functions/store/google-wallet';
+import { googleSaveUrlFor } from '../../functions/wallet/google-passes';
 import { type ApnsStandIn, startApnsStandIn } from '../../local/apns-stand-in';
 import { generateLocalAppleCertificates, type LocalAppleCertificates } from '../../local/apple-certificates';
 import { type GoogleStandIn, startGoogleStandIn } from '../../local/google-stand-in';
@@ -297,7 +299,7 @@ describe("the APNs stand-in holds callers to Apple's rules", () => {
 });
 
 describe('Google Wallet client', () => {
-  it('signs a save link (RS256, savetowallet) with the class, the object and only the last 4', async () => {
+  it('inserts the object and signs a save link (RS256, savetowallet, 1 h) that names it, with only the last 4', async () => {
     const program = await makeProgram({ currency: 'KWD', name: 'Dinar cards' });
     const { card, code } = await issueCard(
       program.id,
@@ -317,61 +319,119 @@ describe('Google Wallet client', () => {
     expect(protectedHeader.alg).toBe('RS256');
     expect(payload.typ).toBe('savetowallet');
     expect(payload.origins).toEqual(['https://shop.example', 'https://www.shop.example']);
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(3600);
     const issuerId = credentials.google.issuerId;
-    const objects = (payload.payload as { giftCardObjects: Record<string, unknown>[] }).giftCardObjects;
-    const classes = (payload.payload as { giftCardClasses: Record<string, unknown>[] }).giftCardClasses;
-    expect(classes).toEqual([expect.objectContaining({ id: googleClassId(issuerId, program.id) })]);
-    expect(objects).toEqual([
-      expect.objectContaining({
-        id: googleObjectId(issuerId, card.id),
-        classId: googleClassId(issuerId, program.id),
-        cardNumber: `**** ${card.last4}`,
-        balance: { micros: '12345000', currencyCode: 'KWD' },
-        state: 'ACTIVE',
-      }),
-    ]);
+    const objectId = googleObjectId(issuerId, card.id);
+    // The link names the object; the balance lives at Google, where the API keeps it current.
+    expect(payload.payload).toEqual({
+      giftCardObjects: [{ id: objectId, classId: googleClassId(issuerId, program.id) }],
+    });
+    expect(google.resource(googleClassId(issuerId, program.id))).toMatchObject({
+      reviewStatus: 'UNDER_REVIEW',
+    });
+    expect(google.resource(objectId)).toMatchObject({
+      classId: googleClassId(issuerId, program.id),
+      cardNumber: `**** ${card.last4}`,
+      balance: { micros: '12345000', currencyCode: 'KWD' },
+      state: 'ACTIVE',
+    });
     expect(saveUrl).not.toContain(code);
     expect(JSON.stringify(decodeJwt(jwt))).not.toContain(code);
+    expect(JSON.stringify(google.resource(objectId))).not.toContain(code);
     // The consumer will keep this object current.
-    expect(await findGoogleObjectId(card.id)).toBe(googleObjectId(issuerId, card.id));
+    expect(await findGoogleObjectId(card.id)).toBe(objectId);
     expect(await findGoogleClassId(program.id)).toBe(googleClassId(issuerId, program.id));
+    // A second link finds both at Google and leaves them as they are.
+    await googleSaveUrlFor(card, program, new Date());
+    expect(google.calls.filter((call) => call.kind === 'insert').map((call) => call.status)).toEqual([
+      200, 200, 409, 409,
+    ]);
   });
 
+  const seeded = async (objectId: string) => {
+    await insertGoogleResource('giftCardClass', {
+      id: '1.prg_seed',
+      issuerName: 'Seed',
+      reviewStatus: 'UNDER_REVIEW',
+    } as {
+      id: string;
+    });
+    await insertGoogleResource('giftCardObject', {
+      id: objectId,
+      classId: '1.prg_seed',
+      state: 'ACTIVE',
+      balance: { micros: '1000000', currencyCode: 'USD' },
+    } as { id: string });
+  };
+
   it('fetches an access token once, refreshes it on 401 and when it nears expiry', async () => {
+    await seeded('1.gc_a');
+    await seeded('1.gc_b');
+    google.reset();
     const fetched = googleTokensFetched();
     expect(await patchGiftCardObject('1.gc_a', { state: 'ACTIVE' })).toBe('updated');
     expect(await patchGiftCardObject('1.gc_b', { state: 'ACTIVE' })).toBe('updated');
-    expect(googleTokensFetched()).toBe(fetched + 1);
+    expect(googleTokensFetched()).toBe(fetched);
 
     google.revokeTokens();
     expect(await patchGiftCardObject('1.gc_a', { state: 'INACTIVE' })).toBe('updated');
-    expect(googleTokensFetched()).toBe(fetched + 2);
+    expect(googleTokensFetched()).toBe(fetched + 1);
     expect(google.calls.map((call) => call.status)).toEqual([200, 200, 401, 200]);
 
     // Tokens that live 30 s are within the one-minute margin: each call fetches a new one.
     google.setTokenLifetime(30);
     google.revokeTokens();
-    await patchGiftCardObject('1.gc_a', {});
-    await patchGiftCardObject('1.gc_a', {});
-    expect(googleTokensFetched()).toBe(fetched + 5);
+    await patchGiftCardObject('1.gc_a', { state: 'ACTIVE' });
+    await patchGiftCardObject('1.gc_a', { state: 'ACTIVE' });
+    expect(googleTokensFetched()).toBe(fetched + 4);
   });
 
-  it('retries 500, answers missing on 404 and duplicate on a message id added twice', async () => {
+  it('retries 500, answers missing on 404, and never takes a 409 for a message already added', async () => {
+    await seeded('1.gc_c');
+    google.reset();
     google.failNext(500, 2);
     expect(await patchGiftCardObject('1.gc_c', { state: 'ACTIVE' })).toBe('updated');
     expect(google.calls.map((call) => call.status)).toEqual([500, 500, 200]);
 
-    google.markMissing('1.gc_unsaved');
-    expect(await patchGiftCardObject('1.gc_unsaved', {})).toBe('missing');
+    expect(await patchGiftCardObject('1.gc_unsaved', { state: 'ACTIVE' })).toBe('missing');
 
     const message = { id: 'wmsg_1', header: 'Hi', body: 'There', messageType: 'TEXT' as const };
     expect(await addGoogleMessage('giftCardObject', '1.gc_c', message)).toBe('added');
-    expect(await addGoogleMessage('giftCardObject', '1.gc_c', message)).toBe('duplicate');
+    expect(await googleMessageIds('giftCardObject', '1.gc_c')).toEqual(['wmsg_1']);
+    await expect(addGoogleMessage('giftCardObject', '1.gc_c', message)).rejects.toMatchObject({
+      status: 409,
+    });
 
     google.failNext(503);
-    await expect(patchGiftCardObject('1.gc_c', {})).rejects.toBeInstanceOf(GoogleWalletError);
+    await expect(patchGiftCardObject('1.gc_c', { state: 'ACTIVE' })).rejects.toBeInstanceOf(
+      GoogleWalletError,
+    );
     google.failNext(403, 1);
-    await expect(patchGiftCardObject('1.gc_c', {})).rejects.toMatchObject({ status: 403 });
+    await expect(patchGiftCardObject('1.gc_c', { state: 'ACTIVE' })).rejects.toMatchObject({ status: 403 });
+  });
+
+  it("is held to Google's shapes and quota by the stand-in: a bad field is 400, a 4th notification a quota refusal", async () => {
+    await seeded('1.gc_d');
+    // Micros are an int64 string, states are Google's, unknown fields are refused.
+    await expect(
+      patchGiftCardObject('1.gc_d', { balance: { micros: 1.5, currencyCode: 'USD' } }),
+    ).rejects.toMatchObject({
+      status: 400,
+    });
+    await expect(patchGiftCardObject('1.gc_d', { state: 'BLOCKED' })).rejects.toMatchObject({ status: 400 });
+    await expect(patchGiftCardObject('1.gc_d', { balanceMinor: 100 })).rejects.toMatchObject({ status: 400 });
+    const notify = (id: string) => ({
+      id,
+      header: 'News',
+      body: 'Hello',
+      messageType: 'TEXT_AND_NOTIFY' as const,
+    });
+    for (const id of ['n1', 'n2', 'n3'])
+      expect(await addGoogleMessage('giftCardObject', '1.gc_d', notify(id))).toBe('added');
+    expect(await addGoogleMessage('giftCardObject', '1.gc_d', notify('n4'))).toBe('quota');
+    expect(await addGoogleMessage('giftCardObject', '1.gc_d', { ...notify('n4'), messageType: 'TEXT' })).toBe(
+      'added',
+    );
   });
 });
 
@@ -393,9 +453,14 @@ describe('Google notifying messages, counted in DynamoDB', () => {
     expect(await claimMessageType(id, 'a', later(1))).toEqual({
       type: 'TEXT_AND_NOTIFY',
       alreadySent: false,
+      decidedBefore: true,
     });
     await markMessageSent(id, 'a', later(1));
-    expect(await claimMessageType(id, 'a', later(1))).toEqual({ type: 'TEXT_AND_NOTIFY', alreadySent: true });
+    expect(await claimMessageType(id, 'a', later(1))).toEqual({
+      type: 'TEXT_AND_NOTIFY',
+      alreadySent: true,
+      decidedBefore: true,
+    });
     // 'a' counted once: two more may notify.
     expect((await claimMessageType(id, 'b', later(2))).type).toBe('TEXT_AND_NOTIFY');
     expect((await claimMessageType(id, 'c', later(3))).type).toBe('TEXT_AND_NOTIFY');
