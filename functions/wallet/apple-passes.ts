@@ -10,7 +10,7 @@ import type { Card } from '../core/card';
 import { appleCertificates } from '../store/apple-certificates';
 import { type ApplePass, findApplePass, rememberApplePass } from '../store/apple-passes';
 import { findCard } from '../store/cards';
-import { getProgram } from '../store/programs';
+import { getProgram, warmProgramCache } from '../store/programs';
 import { sealingPepper } from '../store/secrets';
 import { latestWalletMessage } from '../store/wallet-messages';
 import { buildApplePass } from './apple-pass-builder';
@@ -31,25 +31,35 @@ export interface SignedApplePass {
 }
 
 /**
- * Signs the pass of `card` at `pass.version`. The version must have been read before the card: a change
- * committed after the card was read then gets a later version, and the device fetches again.
+ * The card, its program and its latest message, read together after the pass item (its version) was
+ * read or written: a change committed after these reads gets a later version from wallet-sync, and the
+ * device fetches again. Consistent reads (store/cards.ts, store/wallet-messages.ts).
  */
-async function signPass(card: Card, pass: ApplePass, now: Date): Promise<SignedApplePass> {
-  const [program, message, certificates, secret] = await Promise.all([
-    getProgram(card.programId, { cached: true }),
+async function passContent(cardId: string) {
+  const card = await findCard(cardId);
+  if (!card) return undefined;
+  const [message, program] = await Promise.all([
     latestWalletMessage(card.id, card.programId),
-    appleCertificates(),
-    sealingPepper(),
+    getProgram(card.programId, { cached: true }),
   ]);
+  return { card, message, program };
+}
+
+async function signPass(
+  content: NonNullable<Awaited<ReturnType<typeof passContent>>>,
+  pass: ApplePass,
+  now: Date,
+): Promise<SignedApplePass> {
+  const [certificates, secret] = await Promise.all([appleCertificates(), sealingPepper()]);
   const plan = planApplePass(
-    card,
-    program,
-    message,
+    content.card,
+    content.program,
+    content.message,
     {
       passTypeIdentifier: certificates.passTypeIdentifier,
       teamIdentifier: certificates.teamIdentifier,
       webServiceURL: webServiceURL(),
-      authenticationToken: applePassToken(secret, card.id),
+      authenticationToken: applePassToken(secret, content.card.id),
     },
     now,
   );
@@ -58,18 +68,21 @@ async function signPass(card: Card, pass: ApplePass, now: Date): Promise<SignedA
 
 /**
  * The card's pass for a download through the API. Primary course: record the pass (its token's hash) at
- * first download, then read the card again (consistently, after the pass item exists, so wallet-sync
+ * first download, then read the card, its program and message (after the pass item exists, so wallet-sync
  * versions every later change), then sign it.
  */
 export async function downloadApplePass(card: Card, now: Date): Promise<SignedApplePass> {
   const [certificates, secret] = await Promise.all([appleCertificates(), sealingPepper()]);
+  warmProgramCache([card.programId]);
   const pass = await rememberApplePass({
     cardId: card.id,
     tokenHash: passTokenHash(applePassToken(secret, card.id)),
     passTypeIdentifier: certificates.passTypeIdentifier,
     createdAt: now.toISOString(),
   });
-  return signPass((await findCard(card.id)) ?? card, pass, now);
+  const content = await passContent(card.id);
+  if (!content) throw new Error('the card of a pass being downloaded is gone');
+  return signPass(content, pass, now);
 }
 
 export type DevicePassAnswer =
@@ -93,10 +106,10 @@ export async function devicePassAnswer(
   if (ifModifiedSince && unchangedSince(pass.version, ifModifiedSince)) {
     return { kind: 'not-modified', lastModified };
   }
-  const card = await findCard(cardId);
-  if (!card) return undefined;
+  const content = await passContent(cardId);
+  if (!content) return undefined;
   if (!withBody) return { kind: 'pass', lastModified };
-  return { kind: 'pass', ...(await signPass(card, pass, now)) };
+  return { kind: 'pass', ...(await signPass(content, pass, now)) };
 }
 
 /** The pass type this deployment signs (the path's `{passTypeIdentifier}` must name it). */
