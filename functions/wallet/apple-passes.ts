@@ -6,10 +6,9 @@ import {
   planApplePass,
   unchangedSince,
 } from '../core/apple-pass';
-import type { Card } from '../core/card';
 import { appleCertificates } from '../store/apple-certificates';
 import { type ApplePass, findApplePass, rememberApplePass } from '../store/apple-passes';
-import { findCard } from '../store/cards';
+import { type CardVisibility, findCard, getCard } from '../store/cards';
 import { getProgram, warmProgramCache } from '../store/programs';
 import { sealingPepper } from '../store/secrets';
 import { latestWalletMessage } from '../store/wallet-messages';
@@ -67,22 +66,37 @@ async function signPass(
 }
 
 /**
- * The card's pass for a download through the API. Primary course: record the pass (its token's hash) at
- * first download, then read the card, its program and message (after the pass item exists, so wallet-sync
- * versions every later change), then sign it.
+ * The card's pass for a download through the API. Primary course: read the pass item (usually started
+ * while the caller was authenticated), then the card (`visible` answers 404 for a card the caller may not
+ * see), record the pass at its first download and read the card again after that, then read its message
+ * and program, and sign. The pass item is always read before the card that is served: a change committed
+ * after that read gets a later version from wallet-sync, and the device fetches it.
  */
-export async function downloadApplePass(card: Card, now: Date): Promise<SignedApplePass> {
-  const [certificates, secret] = await Promise.all([appleCertificates(), sealingPepper()]);
+export async function downloadApplePass(
+  cardId: string,
+  visible: CardVisibility,
+  now: Date,
+  passRead: Promise<ApplePass | undefined> = findApplePass(cardId),
+): Promise<SignedApplePass & { readonly cardId: string }> {
+  const [certificates, secret, stored] = await Promise.all([appleCertificates(), sealingPepper(), passRead]);
+  let card = await getCard(cardId, visible);
   warmProgramCache([card.programId]);
-  const pass = await rememberApplePass({
-    cardId: card.id,
-    tokenHash: passTokenHash(applePassToken(secret, card.id)),
-    passTypeIdentifier: certificates.passTypeIdentifier,
-    createdAt: now.toISOString(),
-  });
-  const content = await passContent(card.id);
-  if (!content) throw new Error('the card of a pass being downloaded is gone');
-  return signPass(content, pass, now);
+  const tokenHash = passTokenHash(applePassToken(secret, card.id));
+  let pass = stored;
+  if (!pass || pass.tokenHash !== tokenHash || pass.passTypeIdentifier !== certificates.passTypeIdentifier) {
+    pass = await rememberApplePass({
+      cardId: card.id,
+      tokenHash,
+      passTypeIdentifier: certificates.passTypeIdentifier,
+      createdAt: now.toISOString(),
+    });
+    card = (await findCard(card.id)) ?? card;
+  }
+  const [message, program] = await Promise.all([
+    latestWalletMessage(card.id, card.programId),
+    getProgram(card.programId, { cached: true }),
+  ]);
+  return { cardId: card.id, ...(await signPass({ card, message, program }, pass, now)) };
 }
 
 export type DevicePassAnswer =
@@ -99,8 +113,10 @@ export async function devicePassAnswer(
   ifModifiedSince: Date | undefined,
   now: Date,
   withBody: boolean,
+  /** The pass item as the token check read it (functions/http/pass-auth.ts), before anything else. */
+  passRead: Promise<ApplePass | undefined> = findApplePass(cardId),
 ): Promise<DevicePassAnswer | undefined> {
-  const pass = await findApplePass(cardId);
+  const pass = await passRead;
   if (!pass) return undefined;
   const lastModified = passLastModified(pass.version);
   if (ifModifiedSince && unchangedSince(pass.version, ifModifiedSince)) {

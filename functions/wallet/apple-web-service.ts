@@ -36,7 +36,12 @@ function deviceOf(params: Readonly<Record<string, string>>): string {
   return dlid;
 }
 
-function passOf(principal: Principal): { cardId: string; passTypeIdentifier: string; tokenHash: string } {
+function passOf(principal: Principal): {
+  cardId: string;
+  passTypeIdentifier: string;
+  tokenHash: string;
+  version: string;
+} {
   if (principal.type !== 'pass') throw new DomainError('UNAUTHENTICATED', 'Send the pass token.');
   return principal;
 }
@@ -97,7 +102,15 @@ async function passAnswer(
   now: Date,
   withBody: boolean,
 ) {
-  const answer = await devicePassAnswer(passOf(principal).cardId, ifModifiedSince(headers), now, withBody);
+  const pass = passOf(principal);
+  // The version the token check read: the first read of the request, so before the card.
+  const answer = await devicePassAnswer(
+    pass.cardId,
+    ifModifiedSince(headers),
+    now,
+    withBody,
+    Promise.resolve({ ...pass, createdAt: pass.version }),
+  );
   // The pass item outlived its card (never happens: cards are not deleted): as if the pass were unknown.
   if (!answer) throw new DomainError('UNAUTHENTICATED', 'Send the pass token.');
   if (answer.kind === 'not-modified') return empty(304, { 'Last-Modified': answer.lastModified });
