@@ -231,9 +231,7 @@ async function programMessage(programId: string, message: WalletMessageImage, in
       throw new Error(`out of time pushing message ${message.id}; the retry resumes at the saved page`);
     }
     const page = await programApplePushTargets(programId, cursor);
-    for (const cardId of new Set(page.items.map((item) => item.cardId))) {
-      await stampApplePassVersion(cardId, new Date());
-    }
+    await stampVersions([...new Set(page.items.map((item) => item.cardId))]);
     await pushAll(page.items, invocation);
     cursor = page.nextCursor;
     await savePushProgress(programId, message.id, cursor);
@@ -241,6 +239,15 @@ async function programMessage(programId: string, message: WalletMessageImage, in
   const classId = await findGoogleClassId(programId);
   if (!classId || !(await googleServiceAccount())) return;
   await sendGoogleMessage('giftCardClass', classId, message, 0, invocation);
+}
+
+/** New versions for the passes of a page of devices, PUSH_CONCURRENCY at a time. */
+async function stampVersions(cardIds: readonly string[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < cardIds.length) await stampApplePassVersion(cardIds[next++] as string, new Date());
+  };
+  await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, cardIds.length) }, worker));
 }
 
 /** What the record is about, for ordering: `card#<id>` or `program#<id>`; undefined for nothing to do. */
