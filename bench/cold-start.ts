@@ -6,7 +6,8 @@
  * Then, several times each and interleaved, a fresh `node` process imports the bundle and serves one
  * request against DynamoDB Local (bench/cold-start/invoke.mjs). Two settings: as deployed
  * (NODE_OPTIONS=--enable-source-maps, which lib/constructs/function.ts sets) and without it.
- * Knobs: BENCH_COLD_RUNS (9); BENCH_COLD_PROFILE=cards,wallet adds one more cold start of each named
+ * Knobs: BENCH_COLD_RUNS (9); BENCH_COLD_ONLY=wallet,cards measures only the named functions (and the
+ * minimal baseline); BENCH_COLD_PROFILE=cards,wallet adds one more cold start of each named
  * function under `--cpu-prof` and prints where its CPU time went, by package or own source file
  * (bench/lib/cpu-profile.ts); the profile stays in $TMPDIR/giftcard-cold-profiles/<function>.
  */
@@ -52,7 +53,11 @@ interface Target {
 const apiFunctions = readdirSync(join(ROOT, 'functions/api'))
   .filter((file) => file.endsWith('.ts'))
   .map((file) => basename(file, '.ts'));
-const targets: Target[] = [
+const ONLY = (process.env.BENCH_COLD_ONLY ?? '')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
+const allTargets: Target[] = [
   { name: 'minimal', entry: join(ROOT, 'bench/cold-start/minimal-handler.ts'), kind: 'baseline' },
   { name: 'zod-only', entry: join(ROOT, 'bench/cold-start/zod-only.ts'), kind: 'probe' },
   { name: 'minimal-redeem', entry: join(ROOT, 'bench/cold-start/minimal-redeem.ts'), kind: 'probe' },
@@ -67,6 +72,10 @@ const targets: Target[] = [
     kind: 'stream' as const,
   })),
 ];
+// BENCH_COLD_ONLY=wallet,google-wallet measures only those (the minimal baseline always runs).
+const targets = allTargets.filter(
+  (target) => ONLY.length === 0 || target.kind === 'baseline' || ONLY.includes(target.name),
+);
 
 /** Bytes per package in a bundle, from esbuild's metafile. */
 function largestInputs(metafile: Metafile, output: string): Record<string, number> {

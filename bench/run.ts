@@ -17,6 +17,7 @@ const ALL = [
   'contention',
   'stream-lag',
   'timing-oracle',
+  'pass-sign',
   'export',
 ] as const;
 const asked = process.argv.slice(2).filter((arg) => arg !== '--');

@@ -124,8 +124,18 @@ const fields = {
    */
   APPLE_PASS_CERTIFICATES: optional(text()),
   APPLE_PASS_SECRET_ID: optional(text()),
-  /** The API's public base URL (no trailing slash); passes carry `<it>/wallet/apple` as webServiceURL. */
-  PUBLIC_BASE_URL: optional((raw) => mapValid(url(raw), (value) => value.replace(/\/+$/, ''))),
+  /**
+   * The API's public base URL (no trailing slash); passes carry `<it>/wallet/apple` as webServiceURL. In
+   * AWS the region's custom domain (a stable name: installed passes keep it for years); https, except
+   * on this machine (127.0.0.1, localhost) under `npm start` and in tests.
+   */
+  PUBLIC_BASE_URL: optional((raw) =>
+    mapValid(url(raw), (value) => {
+      const { protocol, hostname } = new URL(value);
+      const local = hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+      return protocol === 'https:' || local ? value.replace(/\/+$/, '') : INVALID;
+    }),
+  ),
   /**
    * Lets webhooks be registered for and delivered to http(s)://127.0.0.1, ::1 or localhost. Only the
    * local runtime and the tests set it; in AWS webhook URLs must be public https.
@@ -153,6 +163,14 @@ const fields = {
    * account: the key file Google gives, `{ client_email, private_key, ... }`, plus `issuerId`.
    */
   APNS_URL: withDefault(url, 'https://api.push.apple.com'),
+  /**
+   * How pushes authenticate to APNs: `certificate` (default, as Apple documents for pass updates: a TLS
+   * client certificate, the Pass Type ID certificate that signs the passes, from the Apple pass secret)
+   * or `token` (an ES256 provider token from the APNs key secret, whose team must be the certificate's).
+   */
+  APNS_AUTH: withDefault((raw) => (raw === 'certificate' || raw === 'token' ? raw : INVALID), 'certificate'),
+  /** A CA (PEM) to trust for APNS_URL besides the system's: the local stand-in's, never set in AWS. */
+  APNS_CA: optional(text()),
   APNS_KEY_JSON: optional(text()),
   APNS_KEY_SECRET_ID: optional(text()),
   GOOGLE_WALLET_API_URL: withDefault(url, 'https://walletobjects.googleapis.com'),
@@ -168,6 +186,11 @@ const fields = {
         .filter((origin) => origin.length > 0),
     '',
   ),
+  /**
+   * How long a Save to Google Wallet link stays valid (its JWT's `exp`): made when a page or message shows
+   * the button; the link names an object already inserted, so a new link is as good as the old one.
+   */
+  GOOGLE_SAVE_LINK_TTL_SECONDS: withDefault(integer(60, 30 * 24 * 3600), '3600'),
   /** The issuer name Google Wallet shows on every pass. */
   GOOGLE_WALLET_ISSUER_NAME: withDefault(text(1, 100), 'Gift cards'),
   WALLET_SECRET_CACHE_SECONDS: withDefault(integer(0, 3600), '300'),

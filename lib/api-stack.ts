@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -36,6 +37,21 @@ export interface ApiStackProps extends StackProps {
   readonly throttlingBurstLimit?: number;
   /** Usage plan figures over functions/core/usage-plans.ts DEFAULT_USAGE_PLANS (cdk.json `usagePlans`). */
   readonly usagePlans?: UsagePlanOverrides;
+  /** The API's custom domain (cdk.json `apiDomain`); Apple Wallet passes need it. */
+  readonly apiDomain?: { readonly name: string; readonly certificateArn: string };
+}
+
+/**
+ * The base URL Apple Wallet passes carry (webServiceURL is `<it>/wallet/apple`): the region's custom
+ * domain, https. Passes live on devices for years, so never the execute-api URL of one API's life; and
+ * never http, which Wallet refuses outside development.
+ */
+export function walletBaseUrl(domainName: string): string {
+  const url = `https://${domainName}`;
+  if (!URL.canParse(url) || new URL(url).protocol !== 'https:' || new URL(url).hostname !== domainName) {
+    throw new Error(`The API domain must be a bare host name for an https URL, not ${domainName}`);
+  }
+  return url;
 }
 
 /** Table access per API function: the health check, reports and the audit trail only read. */
@@ -187,12 +203,23 @@ export class ApiStack extends Stack {
       identitySources: [apigateway.IdentitySource.header('Authorization')],
       resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
     });
-    // Apple's devices call the pass's webServiceURL: this stage's URL, built from the API id (the stage's own
-    // url would make the function depend on the deployment, which depends on the function's methods).
-    this.functions.wallet.function.addEnvironment(
-      'PUBLIC_BASE_URL',
-      `https://${this.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${props.stageName ?? 'live'}`,
-    );
+    // Apple's devices call the pass's webServiceURL for years: the region's custom domain, mapped to this
+    // stage at its root. Without one the wallet function has no PUBLIC_BASE_URL and refuses to make passes.
+    if (props.apiDomain) {
+      const domain = this.api.addDomainName('ApiDomain', {
+        domainName: props.apiDomain.name,
+        certificate: acm.Certificate.fromCertificateArn(
+          this,
+          'ApiCertificate',
+          props.apiDomain.certificateArn,
+        ),
+        endpointType: apigateway.EndpointType.REGIONAL,
+        securityPolicy: apigateway.SecurityPolicy.TLS_1_2,
+      });
+      this.functions.wallet.function.addEnvironment('PUBLIC_BASE_URL', walletBaseUrl(props.apiDomain.name));
+      // Point the name at this (a CNAME or an alias record in the zone that holds the name).
+      new CfnOutput(this, 'ApiDomainTarget', { value: domain.domainNameAliasDomainName });
+    }
 
     const integrations = new Map<ApiFunctionName, apigateway.LambdaIntegration>();
     for (const route of ROUTES) {

@@ -33,6 +33,28 @@ const usagePlansSchema = z.strictObject(
 
 const accountSchema = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 
+const HOSTNAME = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+/**
+ * The API's stable public name in a region: Wallet passes carry `https://<name>/wallet/apple` as their
+ * webServiceURL for as long as they are installed, so it must outlive any API Gateway API (an execute-api
+ * id changes when the API is recreated). A host name only: the passes always get https.
+ */
+const apiDomainSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(
+      HOSTNAME,
+      'must be a lower-case host name such as api.eu.giftcards.example.com (no scheme: passes use https)',
+    ),
+  /** An ACM certificate for the name, in the region itself (a regional API Gateway domain). */
+  certificateArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/,
+      'must be an ACM certificate ARN',
+    ),
+});
+
 const regionSchema = z.strictObject({
   region: z.string().regex(AWS_REGION, 'must be an AWS region name such as us-east-1'),
   /** One digit carried in card code prefixes and ids (functions/config.ts REGION_CODE). */
@@ -45,6 +67,8 @@ const regionSchema = z.strictObject({
   logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   /** API Gateway usage plan figures per tier (`standard`, `high-volume`, `staff`), over the defaults. */
   usagePlans: usagePlansSchema.optional() as z.ZodOptional<z.ZodType<UsagePlanOverrides>>,
+  /** The API's custom domain: without one, Apple Wallet passes are not offered (they need a stable URL). */
+  apiDomain: apiDomainSchema.optional(),
 });
 
 const regionsSchema = z
@@ -67,6 +91,16 @@ const regionsSchema = z
     };
     seen('region');
     seen('regionCode');
+    regions.forEach((entry, index) => {
+      const certificateRegion = entry.apiDomain?.certificateArn.split(':')[3];
+      if (certificateRegion !== undefined && certificateRegion !== entry.region) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'apiDomain', 'certificateArn'],
+          message: `must be a certificate of ${entry.region} (a regional API domain), not of ${certificateRegion}`,
+        });
+      }
+    });
   });
 
 export type RegionConfig = z.output<typeof regionSchema>;

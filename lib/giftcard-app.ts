@@ -85,6 +85,7 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       env,
       runtime,
       ...(region.usagePlans ? { usagePlans: region.usagePlans } : {}),
+      ...(region.apiDomain ? { apiDomain: region.apiDomain } : {}),
       description: describe('REST API, authorizer, usage plans, handlers, WAF'),
     });
     const streams = new StreamsStack(app, stackName('Streams', region.region), {

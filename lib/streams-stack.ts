@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import { STREAM_CONSUMERS, type StreamConsumerDefinition } from '../functions/streams/registry';
 import {
   alarmOnLogMetric,
+  countLogMetric,
   type FunctionRuntime,
   GiftCardFunction,
   grantWalletSecrets,
@@ -101,6 +102,7 @@ export class StreamsStack extends Stack {
       });
 
       for (const metric of definition.logAlarms ?? []) alarmOnLogMetric(fn, metric);
+      for (const metric of definition.logMetrics ?? []) countLogMetric(fn, metric);
       grantWalletSecrets(fn, runtime, definition.secrets ?? []);
 
       const deadLetterQueue = new sqs.Queue(this, `Dlq-${definition.name}`, {

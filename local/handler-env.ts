@@ -13,6 +13,8 @@ export interface HandlerEnvironment {
   /** The wallet push stand-ins (local/apns-stand-in.ts, local/google-stand-in.ts) and their credentials. */
   readonly walletPush?: {
     readonly apnsUrl: string;
+    /** The APNs stand-in's TLS certificate, trusted for APNS_URL. */
+    readonly apnsCa: string;
     readonly apnsKeyJson: string;
     readonly googleApiUrl: string;
     readonly googleTokenUrl: string;
@@ -49,6 +51,7 @@ export function handlerEnvironment(env: HandlerEnvironment): Record<string, stri
     ...(env.walletPush
       ? {
           APNS_URL: env.walletPush.apnsUrl,
+          APNS_CA: env.walletPush.apnsCa,
           APNS_KEY_JSON: env.walletPush.apnsKeyJson,
           GOOGLE_WALLET_API_URL: env.walletPush.googleApiUrl,
           GOOGLE_OAUTH_TOKEN_URL: env.walletPush.googleTokenUrl,

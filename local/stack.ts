@@ -150,6 +150,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const standInLog = prefixed(log, '[wallet] ');
     const apns = await startApnsStandIn({
       ...pushCredentials.apns,
+      // Pushes authenticate with the pass certificate by default (APNS_AUTH), or with the local APNs key.
+      clientCa: [appleCertificates.ca, appleCertificates.certificates.wwdr],
+      topics: [appleCertificates.certificates.passTypeIdentifier],
       log: (line) => standInLog.info(line),
     });
     stoppers.push(apns.close);
@@ -201,6 +204,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       s3: { endpoint: s3.endpoint, bucket: s3.bucket },
       walletPush: {
         apnsUrl: apns.url,
+        apnsCa: apns.ca,
         googleApiUrl: google.url,
         googleTokenUrl: google.tokenUrl,
         ...pushCredentialsJson(pushCredentials),

@@ -4,8 +4,8 @@ import { apiHandler, type Operations, operation, readAhead } from '../http/api-h
 import { cardVisibility } from '../http/auth';
 import { isId, pathId } from '../http/params';
 import { findCard } from '../store/card-reads';
-import { googleSaveUrlFor } from '../store/google-wallet';
 import { getProgram, warmProgramCache } from '../store/programs';
+import { googleSaveUrlFor } from '../wallet/google-passes';
 
 export const operations: Operations = {
   'GET /v1/cards/{cardId}/wallet/google': operation({

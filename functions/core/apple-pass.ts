@@ -28,7 +28,10 @@ const DEFAULT_COLOURS = {
   labelColor: 'rgb(180, 196, 224)',
 } as const;
 
-const rgb = z.string().regex(/^rgb\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*\)$/, 'rgb(r, g, b)');
+const channel = '\\s*(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\s*';
+const rgb = z
+  .string()
+  .regex(new RegExp(`^rgb\\(${channel},${channel},${channel}\\)$`), 'rgb(r, g, b), 0-255');
 const text = (max: number) => z.string().min(1).max(max);
 
 const field = z
@@ -178,13 +181,54 @@ export function passTokenMatches(presented: string, storedHash: string): boolean
   return timingSafeEqual(a, b) && storedHash.length === 64;
 }
 
-/** The instant a card's pass last changed: its card, or a newer message to it or its program. */
-export function passLastModified(card: Pick<Card, 'updatedAt'>, message: WalletMessage | undefined): Date {
-  const cardAt = Date.parse(card.updatedAt);
-  const messageAt = message ? Date.parse(message.createdAt) : 0;
-  return new Date(Math.max(cardAt, messageAt));
+/**
+ * A pass's version, as its Last-Modified shows it. HTTP dates have whole seconds, so two versions in one
+ * second would share a date and a device holding the first would get 304 for the second. Each new
+ * version therefore takes a later second than the one before (the clock's time when that is later, else
+ * the next second): a date names exactly one version, whatever the clocks of the instances involved,
+ * because versions are stamped one after the other under a condition on the previous one
+ * (store/apple-passes.ts). A burst of changes may run a few seconds ahead of the clock.
+ */
+export function nextPassVersion(previous: string | undefined, now: Date): string {
+  const nextSecond = previous === undefined ? 0 : (Math.floor(Date.parse(previous) / 1000) + 1) * 1000;
+  return new Date(Math.max(now.getTime(), nextSecond)).toISOString();
 }
 
-/** HTTP dates have whole seconds: a pass is unchanged since `since` when it changed in that second or before. */
-export const unchangedSince = (lastModified: Date, since: Date): boolean =>
-  Math.floor(lastModified.getTime() / 1000) <= Math.floor(since.getTime() / 1000);
+/** The Last-Modified of a version: its whole second. */
+export const passLastModified = (version: string): string =>
+  new Date(Math.floor(Date.parse(version) / 1000) * 1000).toUTCString();
+
+/**
+ * Whether a device holding `ifModifiedSince` (a Last-Modified we sent) has this version: only when the
+ * version's second is not later. Versions take distinct seconds (nextPassVersion), so a later version
+ * is always in a later second and is sent again.
+ */
+export const unchangedSince = (version: string, ifModifiedSince: Date): boolean =>
+  Math.floor(Date.parse(version) / 1000) <= Math.floor(ifModifiedSince.getTime() / 1000);
+
+/** One registration of a device, with the update tag of its pass's last change (0: none since registering). */
+export interface DeviceRegistrationTag {
+  readonly serialNumber: string;
+  readonly updateTag: number;
+}
+
+/**
+ * Apple's update list: the serials changed since `since` (every registered one without a tag) and the
+ * tag to hand out. Tags come from one counter per device, raised in the same transaction that marks a
+ * registration changed, so a change committed after the counter was read has a greater tag. A tag the
+ * counter never reached (one from an older scheme, or another deployment) lists everything.
+ */
+export function updatedSerials(
+  registrations: readonly DeviceRegistrationTag[],
+  since: number | undefined,
+  counter: number,
+): { serialNumbers: string[]; lastUpdated: string } {
+  const known = since !== undefined && since <= counter;
+  return {
+    serialNumbers: registrations
+      .filter((registration) => !known || registration.updateTag > (since ?? 0))
+      .map((registration) => registration.serialNumber)
+      .sort(),
+    lastUpdated: String(counter),
+  };
+}

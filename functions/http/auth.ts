@@ -24,6 +24,8 @@ export type Principal =
       readonly passTypeIdentifier: string;
       /** The stored hash the token matched: a registration is written only while it still holds. */
       readonly tokenHash: string;
+      /** The pass's version when the token was checked (a consistent read, before anything else). */
+      readonly version: string;
     };
 
 const unauthenticated = () =>

@@ -29,5 +29,11 @@ export async function authenticatePass(
   const pass = await findApplePass(serialNumber);
   const matches = passTokenMatches(token, pass?.tokenHash ?? '');
   if (!pass || !matches || pass.passTypeIdentifier !== passTypeIdentifier) throw unauthorized();
-  return { type: 'pass', cardId: serialNumber, passTypeIdentifier, tokenHash: pass.tokenHash };
+  return {
+    type: 'pass',
+    cardId: serialNumber,
+    passTypeIdentifier,
+    tokenHash: pass.tokenHash,
+    version: pass.version,
+  };
 }

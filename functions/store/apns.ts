@@ -1,28 +1,37 @@
+import { X509Certificate } from 'node:crypto';
 import http2 from 'node:http2';
 import { importPKCS8, SignJWT } from 'jose';
 import { config } from '../config';
+import { type AppleCertificates, appleCertificatesIfConfigured } from './apple-certificates';
 import { type ApnsKey, apnsKey } from './push-credentials';
 
 /**
  * Apple Push Notification service for Wallet passes: HTTP/2 `POST /3/device/<pushToken>` with the pass
  * type identifier as `apns-topic` and an empty JSON payload; the device then asks the PassKit web service
- * which passes changed and fetches them. Token-based auth: an ES256 provider token `{ iss: teamId, iat }`
- * with the key id in its header, reused for 40 minutes (Apple refuses tokens older than an hour and
- * throttles new ones more often than every 20 minutes).
+ * which passes changed and fetches them.
+ *
+ * Authentication (APNS_AUTH): by default the Pass Type ID certificate that signs the passes, as a TLS
+ * client certificate, which is what Apple documents for pass updates; or an ES256 provider token
+ * `{ iss: teamId, iat }` with the key id in its header, reused for 40 minutes (Apple refuses tokens older
+ * than an hour and throttles new ones more often than every 20 minutes), from a key of the certificate's
+ * team. Neither configured: pushes are skipped (the caller counts them), passes are still served.
  *
  * `apns-push-type`: Apple's list of push types has no Wallet entry; a pass push carries no alert and
  * triggers no user interaction, which is `background` (priority 5, as Apple requires for that type).
  *
- * One HTTP/2 session per APNs URL, reused across invocations and reopened when it closes. APNS_URL points
- * at Apple in AWS and at the local stand-in (h2c) under `npm start` and in tests.
+ * One HTTP/2 session per APNs URL and credential, reused across invocations and reopened when it closes.
+ * APNS_URL points at Apple in AWS and at the local stand-in (TLS, APNS_CA) under `npm start` and in tests.
  */
 
 export type PushOutcome =
   /** APNs accepted it. */
   | { readonly kind: 'delivered' }
-  /** 410: the device no longer has the pass; the caller removes the registration. */
-  | { readonly kind: 'unregistered' }
-  /** A permanent refusal of this one push (bad token and the like): retrying cannot help. */
+  /**
+   * The device no longer takes pushes for this pass: 410 Unregistered, or 400 BadDeviceToken /
+   * DeviceTokenNotForTopic. Apple asks to stop sending to it; the caller removes the registration.
+   */
+  | { readonly kind: 'gone'; readonly status: number; readonly reason: string }
+  /** A permanent refusal of this one push that says nothing of the device: logged. */
   | { readonly kind: 'rejected'; readonly status: number; readonly reason: string };
 
 /** A push that failed for now (429, 5xx, network, auth): the stream record fails and is retried. */
@@ -36,6 +45,71 @@ export class PushFailedError extends Error {
   }
 }
 
+/** Push credentials that cannot work together (another team, another pass type): fix the secrets. */
+export class ApnsConfigurationError extends Error {
+  override readonly name = 'ApnsConfigurationError';
+}
+
+/** How this deployment authenticates to APNs; undefined when it cannot (pushes are skipped). */
+export type ApnsAuth =
+  | {
+      readonly kind: 'certificate';
+      readonly certificates: AppleCertificates;
+      /** Identifies the session: a new certificate opens a new one. */
+      readonly identity: string;
+    }
+  | { readonly kind: 'token'; readonly key: ApnsKey; readonly identity: string };
+
+const GONE_REASONS = new Set(['BadDeviceToken', 'DeviceTokenNotForTopic', 'Unregistered']);
+
+/** Subject fields of the Pass Type ID certificate: UID is the pass type id, OU the team id. */
+function subjectField(certificate: X509Certificate, name: string): string | undefined {
+  for (const line of certificate.subject.split('\n')) {
+    if (line.startsWith(`${name}=`)) return line.slice(name.length + 1);
+  }
+  return undefined;
+}
+
+const checkedCertificates = new WeakMap<AppleCertificates, string>();
+
+/** The certificate's fingerprint, after checking it is the pass type's and the team's. */
+function checkPassCertificate(certificates: AppleCertificates): string {
+  const known = checkedCertificates.get(certificates);
+  if (known) return known;
+  const certificate = new X509Certificate(certificates.signerCert);
+  const uid = subjectField(certificate, 'UID');
+  const team = subjectField(certificate, 'OU');
+  if (uid !== undefined && uid !== certificates.passTypeIdentifier) {
+    throw new ApnsConfigurationError('the pass certificate is not for the configured passTypeIdentifier');
+  }
+  if (team !== undefined && team !== certificates.teamIdentifier) {
+    throw new ApnsConfigurationError('the pass certificate is not of the configured teamIdentifier');
+  }
+  checkedCertificates.set(certificates, certificate.fingerprint256);
+  return certificate.fingerprint256;
+}
+
+/**
+ * The credentials pushes use now (re-read as the secrets' caches expire). Throws ApnsConfigurationError
+ * when they cannot work: a token key of another team than the pass certificate's (Apple would refuse
+ * every push for the pass type's topic), a certificate of another pass type or team.
+ */
+export async function apnsAuth(): Promise<ApnsAuth | undefined> {
+  const certificates = await appleCertificatesIfConfigured();
+  if (config().APNS_AUTH === 'certificate') {
+    if (!certificates) return undefined;
+    return { kind: 'certificate', certificates, identity: checkPassCertificate(certificates) };
+  }
+  const key = await apnsKey();
+  if (!key) return undefined;
+  if (certificates && key.teamId !== certificates.teamIdentifier) {
+    throw new ApnsConfigurationError(
+      "the APNs key's teamId is not the pass certificate's teamIdentifier: pushes to its topic would be refused",
+    );
+  }
+  return { kind: 'token', key, identity: `token:${key.teamId}:${key.keyId}` };
+}
+
 const TOKEN_LIFETIME_MS = 40 * 60 * 1000;
 const PUSH_TOKEN = /^[0-9a-fA-F]{16,200}$/;
 
@@ -46,7 +120,7 @@ interface ProviderToken {
 }
 
 let providerToken: Promise<ProviderToken> | undefined;
-let session: { readonly url: string; readonly session: http2.ClientHttp2Session } | undefined;
+let session: { readonly id: string; readonly session: http2.ClientHttp2Session } | undefined;
 /** Tests count token signings to see the refresh. */
 let tokensSigned = 0;
 
@@ -73,17 +147,29 @@ async function currentProviderToken(key: ApnsKey, forceNew: boolean): Promise<st
   return (await next).jwt;
 }
 
-function connection(): http2.ClientHttp2Session {
-  const url = config().APNS_URL;
-  if (session && session.url === url && !session.session.closed && !session.session.destroyed) {
+function connection(auth: ApnsAuth): http2.ClientHttp2Session {
+  const { APNS_URL: url, APNS_CA: ca } = config();
+  const id = `${url} ${auth.identity}`;
+  if (session && session.id === id && !session.session.closed && !session.session.destroyed) {
     return session.session;
   }
-  const opened = http2.connect(url);
+  session?.session.close();
+  const tls = auth.kind === 'certificate' ? auth.certificates : undefined;
+  const opened = http2.connect(url, {
+    ...(ca ? { ca } : {}),
+    ...(tls
+      ? {
+          cert: tls.signerCert,
+          key: tls.signerKey,
+          ...(tls.passphrase ? { passphrase: tls.passphrase } : {}),
+        }
+      : {}),
+  });
   // Errors surface on the requests; an idle session must not keep the process (or a test) alive.
   opened.on('error', () => undefined);
   opened.on('goaway', () => opened.close());
   opened.unref();
-  session = { url, session: opened };
+  session = { id, session: opened };
   return opened;
 }
 
@@ -92,18 +178,23 @@ interface RawAnswer {
   readonly reason: string;
 }
 
-function send(pushToken: string, topic: string, bearer: string): Promise<RawAnswer> {
+function send(
+  pushToken: string,
+  topic: string,
+  auth: ApnsAuth,
+  bearer: string | undefined,
+): Promise<RawAnswer> {
   const timeoutMs = config().WALLET_CALL_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     let request: http2.ClientHttp2Stream;
     try {
-      request = connection().request({
+      request = connection(auth).request({
         ':method': 'POST',
         ':path': `/3/device/${pushToken}`,
         'apns-topic': topic,
         'apns-push-type': 'background',
         'apns-priority': '5',
-        authorization: `bearer ${bearer}`,
+        ...(bearer ? { authorization: `bearer ${bearer}` } : {}),
         'content-type': 'application/json',
       });
     } catch (error) {
@@ -145,14 +236,12 @@ function send(pushToken: string, topic: string, bearer: string): Promise<RawAnsw
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * One push to one device, retried here on 429, 5xx and network errors (WALLET_CALL_ATTEMPTS in all), and
- * once with a fresh provider token on 403. Throws PushFailedError when it still fails, and when APNs is
- * not configured (a pass registration exists, so pushes are expected).
+ * One push to one device with `auth` (apnsAuth()), retried here on 429, 5xx and network errors
+ * (WALLET_CALL_ATTEMPTS in all), and with token auth once with a fresh provider token on 403. Throws
+ * PushFailedError when it still fails.
  */
-export async function pushPassUpdate(pushToken: string, topic: string): Promise<PushOutcome> {
-  if (!PUSH_TOKEN.test(pushToken)) return { kind: 'rejected', status: 400, reason: 'MalformedPushToken' };
-  const key = await apnsKey();
-  if (!key) throw new PushFailedError('APNs is not configured (no APNs key)', undefined);
+export async function pushPassUpdate(pushToken: string, topic: string, auth: ApnsAuth): Promise<PushOutcome> {
+  if (!PUSH_TOKEN.test(pushToken)) return { kind: 'gone', status: 400, reason: 'BadDeviceToken' };
   const attempts = config().WALLET_CALL_ATTEMPTS;
   let refreshed = false;
   let last: PushFailedError | undefined;
@@ -160,8 +249,10 @@ export async function pushPassUpdate(pushToken: string, topic: string): Promise<
     if (attempt > 0) await pause(Math.min(100 * 2 ** (attempt - 1), 2_000));
     let answer: RawAnswer;
     try {
-      answer = await send(pushToken, topic, await currentProviderToken(key, false));
+      const bearer = auth.kind === 'token' ? await currentProviderToken(auth.key, false) : undefined;
+      answer = await send(pushToken, topic, auth, bearer);
     } catch (error) {
+      session?.session.destroy();
       session = undefined;
       last =
         error instanceof PushFailedError
@@ -170,11 +261,13 @@ export async function pushPassUpdate(pushToken: string, topic: string): Promise<
       continue;
     }
     if (answer.status === 200) return { kind: 'delivered' };
-    if (answer.status === 410) return { kind: 'unregistered' };
-    if (answer.status === 403 && !refreshed) {
+    if (answer.status === 410 || (answer.status === 400 && GONE_REASONS.has(answer.reason))) {
+      return { kind: 'gone', status: answer.status, reason: answer.reason || 'Unregistered' };
+    }
+    if (answer.status === 403 && auth.kind === 'token' && !refreshed) {
       // ExpiredProviderToken (or a key replaced under us): one retry with a new token.
       refreshed = true;
-      await currentProviderToken(key, true);
+      await currentProviderToken(auth.key, true);
       attempt -= 1;
       continue;
     }

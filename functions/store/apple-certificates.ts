@@ -82,6 +82,22 @@ export function appleCertificates(): Promise<AppleCertificates> {
   return promise;
 }
 
+/**
+ * The certificates, or undefined when this deployment has none (nothing configured, or the secret still
+ * holds the stack's placeholder): wallet-sync then skips Apple pushes instead of failing every record.
+ * A secret that is there but broken still throws.
+ */
+export async function appleCertificatesIfConfigured(): Promise<AppleCertificates | undefined> {
+  const { APPLE_PASS_CERTIFICATES, APPLE_PASS_SECRET_ID } = config();
+  if (!APPLE_PASS_CERTIFICATES && !APPLE_PASS_SECRET_ID) return undefined;
+  try {
+    return await appleCertificates();
+  } catch (error) {
+    if (/placeholder/.test((error as Error).message)) return undefined;
+    throw error;
+  }
+}
+
 export function resetAppleCertificatesForTests(): void {
   cached = undefined;
   client = undefined;

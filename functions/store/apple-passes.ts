@@ -6,6 +6,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { nextPassVersion } from '../core/apple-pass';
 import { db, tableName } from './dynamo-client';
 import { decodeCursor, encodeCursor } from './pagination';
 
@@ -13,9 +14,11 @@ import { decodeCursor, encodeCursor } from './pagination';
  * Apple Wallet passes and the devices registered for them (layout in table-definition.ts):
  *
  *   CARD#<cardId>             / APPLEPASS           the card's pass: sha256 of its authentication token,
- *                                                   passTypeIdentifier, createdAt (written at first download)
+ *                                                   passTypeIdentifier, createdAt (written at first download),
+ *                                                   version (its Last-Modified, stamped by wallet-sync)
  *   CARD#<cardId>             / APPLEREG#<dlid>     one device's registration: pushToken, programId, ...
- *   APPLEDEVICE#<dlid>        / CARD#<cardId>       the same registration, listed by device
+ *   APPLEDEVICE#<dlid>        / CARD#<cardId>       the same registration, listed by device, with the update
+ *                                                   tag of the pass's last change (store/apple-update-tags.ts)
  *   APPLEPROGRAM#<programId>  / <cardId>#<dlid>     the same registration, listed by program (pushToken
  *                                                   included, so a program-wide push is one Query a page)
  *
@@ -37,6 +40,8 @@ export interface ApplePass {
   readonly tokenHash: string;
   readonly passTypeIdentifier: string;
   readonly createdAt: string;
+  /** The pass's current version (core/apple-pass.ts nextPassVersion); createdAt until its first change. */
+  readonly version: string;
 }
 
 export interface AppleRegistration {
@@ -59,34 +64,83 @@ export async function findApplePass(cardId: string): Promise<ApplePass | undefin
     tokenHash: String(out.Item.tokenHash),
     passTypeIdentifier: String(out.Item.passTypeIdentifier),
     createdAt: String(out.Item.createdAt),
+    version: String(out.Item.version ?? out.Item.createdAt),
   };
 }
 
 /**
- * Records the card's pass at its first download. The token derives from the serial number, so later
- * downloads carry the same token and find the item current: the condition then skips the write.
+ * Records the card's pass at its first download and answers it as stored. The token derives from the
+ * serial number, so later downloads carry the same token and find the item current: then nothing is
+ * written. The caller reads the card after this, so a change committed after that read finds the pass
+ * item and gets a new version from wallet-sync.
  */
-export async function rememberApplePass(pass: ApplePass): Promise<void> {
-  try {
-    await db().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: passKey(pass.cardId),
-        UpdateExpression:
-          'SET cardId = :card, tokenHash = :hash, passTypeIdentifier = :type, createdAt = if_not_exists(createdAt, :now)',
-        // Guarantees: written only when new or changed (a changed pass type or token secret re-keys it).
-        ConditionExpression: 'attribute_not_exists(PK) OR tokenHash <> :hash OR passTypeIdentifier <> :type',
-        ExpressionAttributeValues: {
-          ':card': pass.cardId,
-          ':hash': pass.tokenHash,
-          ':type': pass.passTypeIdentifier,
-          ':now': pass.createdAt,
-        },
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+export async function rememberApplePass(
+  pass: Pick<ApplePass, 'cardId' | 'tokenHash' | 'passTypeIdentifier' | 'createdAt'>,
+): Promise<ApplePass> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const stored = await findApplePass(pass.cardId);
+    if (
+      stored &&
+      stored.tokenHash === pass.tokenHash &&
+      stored.passTypeIdentifier === pass.passTypeIdentifier
+    ) {
+      return stored;
+    }
+    try {
+      await db().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: passKey(pass.cardId),
+          UpdateExpression:
+            'SET cardId = :card, tokenHash = :hash, passTypeIdentifier = :type, createdAt = if_not_exists(createdAt, :now)',
+          // Guarantees: written only when new or changed (a changed pass type or token secret re-keys it).
+          ConditionExpression:
+            'attribute_not_exists(PK) OR tokenHash <> :hash OR passTypeIdentifier <> :type',
+          ExpressionAttributeValues: {
+            ':card': pass.cardId,
+            ':hash': pass.tokenHash,
+            ':type': pass.passTypeIdentifier,
+            ':now': pass.createdAt,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
+  const stored = await findApplePass(pass.cardId);
+  if (!stored) throw new Error('the Apple pass item could not be written');
+  return stored;
+}
+
+/**
+ * Gives the card's pass a new version after a change it shows: a later second than the last version
+ * (core/apple-pass.ts nextPassVersion). Versions are stamped one after another under a condition on the
+ * previous one, in the order wallet-sync sees the card's changes. Undefined when the card has no pass.
+ */
+export async function stampApplePassVersion(cardId: string, now: Date): Promise<string | undefined> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const stored = await findApplePass(cardId);
+    if (!stored) return undefined;
+    const next = nextPassVersion(stored.version, now);
+    try {
+      await db().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: passKey(cardId),
+          UpdateExpression: 'SET version = :next',
+          // Guarantees: versions only move forward, each from the one it was computed from.
+          ConditionExpression:
+            'attribute_exists(PK) AND (version = :previous OR (attribute_not_exists(version) AND createdAt = :previous))',
+          ExpressionAttributeValues: { ':next': next, ':previous': stored.version },
+        }),
+      );
+      return next;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+  throw new Error(`the Apple pass version of ${cardId} stayed contended`);
 }
 
 /**
@@ -125,9 +179,22 @@ export async function registerAppleDevice(
             },
           },
           {
-            Put: {
+            // An update, not a put: a new push token must not drop the tag of a change the device has not
+            // fetched yet.
+            Update: {
               TableName: tableName(),
-              Item: { ...deviceKey(dlid, cardId), ...registration, createdAt, updatedAt: at },
+              Key: deviceKey(dlid, cardId),
+              UpdateExpression:
+                'SET cardId = :card, programId = :program, deviceLibraryIdentifier = :dlid, passTypeIdentifier = :type, pushToken = :push, createdAt = :created, updatedAt = :at',
+              ExpressionAttributeValues: {
+                ':card': cardId,
+                ':program': programId,
+                ':dlid': dlid,
+                ':type': registration.passTypeIdentifier,
+                ':push': registration.pushToken,
+                ':created': createdAt,
+                ':at': at,
+              },
             },
           },
           {
@@ -224,6 +291,8 @@ export async function applePushTargets(
         TableName: tableName(),
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :reg)',
         ExpressionAttributeValues: { ':pk': `CARD#${cardId}`, ':reg': 'APPLEREG#' },
+        // Right after the change: a device registered a moment ago must be told too.
+        ConsistentRead: true,
         ExclusiveStartKey: start,
       }),
     );
@@ -263,28 +332,4 @@ export async function programApplePushTargets(
     })),
     nextCursor: encodeCursor(out.LastEvaluatedKey),
   };
-}
-
-/** The cards whose passes of this pass type the device is registered for. */
-export async function deviceRegisteredCards(
-  deviceLibraryIdentifier: string,
-  passTypeIdentifier: string,
-): Promise<string[]> {
-  const cards: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await db().send(
-      new QueryCommand({
-        TableName: tableName(),
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :card)',
-        ExpressionAttributeValues: { ':pk': `APPLEDEVICE#${deviceLibraryIdentifier}`, ':card': 'CARD#' },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of out.Items ?? []) {
-      if (item.passTypeIdentifier === passTypeIdentifier) cards.push(String(item.cardId));
-    }
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return cards;
 }

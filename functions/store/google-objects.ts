@@ -49,17 +49,24 @@ export async function rememberGoogleObject(
   now: Date,
 ): Promise<void> {
   const at = now.toISOString();
-  await putOnce({ ...objectKey(cardId), cardId, objectId, createdAt: at });
-  await putOnce({ ...classKey(programId), programId, classId, createdAt: at });
+  await Promise.all([
+    putOnce({ ...objectKey(cardId), cardId, objectId, createdAt: at }),
+    putOnce({ ...classKey(programId), programId, classId, createdAt: at }),
+  ]);
 }
 
 export async function findGoogleObjectId(cardId: string): Promise<string | undefined> {
-  const out = await db().send(new GetCommand({ TableName: tableName(), Key: objectKey(cardId) }));
+  // Consistent: a link handed out a moment ago must see this change (functions/wallet/google-passes.ts).
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: objectKey(cardId), ConsistentRead: true }),
+  );
   return typeof out.Item?.objectId === 'string' ? out.Item.objectId : undefined;
 }
 
 export async function findGoogleClassId(programId: string): Promise<string | undefined> {
-  const out = await db().send(new GetCommand({ TableName: tableName(), Key: classKey(programId) }));
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: classKey(programId), ConsistentRead: true }),
+  );
   return typeof out.Item?.classId === 'string' ? out.Item.classId : undefined;
 }
 
@@ -114,12 +121,17 @@ export interface MessageClaim {
   readonly type: GoogleMessageType;
   /** A replay of a message already added to Google: nothing to send. */
   readonly alreadySent: boolean;
+  /**
+   * The message was decided by an earlier delivery that did not record it added: it may have reached
+   * Google before a crash, so the caller looks at the resource before adding it again.
+   */
+  readonly decidedBefore: boolean;
 }
 
 /**
- * Decides once per message whether it notifies: TEXT_AND_NOTIFY while fewer than 3 notifying messages
- * (plus `alsoNotified`) fell in the last 24 h, TEXT after. A replayed message finds its own decision and
- * is neither counted again nor sent again once added.
+ * Decides once per message, at its first delivery (`now`), whether it notifies: TEXT_AND_NOTIFY while
+ * fewer than 3 notifying messages (plus `alsoNotified`) were delivered in the 24 h before, TEXT after. A
+ * replayed message finds its own decision and is neither counted again nor sent again once added.
  */
 export async function claimMessageType(
   resourceId: string,
@@ -130,7 +142,9 @@ export async function claimMessageType(
   for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
     const before = await readNotify(resourceId);
     const own = before?.decisions.find((decision) => decision.messageId === messageId);
-    if (own) return { type: own.type, alreadySent: before?.sent.includes(messageId) ?? false };
+    if (own) {
+      return { type: own.type, alreadySent: before?.sent.includes(messageId) ?? false, decidedBefore: true };
+    }
     const kept = decisionsToKeep(before?.decisions ?? [], now);
     const type = decideMessageType(kept, now, alsoNotified);
     const keptIds = new Set(kept.map((decision) => decision.messageId));
@@ -145,12 +159,33 @@ export async function claimMessageType(
         before,
         now,
       );
-      return { type, alreadySent: false };
+      return { type, alreadySent: false, decidedBefore: false };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
   throw new Error(`the message count of ${resourceId} stayed contended`);
+}
+
+/**
+ * Records that a message decided TEXT_AND_NOTIFY went out as TEXT (Google refused the notification): it
+ * no longer counts against the pass's three a day.
+ */
+export async function downgradeMessageType(resourceId: string, messageId: string, now: Date): Promise<void> {
+  for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+    const before = await readNotify(resourceId);
+    if (!before) return;
+    const decisions = before.decisions.map((decision) =>
+      decision.messageId === messageId ? { ...decision, type: 'TEXT' as const } : decision,
+    );
+    try {
+      await writeNotify(resourceId, { ...before, decisions, version: before.version + 1 }, before, now);
+      return;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+  throw new Error(`the message record of ${resourceId} stayed contended`);
 }
 
 /** Records that the message was added at Google, so a replay does not add it again. */

@@ -1,14 +1,6 @@
 import { importPKCS8, SignJWT } from 'jose';
 import { config } from '../config';
-import type { Card } from '../core/card';
-import { DomainError } from '../core/errors';
-import {
-  type GoogleMessageType,
-  googleGiftCardClass,
-  googleGiftCardObject,
-  walletBarcodeValue,
-} from '../core/google-wallet';
-import { rememberGoogleObject } from './google-objects';
+import type { GoogleMessageType } from '../core/google-wallet';
 import { type GoogleServiceAccount, googleServiceAccount } from './push-credentials';
 
 /**
@@ -42,18 +34,26 @@ export async function requireGoogleServiceAccount(): Promise<GoogleServiceAccoun
   return account;
 }
 
-/** The Save to Google Wallet link for these classes and objects (`payload` of a `savetowallet` JWT). */
-export async function signSaveUrl(payload: {
-  readonly giftCardClasses?: readonly object[];
-  readonly giftCardObjects: readonly object[];
-}): Promise<string> {
+/**
+ * The Save to Google Wallet link naming these objects (`payload` of a `savetowallet` JWT). The objects
+ * were inserted through the API first, so the link carries only their ids: whenever the holder saves,
+ * Google shows the object as it is then. The link expires after GOOGLE_SAVE_LINK_TTL_SECONDS (1 h by
+ * default): it is made when a page or message shows the button, and a later visit asks for a new one.
+ */
+export async function signSaveUrl(
+  payload: { readonly giftCardObjects: readonly { id: string; classId: string }[] },
+  now: Date,
+): Promise<string> {
   const account = await requireGoogleServiceAccount();
+  const { GOOGLE_WALLET_ORIGINS, GOOGLE_SAVE_LINK_TTL_SECONDS } = config();
   const key = await importPKCS8(account.private_key, 'RS256');
-  const jwt = await new SignJWT({ typ: 'savetowallet', origins: config().GOOGLE_WALLET_ORIGINS, payload })
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  const jwt = await new SignJWT({ typ: 'savetowallet', origins: GOOGLE_WALLET_ORIGINS, payload })
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
     .setIssuer(account.client_email)
     .setAudience('google')
-    .setIssuedAt()
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + GOOGLE_SAVE_LINK_TTL_SECONDS)
     .sign(key);
   return `${SAVE_URL_PREFIX}${jwt}`;
 }
@@ -122,14 +122,24 @@ async function bearer(account: GoogleServiceAccount, forceNew: boolean): Promise
   return (await next).token;
 }
 
-type CallOutcome = 'ok' | 'missing' | 'conflict';
+type CallOutcome =
+  | { readonly kind: 'ok'; readonly body: unknown }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'conflict' }
+  /** Google refused a notifying message: its three a day for this pass are used. */
+  | { readonly kind: 'quota' };
+
+const MAX_ANSWER_BYTES = 1_000_000;
+
+/** Google's QuotaExceededException (documented for TEXT_AND_NOTIFY beyond 3 a day), by its error body. */
+const isQuotaExceeded = (text: string): boolean => /QuotaExceeded/i.test(text);
 
 /**
  * One walletobjects call, retried here on 429, 5xx and network errors (WALLET_CALL_ATTEMPTS in all) and
- * once with a new access token on 401. 404 is `missing` (the holder never saved the pass, or the class
- * was never created); 409 `conflict` (a message id already added); other answers throw.
+ * once with a new access token on 401. 404 is `missing`, 409 `conflict` (an id inserted already), a
+ * QuotaExceededException `quota`; other answers throw.
  */
-async function call(method: 'PATCH' | 'POST', path: string, body: unknown): Promise<CallOutcome> {
+async function call(method: 'GET' | 'PATCH' | 'POST', path: string, body?: unknown): Promise<CallOutcome> {
   const account = await requireGoogleServiceAccount();
   const { GOOGLE_WALLET_API_URL, WALLET_CALL_ATTEMPTS, WALLET_CALL_TIMEOUT_MS } = config();
   const url = `${GOOGLE_WALLET_API_URL.replace(/\/$/, '')}/walletobjects/v1/${path}`;
@@ -143,9 +153,9 @@ async function call(method: 'PATCH' | 'POST', path: string, body: unknown): Prom
         method,
         headers: {
           authorization: `Bearer ${await bearer(account, false)}`,
-          'content-type': 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
-        body: JSON.stringify(body),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(WALLET_CALL_TIMEOUT_MS),
       });
     } catch (error) {
@@ -156,10 +166,11 @@ async function call(method: 'PATCH' | 'POST', path: string, body: unknown): Prom
       if (last.status !== undefined && last.status < 500 && last.status !== 429) throw last;
       continue;
     }
-    await response.body?.cancel();
-    if (response.ok) return 'ok';
-    if (response.status === 404) return 'missing';
-    if (response.status === 409) return 'conflict';
+    const text = (await response.text()).slice(0, MAX_ANSWER_BYTES);
+    if (response.ok) return { kind: 'ok', body: text ? JSON.parse(text) : {} };
+    if (response.status === 404) return { kind: 'missing' };
+    if (response.status === 409) return { kind: 'conflict' };
+    if (isQuotaExceeded(text)) return { kind: 'quota' };
     if (response.status === 401 && !refreshed) {
       refreshed = true;
       await bearer(account, true);
@@ -172,10 +183,33 @@ async function call(method: 'PATCH' | 'POST', path: string, body: unknown): Prom
   throw last ?? new GoogleWalletError('Google Wallet call failed', undefined);
 }
 
-/** Updates fields of a saved gift card object; `missing` when nobody saved it (nothing to update). */
+const resourcePath = (on: 'giftCardObject' | 'giftCardClass', id: string) =>
+  `${on}/${encodeURIComponent(id)}`;
+
+/** Updates fields of a gift card object; `missing` when Google has no such object. */
 export async function patchGiftCardObject(objectId: string, fields: object): Promise<'updated' | 'missing'> {
-  const outcome = await call('PATCH', `giftCardObject/${encodeURIComponent(objectId)}`, fields);
-  return outcome === 'missing' ? 'missing' : 'updated';
+  const outcome = await call('PATCH', resourcePath('giftCardObject', objectId), fields);
+  return outcome.kind === 'missing' ? 'missing' : 'updated';
+}
+
+/** Inserts a class or an object; `exists` when Google has one with that id already (left as it is). */
+export async function insertGoogleResource(
+  on: 'giftCardObject' | 'giftCardClass',
+  resource: { readonly id: string },
+): Promise<'inserted' | 'exists'> {
+  const outcome = await call('POST', on, resource);
+  return outcome.kind === 'conflict' ? 'exists' : 'inserted';
+}
+
+/** The ids of the messages an object or class carries at Google; undefined when Google has no such one. */
+export async function googleMessageIds(
+  on: 'giftCardObject' | 'giftCardClass',
+  resourceId: string,
+): Promise<string[] | undefined> {
+  const outcome = await call('GET', resourcePath(on, resourceId));
+  if (outcome.kind !== 'ok') return undefined;
+  const messages = (outcome.body as { messages?: { id?: unknown }[] }).messages ?? [];
+  return messages.map((message) => String(message.id ?? ''));
 }
 
 export interface GoogleMessage {
@@ -187,16 +221,20 @@ export interface GoogleMessage {
 
 /**
  * Adds a message to one card's object (`giftCardObject`) or to a program's class (`giftCardClass`, shown
- * on every pass of the class). `missing`: no such object or class at Google; `duplicate`: already added.
+ * on every pass of the class). `missing`: no such object or class at Google; `quota`: Google refused a
+ * TEXT_AND_NOTIFY (three a day used). Google documents nothing for a message id added twice, so the
+ * caller checks the resource (googleMessageIds) before adding a message again; a 409 throws.
  */
 export async function addGoogleMessage(
   on: 'giftCardObject' | 'giftCardClass',
   resourceId: string,
   message: GoogleMessage,
-): Promise<'added' | 'missing' | 'duplicate'> {
-  const outcome = await call('POST', `${on}/${encodeURIComponent(resourceId)}/addMessage`, { message });
-  if (outcome === 'conflict') return 'duplicate';
-  return outcome === 'missing' ? 'missing' : 'added';
+): Promise<'added' | 'missing' | 'quota'> {
+  const outcome = await call('POST', `${resourcePath(on, resourceId)}/addMessage`, { message });
+  if (outcome.kind === 'conflict') {
+    throw new GoogleWalletError('Google Wallet answered 409 to addMessage', 409);
+  }
+  return outcome.kind === 'ok' ? 'added' : outcome.kind;
 }
 
 /** How many access tokens this process fetched (tests watch the refresh). */
@@ -204,24 +242,4 @@ export const googleTokensFetched = (): number => tokensFetched;
 
 export function resetGoogleWalletForTests(): void {
   accessToken = undefined;
-}
-
-/**
- * Primary course: build the program's class and the card's object, sign the save link, and record that
- * the card's object (and the program's class) may now exist, so the wallet-sync consumer keeps it current.
- */
-export async function googleSaveUrlFor(
-  card: Card,
-  program: { readonly id: string; readonly name: string },
-  now: Date,
-): Promise<string> {
-  const account = await googleServiceAccount();
-  if (!account)
-    throw new DomainError('NOT_FOUND', 'Google Wallet passes are not offered by this deployment.');
-  const issuer = { issuerId: account.issuerId, issuerName: config().GOOGLE_WALLET_ISSUER_NAME };
-  const giftCardClass = googleGiftCardClass(issuer, program);
-  const giftCardObject = googleGiftCardObject(issuer, card, walletBarcodeValue(card), now);
-  const saveUrl = await signSaveUrl({ giftCardClasses: [giftCardClass], giftCardObjects: [giftCardObject] });
-  await rememberGoogleObject(card.id, program.id, giftCardObject.id, giftCardClass.id, now);
-  return saveUrl;
 }

@@ -73,6 +73,8 @@ async function latestIn(target: WalletMessageTarget): Promise<WalletMessage | un
       ExpressionAttributeValues: { ':pk': partitionOf(target), ':prefix': WALLET_MESSAGE_SK_PREFIX },
       ScanIndexForward: false,
       Limit: 1,
+      // Read right after a push for this very message: a stale answer would serve the pass without it.
+      ConsistentRead: true,
     }),
   );
   const item = out.Items?.[0];

@@ -23,6 +23,8 @@ export interface StreamConsumerDefinition {
   readonly timeoutSeconds?: number;
   /** Metrics the consumer logs (`{ metric }`) that page ops: each gets a metric filter and an alarm. */
   readonly logAlarms?: readonly string[];
+  /** `{ metric }` log lines counted as CloudWatch metrics without an alarm. */
+  readonly logMetrics?: readonly string[];
   /** Wallet push credentials this consumer alone is granted (lib/streams-stack.ts). */
   readonly secrets?: readonly WalletSecretName[];
 }
@@ -135,6 +137,9 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     tableAccess: 'readWrite',
     // A program message pushes to every registered device of the program, page by page.
     timeoutSeconds: 300,
-    secrets: ['apnsKey', 'googleServiceAccount'],
+    // The pass certificate authenticates APNs pushes by default (APNS_AUTH), and checks a token key's team.
+    secrets: ['apnsKey', 'googleServiceAccount', 'applePassCertificates'],
+    // Pushes skipped for want of credentials: counted, not alarmed (a region may run without Apple).
+    logMetrics: ['WalletPushSkipped'],
   },
 ];

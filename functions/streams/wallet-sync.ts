@@ -3,27 +3,23 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Card } from '../core/card';
-import { googleBalanceFields, googleClassId } from '../core/google-wallet';
+import { googleClassId } from '../core/google-wallet';
 import { logger } from '../logger';
-import { PushFailedError, pushPassUpdate } from '../store/apns';
+import { type ApnsAuth, apnsAuth, PushFailedError, pushPassUpdate } from '../store/apns';
 import {
   applePushTargets,
   findApplePass,
   programApplePushTargets,
   removeAppleRegistration,
+  stampApplePassVersion,
 } from '../store/apple-passes';
+import { markPassChangedOnDevice } from '../store/apple-update-tags';
 import { findCard } from '../store/card-reads';
-import {
-  claimMessageType,
-  findGoogleClassId,
-  findGoogleObjectId,
-  markMessageSent,
-  notifyingMessages,
-} from '../store/google-objects';
-import { addGoogleMessage, patchGiftCardObject } from '../store/google-wallet';
+import { findGoogleClassId, findGoogleObjectId, notifyingMessages } from '../store/google-objects';
 import { withoutLayout } from '../store/keys';
 import { googleServiceAccount } from '../store/push-credentials';
 import { findPushProgress, savePushProgress } from '../store/wallet-push-progress';
+import { deliverGoogleMessage, keepGoogleObjectCurrent } from '../wallet/google-passes';
 
 /**
  * Keeps wallet passes current. For each record, in stream order:
@@ -34,15 +30,35 @@ import { findPushProgress, savePushProgress } from '../store/wallet-push-progres
  *   every device of the program (page by page), and Google addMessage on the card's object or the
  *   program's class, notifying for at most 3 messages per pass in 24 h (TEXT after that).
  *
- * APNs 410 removes the registration (not a failure). Anything that fails for now (APNs or Google 429/5xx,
+ * Before any push, the pass gets a new version (its Last-Modified) and each device registered for it a new
+ * update tag (store/apple-update-tags.ts), so the device that wakes finds the change in its update list
+ * and fetches it. Without push credentials the versions and tags are still written and the pushes are
+ * skipped, counted by a log metric (WalletPushSkipped); the devices see the change when they next ask.
+ *
+ * APNs 410, BadDeviceToken and DeviceTokenNotForTopic remove the registration, as Apple asks (not a
+ * failure). Anything that fails for now (APNs or Google 429/5xx,
  * network, configuration) fails the record: a partial batch failure, retried by Lambda, then the DLQ.
  * Later records of the same card or program in the batch fail with it, so the retry keeps their order.
  *
- * Replays: pushes may repeat (harmless: the device fetches the same pass); the PATCH is idempotent; a
- * Google message is decided (notify or not) once and added once, both remembered per message id.
+ * Replays: pushes may repeat (harmless: the device fetches the same pass); the PATCH is idempotent (an
+ * object Google lacks is inserted with the card's state); a Google message is decided (notify or not) at
+ * its first delivery and added once: a delivery that finds its decision without the mark that it was
+ * added looks at Google's copy first (functions/wallet/google-passes.ts).
  */
 
 const PUSH_CONCURRENCY = 16;
+
+/** The first call's promise, shared by every later call (a failed one is tried again). */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let held: Promise<T> | undefined;
+  return () => {
+    held ??= load().catch((error: unknown) => {
+      held = undefined;
+      throw error;
+    });
+    return held;
+  };
+}
 /** A program message stops before the next page of devices when less than this is left of the invocation. */
 const RESERVED_MS = 30_000;
 
@@ -65,9 +81,12 @@ interface Invocation {
     pushes: number;
     unregistered: number;
     rejected: number;
+    skipped: number;
     patches: number;
     messages: number;
   };
+  /** How pushes authenticate, resolved once per invocation; undefined: no credentials, skipped. */
+  readonly auth: () => Promise<ApnsAuth | undefined>;
   /** Milliseconds left of the Lambda invocation. */
   readonly remainingMs: () => number;
   /** Per card, the last card change of the batch: earlier ones are superseded by it. */
@@ -91,7 +110,41 @@ function topicOf(target: PushTarget, invocation: Invocation): Promise<string | u
   return topic;
 }
 
-/** Pushes to every target; removes registrations APNs says are gone; throws if any push failed for now. */
+/** Tags the change on the device, then pushes; removes the registration when APNs says the device is gone. */
+async function pushOne(target: PushTarget, invocation: Invocation): Promise<void> {
+  const tag = await markPassChangedOnDevice(target.cardId, target.deviceLibraryIdentifier);
+  if (tag === 'unregistered') return;
+  const auth = await invocation.auth();
+  if (!auth) {
+    invocation.report.skipped += 1;
+    return;
+  }
+  const topic = await topicOf(target, invocation);
+  if (!topic) {
+    logger.warn('Apple registration without a pass: not pushed', { cardId: target.cardId });
+    return;
+  }
+  const outcome = await pushPassUpdate(target.pushToken, topic, auth);
+  invocation.report.pushes += 1;
+  if (outcome.kind === 'gone') {
+    invocation.report.unregistered += 1;
+    await removeAppleRegistration(target.cardId, target.deviceLibraryIdentifier);
+    logger.info('APNs says the device is gone: registration removed', {
+      cardId: target.cardId,
+      status: outcome.status,
+      reason: outcome.reason,
+    });
+  } else if (outcome.kind === 'rejected') {
+    invocation.report.rejected += 1;
+    logger.warn('APNs refused a pass push', {
+      cardId: target.cardId,
+      status: outcome.status,
+      reason: outcome.reason,
+    });
+  }
+}
+
+/** Pushes to every target (PUSH_CONCURRENCY at a time); throws if any failed for now. */
 async function pushAll(targets: readonly PushTarget[], invocation: Invocation): Promise<void> {
   const failures: Error[] = [];
   let next = 0;
@@ -99,24 +152,7 @@ async function pushAll(targets: readonly PushTarget[], invocation: Invocation): 
     while (next < targets.length) {
       const target = targets[next++] as PushTarget;
       try {
-        const topic = await topicOf(target, invocation);
-        if (!topic) {
-          logger.warn('Apple registration without a pass: not pushed', { cardId: target.cardId });
-          continue;
-        }
-        const outcome = await pushPassUpdate(target.pushToken, topic);
-        invocation.report.pushes += 1;
-        if (outcome.kind === 'unregistered') {
-          invocation.report.unregistered += 1;
-          await removeAppleRegistration(target.cardId, target.deviceLibraryIdentifier);
-        } else if (outcome.kind === 'rejected') {
-          invocation.report.rejected += 1;
-          logger.warn('APNs refused a pass push', {
-            cardId: target.cardId,
-            status: outcome.status,
-            reason: outcome.reason,
-          });
-        }
+        await pushOne(target, invocation);
       } catch (error) {
         failures.push(error as Error);
       }
@@ -137,11 +173,12 @@ async function cardTargets(cardId: string): Promise<PushTarget[]> {
 }
 
 async function cardChanged(card: Card, invocation: Invocation): Promise<void> {
+  await stampApplePassVersion(card.id, new Date());
   await pushAll(await cardTargets(card.id), invocation);
   const objectId = await findGoogleObjectId(card.id);
   if (!objectId || !(await googleServiceAccount())) return;
-  const outcome = await patchGiftCardObject(objectId, googleBalanceFields(card, new Date()));
-  if (outcome === 'updated') invocation.report.patches += 1;
+  await keepGoogleObjectCurrent(card, objectId, new Date());
+  invocation.report.patches += 1;
 }
 
 interface WalletMessageImage {
@@ -160,35 +197,27 @@ async function sendGoogleMessage(
   alsoNotified: number,
   invocation: Invocation,
 ): Promise<void> {
-  // Counted at the message's own time, so a replay decides the same way.
-  const at = new Date(message.createdAt);
-  const claim = await claimMessageType(resourceId, message.id, at, alsoNotified);
-  if (claim.alreadySent) return;
-  if (claim.type === 'TEXT') {
-    logger.info('Google Wallet message sent without a notification: 3 notifying messages in 24 h', {
-      messageId: message.id,
-      resourceId,
-    });
-  }
-  await addGoogleMessage(on, resourceId, {
-    id: message.id,
-    header: message.header,
-    body: message.body,
-    messageType: claim.type,
-  });
-  invocation.report.messages += 1;
-  await markMessageSent(resourceId, message.id, at);
+  const sent = await deliverGoogleMessage(
+    on,
+    resourceId,
+    { id: message.id, header: message.header, body: message.body },
+    alsoNotified,
+    new Date(),
+  );
+  if (sent) invocation.report.messages += 1;
 }
 
 async function cardMessage(cardId: string, message: WalletMessageImage, invocation: Invocation) {
+  // The pass shows the latest message: a new version of it.
+  await stampApplePassVersion(cardId, new Date());
   await pushAll(await cardTargets(cardId), invocation);
   const objectId = await findGoogleObjectId(cardId);
   const account = objectId ? await googleServiceAccount() : undefined;
   if (!objectId || !account) return;
   const card = await findCard(cardId);
-  // Class messages reach this pass too and count against its three notifications a day.
+  // Class messages reach this pass too and count against its three notifications a day (at delivery).
   const classNotified = card
-    ? await notifyingMessages(googleClassId(account.issuerId, card.programId), new Date(message.createdAt))
+    ? await notifyingMessages(googleClassId(account.issuerId, card.programId), new Date())
     : 0;
   await sendGoogleMessage('giftCardObject', objectId, message, classNotified, invocation);
 }
@@ -202,6 +231,7 @@ async function programMessage(programId: string, message: WalletMessageImage, in
       throw new Error(`out of time pushing message ${message.id}; the retry resumes at the saved page`);
     }
     const page = await programApplePushTargets(programId, cursor);
+    await stampVersions([...new Set(page.items.map((item) => item.cardId))]);
     await pushAll(page.items, invocation);
     cursor = page.nextCursor;
     await savePushProgress(programId, message.id, cursor);
@@ -209,6 +239,15 @@ async function programMessage(programId: string, message: WalletMessageImage, in
   const classId = await findGoogleClassId(programId);
   if (!classId || !(await googleServiceAccount())) return;
   await sendGoogleMessage('giftCardClass', classId, message, 0, invocation);
+}
+
+/** New versions for the passes of a page of devices, PUSH_CONCURRENCY at a time. */
+async function stampVersions(cardIds: readonly string[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < cardIds.length) await stampApplePassVersion(cardIds[next++] as string, new Date());
+  };
+  await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, cardIds.length) }, worker));
 }
 
 /** What the record is about, for ordering: `card#<id>` or `program#<id>`; undefined for nothing to do. */
@@ -268,7 +307,8 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
   const invocation: Invocation = {
     failedSubjects: new Set(),
     topics: new Map(),
-    report: { pushes: 0, unregistered: 0, rejected: 0, patches: 0, messages: 0 },
+    report: { pushes: 0, unregistered: 0, rejected: 0, skipped: 0, patches: 0, messages: 0 },
+    auth: once(apnsAuth),
     remainingMs: () =>
       context?.getRemainingTimeInMillis ? context.getRemainingTimeInMillis() : Number.POSITIVE_INFINITY,
     lastChange: new Map(),
@@ -285,6 +325,13 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
     processor,
     { context, processInParallel: false },
   );
+  if (invocation.report.skipped > 0) {
+    // A log metric (lib/streams-stack.ts counts it): passes are served, devices are not woken.
+    logger.warn('Wallet pushes skipped: no APNs credentials', {
+      metric: 'WalletPushSkipped',
+      skipped: invocation.report.skipped,
+    });
+  }
   if (invocation.report.pushes > 0 || invocation.report.patches > 0 || invocation.report.messages > 0) {
     logger.debug('Wallet sync', { ...invocation.report });
   }

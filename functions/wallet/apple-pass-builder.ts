@@ -1,7 +1,9 @@
-import { PKPass } from 'passkit-generator';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { type ApplePassJson, applePassJsonSchema } from '../core/apple-pass';
 import type { AppleCertificates } from '../store/apple-certificates';
 import { passImages } from './pass-images';
+import { type CmsSigner, detachedSignature } from './pkcs7';
+import { zip } from './zip';
 
 /** A pass.json that Wallet would refuse; thrown before anything is signed. */
 export class InvalidApplePassError extends Error {
@@ -11,31 +13,64 @@ export class InvalidApplePassError extends Error {
   }
 }
 
+/** Certificates whose key does not belong to the signer certificate, or that do not parse. */
+export class InvalidPassCertificatesError extends Error {
+  constructor(reason: string) {
+    super(`Apple pass certificates: ${reason}`);
+    this.name = 'InvalidPassCertificatesError';
+  }
+}
+
+/** The key and certificates parsed once per certificate set (the secret is re-read every 15 minutes). */
+const signers = new WeakMap<AppleCertificates, CmsSigner>();
+
+export function passSigner(certificates: AppleCertificates): CmsSigner {
+  const known = signers.get(certificates);
+  if (known) return known;
+  let signer: CmsSigner;
+  try {
+    const certificate = new X509Certificate(certificates.signerCert);
+    const key = createPrivateKey({
+      key: certificates.signerKey,
+      format: 'pem',
+      ...(certificates.passphrase ? { passphrase: certificates.passphrase } : {}),
+    });
+    if (!certificate.checkPrivateKey(key)) throw new Error('the key is not the signer certificate’s');
+    signer = { key, certificate: certificate.raw, chain: [new X509Certificate(certificates.wwdr).raw] };
+  } catch (error) {
+    // Never the PEMs or the passphrase: only what went wrong.
+    throw new InvalidPassCertificatesError((error as Error).message.slice(0, 200));
+  }
+  signers.set(certificates, signer);
+  return signer;
+}
+
+const sha1 = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex');
+
 /**
- * Signs and zips a pass: pass.json, the images, manifest.json (SHA-1 of every file) and `signature`,
- * a detached PKCS#7 (DER) over the manifest by the pass certificate, carrying the WWDR intermediate and
- * a signing time (passkit-generator's Signature.create, node-forge).
- *
- * The pass.json is checked here first: passkit-generator drops an invalid pass.json with only a
- * console warning and then fails on something unrelated ("type is missing"), or worse builds a pass
- * Wallet will not open. We check again that it kept what we gave it.
+ * Signs and zips a pass: pass.json, the images, manifest.json (SHA-1 of every file) and `signature`, a
+ * detached PKCS#7 (DER) over the manifest by the pass certificate, carrying the WWDR intermediate and a
+ * signing time (functions/wallet/pkcs7.ts, node:crypto). The pass.json is checked first: Wallet refuses
+ * a pass whose pass.json it cannot read, and says little about why.
  */
-export function buildApplePass(pass: ApplePassJson, certificates: AppleCertificates): Buffer {
+export function buildApplePass(
+  pass: ApplePassJson,
+  certificates: AppleCertificates,
+  now = new Date(),
+): Buffer {
   const checked = applePassJsonSchema.safeParse(pass);
   if (!checked.success) {
     throw new InvalidApplePassError(checked.error.issues.map((issue) => issue.path.join('.') || '(root)'));
   }
-  const pkpass = new PKPass(
-    { ...passImages(), 'pass.json': Buffer.from(JSON.stringify(checked.data), 'utf8') },
-    {
-      wwdr: certificates.wwdr,
-      signerCert: certificates.signerCert,
-      signerKey: certificates.signerKey,
-      ...(certificates.passphrase ? { signerKeyPassphrase: certificates.passphrase } : {}),
-    },
+  const files = new Map<string, Buffer>([
+    ['pass.json', Buffer.from(JSON.stringify(checked.data), 'utf8')],
+    ...Object.entries(passImages()),
+  ]);
+  const manifest = Buffer.from(
+    JSON.stringify(Object.fromEntries([...files].map(([name, bytes]) => [name, sha1(bytes)]))),
+    'utf8',
   );
-  if (pkpass.type !== 'storeCard' || pkpass.props.serialNumber !== checked.data.serialNumber) {
-    throw new InvalidApplePassError(['pass.json (refused by passkit-generator)']);
-  }
-  return pkpass.getAsBuffer();
+  files.set('manifest.json', manifest);
+  files.set('signature', detachedSignature(manifest, passSigner(certificates), now));
+  return zip(files, now);
 }

@@ -1,15 +1,15 @@
 import * as z from 'zod';
-import { unchangedSince } from '../core/apple-pass';
+import { updatedSerials } from '../core/apple-pass';
 import type { Card } from '../core/card';
+import { deviceLogLines } from '../core/device-log';
 import { DomainError, notFound, validationFailed } from '../core/errors';
 import { type Operations, operation, RawResponse } from '../http/api-handler';
 import type { Principal } from '../http/auth';
 import { logger } from '../logger';
-import { deviceRegisteredCards, registerAppleDevice, removeAppleRegistration } from '../store/apple-passes';
+import { registerAppleDevice, removeAppleRegistration } from '../store/apple-passes';
+import { deviceUpdateTags } from '../store/apple-update-tags';
 import { findCard } from '../store/card-reads';
-import { cardKey, withoutLayout } from '../store/keys';
-import { batchGet } from '../store/listing';
-import { applePassLastModified, applePassTypeIdentifier, currentApplePass } from './apple-passes';
+import { applePassTypeIdentifier, devicePassAnswer } from './apple-passes';
 
 /**
  * Apple's PassKit web service ("Wallet Passes web service"), under the pass's webServiceURL
@@ -36,7 +36,12 @@ function deviceOf(params: Readonly<Record<string, string>>): string {
   return dlid;
 }
 
-function passOf(principal: Principal): { cardId: string; passTypeIdentifier: string; tokenHash: string } {
+function passOf(principal: Principal): {
+  cardId: string;
+  passTypeIdentifier: string;
+  tokenHash: string;
+  version: string;
+} {
   if (principal.type !== 'pass') throw new DomainError('UNAUTHENTICATED', 'Send the pass token.');
   return principal;
 }
@@ -56,13 +61,13 @@ const jsonAnswer = (status: number, body: unknown) =>
     JSON.stringify(body),
   );
 
-/** A Wallet pass answer: the bytes with their media type and when the pass last changed. */
-export function pkpassResponse(pkpass: Buffer, lastModified: Date, filename?: string): RawResponse {
+/** A Wallet pass answer: the bytes with their media type and the HTTP date of the pass's version. */
+export function pkpassResponse(pkpass: Buffer, lastModified: string, filename?: string): RawResponse {
   return new RawResponse(
     200,
     {
       'Content-Type': 'application/vnd.apple.pkpass',
-      'Last-Modified': lastModified.toUTCString(),
+      'Last-Modified': lastModified,
       'Cache-Control': 'no-store',
       ...(filename ? { 'Content-Disposition': `attachment; filename="${filename}"` } : {}),
     },
@@ -90,27 +95,32 @@ const updatesQuery = z
   })
   .strict();
 
-/** The pass answer for GET and HEAD: 304 when unchanged since If-Modified-Since. */
+/** The pass answer for GET and HEAD: 304 when the device holds the pass's current version. */
 async function passAnswer(
   principal: Principal,
   headers: Readonly<Record<string, string>> | undefined,
   now: Date,
   withBody: boolean,
 ) {
-  const card = await passCard(principal);
-  const since = ifModifiedSince(headers);
-  const lastModified = await applePassLastModified(card);
-  if (since && unchangedSince(lastModified, since)) {
-    return empty(304, { 'Last-Modified': lastModified.toUTCString() });
-  }
-  if (!withBody) {
+  const pass = passOf(principal);
+  // The version the token check read: the first read of the request, so before the card.
+  const answer = await devicePassAnswer(
+    pass.cardId,
+    ifModifiedSince(headers),
+    now,
+    withBody,
+    Promise.resolve({ ...pass, createdAt: pass.version }),
+  );
+  // The pass item outlived its card (never happens: cards are not deleted): as if the pass were unknown.
+  if (!answer) throw new DomainError('UNAUTHENTICATED', 'Send the pass token.');
+  if (answer.kind === 'not-modified') return empty(304, { 'Last-Modified': answer.lastModified });
+  if (!answer.pkpass) {
     return empty(200, {
       'Content-Type': 'application/vnd.apple.pkpass',
-      'Last-Modified': lastModified.toUTCString(),
+      'Last-Modified': answer.lastModified,
     });
   }
-  const pass = await currentApplePass(card, now);
-  return pkpassResponse(pass.pkpass, pass.lastModified);
+  return pkpassResponse(answer.pkpass, answer.lastModified);
 }
 
 const BASE = '/wallet/apple/v1';
@@ -159,23 +169,11 @@ export const appleWebServiceOperations: Operations = {
       if (!PASS_TYPE_IDENTIFIER.test(passType) || passType !== (await applePassTypeIdentifier())) {
         throw notFound('The pass type');
       }
-      const cardIds = await deviceRegisteredCards(dlid, passType);
-      const items = await batchGet(cardIds.map(cardKey));
-      const changes = await Promise.all(
-        [...items.values()]
-          .filter((item) => item.SK === 'CARD')
-          .map(async (item) => {
-            const card = withoutLayout<Card>(item);
-            return { serialNumber: card.id, at: (await applePassLastModified(card)).getTime() };
-          }),
-      );
+      const { counter, registrations } = await deviceUpdateTags(dlid, passType);
       const since = query.passesUpdatedSince === undefined ? undefined : Number(query.passesUpdatedSince);
-      const updated = changes.filter((change) => since === undefined || change.at > since);
-      if (updated.length === 0) return empty(204);
-      return jsonAnswer(200, {
-        serialNumbers: updated.map((change) => change.serialNumber).sort(),
-        lastUpdated: String(Math.max(...changes.map((change) => change.at))),
-      });
+      const updates = updatedSerials(registrations, since, counter);
+      if (updates.serialNumbers.length === 0) return empty(204);
+      return jsonAnswer(200, updates);
     },
   }),
   [`GET ${PASS}`]: operation({
@@ -194,8 +192,10 @@ export const appleWebServiceOperations: Operations = {
     body: logBody,
     successes: { 200: null },
     run: async ({ body }) => {
-      // Devices report what went wrong with our passes; kept in our logs (redacted like every line).
-      for (const message of body.logs.slice(0, 20)) logger.warn('Apple Wallet device log', { message });
+      // Devices report what went wrong with our passes. Anyone may call this: bounded and redacted
+      // (core/device-log.ts), in one log line.
+      const { lines, omitted } = deviceLogLines(body.logs);
+      if (lines.length > 0) logger.warn('Apple Wallet device log', { lines, omitted });
       return empty(200);
     },
   }),

@@ -201,6 +201,8 @@ describe("Apple's PassKit web service", () => {
       body: { amount: 1250, channel: 'POS' },
     });
     expect(redeemed.status).toBe(200);
+    // wallet-sync gives the change its update tag (and pushes) before the device is told to ask.
+    await stack.poller.drain();
     const changed = await request(
       'GET',
       `/wallet/apple/v1/devices/${device}/registrations/${json.passTypeIdentifier}${since}`,

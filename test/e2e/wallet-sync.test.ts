@@ -3,14 +3,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toMicros } from '../../functions/core/google-wallet';
+import { logger } from '../../functions/logger';
 import { applePushTargets, registerAppleDevice, rememberApplePass } from '../../functions/store/apple-passes';
+import { deviceUpdateTags } from '../../functions/store/apple-update-tags';
+import { claimMessageType } from '../../functions/store/google-objects';
+import { addGoogleMessage } from '../../functions/store/google-wallet';
 import { recordWalletMessage } from '../../functions/store/wallet-messages';
 import { handler as walletSync } from '../../functions/streams/wallet-sync';
 import { lambdaContext } from '../../local/handlers';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
+import { resetHandlerState } from '../support/reset';
 import { startTestStack } from '../support/stack';
 
 /**
@@ -23,7 +28,8 @@ let stack: LocalStack;
 let apiKey: string;
 let admin: string;
 let programId: string;
-const PASS_TYPE = 'pass.com.example.giftcard';
+/** The stack's pass type (its local pass certificate's): APNs takes pushes only for that topic. */
+let PASS_TYPE: string;
 const SYSTEM = { type: 'system', id: 'wallet-sync-test' } as const;
 
 beforeAll(async () => {
@@ -33,6 +39,8 @@ beforeAll(async () => {
   apiKey = demo.apiKey;
   admin = demo.staffTokens.admin;
   programId = demo.programId;
+  PASS_TYPE = JSON.parse(readFileSync(join(stack.dataDir, 'apple-pass.json'), 'utf8')).certificates
+    .passTypeIdentifier;
 });
 afterAll(async () => stack.stop());
 beforeEach(async () => {
@@ -160,7 +168,7 @@ describe('balance updates reach the passes', () => {
 
     const pushes = stack.apns.delivered(device.pushToken);
     expect(pushes).toHaveLength(1);
-    expect(pushes[0]).toMatchObject({ topic: PASS_TYPE, payload: '{}' });
+    expect(pushes[0]).toMatchObject({ topic: PASS_TYPE, payload: '{}', auth: 'certificate' });
     expect(stack.apns.pushes).toHaveLength(1);
     const patches = stack.google.succeeded('patch');
     expect(patches).toHaveLength(1);
@@ -297,6 +305,62 @@ describe('balance updates reach the passes', () => {
     await stack.poller.drain();
     expect(stack.apns.pushes.map((push) => push.pushToken)).toEqual([kept.pushToken]);
   });
+
+  it('400 BadDeviceToken and DeviceTokenNotForTopic remove the registration, as Apple asks', async () => {
+    const card = await issue(5000);
+    const bad = await registerDevice(card);
+    const otherTopic = await registerDevice(card);
+    const kept = await registerDevice(card);
+    await stack.poller.drain();
+    stack.apns.failToken(bad.pushToken, 400, 1, 'BadDeviceToken');
+    stack.apns.failToken(otherTopic.pushToken, 400, 1, 'DeviceTokenNotForTopic');
+    const dlqBefore = dlqLines().length;
+
+    await redeem(card.id, 100);
+    await stack.poller.drain();
+
+    expect(await applePushTargets(card.id)).toEqual([
+      { deviceLibraryIdentifier: kept.deviceLibraryIdentifier, pushToken: kept.pushToken },
+    ]);
+    expect(dlqLines()).toHaveLength(dlqBefore);
+    stack.apns.reset();
+    await redeem(card.id, 100);
+    await stack.poller.drain();
+    expect(stack.apns.pushes.map((push) => push.pushToken)).toEqual([kept.pushToken]);
+  });
+
+  it('without push credentials the change is still tagged for the device, no push is tried, and nothing fails', async () => {
+    const card = await issue(5000);
+    const device = await registerDevice(card);
+    await stack.poller.drain();
+    stack.apns.reset();
+    const dlqBefore = dlqLines().length;
+    const saved = { APNS_AUTH: process.env.APNS_AUTH, APNS_KEY_JSON: process.env.APNS_KEY_JSON };
+    const warn = vi.spyOn(logger, 'warn');
+    try {
+      // A deployment using token auth whose APNs key secret still holds its placeholder.
+      Object.assign(process.env, { APNS_AUTH: 'token', APNS_KEY_JSON: '{"placeholder":"x"}' });
+      resetHandlerState();
+      await redeem(card.id, 100);
+      await stack.poller.drain();
+      expect(stack.apns.pushes).toHaveLength(0);
+      expect(dlqLines()).toHaveLength(dlqBefore);
+      expect(warn).toHaveBeenCalledWith(
+        'Wallet pushes skipped: no APNs credentials',
+        expect.objectContaining({ metric: 'WalletPushSkipped', skipped: 1 }),
+      );
+      const tags = await deviceUpdateTags(device.deviceLibraryIdentifier, PASS_TYPE);
+      expect(tags.registrations).toEqual([{ serialNumber: card.id, updateTag: tags.counter }]);
+      expect(tags.counter).toBeGreaterThan(0);
+    } finally {
+      warn.mockRestore();
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      resetHandlerState();
+    }
+  });
 });
 
 describe('wallet messages', () => {
@@ -416,5 +480,133 @@ describe('wallet messages', () => {
     expect(answer.batchItemFailures).toEqual([]);
     expect(stack.google.succeeded('addMessage', objectId)).toHaveLength(4);
     expect(stack.google.calls.filter((call) => call.kind === 'addMessage')).toHaveLength(4);
+  });
+});
+
+describe('Google passes show the current balance and notify once (issue 13)', () => {
+  it('a change between the save link and the save reaches the object Google shows', async () => {
+    const card = await issue(5000);
+    const answer = await request('GET', `/v1/cards/${card.id}/wallet/google`, { token: apiKey });
+    const jwt = String(answer.body.saveUrl).split('/').at(-1) ?? '';
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    const objectId = claims.payload.giftCardObjects[0].id;
+    // The link carries no balance: saving it shows the object as the API keeps it.
+    expect(claims.payload.giftCardObjects[0]).not.toHaveProperty('balance');
+    expect(claims.exp - claims.iat).toBe(3600);
+
+    await redeem(card.id, 1250);
+    await stack.poller.drain();
+    expect(stack.google.resource(objectId).balance).toEqual({
+      micros: toMicros(3750, 'USD'),
+      currencyCode: 'USD',
+    });
+
+    // Google lost the object (or the link's insert had not landed): the next change inserts it, current.
+    stack.google.markMissing(objectId);
+    await redeem(card.id, 750);
+    await stack.poller.drain();
+    expect(stack.google.resource(objectId).balance).toEqual({
+      micros: toMicros(3000, 'USD'),
+      currencyCode: 'USD',
+    });
+  });
+
+  it('decides whether a message notifies when it is delivered, not when it was written', async () => {
+    const card = await issue(5000);
+    const objectId = await saveToGoogle(card.id);
+    await stack.poller.drain();
+    const start = Date.now();
+    const hours = (n: number) => new Date(start + n * 3_600_000);
+    // Three notifying messages delivered now.
+    for (let i = 1; i <= 3; i++) {
+      await recordWalletMessage({ cardId: card.id }, { header: `Now ${i}`, body: 'Hello' }, SYSTEM);
+    }
+    await stack.poller.drain();
+    stack.google.reset();
+    // A fourth, written a minute later, reaches Google 25 hours later (the stream was stuck): it may notify.
+    const late = {
+      id: `wmsg_${randomUUID().replaceAll('-', '').slice(0, 26)}`,
+      cardId: card.id,
+      header: 'Late',
+      body: 'news',
+      createdAt: new Date(start + 60_000).toISOString(),
+    };
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(hours(25));
+      const answer = await walletSync(
+        { Records: [messageRecord(`CARD#${card.id}`, late)] },
+        lambdaContext('wallet-sync', 60_000),
+      );
+      expect(answer.batchItemFailures).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(
+      stack.google.succeeded('addMessage', objectId).map((call) => call.body.message.messageType),
+    ).toEqual(['TEXT_AND_NOTIFY']);
+  });
+
+  it('falls back to TEXT when Google says the notifications are used up', async () => {
+    const card = await issue(5000);
+    const objectId = await saveToGoogle(card.id);
+    await stack.poller.drain();
+    // Another sender used the pass's three notifications today (Google counts them, we did not).
+    for (const id of ['x1', 'x2', 'x3']) {
+      await addGoogleMessage('giftCardObject', objectId, {
+        id,
+        header: 'Other',
+        body: 'sender',
+        messageType: 'TEXT_AND_NOTIFY',
+      });
+    }
+    stack.google.reset();
+    await recordWalletMessage({ cardId: card.id }, { header: 'Ours', body: 'Hello' }, SYSTEM);
+    await stack.poller.drain();
+    expect(
+      stack.google.succeeded('addMessage', objectId).map((call) => call.body.message.messageType),
+    ).toEqual(['TEXT']);
+    expect(dlqLines().filter((line) => line.record.dynamodb?.Keys?.PK?.S === `CARD#${card.id}`)).toHaveLength(
+      0,
+    );
+  });
+
+  it('a replay after a crash between adding a message and recording it added notifies nobody twice', async () => {
+    const card = await issue(5000);
+    const objectId = await saveToGoogle(card.id);
+    await stack.poller.drain();
+    const message = {
+      id: `wmsg_${randomUUID().replaceAll('-', '').slice(0, 26)}`,
+      cardId: card.id,
+      header: 'Once',
+      body: 'only',
+      createdAt: new Date().toISOString(),
+    };
+    // The first delivery decided and added the message, then the function died before recording it.
+    const claim = await claimMessageType(objectId, message.id, new Date(), 0);
+    await addGoogleMessage('giftCardObject', objectId, {
+      id: message.id,
+      header: message.header,
+      body: message.body,
+      messageType: claim.type,
+    });
+    stack.google.reset();
+
+    const replay = await walletSync(
+      { Records: [messageRecord(`CARD#${card.id}`, message)] },
+      lambdaContext('wallet-sync', 60_000),
+    );
+    expect(replay.batchItemFailures).toEqual([]);
+    expect(stack.google.calls.filter((call) => call.kind === 'addMessage')).toHaveLength(0);
+    expect(
+      stack.google.resource(objectId).messages.filter((m: { id: string }) => m.id === message.id),
+    ).toHaveLength(1);
+    // Recorded now: a further replay does not even look.
+    stack.google.reset();
+    await walletSync(
+      { Records: [messageRecord(`CARD#${card.id}`, message)] },
+      lambdaContext('wallet-sync', 60_000),
+    );
+    expect(stack.google.calls.filter((call) => call.resourceId === objectId)).toHaveLength(0);
   });
 });

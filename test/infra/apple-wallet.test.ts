@@ -1,11 +1,15 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routesOf } from '../../functions/http/route-table';
+import { walletBaseUrl } from '../../lib/api-stack';
+import { ConfigError, parseDeploymentConfig } from '../../lib/config';
 import type { RegionStacks } from '../../lib/giftcard-app';
 import {
   actionsOf,
   buildFirstRegion,
+  buildTestApp,
   envOf,
+  FIRST_REGION,
   methodsByKey,
   refTarget,
   resourcesOf,
@@ -15,8 +19,11 @@ import {
 
 /**
  * Apple Wallet in AWS: the pass certificate secret (KMS, data stack) is read by the `wallet` API function
- * and by no other; that function serves every wallet route (HEAD included) and knows its public URL.
+ * (signing) and the wallet-sync consumer (APNs certificate auth) and by no other; the wallet function
+ * serves every wallet route (HEAD included) and puts the region's custom domain in its passes.
  */
+const FIRST_REGION_DOMAIN = (FIRST_REGION as { apiDomain?: { name: string } }).apiDomain?.name;
+
 describe('Apple Wallet infrastructure', () => {
   let set: RegionStacks;
   let api: Template;
@@ -35,7 +42,7 @@ describe('Apple Wallet infrastructure', () => {
     expect(secret.DeletionPolicy).toBe('Retain');
   });
 
-  it('lets only the wallet function read them, and tells it where they are and its public URL', () => {
+  it('lets only the wallet function (signing) and wallet-sync (APNs) read them; passes point at the custom domain', () => {
     const readers: string[] = [];
     for (const stack of [set.api, set.streams, set.schedules]) {
       const t = template(stack);
@@ -46,13 +53,64 @@ describe('Apple Wallet infrastructure', () => {
           .some((statement) => JSON.stringify(statement.Resource).includes('ApplePassCertificates'));
         if (reads) readers.push(String(env.POWERTOOLS_SERVICE_NAME));
         if (!reads) expect(env.APPLE_PASS_SECRET_ID).toBeUndefined();
-        else {
-          expect(env.APPLE_PASS_SECRET_ID).toBeDefined();
-          expect(JSON.stringify(env.PUBLIC_BASE_URL)).toContain('execute-api');
+        else expect(env.APPLE_PASS_SECRET_ID).toBeDefined();
+        if (env.POWERTOOLS_SERVICE_NAME === 'giftcard-api-wallet') {
+          // A stable name from cdk.json, never the execute-api id of this API's life.
+          expect(env.PUBLIC_BASE_URL).toBe(`https://${FIRST_REGION_DOMAIN}`);
         }
       }
     }
-    expect(readers).toEqual(['giftcard-api-wallet']);
+    expect(readers.sort()).toEqual(['giftcard-api-wallet', 'giftcard-stream-wallet-sync']);
+  });
+
+  it('maps the custom domain (its certificate from cdk.json, TLS 1.2) to the stage and names its DNS target', () => {
+    const [domain] = Object.values(resourcesOf(api, 'AWS::ApiGateway::DomainName'));
+    expect(domain?.Properties).toMatchObject({
+      DomainName: FIRST_REGION_DOMAIN,
+      RegionalCertificateArn: (FIRST_REGION as unknown as { apiDomain: { certificateArn: string } }).apiDomain
+        .certificateArn,
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+      SecurityPolicy: 'TLS_1_2',
+    });
+    expect(Object.keys(resourcesOf(api, 'AWS::ApiGateway::BasePathMapping'))).toHaveLength(1);
+    expect(Object.keys(api.findOutputs('ApiDomainTarget'))).toHaveLength(1);
+  });
+
+  it('offers no Apple passes in a region without a custom domain, and refuses a name with a scheme', () => {
+    const { apiDomain: _domain, ...bare } = FIRST_REGION as Record<string, unknown>;
+    const [set] = buildTestApp({ regions: [bare], nag: false }).sets;
+    const walletFn = Object.values(resourcesOf(template(set?.api as never), 'AWS::Lambda::Function')).find(
+      (fn) => envOf(fn).POWERTOOLS_SERVICE_NAME === 'giftcard-api-wallet',
+    );
+    expect(walletFn && envOf(walletFn).PUBLIC_BASE_URL).toBeUndefined();
+    expect(() =>
+      parseDeploymentConfig({
+        regions: [
+          {
+            ...bare,
+            apiDomain: {
+              ...(FIRST_REGION as unknown as { apiDomain: object }).apiDomain,
+              name: 'http://api.example.com',
+            },
+          },
+        ],
+      }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      parseDeploymentConfig({
+        regions: [
+          {
+            ...bare,
+            apiDomain: {
+              name: 'api.example.com',
+              certificateArn:
+                'arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000002',
+            },
+          },
+        ],
+      }),
+    ).toThrow(/must be a certificate of us-east-1/);
+    expect(() => walletBaseUrl('api.example.com/x')).toThrow();
   });
 
   it('serves every wallet route (HEAD of the pass too) from the wallet function, with pkpass as binary media', () => {

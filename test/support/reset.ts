@@ -2,6 +2,7 @@ import { resetConfigForTests } from '../../functions/config';
 import { resetCheckLimitsForTests } from '../../functions/http/rate-limit';
 import { resetStaffKeysForTests } from '../../functions/http/staff-token';
 import { resetApnsForTests } from '../../functions/store/apns';
+import { resetAppleCertificatesForTests } from '../../functions/store/apple-certificates';
 import { resetDbForTests } from '../../functions/store/dynamo-client';
 import { resetGoogleWalletForTests } from '../../functions/store/google-wallet';
 import { resetIdempotencyForTests } from '../../functions/store/idempotency';
@@ -26,5 +27,6 @@ export function resetHandlerState(): void {
   resetS3ForTests();
   resetPushCredentialsForTests();
   resetApnsForTests();
+  resetAppleCertificatesForTests();
   resetGoogleWalletForTests();
 }

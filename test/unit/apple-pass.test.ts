@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   applePassToken,
   balanceForDisplay,
+  nextPassVersion,
   passLastModified,
   passTokenHash,
   passTokenMatches,
   planApplePass,
   unchangedSince,
+  updatedSerials,
 } from '../../functions/core/apple-pass';
 import type { WalletMessage } from '../../functions/core/wallet-message';
 import { CARD_ID, makeCard, makeProgram, NOW } from './domain-fixtures';
@@ -104,21 +106,54 @@ describe('pass tokens', () => {
   });
 });
 
-describe('when a pass last changed', () => {
-  it('is the later of the card and the newest message', () => {
-    const card = makeCard({ updatedAt: '2025-03-15T12:00:00.000Z' });
-    expect(passLastModified(card, undefined).toISOString()).toBe('2025-03-15T12:00:00.000Z');
-    expect(passLastModified(card, message('2025-03-15T13:00:00.000Z')).toISOString()).toBe(
-      '2025-03-15T13:00:00.000Z',
+describe('pass versions and Last-Modified', () => {
+  it('give every new version a later second than the one before, even when the clock is behind', () => {
+    expect(nextPassVersion(undefined, new Date('2025-03-15T12:00:00.100Z'))).toBe('2025-03-15T12:00:00.100Z');
+    // A change in the same second as the previous version takes the next second.
+    expect(nextPassVersion('2025-03-15T12:00:00.100Z', new Date('2025-03-15T12:00:00.700Z'))).toBe(
+      '2025-03-15T12:00:01.000Z',
     );
-    expect(passLastModified(card, message('2025-03-15T11:00:00.000Z')).toISOString()).toBe(
-      '2025-03-15T12:00:00.000Z',
+    // A clock behind the previous version (another instance): still later.
+    expect(nextPassVersion('2025-03-15T12:00:05.000Z', new Date('2025-03-15T12:00:04.900Z'))).toBe(
+      '2025-03-15T12:00:06.000Z',
+    );
+    expect(nextPassVersion('2025-03-15T12:00:00.100Z', new Date('2025-03-15T12:00:09.250Z'))).toBe(
+      '2025-03-15T12:00:09.250Z',
     );
   });
 
-  it('compares with If-Modified-Since in whole seconds', () => {
-    const at = new Date('2025-03-15T12:00:00.700Z');
-    expect(unchangedSince(at, new Date('2025-03-15T12:00:00.000Z'))).toBe(true);
-    expect(unchangedSince(at, new Date('2025-03-15T11:59:59.000Z'))).toBe(false);
+  it('answer 304 only to a device holding the current version, in whole seconds', () => {
+    const first = '2025-03-15T12:00:00.100Z';
+    const held = new Date(passLastModified(first));
+    expect(passLastModified(first)).toBe('Sat, 15 Mar 2025 12:00:00 GMT');
+    expect(unchangedSince(first, held)).toBe(true);
+    // The change at 12:00:00.700 of issue 13: a new version in a later second, so the device gets it.
+    const second = nextPassVersion(first, new Date('2025-03-15T12:00:00.700Z'));
+    expect(unchangedSince(second, held)).toBe(false);
+  });
+});
+
+describe("Apple's update list", () => {
+  const registrations = [
+    { serialNumber: 'gc_b', updateTag: 7 },
+    { serialNumber: 'gc_a', updateTag: 0 },
+    { serialNumber: 'gc_c', updateTag: 9 },
+  ];
+
+  it('lists every registered pass without a tag, and the ones tagged after it with one', () => {
+    expect(updatedSerials(registrations, undefined, 9)).toEqual({
+      serialNumbers: ['gc_a', 'gc_b', 'gc_c'],
+      lastUpdated: '9',
+    });
+    expect(updatedSerials(registrations, 7, 9).serialNumbers).toEqual(['gc_c']);
+    expect(updatedSerials(registrations, 9, 9).serialNumbers).toEqual([]);
+  });
+
+  it("lists everything for a tag the counter never reached (an older scheme's millisecond tag)", () => {
+    expect(updatedSerials(registrations, 1_764_657_600_000, 9).serialNumbers).toEqual([
+      'gc_a',
+      'gc_b',
+      'gc_c',
+    ]);
   });
 });

@@ -1,0 +1,109 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeviceRegistrationTag } from '../core/apple-pass';
+import { db, tableName } from './dynamo-client';
+
+/**
+ * The update tags of Apple's update list (layout in table-definition.ts):
+ *
+ *   APPLEDEVICE#<dlid> / TAG            the device's counter: the last tag handed to a change
+ *   APPLEDEVICE#<dlid> / CARD#<cardId>  the registration (store/apple-passes.ts), with `updateTag`
+ *
+ * A change of a pass raises the counter of each device registered for it and writes the new value on
+ * the registration, in one transaction conditioned on the counter's previous value. The update list
+ * reads the counter first, then the registrations: every change whose transaction committed before that
+ * read has a tag at most the counter's, and every later one a greater tag, so a change committed after
+ * a tag was handed out is listed for it. No clock is involved.
+ */
+const counterKey = (dlid: string) => ({ PK: `APPLEDEVICE#${dlid}`, SK: 'TAG' });
+const registrationKey = (dlid: string, cardId: string) => ({
+  PK: `APPLEDEVICE#${dlid}`,
+  SK: `CARD#${cardId}`,
+});
+const MAX_ATTEMPTS = 10;
+
+async function readCounter(dlid: string): Promise<number> {
+  const out = await db().send(
+    new GetCommand({ TableName: tableName(), Key: counterKey(dlid), ConsistentRead: true }),
+  );
+  return Number(out.Item?.tag ?? 0);
+}
+
+/**
+ * Marks the card's pass changed on one device: its new tag, or `unregistered` when the device dropped
+ * the pass meanwhile (nothing written).
+ */
+export async function markPassChangedOnDevice(
+  cardId: string,
+  dlid: string,
+): Promise<number | 'unregistered'> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const tag = await readCounter(dlid);
+    const next = tag + 1;
+    try {
+      await db().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: tableName(),
+                Item: { ...counterKey(dlid), tag: next },
+                // Guarantees: each tag is handed to one change, in the order the counter moves.
+                ConditionExpression: tag === 0 ? 'attribute_not_exists(PK) OR tag = :tag' : 'tag = :tag',
+                ExpressionAttributeValues: { ':tag': tag },
+              },
+            },
+            {
+              Update: {
+                TableName: tableName(),
+                Key: registrationKey(dlid, cardId),
+                UpdateExpression: 'SET updateTag = :next',
+                // Guarantees: an unregistered pass is not brought back.
+                ConditionExpression: 'attribute_exists(PK)',
+                ExpressionAttributeValues: { ':next': next },
+              },
+            },
+          ],
+        }),
+      );
+      return next;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [counter, registration] = error.CancellationReasons ?? [];
+      if (registration?.Code === 'ConditionalCheckFailed') return 'unregistered';
+      const contended = counter?.Code === 'ConditionalCheckFailed' || counter?.Code === 'TransactionConflict';
+      if (!contended && registration?.Code !== 'TransactionConflict') throw error;
+    }
+  }
+  throw new Error('the update tag of an Apple device stayed contended');
+}
+
+/** The device's counter and its registrations of this pass type with their tags, read consistently. */
+export async function deviceUpdateTags(
+  dlid: string,
+  passTypeIdentifier: string,
+): Promise<{ counter: number; registrations: DeviceRegistrationTag[] }> {
+  // The counter first: see the module comment.
+  const counter = await readCounter(dlid);
+  const registrations: DeviceRegistrationTag[] = [];
+  let start: Record<string, unknown> | undefined;
+  let pages = 0;
+  do {
+    const out = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :card)',
+        ExpressionAttributeValues: { ':pk': `APPLEDEVICE#${dlid}`, ':card': 'CARD#' },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      if (item.passTypeIdentifier !== passTypeIdentifier) continue;
+      registrations.push({ serialNumber: String(item.cardId), updateTag: Number(item.updateTag ?? 0) });
+    }
+    start = out.LastEvaluatedKey;
+    pages += 1;
+  } while (start && pages < 100);
+  return { counter, registrations };
+}
