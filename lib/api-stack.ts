@@ -52,6 +52,11 @@ export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   // Records that a card's Google object may exist (GOOGLEOBJECT), so the wallet-sync consumer updates it.
   'google-wallet': 'readWrite',
   wallet: 'readWrite',
+  // The card-holder portal: lookups spend PIN attempts and rate-limit tokens, transfers move value.
+  portal: 'readWrite',
+  care: 'read',
+  // Reads the job-run records; queue depths come from SQS.
+  ops: 'read',
 };
 
 /** Wallet secrets per API function: only the Google save link signs with the service account. */
@@ -59,6 +64,8 @@ const WALLET_SECRETS: Partial<Record<ApiFunctionName, readonly WalletSecretName[
   'google-wallet': ['googleServiceAccount'],
   // Signs Apple Wallet passes; the only function that may read the pass certificate and key.
   wallet: ['applePassCertificates'],
+  // The portal's wallet buttons: the holder's Apple pass and Google save link.
+  portal: ['applePassCertificates', 'googleServiceAccount'],
 };
 
 const NO_AUTH_REASON =
