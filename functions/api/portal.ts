@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { Card, OperationContext } from '../core/card';
 import { displayStatus } from '../core/card';
-import { notFound } from '../core/errors';
+import { DomainError, notFound } from '../core/errors';
 import type { LedgerEntry } from '../core/ledger';
 import { portalWalletCard, portalWalletToken } from '../core/portal-wallet-token';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
@@ -40,6 +40,19 @@ async function holderCard(rawCode: string, givenPin: string | undefined): Promis
   });
 }
 
+/**
+ * A blocked or deactivated card is refused to its holder (who proved they hold it: code, and PIN where it
+ * has one): the portal shows no balance, history or wallet link for it and points to customer care.
+ */
+function usableCard(card: Card, now: Date): Card {
+  const status = displayStatus(card, now);
+  if (status === 'BLOCKED')
+    throw new DomainError('CARD_BLOCKED', 'This card is blocked. Contact customer care.');
+  if (status === 'DEACTIVATED')
+    throw new DomainError('CARD_NOT_ACTIVE', 'This card is no longer in use. Contact customer care.');
+  return card;
+}
+
 /** What a holder sees of their card: no ids of merchants, actors or staff reasons. */
 const holderCardView = (card: Card, programName: string, now: Date) => ({
   last4: card.last4,
@@ -71,7 +84,7 @@ export const operations: Operations = {
     summary: 'Card holder: balance and recent history by code (and PIN where the program has one)',
     body: z.object({ code, pin: pin.optional() }).strict(),
     run: async ({ body, now }) => {
-      const card = await holderCard(body.code, body.pin);
+      const card = usableCard(await holderCard(body.code, body.pin), now);
       const [program, history, secret] = await Promise.all([
         getProgram(card.programId, { cached: true }),
         cardHistory(card.id, PORTAL_HISTORY_ENTRIES, undefined),
@@ -91,7 +104,7 @@ export const operations: Operations = {
       .strict(),
     run: async ({ body, now }) => {
       // The source's PIN is checked here, before the transfer: a card with a PIN moves nothing without it.
-      const from = await holderCard(body.code, body.pin);
+      const from = usableCard(await holderCard(body.code, body.pin), now);
       if (body.pin === undefined && (await findPin(from.id))) throw miss();
       const to = await holderCard(body.toCode, body.toPin);
       if (to.programId !== from.programId || to.id === from.id) throw miss();

@@ -11,7 +11,15 @@ export const webBuilt = (dist = WEB_DIST): boolean =>
 /** Builds the portal and the console with Vite (the same as `npm run build`). */
 export async function buildWebApps(options: { readonly quiet?: boolean } = {}): Promise<void> {
   const { build } = await import('vite');
-  await build({ configFile: VITE_CONFIG, logLevel: options.quiet ? 'warn' : 'info' });
+  // React's production build whatever the caller's NODE_ENV (vitest sets 'test').
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: VITE_CONFIG, mode: 'production', logLevel: options.quiet ? 'warn' : 'info' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
 }
 
 /** `npm start` on a fresh clone: build once when web/dist is missing. */

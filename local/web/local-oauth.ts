@@ -117,7 +117,8 @@ Pick a demo staff role.</p><form method="post" action="${path('/oauth2/authorize
     ) {
       return oauthError(response, 'invalid_grant', 'the code is unknown, used, expired or not yours');
     }
-    const idToken = await options.issuer.mintStaffToken(pending.role, { expiresIn: TOKEN_SECONDS });
+    // A time span: jose reads a bare number as an absolute expiry (seconds since 1970).
+    const idToken = await options.issuer.mintStaffToken(pending.role, { expiresIn: `${TOKEN_SECONDS}s` });
     return send(
       response,
       200,

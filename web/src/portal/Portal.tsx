@@ -59,6 +59,7 @@ function messageOf(error: unknown): string {
     if (error.status === 404) return MISS;
     if (error.status === 429)
       return `Too many attempts. Try again in ${error.retryAfterSeconds ?? 60} seconds.`;
+    if (error.code === 'CARD_BLOCKED' || error.code === 'CARD_NOT_ACTIVE') return error.detail;
     if (error.code === 'VALIDATION_FAILED') return 'Check the code and PIN: the PIN is 4 to 12 digits.';
     return error.detail;
   }
