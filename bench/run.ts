@@ -18,6 +18,7 @@ const ALL = [
   'stream-lag',
   'timing-oracle',
   'export',
+  'web',
 ] as const;
 const asked = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = asked.filter((name) => !(ALL as readonly string[]).includes(name));

@@ -23,6 +23,7 @@ import {
   GiftCardFunction,
   grantWalletSecrets,
 } from './constructs/function';
+import { grantQueueDepthReads } from './constructs/queue-depths';
 import { grantUsageKeyRegistration, usagePlanPrefix } from './constructs/usage-keys';
 import { ApiWebAcl } from './constructs/web-acl';
 
@@ -36,7 +37,15 @@ export interface ApiStackProps extends StackProps {
   readonly throttlingBurstLimit?: number;
   /** Usage plan figures over functions/core/usage-plans.ts DEFAULT_USAGE_PLANS (cdk.json `usagePlans`). */
   readonly usagePlans?: UsagePlanOverrides;
+  /**
+   * The web apps' origin (lib/web-stack.ts): the one origin browsers may call the API from (CORS:
+   * preflights, the handlers' answers and API Gateway's own refusals). None: no CORS at all.
+   */
+  readonly consoleOrigin?: string;
 }
+
+/** What the console and the portal send and read across origins. */
+export const CORS_ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key'];
 
 /** Table access per API function: the health check, reports and the audit trail only read. */
 export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
@@ -115,6 +124,17 @@ export class ApiStack extends Stack {
       // (isBase64Encoded, decoded in functions/http/api-handler.ts before the size check and JSON parsing);
       // JSON answers (isBase64Encoded false) pass through unchanged.
       binaryMediaTypes: ['application/vnd.apple.pkpass', '*/*'],
+      // Preflights (OPTIONS, no authorizer) for the console's origin only.
+      ...(props.consoleOrigin
+        ? {
+            defaultCorsPreflightOptions: {
+              allowOrigins: [props.consoleOrigin],
+              allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+              allowHeaders: CORS_ALLOW_HEADERS,
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
@@ -167,7 +187,13 @@ export class ApiStack extends Stack {
         serviceName: `giftcard-api-${fn}`,
         description: `Gift card API '${fn}' handler: ${routesOf(fn).length} route(s) of functions/http/route-table.ts`,
         tableAccess: API_TABLE_ACCESS[fn],
-        ...(fn === 'merchants' ? { environment: { USAGE_PLAN_PREFIX: planPrefix } } : {}),
+        environment: {
+          ...(fn === 'merchants' ? { USAGE_PLAN_PREFIX: planPrefix } : {}),
+          // Answers carry Access-Control-Allow-Origin for this origin only (functions/http/api-handler.ts).
+          ...(props.consoleOrigin ? { CORS_ALLOWED_ORIGIN: props.consoleOrigin } : {}),
+          // The Ops page lists this region's dead-letter queues (CloudFormation names them <stack>-Dlq...).
+          ...(fn === 'ops' ? { OPS_QUEUE_PREFIX: 'GiftCard-' } : {}),
+        },
       });
       grantWalletSecrets(functions[fn], props.runtime, WALLET_SECRETS[fn] ?? []);
     }
@@ -196,10 +222,11 @@ export class ApiStack extends Stack {
     });
     // Apple's devices call the pass's webServiceURL: this stage's URL, built from the API id (the stage's own
     // url would make the function depend on the deployment, which depends on the function's methods).
-    this.functions.wallet.function.addEnvironment(
-      'PUBLIC_BASE_URL',
-      `https://${this.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${props.stageName ?? 'live'}`,
-    );
+    const publicBaseUrl = `https://${this.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${props.stageName ?? 'live'}`;
+    this.functions.wallet.function.addEnvironment('PUBLIC_BASE_URL', publicBaseUrl);
+    // The portal's wallet button builds the same pass (its webServiceURL).
+    this.functions.portal.function.addEnvironment('PUBLIC_BASE_URL', publicBaseUrl);
+    grantQueueDepthReads(this.functions.ops);
 
     const integrations = new Map<ApiFunctionName, apigateway.LambdaIntegration>();
     for (const route of ROUTES) {
@@ -254,7 +281,13 @@ export class ApiStack extends Stack {
         requestId: '$context.requestId',
         ...('status' in problem ? { status: problem.status } : {}),
       });
-      const headers: Record<string, string> = 'headers' in problem ? problem.headers : {};
+      const headers: Record<string, string> = {
+        ...('headers' in problem ? problem.headers : {}),
+        // A refusal by API Gateway itself (authorizer, usage plan) is readable by the console too.
+        ...(props.consoleOrigin
+          ? { 'Access-Control-Allow-Origin': props.consoleOrigin, Vary: 'Origin' }
+          : {}),
+      };
       this.api.addGatewayResponse(problem.id, {
         type: apigateway.ResponseType.of(problem.type),
         statusCode: String(body.status),

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import * as z from 'zod';
+import { config } from '../config';
 import { DomainError, TimedOutError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
 import { settleLastUseWrites } from '../store/api-keys';
@@ -241,7 +242,7 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
 
   const answer = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
-    return answerInTime(context, requestId, respond(event, requestId));
+    return withCors(event, await answerInTime(context, requestId, respond(event, requestId)));
   };
 
   const respond = async (event: APIGatewayProxyEvent, requestId: string): Promise<APIGatewayProxyResult> => {
@@ -327,6 +328,29 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
 
   // Middy's own early timeout throws (a bare 502 from API Gateway); answerInTime answers instead.
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 }).handler(dispatch);
+}
+
+/**
+ * CORS for the web apps' origin (CORS_ALLOWED_ORIGIN, set by lib/api-stack.ts): an answer to a request
+ * from that origin says so; any other origin gets no CORS header, so browsers elsewhere cannot read it.
+ */
+function withCors(event: APIGatewayProxyEvent, result: APIGatewayProxyResult): APIGatewayProxyResult {
+  const allowed = config().CORS_ALLOWED_ORIGIN;
+  if (!allowed) return result;
+  const origin = header(event, 'origin');
+  return {
+    ...result,
+    headers: {
+      ...result.headers,
+      Vary: 'Origin',
+      ...(origin === allowed
+        ? {
+            'Access-Control-Allow-Origin': allowed,
+            'Access-Control-Expose-Headers': 'Retry-After, Idempotent-Replayed, X-Request-Id',
+          }
+        : {}),
+    },
+  };
 }
 
 /** How long before the function's timeout a request still running is answered 503 TIMED_OUT. */
