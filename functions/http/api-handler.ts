@@ -335,7 +335,7 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
  * from that origin says so; any other origin gets no CORS header, so browsers elsewhere cannot read it.
  */
 function withCors(event: APIGatewayProxyEvent, result: APIGatewayProxyResult): APIGatewayProxyResult {
-  const allowed = config().CORS_ALLOWED_ORIGIN;
+  const allowed = corsOrigin();
   if (!allowed) return result;
   const origin = header(event, 'origin');
   return {
@@ -351,6 +351,19 @@ function withCors(event: APIGatewayProxyEvent, result: APIGatewayProxyResult): A
         : {}),
     },
   };
+}
+
+/**
+ * The configured origin, or none. A configuration that does not parse is the operation's problem (its
+ * reads fail with the reason); the CORS header alone never turns an answer into an error, and the system
+ * function's health check needs no configuration at all.
+ */
+function corsOrigin(): string | undefined {
+  try {
+    return config().CORS_ALLOWED_ORIGIN;
+  } catch {
+    return undefined;
+  }
 }
 
 /** How long before the function's timeout a request still running is answered 503 TIMED_OUT. */
