@@ -124,17 +124,6 @@ export class ApiStack extends Stack {
       // (isBase64Encoded, decoded in functions/http/api-handler.ts before the size check and JSON parsing);
       // JSON answers (isBase64Encoded false) pass through unchanged.
       binaryMediaTypes: ['application/vnd.apple.pkpass', '*/*'],
-      // Preflights (OPTIONS, no authorizer) for the console's origin only.
-      ...(props.consoleOrigin
-        ? {
-            defaultCorsPreflightOptions: {
-              allowOrigins: [props.consoleOrigin],
-              allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-              allowHeaders: CORS_ALLOW_HEADERS,
-              maxAge: Duration.hours(1),
-            },
-          }
-        : {}),
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
@@ -254,6 +243,8 @@ export class ApiStack extends Stack {
       );
     }
 
+    if (props.consoleOrigin) this.addCorsPreflights(props.consoleOrigin);
+
     const plans = usagePlans(props.usagePlans);
     const stagePlans: Partial<Record<UsagePlanTier, apigateway.UsagePlan>> = {};
     for (const tier of USAGE_PLAN_TIERS) {
@@ -322,6 +313,28 @@ export class ApiStack extends Stack {
     );
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
+  }
+
+  /**
+   * Preflights (OPTIONS, a mock integration, no authorizer) for the console's origin only, on the resources
+   * the web apps call: staff routes and the portal's. Merchant-only and Apple web service resources get
+   * none (no browser calls them), which keeps the stack's resource count down (CloudFormation allows 500).
+   */
+  private addCorsPreflights(origin: string): void {
+    const browserPaths = new Set(
+      ROUTES.filter(
+        (route) =>
+          ('staff' in route.access && (route.access.staff?.length ?? 0) > 0) || route.fn === 'portal',
+      ).map((route) => route.path),
+    );
+    for (const path of browserPaths) {
+      this.api.root.resourceForPath(path).addCorsPreflight({
+        allowOrigins: [origin],
+        allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        allowHeaders: CORS_ALLOW_HEADERS,
+        maxAge: Duration.hours(1),
+      });
+    }
   }
 
   /** One alarm over every API function's `ApiRequestTimedOut` log lines (a metric filter on each log group). */

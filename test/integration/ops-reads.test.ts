@@ -66,11 +66,9 @@ describe('dead-letter depths', () => {
         `${base}/GiftCard-Api-us-east-1-Work-ABC`,
       ],
     });
-    sqs
-      .on(GetQueueAttributesCommand)
-      .resolves({
-        Attributes: { ApproximateNumberOfMessages: '7', ApproximateNumberOfMessagesNotVisible: '1' },
-      });
+    sqs.on(GetQueueAttributesCommand).resolves({
+      Attributes: { ApproximateNumberOfMessages: '7', ApproximateNumberOfMessagesNotVisible: '1' },
+    });
     const depths = await deadLetterDepths();
     expect(depths).toEqual({
       source: 'sqs',
