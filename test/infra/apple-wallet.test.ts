@@ -35,7 +35,7 @@ describe('Apple Wallet infrastructure', () => {
     expect(secret.DeletionPolicy).toBe('Retain');
   });
 
-  it('lets only the wallet function read them, and tells it where they are and its public URL', () => {
+  it('lets only the wallet function and the portal (the holder’s Add to Apple Wallet) read them, with their public URL', () => {
     const readers: string[] = [];
     for (const stack of [set.api, set.streams, set.schedules]) {
       const t = template(stack);
@@ -52,7 +52,7 @@ describe('Apple Wallet infrastructure', () => {
         }
       }
     }
-    expect(readers).toEqual(['giftcard-api-wallet']);
+    expect(readers.sort()).toEqual(['giftcard-api-portal', 'giftcard-api-wallet']);
   });
 
   it('serves every wallet route (HEAD of the pass too) from the wallet function, with pkpass as binary media', () => {
