@@ -23,6 +23,8 @@ let stack: LocalStack;
 let browser: TestBrowser;
 let demo: NonNullable<LocalStack['demo']>;
 const violations: AxeViolation[] = [];
+/** How long a page may take to show what the API answered (a bound on waiting, not a measured figure). */
+const EVENTUALLY = { timeout: 60_000, interval: 250 };
 const scanned: string[] = [];
 
 async function scan(page: Page, name: string): Promise<void> {
@@ -84,7 +86,7 @@ describe('staff console', () => {
     await scan(page, 'console-search');
     await page.getByRole('link', { name: card.card.id }).click();
 
-    await expect.poll(() => page.getByTestId('card-balance').textContent()).toBe('$25.00');
+    await expect.poll(() => page.getByTestId('card-balance').textContent(), EVENTUALLY).toBe('$25.00');
     await page.getByRole('button', { name: 'Adjust' }).click();
     await page.getByLabel(/^Amount in USD/).fill('5.00');
     // No reason, no review: the reason is required.
@@ -95,7 +97,7 @@ describe('staff console', () => {
     await page.getByRole('button', { name: 'Confirm' }).click();
 
     await page.getByTestId('action-notice').waitFor();
-    await expect.poll(() => page.getByTestId('card-balance').textContent()).toBe('$30.00');
+    await expect.poll(() => page.getByTestId('card-balance').textContent(), EVENTUALLY).toBe('$30.00');
     const entry = page.getByTestId('ledger').getByRole('row', { name: /ADJUST_INCREMENT/ });
     expect(await entry.textContent()).toContain('Goodwill for a late delivery');
     expect(await entry.textContent()).toContain('CONSOLE');
@@ -118,7 +120,7 @@ describe('staff console', () => {
     await portal.goto(stack.baseUrl);
     await portal.getByLabel('Card code').fill(card.code);
     await portal.getByRole('button', { name: 'Check balance' }).click();
-    await expect.poll(() => portal.getByTestId('portal-balance').textContent()).toBe('$30.00');
+    await expect.poll(() => portal.getByTestId('portal-balance').textContent(), EVENTUALLY).toBe('$30.00');
     await scan(portal, 'portal-balance');
 
     const page = await signIn('support', `/console/cards/${card.card.id}`);
@@ -127,14 +129,14 @@ describe('staff console', () => {
     await page.getByRole('button', { name: 'Review' }).click();
     await page.getByRole('button', { name: 'Confirm' }).click();
     await page.getByTestId('action-notice').waitFor();
-    await expect.poll(() => page.locator('h1 .status').textContent()).toBe('BLOCKED');
+    await expect.poll(() => page.locator('h1 .status').textContent(), EVENTUALLY).toBe('BLOCKED');
     await page.close();
 
     await portal.getByRole('button', { name: 'Check another card' }).click();
     await portal.getByLabel('Card code').fill(card.code);
     await portal.getByRole('button', { name: 'Check balance' }).click();
     await expect
-      .poll(() => portal.getByTestId('portal-error').textContent())
+      .poll(() => portal.getByTestId('portal-error').textContent(), EVENTUALLY)
       .toBe('This card is blocked. Contact customer care.');
     expect(await portal.getByTestId('portal-balance').count()).toBe(0);
     await portal.close();
@@ -152,11 +154,13 @@ describe('staff console', () => {
       request('GET', `/v1/reports/summary?from=${from}&to=${today}&currency=USD`, {
         token: demo.staffTokens.finance,
       });
-    await expect.poll(async () => (await report()).body.items[0]?.outstandingLiability).toBe(expected);
+    await expect
+      .poll(async () => (await report()).body.items[0]?.outstandingLiability, EVENTUALLY)
+      .toBe(expected);
 
     const page = await signIn('finance', '/console/finance');
     const shown = `$${(expected / 100).toFixed(2)}`;
-    await expect.poll(() => page.getByTestId('chart-last-liability').textContent()).toBe(shown);
+    await expect.poll(() => page.getByTestId('chart-last-liability').textContent(), EVENTUALLY).toBe(shown);
     expect(await page.getByTestId('summary-liability').textContent()).toBe(shown);
 
     // An export as of a moment past the settle margin, started from the page.
@@ -168,7 +172,7 @@ describe('staff console', () => {
       .poll(async () => {
         await page.getByRole('button', { name: 'Refresh' }).click();
         return row.locator('.export-status').textContent();
-      })
+      }, EVENTUALLY)
       .toBe('SUCCEEDED');
     await scan(page, 'console-finance');
     const link = row.locator('a.export-file', { hasText: 'balances' }).first();
@@ -206,7 +210,9 @@ describe('staff console', () => {
     expect(rotated).toMatch(/^gk_/);
     expect(rotated).not.toBe(created);
     expect((await request('GET', `/v1/cards/${card.card.id}`, { token: rotated })).status).toBe(200);
-    await expect.poll(() => keyRow.locator('.key-state').textContent()).toMatch(/^rotated, works until/);
+    await expect
+      .poll(() => keyRow.locator('.key-state').textContent(), EVENTUALLY)
+      .toMatch(/^rotated, works until/);
     await scan(page, 'console-admin');
     await page.getByRole('tab', { name: 'Programs' }).click();
     await page.getByRole('heading', { name: 'Programs' }).waitFor();
@@ -226,11 +232,13 @@ describe('staff console', () => {
     await ops.getByTestId('dlq-source').waitFor();
     expect(await ops.getByTestId('dlq-source').textContent()).toContain('Not SQS');
     await expect
-      .poll(() =>
-        ops
-          .getByTestId('job-runs')
-          .getByRole('row', { name: /hold-expiry/ })
-          .count(),
+      .poll(
+        () =>
+          ops
+            .getByTestId('job-runs')
+            .getByRole('row', { name: /hold-expiry/ })
+            .count(),
+        EVENTUALLY,
       )
       .toBeGreaterThan(0);
     await scan(ops, 'console-ops');
@@ -280,7 +288,7 @@ describe('card-holder portal', () => {
     expect(first?.status).toBe(404);
 
     await check(card.code, '4821');
-    await expect.poll(() => page.getByTestId('portal-balance').textContent()).toBe('$42.00');
+    await expect.poll(() => page.getByTestId('portal-balance').textContent(), EVENTUALLY).toBe('$42.00');
     expect(await page.getByRole('link', { name: 'Add to Apple Wallet' }).getAttribute('href')).toMatch(
       /\/v1\/portal\/wallet\/apple\/gc_/,
     );
@@ -298,7 +306,7 @@ describe('card-holder portal', () => {
     await page.getByRole('button', { name: 'Move the balance to another card' }).click();
     await page.getByLabel("The other card's code").fill(to.code);
     await page.getByRole('button', { name: 'Move the balance' }).click();
-    await expect.poll(() => page.getByRole('status').textContent()).toContain('now holds $20.00');
+    await expect.poll(() => page.getByRole('status').textContent(), EVENTUALLY).toContain('now holds $20.00');
     await scan(page, 'portal-transfer');
     const destination = await request('GET', `/v1/cards/${to.card.id}`, { token: demo.staffTokens.support });
     expect(destination.body.balance).toBe(2000);
