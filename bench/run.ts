@@ -19,6 +19,7 @@ const ALL = [
   'timing-oracle',
   'pass-sign',
   'export',
+  'web',
 ] as const;
 const asked = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = asked.filter((name) => !(ALL as readonly string[]).includes(name));

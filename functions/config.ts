@@ -144,6 +144,12 @@ const fields = {
   EXPORT_BUCKET_NAME: optional(text()),
   /** Set only locally (s3rver); in AWS the SDK's regional endpoint is used. */
   S3_ENDPOINT: optional(url),
+  /** The web apps' origin: API answers to a request from it carry Access-Control-Allow-Origin (CORS). */
+  CORS_ALLOWED_ORIGIN: optional(url),
+  /** The ops API lists dead-letter queues whose names start with this (the region's stacks' queues). */
+  OPS_QUEUE_PREFIX: optional(text(1, 80)),
+  /** Set only locally: the local stack's dead-letter files (`<consumer>.jsonl`), shown in place of SQS. */
+  LOCAL_DLQ_DIR: optional(text()),
   /**
    * The export state machine (plan -> segments -> finalize) POST /v1/exports starts in AWS. Unset (npm
    * start, tests), exports run in this process with the same handlers (functions/store/export-runner.ts).

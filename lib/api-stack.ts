@@ -24,6 +24,7 @@ import {
   GiftCardFunction,
   grantWalletSecrets,
 } from './constructs/function';
+import { grantQueueDepthReads } from './constructs/queue-depths';
 import { grantUsageKeyRegistration, usagePlanPrefix } from './constructs/usage-keys';
 import { ApiWebAcl } from './constructs/web-acl';
 
@@ -39,6 +40,11 @@ export interface ApiStackProps extends StackProps {
   readonly usagePlans?: UsagePlanOverrides;
   /** The API's custom domain (cdk.json `apiDomain`); Apple Wallet passes need it. */
   readonly apiDomain?: { readonly name: string; readonly certificateArn: string };
+  /**
+   * The web apps' origin (lib/web-stack.ts): the one origin browsers may call the API from (CORS:
+   * preflights, the handlers' answers and API Gateway's own refusals). None: no CORS at all.
+   */
+  readonly consoleOrigin?: string;
 }
 
 /**
@@ -54,6 +60,9 @@ export function walletBaseUrl(domainName: string): string {
   return url;
 }
 
+/** What the console and the portal send and read across origins. */
+export const CORS_ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key'];
+
 /** Table access per API function: the health check, reports and the audit trail only read. */
 export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   system: 'read',
@@ -68,6 +77,11 @@ export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   // Records that a card's Google object may exist (GOOGLEOBJECT), so the wallet-sync consumer updates it.
   'google-wallet': 'readWrite',
   wallet: 'readWrite',
+  // The card-holder portal: lookups spend PIN attempts and rate-limit tokens, transfers move value.
+  portal: 'readWrite',
+  care: 'read',
+  // Reads the job-run records; queue depths come from SQS.
+  ops: 'read',
 };
 
 /** Wallet secrets per API function: only the Google save link signs with the service account. */
@@ -75,6 +89,8 @@ const WALLET_SECRETS: Partial<Record<ApiFunctionName, readonly WalletSecretName[
   'google-wallet': ['googleServiceAccount'],
   // Signs Apple Wallet passes; the only function that may read the pass certificate and key.
   wallet: ['applePassCertificates'],
+  // The portal's wallet buttons: the holder's Apple pass and Google save link.
+  portal: ['applePassCertificates', 'googleServiceAccount'],
 };
 
 const NO_AUTH_REASON =
@@ -176,7 +192,13 @@ export class ApiStack extends Stack {
         serviceName: `giftcard-api-${fn}`,
         description: `Gift card API '${fn}' handler: ${routesOf(fn).length} route(s) of functions/http/route-table.ts`,
         tableAccess: API_TABLE_ACCESS[fn],
-        ...(fn === 'merchants' ? { environment: { USAGE_PLAN_PREFIX: planPrefix } } : {}),
+        environment: {
+          ...(fn === 'merchants' ? { USAGE_PLAN_PREFIX: planPrefix } : {}),
+          // Answers carry Access-Control-Allow-Origin for this origin only (functions/http/api-handler.ts).
+          ...(props.consoleOrigin ? { CORS_ALLOWED_ORIGIN: props.consoleOrigin } : {}),
+          // The Ops page lists this region's dead-letter queues (CloudFormation names them <stack>-Dlq...).
+          ...(fn === 'ops' ? { OPS_QUEUE_PREFIX: 'GiftCard-' } : {}),
+        },
       });
       grantWalletSecrets(functions[fn], props.runtime, WALLET_SECRETS[fn] ?? []);
     }
@@ -220,6 +242,11 @@ export class ApiStack extends Stack {
       // Point the name at this (a CNAME or an alias record in the zone that holds the name).
       new CfnOutput(this, 'ApiDomainTarget', { value: domain.domainNameAliasDomainName });
     }
+    // The portal's wallet button builds the same pass (its webServiceURL): the same custom domain.
+    if (props.apiDomain) {
+      this.functions.portal.function.addEnvironment('PUBLIC_BASE_URL', walletBaseUrl(props.apiDomain.name));
+    }
+    grantQueueDepthReads(this.functions.ops);
 
     const integrations = new Map<ApiFunctionName, apigateway.LambdaIntegration>();
     for (const route of ROUTES) {
@@ -246,6 +273,8 @@ export class ApiStack extends Stack {
           : { authorizationType: apigateway.AuthorizationType.NONE, requestValidator },
       );
     }
+
+    if (props.consoleOrigin) this.addCorsPreflights(props.consoleOrigin);
 
     const plans = usagePlans(props.usagePlans);
     const stagePlans: Partial<Record<UsagePlanTier, apigateway.UsagePlan>> = {};
@@ -274,7 +303,13 @@ export class ApiStack extends Stack {
         requestId: '$context.requestId',
         ...('status' in problem ? { status: problem.status } : {}),
       });
-      const headers: Record<string, string> = 'headers' in problem ? problem.headers : {};
+      const headers: Record<string, string> = {
+        ...('headers' in problem ? problem.headers : {}),
+        // A refusal by API Gateway itself (authorizer, usage plan) is readable by the console too.
+        ...(props.consoleOrigin
+          ? { 'Access-Control-Allow-Origin': props.consoleOrigin, Vary: 'Origin' }
+          : {}),
+      };
       this.api.addGatewayResponse(problem.id, {
         type: apigateway.ResponseType.of(problem.type),
         statusCode: String(body.status),
@@ -309,6 +344,28 @@ export class ApiStack extends Stack {
     );
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
+  }
+
+  /**
+   * Preflights (OPTIONS, a mock integration, no authorizer) for the console's origin only, on the resources
+   * the web apps call: staff routes and the portal's. Merchant-only and Apple web service resources get
+   * none (no browser calls them), which keeps the stack's resource count down (CloudFormation allows 500).
+   */
+  private addCorsPreflights(origin: string): void {
+    const browserPaths = new Set(
+      ROUTES.filter(
+        (route) =>
+          ('staff' in route.access && (route.access.staff?.length ?? 0) > 0) || route.fn === 'portal',
+      ).map((route) => route.path),
+    );
+    for (const path of browserPaths) {
+      this.api.root.resourceForPath(path).addCorsPreflight({
+        allowOrigins: [origin],
+        allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        allowHeaders: CORS_ALLOW_HEADERS,
+        maxAge: Duration.hours(1),
+      });
+    }
   }
 
   /** One alarm over every API function's `ApiRequestTimedOut` log lines (a metric filter on each log group). */

@@ -4,6 +4,14 @@ import type { Construct } from 'constructs';
 import { STAFF_ROLES, type StaffRole } from '../functions/http/route-table';
 import type { StaffAuthSettings } from './constructs/function';
 
+export interface AuthStackProps extends StackProps {
+  /**
+   * The staff console's sign-in (lib/web-stack.ts): the site's origin for the OAuth callback and sign-out
+   * URLs, and the hosted UI domain prefix. Without it the client allows SRP only (no hosted UI).
+   */
+  readonly console?: { readonly siteOrigin: string; readonly domainPrefix: string };
+}
+
 /** Lower precedence wins when a user is in several groups (Cognito's `cognito:preferred_role`). */
 const GROUP_PRECEDENCE: Record<StaffRole, number> = { admin: 0, finance: 10, support: 20, ops: 30 };
 
@@ -25,8 +33,10 @@ export class AuthStack extends Stack {
   readonly groups: Record<StaffRole, cognito.UserPoolGroup>;
   /** Issuer, JWKS URL and audience for functions/config.ts STAFF_*. */
   readonly staffAuth: StaffAuthSettings;
+  /** `https://<prefix>.auth.<region>.amazoncognito.com` when the console's sign-in is configured. */
+  readonly hostedUiBaseUrl: string | undefined;
 
-  constructor(scope: Construct, id: string, props: StackProps) {
+  constructor(scope: Construct, id: string, props: AuthStackProps) {
     super(scope, id, { terminationProtection: true, ...props });
 
     this.userPool = new cognito.UserPool(this, 'StaffUserPool', {
@@ -69,19 +79,40 @@ export class AuthStack extends Stack {
     }
     this.groups = groups as Record<StaffRole, cognito.UserPoolGroup>;
 
+    const signIn = props.console;
     this.consoleClient = this.userPool.addClient('StaffConsoleClient', {
       userPoolClientName: 'staff-console',
       // A browser app: no client secret; SRP so the password never leaves the browser.
       generateSecret: false,
       authFlows: { userSrp: true },
-      // The hosted UI / OAuth flows come with the web console (callback URLs are unknown until then).
-      disableOAuth: true,
+      // The console signs in through the hosted UI (password + TOTP, as the pool requires) with the
+      // authorization code flow; the console always sends a PKCE S256 challenge (web/src/console/auth.ts).
+      // No implicit flow: tokens never travel in URLs.
+      ...(signIn
+        ? {
+            oAuth: {
+              flows: { authorizationCodeGrant: true },
+              scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+              callbackUrls: [`${signIn.siteOrigin}/console/callback`],
+              logoutUrls: [`${signIn.siteOrigin}/console/`],
+            },
+            supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+          }
+        : { disableOAuth: true }),
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
       idTokenValidity: Duration.hours(1),
       accessTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.hours(12),
     });
+
+    if (signIn) {
+      const domain = this.userPool.addDomain('HostedUi', {
+        cognitoDomain: { domainPrefix: signIn.domainPrefix },
+      });
+      this.hostedUiBaseUrl = domain.baseUrl();
+      new CfnOutput(this, 'StaffHostedUiUrl', { value: this.hostedUiBaseUrl });
+    }
 
     const issuer = `https://cognito-idp.${this.region}.amazonaws.com/${this.userPool.userPoolId}`;
     this.staffAuth = {

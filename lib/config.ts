@@ -55,6 +55,32 @@ const apiDomainSchema = z.strictObject({
     ),
 });
 
+/** The web apps of a region (lib/web-stack.ts): where they are served and the staff sign-in domain. */
+const webSchema = z.strictObject({
+  /** A custom domain for the portal and the console (else CloudFront's own `*.cloudfront.net` name). */
+  domainName: z
+    .string()
+    .regex(
+      /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+      'must be a lower-case DNS name',
+    )
+    .optional(),
+  /** The ACM certificate (in us-east-1, as CloudFront requires) for domainName. */
+  certificateArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/,
+      'must be an ACM certificate ARN in us-east-1',
+    )
+    .optional(),
+  /** The Cognito hosted UI domain prefix (`<prefix>.auth.<region>.amazoncognito.com`), unique in the region. */
+  authDomainPrefix: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'must be lower-case letters, digits and hyphens')
+    .refine((prefix) => !/aws|amazon|cognito/.test(prefix), 'must not contain aws, amazon or cognito')
+    .optional(),
+});
+
 const regionSchema = z.strictObject({
   region: z.string().regex(AWS_REGION, 'must be an AWS region name such as us-east-1'),
   /** One digit carried in card code prefixes and ids (functions/config.ts REGION_CODE). */
@@ -69,6 +95,13 @@ const regionSchema = z.strictObject({
   usagePlans: usagePlansSchema.optional() as z.ZodOptional<z.ZodType<UsagePlanOverrides>>,
   /** The API's custom domain: without one, Apple Wallet passes are not offered (they need a stable URL). */
   apiDomain: apiDomainSchema.optional(),
+  /** The web apps' domain and sign-in (optional: CloudFront's name and a default prefix otherwise). */
+  web: webSchema
+    .refine((web) => (web.domainName === undefined) === (web.certificateArn === undefined), {
+      message: 'domainName and certificateArn go together',
+      path: ['certificateArn'],
+    })
+    .optional(),
 });
 
 const regionsSchema = z

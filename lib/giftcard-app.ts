@@ -8,6 +8,7 @@ import { DataStack } from './data-stack';
 import { ExportsStack } from './exports-stack';
 import { SchedulesStack } from './schedules-stack';
 import { StreamsStack } from './streams-stack';
+import { authDomainPrefix, WebContentStack, WebStack } from './web-stack';
 
 export const PROJECT_TAG = 'giftcard';
 
@@ -20,6 +21,8 @@ export interface RegionStacks {
   readonly streams: StreamsStack;
   readonly schedules: SchedulesStack;
   readonly exports: ExportsStack;
+  readonly web: WebStack;
+  readonly webContent: WebContentStack;
 }
 
 export interface BuildOptions {
@@ -29,6 +32,8 @@ export interface BuildOptions {
   readonly functionsDir?: string;
   /** Register the cdk-nag AwsSolutions checks. @default true */
   readonly nag?: boolean;
+  /** The built web apps. @default <repo>/web/dist */
+  readonly webDistDir?: string;
 }
 
 export const stackName = (component: string, region: string): string => `GiftCard-${component}-${region}`;
@@ -60,9 +65,15 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       region,
       description: describe('data key, single table, card-code pepper'),
     });
+    const web = new WebStack(app, stackName('Web', region.region), {
+      env,
+      region,
+      description: describe('portal and staff console: private bucket, CloudFront (OAC), security headers'),
+    });
     const auth = new AuthStack(app, stackName('Auth', region.region), {
       env,
-      description: describe('staff user pool, role groups, console client'),
+      console: { siteOrigin: web.siteOrigin, domainPrefix: authDomainPrefix(region) },
+      description: describe('staff user pool, role groups, console client, hosted UI'),
     });
     const runtime: FunctionRuntime = {
       region,
@@ -86,7 +97,20 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       runtime,
       ...(region.usagePlans ? { usagePlans: region.usagePlans } : {}),
       ...(region.apiDomain ? { apiDomain: region.apiDomain } : {}),
+      consoleOrigin: web.siteOrigin,
+      // One method per route plus a CORS preflight per resource: written without indentation, the template
+      // stays well inside CloudFormation's 1 MB.
+      suppressTemplateIndentation: true,
       description: describe('REST API, authorizer, usage plans, handlers, WAF'),
+    });
+    const webContent = new WebContentStack(app, stackName('WebContent', region.region), {
+      env,
+      site: web,
+      apiUrl: api.api.url,
+      hostedUiBaseUrl: auth.hostedUiBaseUrl ?? '',
+      consoleClientId: auth.consoleClient.userPoolClientId,
+      ...(options.webDistDir ? { distDir: options.webDistDir } : {}),
+      description: describe('portal and staff console files and config.json'),
     });
     const streams = new StreamsStack(app, stackName('Streams', region.region), {
       env,
@@ -102,7 +126,7 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
     // POST /v1/exports starts the state machine; GET signs download links for its files.
     exports.grantApi(api.functions.exports);
 
-    const stacks = { data, auth, exports, api, streams, schedules };
+    const stacks = { data, auth, exports, api, streams, schedules, web, webContent };
     for (const [component, stack] of Object.entries(stacks)) {
       Tags.of(stack).add('component', component);
       Tags.of(stack).add('region-code', region.regionCode);

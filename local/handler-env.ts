@@ -22,6 +22,8 @@ export interface HandlerEnvironment {
   };
   /** Apple Wallet passes: the certificate JSON (local/apple-certificates.ts) and the API's base URL. */
   readonly applePass?: { readonly certificatesJson: string; readonly publicBaseUrl: string };
+  /** The stream poller's dead-letter files, which the ops API shows in place of SQS queues. */
+  readonly dlqDir?: string;
 }
 
 /** The variables the Lambda functions get from CDK in AWS (functions/config.ts), for in-process handlers. */
@@ -58,6 +60,7 @@ export function handlerEnvironment(env: HandlerEnvironment): Record<string, stri
           GOOGLE_SERVICE_ACCOUNT_JSON: env.walletPush.googleServiceAccountJson,
         }
       : {}),
+    ...(env.dlqDir ? { LOCAL_DLQ_DIR: env.dlqDir } : {}),
     ...(env.applePass
       ? {
           APPLE_PASS_CERTIFICATES: env.applePass.certificatesJson,

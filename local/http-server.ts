@@ -31,7 +31,18 @@ export interface HttpServerOptions {
   readonly timeoutMs?: number;
   /** The authorizer and usage plans in front of merchant and staff routes (local/gateway-auth.ts). */
   readonly gateway?: LocalGatewayAuth;
+  /**
+   * What answers requests no API route matches (the web apps, the local OAuth issuer); true when it
+   * answered. Without one, or when it declines, such requests get the API's 404.
+   */
+  readonly fallback?: LocalFallback;
 }
+
+export type LocalFallback = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  body: Buffer,
+) => Promise<boolean>;
 
 export interface LocalHttpServer {
   readonly port: number;
@@ -193,6 +204,9 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
       return finish(413);
     }
     if (matched.kind === 'not-found') {
+      if (options.fallback && (await options.fallback(request, response, body))) {
+        return finish(response.statusCode);
+      }
       writeProblem(
         response,
         {

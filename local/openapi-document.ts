@@ -6,10 +6,13 @@
  * the checked-in file differs from what this builds.
  */
 import { operations as cards } from '../functions/api/cards';
+import { operations as care } from '../functions/api/care';
 import { operations as exports } from '../functions/api/exports';
 import { operations as fraud } from '../functions/api/fraud';
 import { operations as googleWallet } from '../functions/api/google-wallet';
 import { operations as merchants } from '../functions/api/merchants';
+import { operations as ops } from '../functions/api/ops';
+import { operations as portal } from '../functions/api/portal';
 import { operations as programs } from '../functions/api/programs';
 import { operations as reports } from '../functions/api/reports';
 import { operations as system } from '../functions/api/system';
@@ -33,6 +36,9 @@ export const ALL_OPERATIONS = {
   wallet,
   reports,
   exports,
+  portal,
+  care,
+  ops,
 };
 
 export const buildOpenApiDocument = (): OpenApiDocument => openApiDocument(ALL_OPERATIONS);

@@ -10,8 +10,8 @@ const states = (list: readonly CardState[]) =>
 
 export function policyMatrixMarkdown(): string {
   const header = [
-    '| verb | what it does | merchant key | staff | jobs | card states (merchant / staff / jobs) | expired card | PIN | own entry or hold only | program limits | reason |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| verb | what it does | merchant key | staff | jobs | card holder (portal) | card states (merchant / staff / jobs / holder) | expired card | PIN | own entry or hold only | program limits | reason |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const rows = CARD_VERBS.map((verb) => {
     const rule = CARD_POLICY[verb];
@@ -21,7 +21,8 @@ export function policyMatrixMarkdown(): string {
       rule.merchant ? `\`${rule.merchant}\`` : '—',
       rule.staff.length > 0 ? rule.staff.join(', ') : '—',
       rule.system ? 'yes' : '—',
-      `${states(rule.states.merchant)} / ${states(rule.states.staff)} / ${states(rule.states.system)}`,
+      rule.holder ? 'yes' : '—',
+      `${states(rule.states.merchant)} / ${states(rule.states.staff)} / ${states(rule.states.system)} / ${states(rule.states.holder ?? [])}`,
       rule.expiry === 'REFUSE' ? 'refused' : 'as its state',
       {
         SPEND: "merchants, by the program's PIN policy",

@@ -1,4 +1,5 @@
 import { SCHEDULED_JOBS, type ScheduledJobDefinition } from '../functions/scheduled/registry';
+import { recordedRun } from '../functions/store/job-runs';
 import type { LocalLog } from './log';
 
 /** What a scheduled module exports besides its Lambda handler: the job itself, for timers and the CLI. */
@@ -32,7 +33,8 @@ export function startScheduler(options: {
   const runJob = async (job: ScheduledJobDefinition) => {
     const previous = running.get(job.name);
     if (previous) await previous.catch(() => undefined);
-    const run = load(job.module).then((module) => module.run());
+    // Recorded like the Lambda handlers record their runs (functions/store/job-runs.ts: the Ops page).
+    const run = load(job.module).then((module) => recordedRun(job.name, () => module.run()));
     running.set(job.name, run);
     try {
       const report = await run;

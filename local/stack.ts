@@ -24,6 +24,9 @@ import { loadOrCreateLocalSecrets } from './secrets';
 import { type DemoData, seedDemo } from './seed';
 import { createStaffIssuer, type StaffIssuer } from './staff-issuer';
 import { createStreamPoller, type StreamPoller } from './stream-poller';
+import { WEB_DIST } from './web/build';
+import { createLocalOAuth, LOCAL_OAUTH_CLIENT_ID, type LocalOAuth } from './web/local-oauth';
+import { createWebAssets } from './web/web-assets';
 
 export const LOCAL_TABLE_NAME = 'giftcard-local';
 
@@ -69,6 +72,8 @@ export interface LocalStackOptions {
   /** The stack's own messages; `requestLog` gets one line per HTTP request. */
   readonly log?: LocalLog;
   readonly requestLog?: LocalLog;
+  /** The built web apps to serve at / and /console; default web/dist. */
+  readonly webDistDir?: string;
 }
 
 export interface LocalStack {
@@ -179,9 +184,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ? {}
         : { cacheSeconds: options.authorizerCacheSeconds }),
     });
+    // The web apps (web/dist, when built) and the local OAuth sign-in answer what no API route matches.
+    let oauth: LocalOAuth | undefined;
+    let issuerUrl = '';
+    const webAssets = createWebAssets({
+      distDir: options.webDistDir ?? WEB_DIST,
+      config: () => ({
+        apiBaseUrl: '',
+        auth: {
+          provider: 'local',
+          authorizeUrl: `${issuerUrl}/oauth2/authorize`,
+          tokenUrl: `${issuerUrl}/oauth2/token`,
+          logoutUrl: `${issuerUrl}/logout`,
+          clientId: LOCAL_OAUTH_CLIENT_ID,
+          scopes: 'openid email',
+        },
+      }),
+    });
     const http = await startHttpServer({
       port: options.port ?? 3000,
       gateway,
+      fallback: async (request, response, body) =>
+        (oauth ? await oauth.handle(request, response, body) : false) || webAssets(request, response),
       loadHandler: async (fn) => {
         await ready;
         return loadApiHandler(fn);
@@ -195,6 +219,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       signingKey: secrets.staffSigningKey,
       issuer: `${http.baseUrl}/local-issuer`,
     });
+    issuerUrl = issuer.issuer;
+    oauth = createLocalOAuth({ issuer, basePath: '/local-issuer', origin: () => http.baseUrl });
     applyHandlerEnvironment({
       tableName,
       dynamodbEndpoint,
@@ -202,6 +228,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       issuer,
       ...(options.logLevel ? { logLevel: options.logLevel } : { logLevel: process.env.LOG_LEVEL ?? 'WARN' }),
       s3: { endpoint: s3.endpoint, bucket: s3.bucket },
+      dlqDir: join(dataDir, 'dlq'),
       walletPush: {
         apnsUrl: apns.url,
         apnsCa: apns.ca,

@@ -7,6 +7,7 @@ import { LocalRuntimeError } from './errors';
 import { consoleLog } from './log';
 import { describeDemo } from './seed';
 import { type LocalStack, startLocalStack } from './stack';
+import { ensureWebBuild } from './web/build';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -59,6 +60,8 @@ function banner(stack: LocalStack): string {
     '',
     'Gift card platform running locally',
     `  HTTP API        ${stack.baseUrl}   (try ${stack.baseUrl}/health)`,
+    `  Portal          ${stack.baseUrl}/   (card holders: balance by code and PIN)`,
+    `  Staff console   ${stack.baseUrl}/console   (sign in with a demo role)`,
     `  DynamoDB Local  ${stack.dynamodbEndpoint}   table ${stack.tableName}`,
     `  S3 (s3rver)     ${stack.s3Endpoint}   bucket ${stack.s3Bucket}`,
     `  Stream poller   consumers of functions/streams/registry.ts; failures in ${stack.dataDir}/dlq/`,
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
     return;
   }
   const log = consoleLog();
+  await ensureWebBuild((line) => log.info(line));
   const logLevel = args['log-level'] ?? process.env.LOG_LEVEL;
   const stack = await startLocalStack({
     port: portOption(args.port ?? process.env.PORT, '--port', 3000),

@@ -10,6 +10,7 @@ import { actorOf } from '../http/auth';
 import { pathId } from '../http/params';
 import { isoInstant, isoMonth } from '../http/validation';
 import type { ExportFile } from '../store/export-files';
+import { recentExportRuns, rememberRequestedExport } from '../store/export-list';
 import { type ExportRun, findExportRun, openExportRun } from '../store/export-runs';
 import { exportBucket, s3 } from '../store/s3-client';
 
@@ -78,8 +79,18 @@ export const operations: Operations = {
         { type: actor.type, id: actor.id },
         now,
       );
+      // Listed on the console's Finance page (monthly runs are found without it).
+      await rememberRequestedExport(run.id, run.cutoff);
       if (start) await launchExport(run);
       return { id: run.id, status: run.status, month: run.month, cutoff: run.cutoff };
+    },
+  }),
+  'GET /v1/exports': operation({
+    summary:
+      'Recent finance exports: the monthly runs of the last 12 months and those asked for, newest first',
+    run: async ({ now }) => {
+      const runs = await recentExportRuns(config().AWS_REGION, config().REPORTING_TIME_ZONE, now);
+      return { items: await Promise.all(runs.map(exportView)) };
     },
   }),
   'GET /v1/exports/{exportId}': operation({

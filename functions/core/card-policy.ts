@@ -37,8 +37,11 @@ export type CardVerb = (typeof CARD_VERBS)[number];
 export type CardState = 'PENDING' | 'ACTIVE' | 'BLOCKED' | 'DEACTIVATED' | 'EXPIRED';
 export const CARD_STATES: readonly CardState[] = ['PENDING', 'ACTIVE', 'BLOCKED', 'DEACTIVATED', 'EXPIRED'];
 
-/** Who acts, as the policy tells callers apart. `system`: the scheduled jobs and stream consumers. */
-export type ActorClass = 'merchant' | 'staff' | 'system';
+/**
+ * Who acts, as the policy tells callers apart. `system`: the scheduled jobs and stream consumers;
+ * `holder`: the card holder in the portal, who proved possession with the code (and PIN) first.
+ */
+export type ActorClass = 'merchant' | 'staff' | 'system' | 'holder';
 
 /**
  * `SPEND`: the program's PIN policy applies to merchants (ALWAYS, or ONLINE_ONLY on the ONLINE
@@ -61,8 +64,12 @@ export interface VerbRule {
   readonly staff: readonly StaffRole[];
   /** Scheduled jobs and stream consumers (hold expiry, expiry sweep, fraud rules). */
   readonly system?: boolean;
+  /** The card holder through the portal (functions/api/portal.ts). */
+  readonly holder?: boolean;
   /** The card states each kind of actor may act in. */
-  readonly states: Readonly<Record<ActorClass, readonly CardState[]>>;
+  readonly states: Readonly<Record<Exclude<ActorClass, 'holder'>, readonly CardState[]>> & {
+    readonly holder?: readonly CardState[];
+  };
   /** What a refused state answers: CONFLICT for state-machine moves, else the card's state code. */
   readonly wrongState: 'CONFLICT' | 'STATE';
   readonly pin: PinRule;
@@ -166,8 +173,9 @@ export const CARD_POLICY: Readonly<Record<CardVerb, VerbRule>> = {
     summary: 'move value to another active card of the same currency',
     merchant: 'cards:transact',
     staff: CARE,
+    holder: true,
     // Support empties a blocked or deactivated card into its replacement.
-    states: { merchant: ACTIVE, staff: ['ACTIVE', 'BLOCKED', 'DEACTIVATED'], system: NONE },
+    states: { merchant: ACTIVE, staff: ['ACTIVE', 'BLOCKED', 'DEACTIVATED'], system: NONE, holder: ACTIVE },
     pin: 'SPEND',
     limits: ['MAX_BALANCE'],
   }),
@@ -257,6 +265,8 @@ export function mayAct(verb: CardVerb, who: PolicyActor): boolean {
       return staffRoles(who).some((role) => row.staff.includes(role as StaffRole));
     case 'system':
       return row.system === true;
+    case 'holder':
+      return row.holder === true;
   }
 }
 
@@ -292,7 +302,7 @@ export function stateRefusal(verb: CardVerb, state: CardState): DomainError {
 }
 
 export function mayActInState(verb: CardVerb, actor: Actor, state: CardState): boolean {
-  return CARD_POLICY[verb].states[actorClass(actor)].includes(state);
+  return (CARD_POLICY[verb].states[actorClass(actor)] ?? NONE).includes(state);
 }
 
 /** The card must be in a state the verb allows for this actor. */

@@ -37,7 +37,8 @@ export const CHANNELS = ['POS', 'ONLINE', 'CONSOLE', 'PORTAL', 'SYSTEM', 'API'] 
 export type Channel = (typeof CHANNELS)[number];
 
 export interface Actor {
-  readonly type: 'merchant' | 'staff' | 'system';
+  /** `holder`: the card holder, in the portal, having shown the card's code (and PIN where it has one). */
+  readonly type: 'merchant' | 'staff' | 'system' | 'holder';
   /** Merchant id, staff user id (JWT sub) or the system job's name. */
   readonly id: string;
   /** The API key used, for merchants. */

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import * as z from 'zod';
+import { config } from '../config';
 import { DomainError, TimedOutError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
 import { settleLastUseWrites } from '../store/api-keys';
@@ -277,7 +278,7 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       remaining === undefined
         ? {}
         : { answerAtMs: Date.now() + remaining - TIMEOUT_ANSWER_MARGIN_MS, remainingMs: remaining };
-    return answerInTime(timing, requestId, respond(event, requestId, timing));
+    return withCors(event, await answerInTime(timing, requestId, respond(event, requestId, timing)));
   };
 
   const respond = async (
@@ -379,6 +380,42 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
 
   // Middy's own early timeout throws (a bare 502 from API Gateway); answerInTime answers instead.
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 }).handler(dispatch);
+}
+
+/**
+ * CORS for the web apps' origin (CORS_ALLOWED_ORIGIN, set by lib/api-stack.ts): an answer to a request
+ * from that origin says so; any other origin gets no CORS header, so browsers elsewhere cannot read it.
+ */
+function withCors(event: APIGatewayProxyEvent, result: APIGatewayProxyResult): APIGatewayProxyResult {
+  const allowed = corsOrigin();
+  if (!allowed) return result;
+  const origin = header(event, 'origin');
+  return {
+    ...result,
+    headers: {
+      ...result.headers,
+      Vary: 'Origin',
+      ...(origin === allowed
+        ? {
+            'Access-Control-Allow-Origin': allowed,
+            'Access-Control-Expose-Headers': 'Retry-After, Idempotent-Replayed, X-Request-Id',
+          }
+        : {}),
+    },
+  };
+}
+
+/**
+ * The configured origin, or none. A configuration that does not parse is the operation's problem (its
+ * reads fail with the reason); the CORS header alone never turns an answer into an error, and the system
+ * function's health check needs no configuration at all.
+ */
+function corsOrigin(): string | undefined {
+  try {
+    return config().CORS_ALLOWED_ORIGIN;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

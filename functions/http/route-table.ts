@@ -46,7 +46,10 @@ export type ApiFunctionName =
   | 'reports'
   | 'exports'
   | 'wallet'
-  | 'google-wallet';
+  | 'google-wallet'
+  | 'portal'
+  | 'care'
+  | 'ops';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -62,6 +65,7 @@ const CARE = ['admin', 'support'] as const satisfies readonly StaffRole[];
 const ADMIN = ['admin'] as const satisfies readonly StaffRole[];
 const FINANCE = ['admin', 'finance'] as const satisfies readonly StaffRole[];
 const PASS_TOKEN = { passToken: true } as const;
+const PUBLIC = { public: true } as const;
 
 const route = (
   method: HttpMethod,
@@ -205,7 +209,23 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('GET', '/v1/audit', 'reports', { staff: ['admin', 'finance', 'support'] }),
   // Finance exports to S3 (balances, journal, liability summary); the monthly schedule runs them too.
   route('POST', '/v1/exports', 'exports', { staff: FINANCE }),
+  route('GET', '/v1/exports', 'exports', { staff: FINANCE }),
   route('GET', '/v1/exports/{exportId}', 'exports', { staff: FINANCE }),
+
+  // The card-holder portal (web/portal): public, by code and PIN, limited per caller IP and per card like
+  // lookups; every miss answers alike (functions/api/portal.ts). Wallet links carry a 15-minute token.
+  limited('lookup', route('POST', '/v1/portal/balance', 'portal', PUBLIC, 'none')),
+  limited('pin', route('POST', '/v1/portal/transfer', 'portal', PUBLIC, 'none')),
+  route('GET', '/v1/portal/wallet/apple/{walletToken}', 'portal', PUBLIC),
+  route('GET', '/v1/portal/wallet/google/{walletToken}', 'portal', PUBLIC),
+
+  // Customer care's view of a card besides its ledger (web/console card page).
+  route('GET', '/v1/cards/{cardId}/pin', 'care', { staff: ALL_STAFF }),
+  route('GET', '/v1/cards/{cardId}/wallet/registrations', 'care', { staff: ALL_STAFF }),
+
+  // Operations (web/console Ops page): dead-letter queue depths and the scheduled jobs' recent runs.
+  route('GET', '/v1/ops/queues', 'ops', { staff: ['admin', 'ops'] }),
+  route('GET', '/v1/ops/job-runs', 'ops', { staff: ['admin', 'ops'] }),
 ];
 
 /** `METHOD /path/{param}`: the key API Gateway gives a handler as httpMethod + resource. */

@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { config } from '../config';
 import type { WebhookDelivery } from '../core/webhook-model';
 import { logger } from '../logger';
+import { recordedRun } from '../store/job-runs';
 import { type DispatchReport, dispatchContext, drainLane } from '../store/webhook-dispatch';
 import type { WebhookTransport } from '../store/webhook-http';
 import { deliveriesById, dueDeliveryIds } from '../store/webhooks';
@@ -87,10 +88,12 @@ export const run = (now?: Date): Promise<WebhookRetryReport> => runWebhookRetrie
 const RESERVED_MS = 20_000;
 
 export async function handler(_event?: unknown, context?: Context): Promise<WebhookRetryReport> {
-  const report = await runWebhookRetries(
-    context?.getRemainingTimeInMillis
-      ? { outOfTime: () => context.getRemainingTimeInMillis() < RESERVED_MS }
-      : {},
+  const report = await recordedRun('webhook-retries', () =>
+    runWebhookRetries(
+      context?.getRemainingTimeInMillis
+        ? { outOfTime: () => context.getRemainingTimeInMillis() < RESERVED_MS }
+        : {},
+    ),
   );
   logger.info('Webhook retries', { ...report });
   if (report.failedLanes > 0) throw new Error(`${report.failedLanes} webhook lanes failed; retried next run`);

@@ -62,7 +62,10 @@ const SAMPLES: Record<string, unknown> = {
   'GET /v1/reports/summary': undefined,
   'GET /v1/reports/daily': undefined,
   'POST /v1/exports': { month: '2026-10' },
+  'GET /v1/exports': undefined,
   'GET /v1/exports/{exportId}': undefined,
+  'GET /v1/ops/queues': undefined,
+  'GET /v1/ops/job-runs': undefined,
 };
 
 const adminOnly = ROUTES.filter(

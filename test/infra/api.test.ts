@@ -40,9 +40,33 @@ describe('api stack', () => {
     return matches[0]?.[0] as string;
   };
 
-  it('has a method for every route of the route table, and nothing else', () => {
+  it('has a method for every route of the route table, and nothing else but CORS preflights', () => {
     expect(routesWithoutMethod(t, ROUTES)).toEqual([]);
-    expect([...methodKeys(t)].sort()).toEqual(ROUTES.map(routeKey).sort());
+    const methods = [...methodKeys(t)];
+    expect(methods.filter((key) => !key.startsWith('OPTIONS ')).sort()).toEqual(ROUTES.map(routeKey).sort());
+  });
+
+  it("answers CORS preflights for the web apps' origin only, without the authorizer", () => {
+    const preflights = [...methodsByKey(t).entries()].filter(([key]) => key.startsWith('OPTIONS '));
+    const browserPaths = new Set(
+      ROUTES.filter(
+        (route) =>
+          ('staff' in route.access && (route.access.staff?.length ?? 0) > 0) || route.fn === 'portal',
+      ).map((route) => route.path),
+    );
+    for (const path of browserPaths) expect(methodKeys(t).has(`OPTIONS ${path}`), path).toBe(true);
+    // No preflight where no browser calls: Apple's web service, merchant-only routes.
+    expect(methodKeys(t).has('OPTIONS /wallet/apple/v1/log')).toBe(false);
+    expect(methodKeys(t).has('OPTIONS /v1/webhooks/{webhookId}/rotate-secret')).toBe(false);
+    for (const [key, method] of preflights) {
+      expect(method.AuthorizationType, key).toBe('NONE');
+      expect(method.ApiKeyRequired ?? false, key).toBe(false);
+      const integration = JSON.stringify(method.Integration);
+      // The origin is the web stack's site (a cross-stack value), never a wildcard.
+      expect(integration, key).toContain('Access-Control-Allow-Origin');
+      expect(integration, key).not.toContain("'*'");
+      expect(integration, key).toContain('Idempotency-Key');
+    }
   });
 
   it('reports a route that has no method (the coverage check can fail)', () => {
@@ -174,6 +198,9 @@ describe('api stack', () => {
       expect(response?.StatusCode).toBe(status);
       expect(response?.ResponseParameters, type).toEqual({
         'gatewayresponse.header.Content-Type': "'application/problem+json'",
+        // The console reads API Gateway's own refusals too (its origin only).
+        'gatewayresponse.header.Access-Control-Allow-Origin': expect.anything(),
+        'gatewayresponse.header.Vary': "'Origin'",
         ...Object.fromEntries(
           Object.entries(headers).map(([name, value]) => [`gatewayresponse.header.${name}`, value]),
         ),

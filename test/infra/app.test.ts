@@ -11,7 +11,10 @@ const EU = { region: 'eu-west-1', regionCode: '2', defaultCurrency: 'EUR', timeZ
 
 describe('cdk.json', () => {
   it('runs bin/app.ts with tsx and configures at least two regions that parse', () => {
-    expect(CDK_JSON.app).toBe('npx tsx bin/app.ts');
+    // The web apps are built first, so what CDK deploys to the site bucket is the current source.
+    expect(CDK_JSON.app).toBe(
+      'npx vite build --config web/vite.config.ts --logLevel warn && npx tsx bin/app.ts',
+    );
     const config = parseDeploymentConfig({ regions: CDK_JSON.context.regions });
     expect(config.regions.length).toBeGreaterThanOrEqual(2);
   });
@@ -37,18 +40,37 @@ describe('one stack set per region', () => {
         'GiftCard-Api-eu-west-1',
         'GiftCard-Streams-eu-west-1',
         'GiftCard-Schedules-eu-west-1',
+        'GiftCard-Web-us-east-1',
+        'GiftCard-WebContent-us-east-1',
+        'GiftCard-Web-eu-west-1',
+        'GiftCard-WebContent-eu-west-1',
       ].sort(),
     );
     for (const set of sets) {
-      for (const stack of [set.data, set.auth, set.exports, set.api, set.streams, set.schedules]) {
+      for (const stack of [
+        set.data,
+        set.auth,
+        set.exports,
+        set.api,
+        set.streams,
+        set.schedules,
+        set.web,
+        set.webContent,
+      ]) {
         expect(stack.region).toBe(set.config.region);
       }
       // Compute stacks depend on their own region's stateful stacks only.
       const deps = (stack: Stack) => stack.dependencies.map((dep) => dep.stackName).sort();
       expect(deps(set.data)).toEqual([]);
-      expect(deps(set.auth)).toEqual([]);
+      expect(deps(set.web)).toEqual([]);
+      // The console's sign-in (callback URLs) and the API's CORS name the web site's origin.
+      expect(deps(set.auth)).toEqual([set.web.stackName]);
       // The API starts export executions (POST /v1/exports).
-      expect(deps(set.api)).toEqual([set.auth.stackName, set.data.stackName, set.exports.stackName].sort());
+      expect(deps(set.api)).toEqual(
+        [set.auth.stackName, set.data.stackName, set.exports.stackName, set.web.stackName].sort(),
+      );
+      // The files and config.json go out once the API and the sign-in exist.
+      expect(deps(set.webContent)).toEqual([set.api.stackName, set.auth.stackName, set.web.stackName].sort());
       expect(deps(set.exports)).toEqual([set.auth.stackName, set.data.stackName].sort());
       expect(deps(set.streams)).toEqual([set.auth.stackName, set.data.stackName].sort());
       expect(deps(set.schedules)).toEqual([set.auth.stackName, set.data.stackName].sort());

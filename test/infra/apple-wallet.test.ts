@@ -42,7 +42,7 @@ describe('Apple Wallet infrastructure', () => {
     expect(secret.DeletionPolicy).toBe('Retain');
   });
 
-  it('lets only the wallet function (signing) and wallet-sync (APNs) read them; passes point at the custom domain', () => {
+  it('lets only the wallet function (signing), wallet-sync (APNs) and the portal (the holder’s Add to Apple Wallet) read them; passes point at the custom domain', () => {
     const readers: string[] = [];
     for (const stack of [set.api, set.streams, set.schedules]) {
       const t = template(stack);
@@ -60,7 +60,11 @@ describe('Apple Wallet infrastructure', () => {
         }
       }
     }
-    expect(readers.sort()).toEqual(['giftcard-api-wallet', 'giftcard-stream-wallet-sync']);
+    expect(readers.sort()).toEqual([
+      'giftcard-api-portal',
+      'giftcard-api-wallet',
+      'giftcard-stream-wallet-sync',
+    ]);
   });
 
   it('maps the custom domain (its certificate from cdk.json, TLS 1.2) to the stage and names its DNS target', () => {

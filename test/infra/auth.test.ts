@@ -48,15 +48,30 @@ describe('auth stack', () => {
     for (const group of groups) expect(refTarget(group.Properties.UserPoolId)).toBe(poolId);
   });
 
-  it('has a public (secretless) SRP app client without OAuth flows until the console exists', () => {
+  it("has one public (secretless) console client: the hosted UI's code flow back to the console, no implicit flow", () => {
     t.resourceCountIs('AWS::Cognito::UserPoolClient', 1);
     t.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       GenerateSecret: false,
       ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_SRP_AUTH']),
       PreventUserExistenceErrors: 'ENABLED',
       EnableTokenRevocation: true,
-      AllowedOAuthFlowsUserPoolClient: false,
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: Match.arrayWith(['openid', 'email']),
+      SupportedIdentityProviders: ['COGNITO'],
     });
+    const [client] = Object.values(resourcesOf(t, 'AWS::Cognito::UserPoolClient'));
+    const callbacks = JSON.stringify(Stack.of(auth).resolve(client?.Properties.CallbackURLs));
+    expect(callbacks).toContain('/console/callback');
+    expect(callbacks).toContain('https://');
+    expect(JSON.stringify(Stack.of(auth).resolve(client?.Properties.LogoutURLs))).toContain('/console/');
+  });
+
+  it('has a hosted UI domain (Cognito prefix) for the console sign-in', () => {
+    t.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
+    const [domain] = Object.values(resourcesOf(t, 'AWS::Cognito::UserPoolDomain'));
+    expect(JSON.stringify(domain?.Properties.Domain)).toContain(`giftcard-staff-${FIRST_REGION.region}-`);
+    expect(auth.hostedUiBaseUrl).toBeDefined();
   });
 
   it('gives the functions the pool issuer, its JWKS URL and the client id as audience', () => {

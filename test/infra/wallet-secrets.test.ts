@@ -44,7 +44,7 @@ describe('wallet push secrets', () => {
     }
   });
 
-  it('are read only by wallet-sync (both) and the google-wallet API function (Google)', () => {
+  it('are read only by wallet-sync (both), the google-wallet API function and the portal (Google)', () => {
     const readers: Record<string, string[]> = {};
     for (const stack of [set.api, set.streams, set.schedules]) {
       const t = template(stack);
@@ -66,6 +66,8 @@ describe('wallet push secrets', () => {
     expect(readers).toEqual({
       'giftcard-stream-wallet-sync': ['apns', 'google'],
       'giftcard-api-google-wallet': ['google'],
+      // The card-holder portal's Save to Google Wallet button.
+      'giftcard-api-portal': ['google'],
     });
   });
 });

@@ -1,0 +1,361 @@
+import { type FormEvent, useState } from 'react';
+import { formatMoney } from '../../shared/money';
+import { ErrorNote, Field, when } from '../components';
+import type { Page, Program } from '../types';
+import { useApi, useChange, useGet } from '../use-api';
+
+interface Merchant {
+  id: string;
+  name: string;
+  programs: string[];
+  usagePlan?: string;
+}
+interface ApiKey {
+  id: string;
+  scopes: string[];
+  description?: string;
+  createdAt: string;
+  lastUsedAt?: string;
+  revokedAt?: string;
+  expiresAt?: string;
+  rotatedTo?: string;
+}
+interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+}
+interface Delivery {
+  id: string;
+  eventType: string;
+  status: string;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: string;
+}
+
+export function AdminPage() {
+  const [tab, setTab] = useState<'programs' | 'merchants'>('merchants');
+  return (
+    <>
+      <h1>Admin</h1>
+      <div className="buttons" role="tablist" aria-label="Admin sections">
+        {(['merchants', 'programs'] as const).map((name) => (
+          <button
+            key={name}
+            type="button"
+            role="tab"
+            aria-selected={tab === name}
+            className={tab === name ? '' : 'secondary'}
+            onClick={() => setTab(name)}
+          >
+            {name === 'merchants' ? 'Merchants, API keys, webhooks' : 'Programs'}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel">{tab === 'programs' ? <Programs /> : <Merchants />}</div>
+    </>
+  );
+}
+
+function describeExpiry(policy: unknown): string {
+  if (!policy || typeof policy !== 'object') return 'none';
+  const { type, months } = policy as { type?: string; months?: number };
+  return months ? `${type} (${months} months)` : String(type ?? 'none');
+}
+
+function Programs() {
+  const programs = useGet<Page<Program>>('/v1/programs?limit=200');
+  const change = useChange();
+  const [name, setName] = useState('');
+  const [currency, setCurrency] = useState('USD');
+  const [pinPolicy, setPinPolicy] = useState('NEVER');
+  const [error, setError] = useState<unknown>();
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(undefined);
+    if (!window.confirm(`Create the program "${name.trim()}" in ${currency}?`)) return;
+    try {
+      await change('/v1/programs', { name: name.trim(), currency, pinPolicy });
+      setName('');
+      programs.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  return (
+    <section aria-labelledby="programs-heading">
+      <h2 id="programs-heading">Programs</h2>
+      <ErrorNote error={programs.error} />
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Currency</th>
+            <th scope="col">Loads</th>
+            <th scope="col">Max balance</th>
+            <th scope="col">Expiry</th>
+            <th scope="col">PIN</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(programs.data?.items ?? []).map((p) => (
+            <tr key={p.id}>
+              <td>
+                {p.name} <code>{p.id}</code>
+              </td>
+              <td>{p.currency}</td>
+              <td>
+                {typeof p.minLoad === 'number' ? formatMoney(p.minLoad, p.currency) : '—'} –{' '}
+                {typeof p.maxLoad === 'number' ? formatMoney(p.maxLoad, p.currency) : '—'}
+              </td>
+              <td>{typeof p.maxBalance === 'number' ? formatMoney(p.maxBalance, p.currency) : '—'}</td>
+              <td>{describeExpiry(p.expiryPolicy)}</td>
+              <td>{p.pinPolicy ?? '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form className="filters" onSubmit={create} aria-label="New program">
+        <Field id="prg-name" label="New program name">
+          <input id="prg-name" value={name} onChange={(e) => setName(e.target.value)} />
+        </Field>
+        <Field id="prg-currency" label="Currency">
+          <input
+            id="prg-currency"
+            value={currency}
+            maxLength={3}
+            onChange={(e) => setCurrency(e.target.value)}
+          />
+        </Field>
+        <Field id="prg-pin" label="PIN policy">
+          <select id="prg-pin" value={pinPolicy} onChange={(e) => setPinPolicy(e.target.value)}>
+            <option>NEVER</option>
+            <option>ALWAYS</option>
+            <option>ONLINE_ONLY</option>
+          </select>
+        </Field>
+        <button type="submit" disabled={!name.trim()}>
+          Create program
+        </button>
+      </form>
+      <ErrorNote error={error} />
+    </section>
+  );
+}
+
+function Merchants() {
+  const merchants = useGet<Page<Merchant>>('/v1/merchants?limit=200');
+  const [selected, setSelected] = useState<string>();
+  const merchant = merchants.data?.items.find((m) => m.id === selected) ?? merchants.data?.items[0];
+  return (
+    <section aria-labelledby="merchants-heading">
+      <h2 id="merchants-heading">Merchants</h2>
+      <ErrorNote error={merchants.error} />
+      <Field id="merchant-pick" label="Merchant">
+        <select id="merchant-pick" value={merchant?.id ?? ''} onChange={(e) => setSelected(e.target.value)}>
+          {(merchants.data?.items ?? []).map((m) => (
+            <option key={m.id} value={m.id}>
+              {m.name} ({m.usagePlan ?? 'standard'})
+            </option>
+          ))}
+        </select>
+      </Field>
+      {merchant && <ApiKeys key={`keys-${merchant.id}`} merchant={merchant} />}
+      {merchant && <Webhooks key={`hooks-${merchant.id}`} merchant={merchant} />}
+    </section>
+  );
+}
+
+function ApiKeys({ merchant }: { merchant: Merchant }) {
+  const base = `/v1/merchants/${merchant.id}/api-keys`;
+  const keys = useGet<Page<ApiKey>>(`${base}?limit=200`);
+  const api = useApi();
+  const change = useChange();
+  const [description, setDescription] = useState('');
+  const [shown, setShown] = useState<{ id: string; apiKey: string }>();
+  const [error, setError] = useState<unknown>();
+  const run = async (label: string, action: () => Promise<unknown>) => {
+    setError(undefined);
+    if (!window.confirm(label)) return;
+    try {
+      const result = (await action()) as { id?: string; apiKey?: string } | undefined;
+      setShown(result?.apiKey && result.id ? { id: result.id, apiKey: result.apiKey } : undefined);
+      keys.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  return (
+    <div>
+      <h3>API keys of {merchant.name}</h3>
+      {shown && (
+        <div className="once" role="status" data-testid="new-api-key">
+          <p>
+            New key <code>{shown.id}</code>. Copy it now: it is shown only once.
+          </p>
+          <code className="secret">{shown.apiKey}</code>
+          <button type="button" className="secondary" onClick={() => setShown(undefined)}>
+            I have copied it
+          </button>
+        </div>
+      )}
+      <ErrorNote error={keys.error ?? error} />
+      <table data-testid="api-keys">
+        <thead>
+          <tr>
+            <th scope="col">Key</th>
+            <th scope="col">Scopes</th>
+            <th scope="col">Created</th>
+            <th scope="col">Last use</th>
+            <th scope="col">State</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(keys.data?.items ?? []).map((key) => {
+            const state = key.revokedAt
+              ? 'revoked'
+              : key.expiresAt
+                ? `rotated, works until ${when(key.expiresAt)}`
+                : 'active';
+            return (
+              <tr key={key.id} data-key-id={key.id}>
+                <td>
+                  <code>{key.id}</code> {key.description ?? ''}
+                </td>
+                <td>{key.scopes.join(', ')}</td>
+                <td>{when(key.createdAt)}</td>
+                <td>{when(key.lastUsedAt)}</td>
+                <td className="key-state">{state}</td>
+                <td>
+                  {!key.revokedAt && !key.expiresAt && (
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() =>
+                        run(`Rotate key ${key.id}? The old key keeps working for one day.`, () =>
+                          change(`${base}/${key.id}/rotate`, { reason: 'rotated in the console' }),
+                        )
+                      }
+                    >
+                      Rotate
+                    </button>
+                  )}
+                  {!key.revokedAt && (
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() =>
+                        run(`Revoke key ${key.id} now? Requests with it fail at once.`, () =>
+                          api(`${base}/${key.id}?reason=${encodeURIComponent('revoked in the console')}`, {
+                            method: 'DELETE',
+                          }),
+                        )
+                      }
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      <form
+        className="filters"
+        aria-label="New API key"
+        onSubmit={(event) => {
+          event.preventDefault();
+          run(`Create a new API key for ${merchant.name}?`, () =>
+            change(base, { description: description.trim() || undefined, reason: 'created in the console' }),
+          );
+        }}
+      >
+        <Field id="key-description" label="Description of a new key">
+          <input id="key-description" value={description} onChange={(e) => setDescription(e.target.value)} />
+        </Field>
+        <button type="submit">Create key</button>
+      </form>
+    </div>
+  );
+}
+
+function Webhooks({ merchant }: { merchant: Merchant }) {
+  const hooks = useGet<Page<Webhook>>(`/v1/webhooks?merchantId=${merchant.id}&limit=100`);
+  const [open, setOpen] = useState<string>();
+  return (
+    <div>
+      <h3>Webhook endpoints of {merchant.name}</h3>
+      <ErrorNote error={hooks.error} />
+      {hooks.data && hooks.data.items.length === 0 && <p>No endpoints.</p>}
+      <ul>
+        {(hooks.data?.items ?? []).map((hook) => (
+          <li key={hook.id}>
+            <code>{hook.url}</code> ({hook.events.join(', ')}){' '}
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => setOpen(open === hook.id ? undefined : hook.id)}
+            >
+              {open === hook.id ? 'Hide deliveries' : 'Deliveries'}
+            </button>
+            {open === hook.id && <Deliveries webhookId={hook.id} />}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function Deliveries({ webhookId }: { webhookId: string }) {
+  const deliveries = useGet<Page<Delivery>>(`/v1/webhooks/${webhookId}/deliveries?limit=50`);
+  const api = useApi();
+  const [error, setError] = useState<unknown>();
+  const redrive = async (id: string) => {
+    setError(undefined);
+    try {
+      await api(`/v1/webhooks/${webhookId}/deliveries/${id}/retry`, { method: 'POST', body: {} });
+      deliveries.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  return (
+    <div>
+      <ErrorNote error={deliveries.error ?? error} />
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Event</th>
+            <th scope="col">Status</th>
+            <th scope="col">Attempts</th>
+            <th scope="col">Last answer</th>
+            <th scope="col">Created</th>
+            <th scope="col">Redrive</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(deliveries.data?.items ?? []).map((d) => (
+            <tr key={d.id}>
+              <td>{d.eventType}</td>
+              <td>{d.status}</td>
+              <td>{d.attempts}</td>
+              <td>{d.lastStatusCode ?? d.lastError ?? '—'}</td>
+              <td>{when(d.createdAt)}</td>
+              <td>
+                {d.status !== 'DELIVERED' && (
+                  <button type="button" className="secondary" onClick={() => redrive(d.id)}>
+                    Redrive
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
