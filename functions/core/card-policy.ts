@@ -314,6 +314,15 @@ export function requireState(verb: CardVerb, actor: Actor, card: Card, now: Date
 }
 
 /**
+ * The card a transfer moves value onto: it takes it as a load would, active and unexpired, whoever moves
+ * it (the actor's own rights are the source card's concern).
+ */
+export function requireReceivingCard(card: Card, now: Date): void {
+  const state = cardState(card, now);
+  if (state !== 'ACTIVE') throw stateRefusal('LOAD', state);
+}
+
+/**
  * Whether the verb needs the card's PIN from this actor on this channel (before any I/O: the PIN is
  * checked by the use case, which spends one of the card's attempts).
  */

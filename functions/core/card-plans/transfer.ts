@@ -1,5 +1,5 @@
 import type { Card, CardChange, OperationContext } from '../card-model';
-import { requireActor, requireState } from '../card-policy';
+import { requireActor, requireReceivingCard, requireState } from '../card-policy';
 import { DomainError } from '../errors';
 import type { Program } from '../program';
 import { change, checkLimits, requireAmount, requireCurrency } from './change';
@@ -27,8 +27,7 @@ export function planTransfer(
     );
   }
   requireState('TRANSFER', context.actor, from, context.now);
-  // The destination takes value as a load would: active and unexpired, whoever moves it.
-  requireState('LOAD', context.actor, to, context.now);
+  requireReceivingCard(to, context.now);
   const value = amount ?? from.available;
   if (amount !== undefined) requireAmount(amount);
   if (value <= 0 || value > from.available) {
