@@ -69,6 +69,8 @@ export interface LocalStack {
   readonly baseUrl: string;
   readonly port: number;
   readonly dataDir: string;
+  /** The handlers' metrics, one embedded-metric-format JSON line per flush. */
+  readonly metricsFile: string;
   readonly tableName: string;
   readonly dynamodbEndpoint: string;
   readonly s3Endpoint: string;
@@ -98,6 +100,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dataDir = resolve(options.dataDir ?? '.local');
   const tableName = options.tableName ?? LOCAL_TABLE_NAME;
   const demoFile = join(dataDir, 'demo.json');
+  // The handlers' metrics (what CloudWatch would get as embedded metric format), kept off the console.
+  const metricsFile = join(dataDir, 'metrics.jsonl');
   if (options.fresh) {
     for (const entry of ['dynamodb', 's3', 'dlq', 'demo.json', 'stream-positions.json']) {
       rmSync(join(dataDir, entry), { recursive: true, force: true });
@@ -202,6 +206,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         certificatesJson: JSON.stringify(appleCertificates.certificates),
         publicBaseUrl: http.baseUrl,
       },
+      metricsFile,
     });
     options.onEnvironment?.();
     environmentReady();
@@ -253,6 +258,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       demo,
       demoSeeded,
       demoFile,
+      metricsFile,
       poller,
       apns,
       google,

@@ -1,11 +1,14 @@
 import { logger } from '../logger';
+import { observed } from '../observability/invocation';
 import { releaseExpiredHolds } from '../store/sweeps';
 
 export const run = releaseExpiredHolds;
 
-export async function handler(): Promise<void> {
+async function handle(): Promise<void> {
   const report = await releaseExpiredHolds();
   logger.info('Hold expiry sweep', { ...report });
   // Failed items stay due and are taken by the next run; a failed run shows in the function's errors.
   if (report.failed > 0) throw new Error(`${report.failed} expired holds could not be released`);
 }
+
+export const handler = observed(handle);

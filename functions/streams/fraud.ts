@@ -14,6 +14,9 @@ import {
 } from '../core/fraud-rules';
 import type { LedgerEntry } from '../core/ledger';
 import { logger } from '../logger';
+import { observed } from '../observability/invocation';
+import { METRIC } from '../observability/metric-names';
+import { countMetric } from '../observability/metrics';
 import { findCard, operateOnCard } from '../store/cards';
 import { createAlert, recordCardAction } from '../store/fraud-alerts';
 import {
@@ -67,6 +70,7 @@ async function blockCard(alert: FraudAlert, cardId: string): Promise<void> {
       () => true,
     );
     await recordCardAction(alert.id, 'BLOCKED', result.transaction.id);
+    countMetric(METRIC.fraudBlocks);
   } catch (error) {
     if (!(error instanceof DomainError && error.code === 'CONFLICT')) throw error;
     // Another change landed first (or the card stayed busy): decide on the card as it now is.
@@ -105,6 +109,7 @@ async function raise(hit: FraudHit, entry: LedgerEntry): Promise<void> {
     updatedAt: now,
   });
   if (created) {
+    countMetric(METRIC.fraudAlerts);
     logger.info('Fraud alert', {
       alertId: alert.id,
       rule: alert.rule,
@@ -157,8 +162,10 @@ async function processFailedChecks(record: DynamoDBRecord): Promise<void> {
     createdAt: now,
     updatedAt: now,
   });
-  if (created)
+  if (created) {
+    countMetric(METRIC.fraudAlerts);
     logger.info('Fraud alert', { alertId: alert.id, rule: alert.rule, apiKeyId: merchantKey?.[1] });
+  }
 }
 
 const isFailedChecks = (record: DynamoDBRecord): boolean =>
@@ -180,7 +187,7 @@ async function handleRecord(record: DynamoDBRecord, failedCards: Set<string>): P
   }
 }
 
-export async function handler(event: DynamoDBStreamEvent, context: Context) {
+async function handle(event: DynamoDBStreamEvent, context: Context) {
   const failedCards = new Set<string>();
   // One processor per invocation: the local poller may run invocations side by side in one process.
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
@@ -194,3 +201,5 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
     },
   );
 }
+
+export const handler = observed(handle);

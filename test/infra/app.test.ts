@@ -25,33 +25,54 @@ describe('one stack set per region', () => {
     const stacks = app.node.children.filter((child): child is Stack => child instanceof Stack);
     expect(stacks.map((stack) => stack.stackName).sort()).toEqual(
       [
-        'GiftCard-Data-us-east-1',
-        'GiftCard-Auth-us-east-1',
-        'GiftCard-Exports-us-east-1',
-        'GiftCard-Api-us-east-1',
-        'GiftCard-Streams-us-east-1',
-        'GiftCard-Schedules-us-east-1',
-        'GiftCard-Data-eu-west-1',
-        'GiftCard-Auth-eu-west-1',
-        'GiftCard-Exports-eu-west-1',
-        'GiftCard-Api-eu-west-1',
-        'GiftCard-Streams-eu-west-1',
-        'GiftCard-Schedules-eu-west-1',
+        'GiftCard-Alarms-us-east-1-prod',
+        'GiftCard-Data-us-east-1-prod',
+        'GiftCard-Auth-us-east-1-prod',
+        'GiftCard-Exports-us-east-1-prod',
+        'GiftCard-Api-us-east-1-prod',
+        'GiftCard-Streams-us-east-1-prod',
+        'GiftCard-Schedules-us-east-1-prod',
+        'GiftCard-Monitoring-us-east-1-prod',
+        'GiftCard-Alarms-eu-west-1-prod',
+        'GiftCard-Data-eu-west-1-prod',
+        'GiftCard-Auth-eu-west-1-prod',
+        'GiftCard-Exports-eu-west-1-prod',
+        'GiftCard-Api-eu-west-1-prod',
+        'GiftCard-Streams-eu-west-1-prod',
+        'GiftCard-Schedules-eu-west-1-prod',
+        'GiftCard-Monitoring-eu-west-1-prod',
       ].sort(),
     );
     for (const set of sets) {
-      for (const stack of [set.data, set.auth, set.exports, set.api, set.streams, set.schedules]) {
+      for (const stack of [
+        set.alarms,
+        set.data,
+        set.auth,
+        set.exports,
+        set.api,
+        set.streams,
+        set.schedules,
+        set.monitoring,
+      ]) {
         expect(stack.region).toBe(set.config.region);
       }
-      // Compute stacks depend on their own region's stateful stacks only.
+      // Compute stacks depend on their own region's stateful stacks and its alarm topic only.
       const deps = (stack: Stack) => stack.dependencies.map((dep) => dep.stackName).sort();
+      expect(deps(set.alarms)).toEqual([]);
       expect(deps(set.data)).toEqual([]);
       expect(deps(set.auth)).toEqual([]);
+      const base = [set.alarms.stackName, set.auth.stackName, set.data.stackName];
       // The API starts export executions (POST /v1/exports).
-      expect(deps(set.api)).toEqual([set.auth.stackName, set.data.stackName, set.exports.stackName].sort());
-      expect(deps(set.exports)).toEqual([set.auth.stackName, set.data.stackName].sort());
-      expect(deps(set.streams)).toEqual([set.auth.stackName, set.data.stackName].sort());
-      expect(deps(set.schedules)).toEqual([set.auth.stackName, set.data.stackName].sort());
+      expect(deps(set.api)).toEqual([...base, set.exports.stackName].sort());
+      expect(deps(set.exports)).toEqual([...base].sort());
+      expect(deps(set.streams)).toEqual([...base].sort());
+      expect(deps(set.schedules)).toEqual([...base].sort());
+      // The dashboard reads every stack of its region.
+      expect(deps(set.monitoring)).toEqual(
+        [set.alarms, set.data, set.api, set.streams, set.schedules, set.exports]
+          .map((s) => s.stackName)
+          .sort(),
+      );
     }
 
     // The region settings reach the functions: region code and currency differ per region.
@@ -64,7 +85,7 @@ describe('one stack set per region', () => {
       REPORTING_TIME_ZONE: 'Europe/Dublin',
     });
     expect(JSON.stringify(env.STAFF_JWT_ISSUER)).toContain('https://cognito-idp.eu-west-1.amazonaws.com/');
-    expect(JSON.stringify(env.TABLE_NAME)).toContain('GiftCard-Data-eu-west-1');
+    expect(JSON.stringify(env.TABLE_NAME)).toContain('GiftCard-Data-eu-west-1-prod');
   }, 300_000);
 
   it('tags every taggable resource with the project, component and region code', () => {

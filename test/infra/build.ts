@@ -176,3 +176,14 @@ export function routesWithoutMethod(
   const keys = methodKeys(t);
   return routes.map((route) => `${route.method} ${route.path}`).filter((key) => !keys.has(key));
 }
+
+/**
+ * The Lambda function a reference invokes: the function itself, or the function behind the alias it
+ * names (callers invoke the functions' `live` alias, which CodeDeploy moves between versions).
+ */
+export function functionBehind(t: Template, value: unknown): string | undefined {
+  // `<function name>:live` is written as a join over the alias's ARN: find the reference inside.
+  const id = refTarget(value) ?? /"Ref":"([A-Za-z0-9]+)"/.exec(JSON.stringify(value ?? null))?.[1];
+  const alias = id ? resourcesOf(t, 'AWS::Lambda::Alias')[id] : undefined;
+  return alias ? refTarget(alias.Properties.FunctionName) : id;
+}
