@@ -1,0 +1,9 @@
+import type { OpsCommand } from './command';
+import { replayDlqCommand } from './replay-dlq';
+import { restoreDrill } from './restore-drill';
+
+/**
+ * The commands of `npm run ops -- <command>`: one module each under local/ops/. A new command (create-staff,
+ * verify-ledger, ...) is a module exporting an OpsCommand, added here.
+ */
+export const OPS_COMMANDS: readonly OpsCommand[] = [restoreDrill, replayDlqCommand];
