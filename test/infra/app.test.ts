@@ -150,3 +150,94 @@ describe('region configuration', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('stage and per-region settings', () => {
+  it('defaults to prod, lays the stage overlay over its regions, and puts the stage on every region', () => {
+    const config = parseDeploymentConfig({
+      regions: [US, EU],
+      stage: 'staging',
+      stages: {
+        prod: {},
+        staging: { account: '111122223333', regions: { 'eu-west-1': { logLevel: 'DEBUG' } } },
+      },
+    });
+    expect(config.stage).toBe('staging');
+    expect(
+      config.regions.map((region) => [region.region, region.stage, region.logLevel, region.account]),
+    ).toEqual([
+      ['us-east-1', 'staging', 'INFO', '111122223333'],
+      ['eu-west-1', 'staging', 'DEBUG', '111122223333'],
+    ]);
+    expect(parseDeploymentConfig({ regions: [US] }).stage).toBe('prod');
+  });
+
+  it('refuses an unknown or malformed stage and an overlay naming no region', () => {
+    expect(() => parseDeploymentConfig({ regions: [US], stage: 'prdo', stages: { prod: {} } })).toThrow(
+      /Unknown stage "prdo"/,
+    );
+    expect(() => parseDeploymentConfig({ regions: [US], stage: 'Prod_1' })).toThrow(
+      /Invalid CDK context "stage"/,
+    );
+    expect(() =>
+      parseDeploymentConfig({ regions: [US], stages: { prod: { regions: { 'eu-west-l': {} } } } }),
+    ).toThrow(/not an AWS region name/);
+  });
+
+  it('checks the settings a region may set: wallet origins, issuer name, rate limits, alarm subscribers', () => {
+    const region = parseDeploymentConfig({
+      regions: [
+        {
+          ...US,
+          googleWalletOrigins: ['https://shop.example.com'],
+          googleWalletIssuerName: 'Example Gifts',
+          rateLimits: { lookupPerKeyPerMinute: 120 },
+          alarms: {
+            emails: ['oncall@example.com'],
+            slack: [{ workspaceId: 'T0123ABCD', channelId: 'C0123ABCD' }],
+          },
+        },
+      ],
+    }).regions[0];
+    expect(region).toMatchObject({
+      googleWalletOrigins: ['https://shop.example.com'],
+      rateLimits: { lookupPerKeyPerMinute: 120 },
+      alarms: { emails: ['oncall@example.com'] },
+    });
+    const bad = (fields: Record<string, unknown>) => () =>
+      parseDeploymentConfig({ regions: [{ ...US, ...fields }] });
+    expect(bad({ googleWalletOrigins: ['https://shop.example.com/path'] })).toThrow(
+      /googleWalletOrigins\[0\]/,
+    );
+    expect(bad({ rateLimits: { pinPerCardPerMinute: 0 } })).toThrow(/rateLimits\.pinPerCardPerMinute/);
+    expect(bad({ alarms: { emails: ['not-an-address'] } })).toThrow(/alarms\.emails\[0\]/);
+  });
+
+  it('hands the region settings to every function and subscribes the alarm addresses', () => {
+    const { sets } = buildTestApp({
+      nag: false,
+      regions: [
+        {
+          ...US,
+          googleWalletOrigins: ['https://shop.example.com', 'https://gifts.example.com'],
+          googleWalletIssuerName: 'Example Gifts',
+          rateLimits: { pinPerCardPerMinute: 3 },
+          alarms: { emails: ['oncall@example.com'] },
+        },
+      ],
+    });
+    const set = sets[0];
+    if (!set) throw new Error('no set');
+    for (const fn of Object.values(resourcesOf(Template.fromStack(set.api), 'AWS::Lambda::Function'))) {
+      expect(envOf(fn)).toMatchObject({
+        GOOGLE_WALLET_ORIGINS: 'https://shop.example.com,https://gifts.example.com',
+        GOOGLE_WALLET_ISSUER_NAME: 'Example Gifts',
+        RATE_LIMIT_PIN_PER_CARD_PER_MINUTE: '3',
+        POWERTOOLS_METRICS_NAMESPACE: 'GiftCard/prod',
+      });
+    }
+    Template.fromStack(set.alarms).hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+  }, 300_000);
+});

@@ -71,7 +71,7 @@ afterAll(() => {
   for (const dir of outdirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-export function buildTestApp(options: { regions?: unknown; nag?: boolean } = {}): TestApp {
+export function buildTestApp(options: { regions?: unknown; nag?: boolean; stage?: string } = {}): TestApp {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'giftcard-cdk-'));
   outdirs.push(outdir);
   const app = new App({
@@ -79,6 +79,7 @@ export function buildTestApp(options: { regions?: unknown; nag?: boolean } = {})
     context: {
       ...CDK_JSON.context,
       ...(options.regions === undefined ? {} : { regions: options.regions }),
+      ...(options.stage === undefined ? {} : { stage: options.stage }),
       'aws:cdk:bundling-stacks': [],
     },
   });
