@@ -115,15 +115,17 @@ describe('operations per region', () => {
         const groups = Object.values(resourcesOf(t, 'AWS::CodeDeploy::DeploymentGroup'));
         for (const [id, fn] of Object.entries(functions)) {
           expect(fn.Properties.TracingConfig, id).toEqual({ Mode: 'Active' });
-          const alias = aliases.find(([, candidate]) => refTarget(candidate.Properties.FunctionName) === id);
-          expect(alias?.[1].Properties.Name, id).toBe('live');
+          const alias = aliases.find(
+            ([, candidate]) => refTarget(candidate.Properties.FunctionName) === id,
+          )?.[1];
+          if (!alias) throw new Error(`${stack.stackName}/${id} has no alias`);
+          expect(alias.Properties.Name, id).toBe('live');
           // The alias is deployed by CodeDeploy (its update policy names the group), rolled back on alarms.
-          const policy = (alias?.[1] as { UpdatePolicy?: { CodeDeployLambdaAliasUpdate?: unknown } })
-            .UpdatePolicy;
-          expect(policy?.CodeDeployLambdaAliasUpdate, id).toBeDefined();
-          const groupId = refTarget(
-            (policy?.CodeDeployLambdaAliasUpdate as { DeploymentGroupName?: unknown }).DeploymentGroupName,
-          );
+          const update = (
+            alias as { UpdatePolicy?: { CodeDeployLambdaAliasUpdate?: { DeploymentGroupName?: unknown } } }
+          ).UpdatePolicy?.CodeDeployLambdaAliasUpdate;
+          expect(update, id).toBeDefined();
+          const groupId = refTarget(update?.DeploymentGroupName);
           const group = resourcesOf(t, 'AWS::CodeDeploy::DeploymentGroup')[groupId ?? ''];
           expect(group?.Properties.AutoRollbackConfiguration, id).toMatchObject({ Enabled: true });
           expect(
