@@ -13,7 +13,7 @@ export interface FailedInput {
 /** The catch-all of the state machine: the run is FAILED with the reason (a new POST runs it again). */
 async function handle(event: FailedInput): Promise<{ exportId?: string; status: 'FAILED' }> {
   const reason = [event.error?.Error, causeOf(event.error?.Cause)].filter(Boolean).join(': ') || 'failed';
-  logger.error('Export failed', { exportId: event.exportId, reason });
+  logger.error('Export failed', { exportId: event.exportId, reason, metric: METRIC.financeExportFailed });
   countMetric(METRIC.financeExportFailed);
   if (event.exportId) await failExport(event.exportId, reason);
   return { ...(event.exportId ? { exportId: event.exportId } : {}), status: 'FAILED' };

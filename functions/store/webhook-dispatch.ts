@@ -73,6 +73,7 @@ const USER_AGENT = 'giftcard-webhooks/1.0';
 function deadLetter(delivery: WebhookDelivery, reason: string | undefined): void {
   countMetric(METRIC.webhookDeliveryDead);
   logger.warn('Webhook delivery dead', {
+    metric: METRIC.webhookDeliveryDead,
     deliveryId: delivery.id,
     webhookId: delivery.webhookId,
     merchantId: delivery.merchantId,

@@ -36,7 +36,12 @@ async function checkRecord(record: DynamoDBRecord): Promise<void> {
   }
   const problems = ledgerContinuityProblems(entry, previous);
   if (problems.length > 0) {
-    logger.error('Ledger integrity violation', { transactionId: entry.id, cardId: entry.cardId, problems });
+    logger.error('Ledger integrity violation', {
+      metric: METRIC.ledgerIntegrityViolation,
+      transactionId: entry.id,
+      cardId: entry.cardId,
+      problems,
+    });
     countMetric(METRIC.ledgerIntegrityViolation);
   }
 }
