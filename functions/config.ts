@@ -177,11 +177,6 @@ const fields = {
   /** Attempts of one APNs or Google call within an invocation (429, 5xx, network) before the record fails. */
   WALLET_CALL_ATTEMPTS: withDefault(integer(1, 10), '3'),
   WALLET_CALL_TIMEOUT_MS: withDefault(integer(100, 30_000), '5000'),
-  /**
-   * Under `npm start` and in tests: the file that receives the metrics (one embedded-metric-format line per
-   * flush) instead of stdout (functions/observability/metrics.ts). Unset in AWS.
-   */
-  METRICS_LOCAL_FILE: optional(text()),
 };
 
 export type Config = {

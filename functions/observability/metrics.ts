@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as Unit } from '@aws-lambda-powertools/metrics/types';
-import { config } from '../config';
+import { logger } from '../logger';
 import type { MetricName } from './metric-names';
 
 export { MetricUnit };
@@ -13,6 +13,10 @@ export { MetricUnit };
  *
  * Under `npm start` and in tests (METRICS_LOCAL_FILE) the same lines go to a file instead of stdout, so the
  * console stays readable and a test can read what was emitted.
+ *
+ * Like the POWERTOOLS_* variables Powertools reads itself, METRICS_LOCAL_FILE is read here and not through
+ * functions/config.ts: metrics must not depend on the rest of the configuration (GET /health reads none of
+ * it), and a metric that cannot be written must never fail the request it describes.
  */
 export const metrics = new Metrics();
 
@@ -53,7 +57,16 @@ export function flushMetrics(): void {
 
 function publish(instance: Metrics): void {
   if (!instance.hasStoredMetrics()) return;
-  const file = config().METRICS_LOCAL_FILE;
+  try {
+    write(instance);
+  } catch (error) {
+    instance.clearMetrics();
+    logger.warn('Metrics not written', { error: error as Error });
+  }
+}
+
+function write(instance: Metrics): void {
+  const file = process.env.METRICS_LOCAL_FILE;
   if (!file) {
     instance.publishStoredMetrics();
     return;
