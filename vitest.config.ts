@@ -14,6 +14,9 @@ export default defineConfig({
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // Handlers called without the local stack's environment write no metrics to stdout; stacks and
+      // tests that read metrics turn them on with a file (local/handler-env.ts).
+      POWERTOOLS_METRICS_DISABLED: 'true',
     },
   },
 });

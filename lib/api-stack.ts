@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import {
@@ -15,10 +15,9 @@ import {
 import { GATEWAY_PROBLEMS, usesAuthorizer } from '../functions/http/gateway';
 import { problemOf } from '../functions/http/problem';
 import { API_FUNCTIONS, type ApiFunctionName, ROUTES, routesOf } from '../functions/http/route-table';
+import { METRIC } from '../functions/observability/metric-names';
 import type { WalletSecretName } from '../functions/streams/registry';
 import {
-  alarmOnFirst,
-  countLogMetric,
   FUNCTION_LOG_RETENTION,
   type FunctionRuntime,
   GiftCardFunction,
@@ -27,6 +26,8 @@ import {
 import { grantQueueDepthReads } from './constructs/queue-depths';
 import { grantUsageKeyRegistration, usagePlanPrefix } from './constructs/usage-keys';
 import { ApiWebAcl } from './constructs/web-acl';
+import { appMetric, opsAlarm } from './monitoring/ops-alarm';
+import { ROUTE_GROUP_5XX, ROUTE_GROUP_P99, STAGE_5XX, STAGE_P99 } from './monitoring/thresholds';
 
 export interface ApiStackProps extends StackProps {
   readonly runtime: FunctionRuntime;
@@ -117,11 +118,14 @@ export class ApiStack extends Stack {
   readonly webAcl: ApiWebAcl;
   readonly authorizerFunction: GiftCardFunction;
   readonly usagePlans: Record<UsagePlanTier, apigateway.UsagePlan>;
-  /** Requests answered 503 TIMED_OUT because the function ran out of time (functions/http/api-handler.ts). */
-  readonly timeoutAlarm: cloudwatch.Alarm;
+  /** Per route group (API function): 5xx rate, p99 latency and 503 TIMED_OUT answers; they roll canaries back. */
+  readonly routeGroupAlarms: Record<ApiFunctionName, cloudwatch.Alarm[]>;
+  /** The whole stage as API Gateway counts it: 5xx rate and p99 latency. */
+  readonly stageAlarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
+    const { stage } = props.runtime.region;
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: FUNCTION_LOG_RETENTION,
@@ -129,7 +133,7 @@ export class ApiStack extends Stack {
     });
 
     this.api = new apigateway.RestApi(this, 'Api', {
-      restApiName: `giftcard-api-${this.region}`,
+      restApiName: `giftcard-api-${stage}-${this.region}`,
       description: 'Gift card platform HTTP API (generated from functions/http/route-table.ts)',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       // Usage plans count requests under the key the authorizer names: merchants keep their Bearer API keys.
@@ -183,13 +187,14 @@ export class ApiStack extends Stack {
       validateRequestParameters: true,
     });
 
-    const planPrefix = usagePlanPrefix(this.region);
+    const planPrefix = usagePlanPrefix(this.region, stage);
     const functions: Partial<Record<ApiFunctionName, GiftCardFunction>> = {};
     for (const fn of API_FUNCTIONS) {
       functions[fn] = new GiftCardFunction(this, `Fn-${fn}`, {
         runtime: props.runtime,
         entry: `api/${fn}.ts`,
         serviceName: `giftcard-api-${fn}`,
+        kind: 'api',
         description: `Gift card API '${fn}' handler: ${routesOf(fn).length} route(s) of functions/http/route-table.ts`,
         tableAccess: API_TABLE_ACCESS[fn],
         environment: {
@@ -204,7 +209,9 @@ export class ApiStack extends Stack {
     }
     this.functions = functions as Record<ApiFunctionName, GiftCardFunction>;
     grantUsageKeyRegistration(this.functions.merchants);
-    this.timeoutAlarm = this.alarmOnTimeouts(Object.values(this.functions));
+    this.routeGroupAlarms = Object.fromEntries(
+      API_FUNCTIONS.map((fn) => [fn, this.alarmOnRouteGroup(fn, this.functions[fn], props.runtime)]),
+    ) as Record<ApiFunctionName, cloudwatch.Alarm[]>;
 
     // Not a secret: with apiKeySource AUTHORIZER a client cannot present an API Gateway key at all, so
     // this value only names the plan staff requests count against.
@@ -213,6 +220,7 @@ export class ApiStack extends Stack {
       runtime: props.runtime,
       entry: 'http/authorizer.ts',
       serviceName: 'giftcard-api-authorizer',
+      kind: 'api',
       description:
         'API Gateway REQUEST authorizer: checks the bearer credential and names its usage plan key',
       // Reads keys and merchants; writes an API key's last use (once a minute).
@@ -221,7 +229,7 @@ export class ApiStack extends Stack {
     });
     const authorizer = new apigateway.RequestAuthorizer(this, 'Authorizer', {
       authorizerName: 'bearer',
-      handler: this.authorizerFunction.function,
+      handler: this.authorizerFunction.alias,
       identitySources: [apigateway.IdentitySource.header('Authorization')],
       resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
     });
@@ -253,7 +261,7 @@ export class ApiStack extends Stack {
       let integration = integrations.get(route.fn);
       if (!integration) {
         // One permission per method (scoped to that method's ARN); console test invokes are not allowed.
-        integration = new apigateway.LambdaIntegration(this.functions[route.fn].function, {
+        integration = new apigateway.LambdaIntegration(this.functions[route.fn].alias, {
           proxy: true,
           allowTestInvoke: false,
         });
@@ -325,8 +333,10 @@ export class ApiStack extends Stack {
 
     this.webAcl = new ApiWebAcl(this, 'WebAcl', {
       stageArn: this.api.deploymentStage.stageArn,
-      metricPrefix: `giftcard-api-${this.region}`,
+      name: `giftcard-api-${stage}-${this.region}`,
+      metricPrefix: `giftcard-api-${stage}-${this.region}`,
     });
+    this.stageAlarms = this.alarmOnStage(props.runtime);
 
     const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole) {
@@ -368,13 +378,89 @@ export class ApiStack extends Stack {
     }
   }
 
-  /** One alarm over every API function's `ApiRequestTimedOut` log lines (a metric filter on each log group). */
-  private alarmOnTimeouts(functions: readonly GiftCardFunction[]): cloudwatch.Alarm {
-    const filters = functions.map((fn) => countLogMetric(fn, 'ApiRequestTimedOut'));
-    return alarmOnFirst(
-      this,
-      filters[0] as logs.MetricFilter,
-      'API requests answered 503 TIMED_OUT: a function ran out of time (DynamoDB slow, a card too busy, a cold start)',
-    );
+  /**
+   * A route group's alarms, from the metrics its function emits (functions/http/api-handler.ts): 5xx rate,
+   * p99 latency, 503 TIMED_OUT answers. All three roll a canary of the function back.
+   */
+  private alarmOnRouteGroup(
+    fn: ApiFunctionName,
+    group: GiftCardFunction,
+    runtime: FunctionRuntime,
+  ): cloudwatch.Alarm[] {
+    const { region } = runtime;
+    const minute = Duration.minutes(1);
+    const requests = appMetric(region, METRIC.apiRequests, group.serviceName, { period: minute });
+    const errors = appMetric(region, METRIC.apiServerErrors, group.serviceName, { period: minute });
+    const rate = new cloudwatch.MathExpression({
+      expression: `IF(requests >= ${ROUTE_GROUP_5XX.minRequestsPerMinute}, 100 * errors / requests, 0)`,
+      usingMetrics: { requests, errors },
+      period: minute,
+      label: `${fn} 5xx %`,
+    });
+    const alarms = [
+      opsAlarm(group, 'ServerErrorRateAlarm', {
+        region,
+        name: `api-${fn}-5xx-rate`,
+        runbook: 'api-5xx-rate',
+        summary: `Route group ${fn}: too many 5xx answers.`,
+        why: ROUTE_GROUP_5XX.why,
+        metric: rate,
+        threshold: ROUTE_GROUP_5XX.percent,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: ROUTE_GROUP_5XX.evaluationPeriods,
+        datapointsToAlarm: ROUTE_GROUP_5XX.datapointsToAlarm,
+      }),
+      opsAlarm(group, 'LatencyAlarm', {
+        region,
+        name: `api-${fn}-p99-latency`,
+        runbook: 'api-latency',
+        summary: `Route group ${fn}: p99 latency high.`,
+        why: ROUTE_GROUP_P99.why,
+        metric: appMetric(region, METRIC.apiLatency, group.serviceName, { period: minute, statistic: 'p99' }),
+        threshold: ROUTE_GROUP_P99.milliseconds,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: ROUTE_GROUP_P99.evaluationPeriods,
+        datapointsToAlarm: ROUTE_GROUP_P99.datapointsToAlarm,
+      }),
+      group.alarmOnMetric(
+        METRIC.apiRequestTimedOut,
+        'api-timeouts',
+        `Route group ${fn}: requests answered 503 TIMED_OUT (the function ran out of time).`,
+      ),
+    ];
+    for (const alarm of alarms) group.addRollbackAlarm(alarm);
+    return alarms;
+  }
+
+  /** The stage as merchants see it (API Gateway's own metrics: authorizer and gateway errors included). */
+  private alarmOnStage(runtime: FunctionRuntime): cloudwatch.Alarm[] {
+    const { region } = runtime;
+    const minute = Duration.minutes(1);
+    return [
+      opsAlarm(this, 'Stage5xxAlarm', {
+        region,
+        name: 'api-stage-5xx-rate',
+        runbook: 'api-5xx-rate',
+        summary: 'The API stage answers too many 5xx (API Gateway metrics).',
+        why: STAGE_5XX.why,
+        metric: this.api.metricServerError({ period: minute, statistic: cloudwatch.Stats.AVERAGE }),
+        threshold: STAGE_5XX.fraction,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: STAGE_5XX.evaluationPeriods,
+        datapointsToAlarm: STAGE_5XX.datapointsToAlarm,
+      }),
+      opsAlarm(this, 'StageLatencyAlarm', {
+        region,
+        name: 'api-stage-p99-latency',
+        runbook: 'api-latency',
+        summary: 'The API stage p99 latency is high (API Gateway metrics).',
+        why: STAGE_P99.why,
+        metric: this.api.metricLatency({ period: minute, statistic: 'p99' }),
+        threshold: STAGE_P99.milliseconds,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: STAGE_P99.evaluationPeriods,
+        datapointsToAlarm: STAGE_P99.datapointsToAlarm,
+      }),
+    ];
   }
 }

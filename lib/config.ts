@@ -81,6 +81,53 @@ const webSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * The stage (`prod`, `staging`, ...): part of every stack name and every physical name that must be unique
+ * in an account and region (KMS alias, export bucket, usage plans and keys, dashboard, alarm names, metric
+ * namespace), so two stages can share an account and region. Short, because names carry it with the
+ * account and region (an S3 bucket name has 63 characters).
+ */
+export const STAGE_PATTERN = /^[a-z][a-z0-9]{0,11}$/;
+const stageSchema = z
+  .string()
+  .regex(STAGE_PATTERN, 'must be 1-12 lower-case letters and digits, starting with a letter (e.g. prod)');
+
+/** An origin as Google Wallet takes it: https scheme and host, no path (localhost may be http). */
+const webOrigin = z
+  .string()
+  .refine(
+    (value) => /^https:\/\/[a-z0-9.-]+(:\d+)?$/i.test(value) || /^http:\/\/localhost(:\d+)?$/.test(value),
+    'must be an origin such as https://shop.example.com (scheme and host, no path)',
+  );
+
+/**
+ * The region's failed-check limits (lookups that found nothing, wrong PINs) in the sliding window, per
+ * caller and per merchant (functions/config.ts FAILED_CHECKS_LIMIT_*); merchants and programs may set
+ * their own. Request volume is the usage plans' (`usagePlans`).
+ */
+const rateLimitsSchema = z.strictObject({
+  failuresPerCaller: positiveInt.max(100_000).optional(),
+  failuresPerMerchant: positiveInt.max(100_000).optional(),
+});
+
+/**
+ * Who hears the region's alarms (one SNS topic per region and stage, lib/alarm-topic-stack.ts): e-mail
+ * addresses (each confirms its subscription once), and Slack channels through AWS Chatbot (the workspace
+ * is authorised once per account in the Chatbot console; the ids are not secrets).
+ */
+const alarmSubscribersSchema = z.strictObject({
+  emails: z.array(z.email('must be an e-mail address')).max(20).default([]),
+  slack: z
+    .array(
+      z.strictObject({
+        workspaceId: z.string().regex(/^[A-Z0-9]{9,11}$/, 'must be a Slack workspace id such as T0123ABCD'),
+        channelId: z.string().regex(/^[A-Z0-9]{9,11}$/, 'must be a Slack channel id such as C0123ABCD'),
+      }),
+    )
+    .max(5)
+    .default([]),
+});
+
 const regionSchema = z.strictObject({
   region: z.string().regex(AWS_REGION, 'must be an AWS region name such as us-east-1'),
   /** One digit carried in card code prefixes and ids (functions/config.ts REGION_CODE). */
@@ -102,6 +149,18 @@ const regionSchema = z.strictObject({
       path: ['certificateArn'],
     })
     .optional(),
+  /** Web origins allowed to show the Save to Google Wallet button (functions/config.ts GOOGLE_WALLET_ORIGINS). */
+  googleWalletOrigins: z.array(webOrigin).max(50).optional(),
+  /** The issuer name Google Wallet shows on every pass (GOOGLE_WALLET_ISSUER_NAME). */
+  googleWalletIssuerName: z.string().min(1).max(100).optional(),
+  rateLimits: rateLimitsSchema.optional(),
+  alarms: alarmSubscribersSchema.default({ emails: [], slack: [] }),
+  /**
+   * Where alarm descriptions point for their runbook (docs/runbooks/ of this repository as the team
+   * browses it, e.g. https://git.example.com/giftcard/blob/main/docs/runbooks). Unset, the descriptions
+   * name the file path in the repository.
+   */
+  runbookBaseUrl: z.url({ protocol: /^https$/ }).optional(),
 });
 
 const regionsSchema = z
@@ -136,11 +195,26 @@ const regionsSchema = z
     });
   });
 
-export type RegionConfig = z.output<typeof regionSchema>;
+export type RegionConfig = z.output<typeof regionSchema> & {
+  /** The stage this deployment is (lib/config.ts STAGE_PATTERN); the same for every region of a synth. */
+  readonly stage: string;
+};
 
 export interface DeploymentConfig {
+  readonly stage: string;
   readonly regions: readonly RegionConfig[];
 }
+
+/**
+ * Per-stage settings over the regions': `{ "staging": { "account": "...", "regions": { "eu-west-1": {
+ * "logLevel": "DEBUG", "alarms": { "emails": [] } } } } }`. Each region's entry replaces whole fields of the
+ * region (an `alarms` given here replaces the region's, it is not merged into it).
+ */
+const stageOverlaySchema = z.strictObject({
+  account: accountSchema.optional(),
+  regions: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+});
+const stagesSchema = z.record(stageSchema, stageOverlaySchema);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -168,22 +242,29 @@ const fromContext = (name: string, value: unknown): unknown => {
  * Parses the raw context values. `account` (top level) applies to every region without its own;
  * without either, the stacks are account-agnostic (CDK_DEFAULT_ACCOUNT is used when deploying).
  */
-export function parseDeploymentConfig(raw: { regions: unknown; account?: unknown }): DeploymentConfig {
+export function parseDeploymentConfig(raw: {
+  regions: unknown;
+  account?: unknown;
+  stage?: unknown;
+  stages?: unknown;
+}): DeploymentConfig {
   const help =
     'Expected cdk.json context "regions": [{ "region": "us-east-1", "regionCode": "1", ' +
     '"defaultCurrency": "USD", "timeZone": "America/New_York" }, ...] (optional "account", "logLevel").';
+  const stage = parseStage(raw.stage);
+  const overlay = stageOverlay(stage, fromContext('stages', raw.stages));
   const regionsValue = fromContext('regions', raw.regions);
   if (regionsValue === undefined) {
     throw new ConfigError(`Missing CDK context "regions". ${help}`);
   }
-  const parsed = regionsSchema.safeParse(regionsValue);
+  const parsed = regionsSchema.safeParse(withOverlay(regionsValue, overlay?.regions, stage));
   if (!parsed.success) {
     throw new ConfigError(
       `Invalid CDK context "regions":\n${formatIssues('regions', parsed.error)}\n${help}`,
     );
   }
   // Not JSON-parsed: `-c account=012345678901` is a string, and as a number it would lose its leading 0.
-  const accountValue = raw.account;
+  const accountValue = overlay?.account ?? raw.account;
   let account: string | undefined;
   if (accountValue !== undefined) {
     const parsedAccount = accountSchema.safeParse(accountValue);
@@ -195,6 +276,58 @@ export function parseDeploymentConfig(raw: { regions: unknown; account?: unknown
     account = parsedAccount.data;
   }
   return {
-    regions: parsed.data.map((entry) => ({ ...entry, account: entry.account ?? account })),
+    stage,
+    regions: parsed.data.map((entry) => ({ ...entry, stage, account: entry.account ?? account })),
   };
+}
+
+function parseStage(value: unknown): string {
+  const parsed = stageSchema.safeParse(value ?? DEFAULT_STAGE);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid CDK context "stage":\n${formatIssues('stage', parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** The stage when cdk.json and the command line name none. */
+export const DEFAULT_STAGE = 'prod';
+
+function stageOverlay(stage: string, value: unknown): z.output<typeof stageOverlaySchema> | undefined {
+  if (value === undefined) return undefined;
+  const parsed = stagesSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid CDK context "stages":\n${formatIssues('stages', parsed.error)}`);
+  }
+  const known = Object.keys(parsed.data);
+  if (known.length > 0 && !known.includes(stage)) {
+    // A typo in `-c stage=...` must not deploy a new, unconfigured copy of the platform.
+    throw new ConfigError(
+      `Unknown stage "${stage}": cdk.json context "stages" configures ${known.map((name) => `"${name}"`).join(', ')}.`,
+    );
+  }
+  return parsed.data[stage];
+}
+
+/**
+ * The regions with the stage's fields over them. An overlay may name a region this synth does not build
+ * (`-c regions=[...]` narrows them), but it must be a region name.
+ */
+function withOverlay(
+  regions: unknown,
+  overlays: Record<string, Record<string, unknown>> | undefined,
+  stage: string,
+): unknown {
+  if (!overlays || !Array.isArray(regions)) return regions;
+  for (const name of Object.keys(overlays)) {
+    if (!AWS_REGION.test(name)) {
+      throw new ConfigError(
+        `Invalid CDK context "stages": stages.${stage}.regions.${name} is not an AWS region name`,
+      );
+    }
+  }
+  return regions.map((entry: unknown) => {
+    const name = (entry as { region?: unknown } | null)?.region;
+    const fields = typeof name === 'string' ? overlays[name] : undefined;
+    return fields && entry && typeof entry === 'object' ? { ...entry, ...fields } : entry;
+  });
 }

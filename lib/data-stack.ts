@@ -35,7 +35,8 @@ export class DataStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
       pendingWindow: Duration.days(30),
     });
-    this.dataKey.addAlias('alias/giftcard/data');
+    // The stage in the alias: staging and production may share an account and region.
+    this.dataKey.addAlias(`alias/giftcard/${props.region.stage}/data`);
 
     this.table = new GiftCardTable(this, 'GiftCards', { encryptionKey: this.dataKey });
 

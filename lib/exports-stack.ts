@@ -20,12 +20,10 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import {
-  alarmOnLogMetric,
-  FUNCTION_LOG_RETENTION,
-  type FunctionRuntime,
-  GiftCardFunction,
-} from './constructs/function';
+import { METRIC } from '../functions/observability/metric-names';
+import { FUNCTION_LOG_RETENTION, type FunctionRuntime, GiftCardFunction } from './constructs/function';
+import { opsAlarm } from './monitoring/ops-alarm';
+import { DLQ_WHY } from './monitoring/thresholds';
 import { sendToQueueStatements } from './schedules-stack';
 
 /** The state machine's steps: one Lambda handler each under functions/exports/. */
@@ -48,11 +46,11 @@ export const EXPORT_SCHEDULE_CRON = '0 0 1 * ? *';
 export const EXPORT_IA_AFTER = Duration.days(30);
 
 /**
- * The export bucket's name: fixed per account and region, so the API stack can name its files in a policy
- * without a cross-stack reference (and its acknowledgement below can name that resource).
+ * The export bucket's name: fixed per stage, account and region, so the API stack can name its files in a
+ * policy without a cross-stack reference (and its acknowledgement below can name that resource).
  */
-export const exportBucketName = (account: string, region: string): string =>
-  `giftcard-exports-${account}-${region}`;
+export const exportBucketName = (stage: string, account: string, region: string): string =>
+  `giftcard-exports-${stage}-${account}-${region}`;
 
 /** How cdk-nag writes a value that may be a CloudFormation pseudo parameter. */
 const nagValue = (value: string, pseudo: string): string =>
@@ -78,10 +76,13 @@ export class ExportsStack extends Stack {
   readonly schedule: scheduler.Schedule;
   readonly deadLetterQueue: sqs.Queue;
   readonly alarms: cloudwatch.Alarm[] = [];
+  private readonly stage: string;
 
   constructor(scope: Construct, id: string, props: ExportsStackProps) {
     super(scope, id, props);
     const { runtime } = props;
+    const { region } = runtime;
+    this.stage = region.stage;
 
     this.key = new kms.Key(this, 'ExportKey', {
       description: `Gift card finance exports (${this.region}): export files and the schedule's DLQ`,
@@ -106,7 +107,7 @@ export class ExportsStack extends Stack {
     });
 
     this.bucket = new s3.Bucket(this, 'Exports', {
-      bucketName: exportBucketName(this.account, this.region),
+      bucketName: exportBucketName(this.stage, this.account, this.region),
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,
       bucketKeyEnabled: true,
@@ -137,6 +138,7 @@ export class ExportsStack extends Stack {
         runtime,
         entry: `exports/${step}.ts`,
         serviceName: `giftcard-export-${step}`,
+        kind: 'export',
         description: `Finance export step '${step}' (functions/exports/${step}.ts)`,
         timeout: STEP_TIMEOUTS[step],
         // gzip and CSV are CPU-bound: a segment gets a full vCPU.
@@ -181,11 +183,17 @@ export class ExportsStack extends Stack {
           'only when a run starts; the write is limited to that prefix of the export bucket, nothing else.',
       });
     }
-    alarmOnLogMetric(this.steps.failed, 'FinanceExportFailed');
+    this.alarms.push(
+      this.steps.failed.alarmOnMetric(
+        METRIC.financeExportFailed,
+        'export-failed',
+        'A finance export run FAILED (see GET /v1/exports/{id} for the reason).',
+      ),
+    );
 
     const invoke = (step: ExportStep, name: string, payload?: sfn.TaskInput) =>
       new tasks.LambdaInvoke(this, name, {
-        lambdaFunction: this.steps[step].function,
+        lambdaFunction: this.steps[step].alias,
         payloadResponseOnly: true,
         ...(payload ? { payload } : {}),
       });
@@ -257,7 +265,7 @@ export class ExportsStack extends Stack {
     });
     for (const step of EXPORT_STEPS) {
       Validations.of(stateMachineRole).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.steps[step].function.node.defaultChild as CfnElement)}.Arn>:*]`,
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.steps[step].alias.node.defaultChild as CfnElement)}>:*]`,
         reason:
           'Added by the LambdaInvoke task: invoking the step function by its ARN and its qualified ARNs ' +
           '(versions and aliases) of that one function; no other function can be invoked.',
@@ -269,13 +277,14 @@ export class ExportsStack extends Stack {
       ['ExecutionsTimedOut', this.stateMachine.metricTimedOut(), 'timed out after 6 h'],
     ] as const) {
       this.alarms.push(
-        new cloudwatch.Alarm(this, `Alarm-${name}`, {
-          alarmDescription: `A finance export ${description}; fix the cause and POST /v1/exports again (it resumes).`,
+        opsAlarm(this, `Alarm-${name}`, {
+          region,
+          name: `export-${name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`,
+          runbook: 'export-failed',
+          summary: `A finance export ${description}; fix the cause and POST /v1/exports again (it resumes).`,
+          why: 'any execution in 5 minutes: each is a month finance does not have.',
           metric: metric.with({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-          threshold: 0,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          threshold: 1,
         }),
       );
     }
@@ -295,17 +304,18 @@ export class ExportsStack extends Stack {
         'the month with POST /v1/exports.',
     });
     this.alarms.push(
-      new cloudwatch.Alarm(this, 'Alarm-ScheduleDlq', {
-        alarmDescription:
+      opsAlarm(this, 'Alarm-ScheduleDlq', {
+        region,
+        name: 'export-schedule-dlq',
+        runbook: 'export-not-started',
+        summary:
           'The monthly finance export could not be started (see its DLQ); POST /v1/exports { month } to run it.',
+        why: DLQ_WHY,
         metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: cloudwatch.Stats.MAXIMUM,
         }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        threshold: 1,
       }),
     );
 
@@ -357,7 +367,7 @@ export class ExportsStack extends Stack {
    */
   grantApi(fn: GiftCardFunction): void {
     const stack = Stack.of(fn);
-    const bucketName = exportBucketName(stack.account, stack.region);
+    const bucketName = exportBucketName(this.stage, stack.account, stack.region);
     fn.function.addEnvironment('EXPORT_BUCKET_NAME', bucketName);
     fn.function.addEnvironment('EXPORT_STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     fn.role.addToPrincipalPolicy(
@@ -379,7 +389,7 @@ export class ExportsStack extends Stack {
         conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
       }),
     );
-    const nagBucket = exportBucketName(nagValue(stack.account, 'AccountId'), stack.region);
+    const nagBucket = exportBucketName(this.stage, nagValue(stack.account, 'AccountId'), stack.region);
     Validations.of(fn.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:${nagValue(stack.partition, 'Partition')}:s3:::${nagBucket}/exports/*]`,
       reason:

@@ -1,20 +1,28 @@
-import { type App, Tags, Validations } from 'aws-cdk-lib';
+import { type App, Aspects, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { AlarmsStack } from './alarms-stack';
 import { ApiStack } from './api-stack';
 import { AuthStack } from './auth-stack';
 import { type DeploymentConfig, parseDeploymentConfig, type RegionConfig } from './config';
 import type { FunctionRuntime } from './constructs/function';
 import { DataStack } from './data-stack';
 import { ExportsStack } from './exports-stack';
+import { AlarmActions } from './monitoring/alarm-actions';
+import { MonitoringStack } from './monitoring-stack';
 import { SchedulesStack } from './schedules-stack';
 import { StreamsStack } from './streams-stack';
 import { authDomainPrefix, WebContentStack, WebStack } from './web-stack';
 
 export const PROJECT_TAG = 'giftcard';
 
-/** The stacks of one region. Deploy order: data, auth, exports, then api, streams and schedules (CDK orders them). */
+/**
+ * The stacks of one region and stage. Deploy order: alarms, data, auth, exports, then api, streams and
+ * schedules, then monitoring (CDK orders them).
+ */
 export interface RegionStacks {
   readonly config: RegionConfig;
+  readonly alarms: AlarmsStack;
+  readonly monitoring: MonitoringStack;
   readonly data: DataStack;
   readonly auth: AuthStack;
   readonly api: ApiStack;
@@ -36,21 +44,27 @@ export interface BuildOptions {
   readonly webDistDir?: string;
 }
 
-export const stackName = (component: string, region: string): string => `GiftCard-${component}-${region}`;
+/**
+ * `GiftCard-<component>-<region>-<stage>`: the stage in every stack name, so stages share an account and
+ * region (`npx cdk deploy 'GiftCard-*-eu-west-1-staging'`, or `npm run deploy`).
+ */
+export const stackName = (component: string, region: string, stage: string): string =>
+  `GiftCard-${component}-${region}-${stage}`;
 
 /** Reads the deployment configuration from the app's context (cdk.json, or `-c` on the command line). */
 export function configFromContext(app: App): DeploymentConfig {
   return parseDeploymentConfig({
     regions: app.node.tryGetContext('regions'),
     account: app.node.tryGetContext('account'),
+    stage: app.node.tryGetContext('stage'),
+    stages: app.node.tryGetContext('stages'),
   });
 }
 
 /**
- * Builds the whole platform into `app`: one stack set per configured region
- * (GiftCard-Data-<region>, GiftCard-Auth-<region>, GiftCard-Exports-<region>, GiftCard-Api-<region>,
- * GiftCard-Streams-<region>, GiftCard-Schedules-<region>),
- * tags everything and registers the cdk-nag AwsSolutions checks.
+ * Builds the whole platform into `app`: one stack set per configured region of the configured stage
+ * (GiftCard-{Alarms,Data,Auth,Exports,Api,Streams,Schedules,Monitoring}-<region>-<stage>), gives every
+ * alarm the region's alarm topic, tags everything and registers the cdk-nag AwsSolutions checks.
  */
 export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionStacks[] {
   const config = options.config ?? configFromContext(app);
@@ -58,19 +72,25 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
   const sets = config.regions.map((region) => {
     const env = { account: region.account ?? process.env.CDK_DEFAULT_ACCOUNT, region: region.region };
     const describe = (what: string) =>
-      `Gift card platform ${region.region} (region code ${region.regionCode}): ${what}`;
+      `Gift card platform ${region.region} ${region.stage} (region code ${region.regionCode}): ${what}`;
+    const name = (component: string) => stackName(component, region.region, region.stage);
 
-    const data = new DataStack(app, stackName('Data', region.region), {
+    const alarms = new AlarmsStack(app, name('Alarms'), {
+      env,
+      region,
+      description: describe('alarm topic and its subscribers'),
+    });
+    const data = new DataStack(app, name('Data'), {
       env,
       region,
       description: describe('data key, single table, card-code pepper'),
     });
-    const web = new WebStack(app, stackName('Web', region.region), {
+    const web = new WebStack(app, name('Web'), {
       env,
       region,
       description: describe('portal and staff console: private bucket, CloudFront (OAC), security headers'),
     });
-    const auth = new AuthStack(app, stackName('Auth', region.region), {
+    const auth = new AuthStack(app, name('Auth'), {
       env,
       console: { siteOrigin: web.siteOrigin, domainPrefix: authDomainPrefix(region) },
       description: describe('staff user pool, role groups, console client, hosted UI'),
@@ -87,12 +107,12 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       },
       functionsDir: options.functionsDir,
     };
-    const exports = new ExportsStack(app, stackName('Exports', region.region), {
+    const exports = new ExportsStack(app, name('Exports'), {
       env,
       runtime,
       description: describe('finance exports: bucket, state machine, monthly schedule, alarms'),
     });
-    const api = new ApiStack(app, stackName('Api', region.region), {
+    const api = new ApiStack(app, name('Api'), {
       env,
       runtime,
       ...(region.usagePlans ? { usagePlans: region.usagePlans } : {}),
@@ -103,7 +123,7 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       suppressTemplateIndentation: true,
       description: describe('REST API, authorizer, usage plans, handlers, WAF'),
     });
-    const webContent = new WebContentStack(app, stackName('WebContent', region.region), {
+    const webContent = new WebContentStack(app, name('WebContent'), {
       env,
       site: web,
       apiUrl: api.api.url,
@@ -112,12 +132,12 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       ...(options.webDistDir ? { distDir: options.webDistDir } : {}),
       description: describe('portal and staff console files and config.json'),
     });
-    const streams = new StreamsStack(app, stackName('Streams', region.region), {
+    const streams = new StreamsStack(app, name('Streams'), {
       env,
       runtime,
       description: describe('table stream consumers, DLQs, alarms'),
     });
-    const schedules = new SchedulesStack(app, stackName('Schedules', region.region), {
+    const schedules = new SchedulesStack(app, name('Schedules'), {
       env,
       runtime,
       description: describe('scheduled jobs, EventBridge Scheduler schedules, DLQs, alarms'),
@@ -126,10 +146,24 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
     // POST /v1/exports starts the state machine; GET signs download links for its files.
     exports.grantApi(api.functions.exports);
 
-    const stacks = { data, auth, exports, api, streams, schedules, web, webContent };
+    const monitoring = new MonitoringStack(app, name('Monitoring'), {
+      env,
+      region,
+      data,
+      api,
+      streams,
+      schedules,
+      exports,
+      description: describe('dashboard; DynamoDB, WAF and export-deadline alarms'),
+    });
+
+    const stacks = { alarms, data, auth, exports, api, streams, schedules, monitoring, web, webContent };
+    const alarmActions = new AlarmActions(alarms.topic);
     for (const [component, stack] of Object.entries(stacks)) {
       Tags.of(stack).add('component', component);
       Tags.of(stack).add('region-code', region.regionCode);
+      Tags.of(stack).add('stage', region.stage);
+      Aspects.of(stack).add(alarmActions);
     }
     return { config: region, ...stacks };
   });

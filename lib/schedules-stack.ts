@@ -16,8 +16,10 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SCHEDULED_JOBS, type ScheduledJobDefinition } from '../functions/scheduled/registry';
-import { alarmOnLogMetric, type FunctionRuntime, GiftCardFunction } from './constructs/function';
+import { type FunctionRuntime, GiftCardFunction } from './constructs/function';
 import { grantUsageKeyRegistration, usagePlanPrefix } from './constructs/usage-keys';
+import { opsAlarm } from './monitoring/ops-alarm';
+import { DLQ_WHY } from './monitoring/thresholds';
 
 export interface SchedulesStackProps extends StackProps {
   readonly runtime: FunctionRuntime;
@@ -136,15 +138,22 @@ export class SchedulesStack extends Stack {
         runtime,
         entry: `scheduled/${definition.module}.ts`,
         serviceName: `giftcard-job-${definition.name}`,
+        kind: 'job',
         description: definition.description.slice(0, 256),
         timeout: JOB_TIMEOUT,
         tableAccess: 'readWrite',
         ...(definition.registersUsageKeys
-          ? { environment: { USAGE_PLAN_PREFIX: usagePlanPrefix(this.region) } }
+          ? { environment: { USAGE_PLAN_PREFIX: usagePlanPrefix(this.region, runtime.region.stage) } }
           : {}),
       });
       if (definition.registersUsageKeys) grantUsageKeyRegistration(fn);
-      for (const metric of definition.logAlarms ?? []) alarmOnLogMetric(fn, metric);
+      for (const metric of definition.alarmMetrics ?? []) {
+        fn.alarmOnMetric(
+          metric,
+          'webhook-dead-letters',
+          `Scheduled job ${definition.name} reported ${metric}.`,
+        );
+      }
 
       const deadLetterQueue = new sqs.Queue(this, `Dlq-${definition.name}`, {
         encryption: sqs.QueueEncryption.KMS,
@@ -162,7 +171,8 @@ export class SchedulesStack extends Stack {
       });
 
       // Failures of the function itself: Lambda retries, then records the failed run in the DLQ.
-      fn.function.configureAsyncInvoke({
+      // Scheduler invokes the alias, so the asynchronous invocation settings are the alias's.
+      fn.alias.configureAsyncInvoke({
         retryAttempts: JOB_RETRY_ATTEMPTS,
         maxEventAge: JOB_MAX_EVENT_AGE,
         onFailure: new SqsAsyncFailureDestination(deadLetterQueue),
@@ -183,7 +193,7 @@ export class SchedulesStack extends Stack {
         description: `EventBridge Scheduler: runs the scheduled job ${definition.name}`,
       });
       schedulerRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.function.functionArn] }),
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.alias.functionArn] }),
       );
       for (const statement of sendToQueueStatements(deadLetterQueue)) {
         schedulerRole.addToPrincipalPolicy(statement);
@@ -194,7 +204,7 @@ export class SchedulesStack extends Stack {
         scheduleGroup: this.scheduleGroup,
         description: definition.description.slice(0, 512),
         timeWindow: scheduler.TimeWindow.off(),
-        target: new targets.LambdaInvoke(fn.function, {
+        target: new targets.LambdaInvoke(fn.alias, {
           role: schedulerRole.withoutPolicyUpdates(),
           retryAttempts: JOB_RETRY_ATTEMPTS,
           maxEventAge: JOB_MAX_EVENT_AGE,
@@ -204,29 +214,22 @@ export class SchedulesStack extends Stack {
       // The first run must not race the execution role's policy.
       schedule.node.addDependency(schedulerRole);
 
-      const dlqAlarm = new cloudwatch.Alarm(this, `DlqAlarm-${definition.name}`, {
-        alarmDescription:
+      const dlqAlarm = opsAlarm(this, `DlqAlarm-${definition.name}`, {
+        region: runtime.region,
+        name: `job-${definition.name}-dlq`,
+        runbook: 'job-failed',
+        summary:
           `Scheduled job ${definition.name} gave up on a run (see its DLQ: undelivered, or failed after ` +
           'retries); fix the cause, then invoke the job function again.',
+        why: DLQ_WHY,
         metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: cloudwatch.Stats.MAXIMUM,
         }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        threshold: 1,
       });
-      const errorsAlarm = new cloudwatch.Alarm(this, `ErrorsAlarm-${definition.name}`, {
-        alarmDescription:
-          `Scheduled job ${definition.name} failed a run (items it could not settle stay due and are ` +
-          'taken by the next run); see the function logs.',
-        metric: fn.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+      // Any failed run (items it could not settle stay due and are taken by the next run).
+      const errorsAlarm = fn.errorsAlarm;
 
       this.jobs.push({ definition, fn, schedule, schedulerRole, deadLetterQueue, dlqAlarm, errorsAlarm });
       new CfnOutput(this, `DlqUrl-${definition.name}`, { value: deadLetterQueue.queueUrl });

@@ -7,13 +7,10 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { STREAM_CONSUMERS, type StreamConsumerDefinition } from '../functions/streams/registry';
-import {
-  alarmOnLogMetric,
-  countLogMetric,
-  type FunctionRuntime,
-  GiftCardFunction,
-  grantWalletSecrets,
-} from './constructs/function';
+import { type FunctionRuntime, GiftCardFunction, grantWalletSecrets } from './constructs/function';
+import { opsAlarm } from './monitoring/ops-alarm';
+import type { RunbookId } from './monitoring/runbooks';
+import { DEFAULT_STREAM_LAG, DLQ_WHY, STREAM_LAG_MINUTES, STREAM_LAG_SECONDS } from './monitoring/thresholds';
 
 export interface StreamsStackProps extends StackProps {
   readonly runtime: FunctionRuntime;
@@ -25,7 +22,8 @@ export interface StreamsStackProps extends StackProps {
 export const STREAM_RETRY_ATTEMPTS = 5;
 /**
  * Records older than this are not retried but sent to the DLQ: the table stream keeps records for 24 h,
- * so a DLQ message within 6 h still leaves 18 h to replay from the stream after a fix.
+ * so a DLQ message within 6 h still leaves 18 h to replay from the stream after a fix
+ * (`npm run ops -- replay-dlq --consumer <name>`).
  */
 export const STREAM_MAX_RECORD_AGE = Duration.hours(6);
 
@@ -61,7 +59,15 @@ export interface StreamConsumer {
   readonly fn: GiftCardFunction;
   readonly deadLetterQueue: sqs.Queue;
   readonly dlqAlarm: cloudwatch.Alarm;
+  /** IteratorAge: how far behind the stream the consumer is. */
+  readonly lagAlarm: cloudwatch.Alarm;
 }
+
+/** Runbooks of the metrics consumers alarm on (registry `alarmMetrics`). */
+const METRIC_RUNBOOKS: Record<string, RunbookId> = {
+  LedgerIntegrityViolation: 'ledger-integrity',
+  WebhookDeliveryDead: 'webhook-dead-letters',
+};
 
 /**
  * The table stream's consumers: one function per entry of the stream registry, each with an event
@@ -92,6 +98,7 @@ export class StreamsStack extends Stack {
         runtime,
         entry: `streams/${definition.module}.ts`,
         serviceName: `giftcard-stream-${definition.name}`,
+        kind: 'stream',
         description: definition.description.slice(0, 256),
         // A whole batch of records must fit: keep well below the 15 min maximum, above the API's 10 s.
         timeout: Duration.seconds(definition.timeoutSeconds ?? 60),
@@ -101,8 +108,13 @@ export class StreamsStack extends Stack {
           'permissions (the stream itself is read through DescribeStream/GetRecords/GetShardIterator on its ARN).',
       });
 
-      for (const metric of definition.logAlarms ?? []) alarmOnLogMetric(fn, metric);
-      for (const metric of definition.logMetrics ?? []) countLogMetric(fn, metric);
+      for (const metric of definition.alarmMetrics ?? []) {
+        fn.alarmOnMetric(
+          metric,
+          METRIC_RUNBOOKS[metric] ?? 'lambda-errors',
+          `Stream consumer ${definition.name} reported ${metric}.`,
+        );
+      }
       grantWalletSecrets(fn, runtime, definition.secrets ?? []);
 
       const deadLetterQueue = new sqs.Queue(this, `Dlq-${definition.name}`, {
@@ -119,7 +131,8 @@ export class StreamsStack extends Stack {
           'cdk-nag only recognises redrive DLQs. Its messages are batch descriptors that an operator replays.',
       });
 
-      fn.function.addEventSource(
+      // The mapping invokes the alias: CodeDeploy shifts batches to a new version by canary.
+      fn.alias.addEventSource(
         new sources.DynamoEventSource(runtime.table.table, {
           startingPosition: lambda.StartingPosition.TRIM_HORIZON,
           batchSize: definition.batchSize,
@@ -134,22 +147,41 @@ export class StreamsStack extends Stack {
         }),
       );
 
-      const dlqAlarm = new cloudwatch.Alarm(this, `DlqAlarm-${definition.name}`, {
-        alarmDescription:
-          `Stream consumer ${definition.name} gave up on records (see its DLQ); ` +
-          'fix the cause, then replay them from the stream within 24 h of their write.',
+      const dlqAlarm = opsAlarm(this, `DlqAlarm-${definition.name}`, {
+        region: runtime.region,
+        name: `stream-${definition.name}-dlq`,
+        runbook: 'stream-dlq',
+        summary:
+          `Stream consumer ${definition.name} gave up on records (see its DLQ); fix the cause, then ` +
+          `npm run ops -- replay-dlq --consumer ${definition.name} within 24 h of their write.`,
+        why: DLQ_WHY,
         metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: cloudwatch.Stats.MAXIMUM,
         }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        threshold: 1,
       });
+      const lag = STREAM_LAG_SECONDS[definition.name] ?? DEFAULT_STREAM_LAG;
+      const lagAlarm = opsAlarm(this, `LagAlarm-${definition.name}`, {
+        region: runtime.region,
+        name: `stream-${definition.name}-lag`,
+        runbook: 'stream-lag',
+        summary: `Stream consumer ${definition.name} is falling behind the table stream.`,
+        why: `IteratorAge above ${lag.seconds} s for ${STREAM_LAG_MINUTES} minutes: ${lag.why}`,
+        metric: fn.function.metric('IteratorAge', {
+          period: Duration.minutes(1),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: lag.seconds * 1000,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: STREAM_LAG_MINUTES,
+      });
+      fn.addRollbackAlarm(lagAlarm);
 
-      this.consumers.push({ definition, fn, deadLetterQueue, dlqAlarm });
+      this.consumers.push({ definition, fn, deadLetterQueue, dlqAlarm, lagAlarm });
       new CfnOutput(this, `DlqUrl-${definition.name}`, { value: deadLetterQueue.queueUrl });
+      // What `npm run ops -- replay-dlq` invokes with the records it reads back from the stream.
+      new CfnOutput(this, `ConsumerAlias-${definition.name}`, { value: fn.alias.functionArn });
     }
   }
 }

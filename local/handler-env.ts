@@ -24,6 +24,11 @@ export interface HandlerEnvironment {
   readonly applePass?: { readonly certificatesJson: string; readonly publicBaseUrl: string };
   /** The stream poller's dead-letter files, which the ops API shows in place of SQS queues. */
   readonly dlqDir?: string;
+  /**
+   * Where the handlers' metrics go (embedded metric format, one JSON line per flush). Without it metrics are
+   * off: stdout stays for the console.
+   */
+  readonly metricsFile?: string;
 }
 
 /** The variables the Lambda functions get from CDK in AWS (functions/config.ts), for in-process handlers. */
@@ -49,6 +54,10 @@ export function handlerEnvironment(env: HandlerEnvironment): Record<string, stri
     POWERTOOLS_LOG_LEVEL: logLevel,
     // Node 20 is what runs locally; the SDK's notice about Node 22 would only clutter the console.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    POWERTOOLS_METRICS_NAMESPACE: 'GiftCard/local',
+    ...(env.metricsFile
+      ? { METRICS_LOCAL_FILE: env.metricsFile, POWERTOOLS_METRICS_DISABLED: 'false' }
+      : { POWERTOOLS_METRICS_DISABLED: 'true' }),
     ...(env.s3 ? { S3_ENDPOINT: env.s3.endpoint, EXPORT_BUCKET_NAME: env.s3.bucket } : {}),
     ...(env.walletPush
       ? {

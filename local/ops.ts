@@ -1,35 +1,54 @@
 /**
- * `npm run ops -- <command> [options]`: operator commands against a deployed region (AWS credentials of
- * the retailer's account, as for `cdk deploy`). One module per command under local/ops/, each exporting
- * `summary` and `run(args)`.
+ * `npm run ops -- <command> [--option value ...]`: operations against a deployed region (AWS credentials of
+ * the operator, as for `npm run deploy`). `npm run ops -- help` lists the commands (local/ops/registry.ts).
  */
-import { LocalRuntimeError } from './errors';
+import { type OpsCommand, type OpsIo, parseOpsArgs, UsageError } from './ops/command';
+import { OPS_COMMANDS } from './ops/registry';
 
-interface OpsCommand {
-  readonly summary: string;
-  run(args: readonly string[]): Promise<void>;
+function help(command?: OpsCommand): string {
+  if (command) return `npm run ops -- ${command.name} [options]\n${command.summary}\n\n${command.usage}\n`;
+  const width = Math.max(...OPS_COMMANDS.map((entry) => entry.name.length));
+  return [
+    'npm run ops -- <command> [options]   (npm run ops -- help <command> for its options)',
+    '',
+    ...OPS_COMMANDS.map((entry) => `  ${entry.name.padEnd(width)}  ${entry.summary}`),
+    '',
+  ].join('\n');
 }
 
-const COMMANDS: Record<string, () => Promise<OpsCommand>> = {
-  'create-staff': () => import('./ops/create-staff'),
-};
-
-async function main(argv: readonly string[]): Promise<void> {
-  const [name, ...args] = argv;
-  const load = name ? COMMANDS[name] : undefined;
-  if (!load) {
-    const lines = await Promise.all(
-      Object.entries(COMMANDS).map(
-        async ([command, loader]) => `  ${command.padEnd(16)}${(await loader()).summary}`,
-      ),
-    );
-    process.stderr.write(`Usage: npm run ops -- <command> [options]\n\nCommands:\n${lines.join('\n')}\n`);
-    process.exit(name ? 1 : 0);
+export async function runOps(argv: readonly string[], io: OpsIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help') {
+    const about = OPS_COMMANDS.find((entry) => entry.name === rest[0]);
+    io.out(help(about));
+    return 0;
   }
-  await (await load()).run(args);
+  const command = OPS_COMMANDS.find((entry) => entry.name === name);
+  if (!command) {
+    io.progress(`unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  try {
+    return await command.run(parseOpsArgs(rest), io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.progress(`${error.message}\n\n${help(command)}`);
+      return 2;
+    }
+    throw error;
+  }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(`npm run ops: ${error instanceof LocalRuntimeError ? error.message : String(error)}`);
-  process.exit(1);
-});
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const io: OpsIo = {
+    out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    progress: (text) => process.stderr.write(`${text}\n`),
+  };
+  runOps(process.argv.slice(2), io).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`ops: ${(error as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

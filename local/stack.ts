@@ -80,6 +80,8 @@ export interface LocalStack {
   readonly baseUrl: string;
   readonly port: number;
   readonly dataDir: string;
+  /** The handlers' metrics, one embedded-metric-format JSON line per flush. */
+  readonly metricsFile: string;
   readonly tableName: string;
   readonly dynamodbEndpoint: string;
   readonly s3Endpoint: string;
@@ -109,6 +111,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dataDir = resolve(options.dataDir ?? '.local');
   const tableName = options.tableName ?? LOCAL_TABLE_NAME;
   const demoFile = join(dataDir, 'demo.json');
+  // The handlers' metrics (what CloudWatch would get as embedded metric format), kept off the console.
+  const metricsFile = join(dataDir, 'metrics.jsonl');
   if (options.fresh) {
     for (const entry of ['dynamodb', 's3', 'dlq', 'demo.json', 'stream-positions.json']) {
       rmSync(join(dataDir, entry), { recursive: true, force: true });
@@ -240,6 +244,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         certificatesJson: JSON.stringify(appleCertificates.certificates),
         publicBaseUrl: http.baseUrl,
       },
+      metricsFile,
     });
     options.onEnvironment?.();
     environmentReady();
@@ -291,6 +296,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       demo,
       demoSeeded,
       demoFile,
+      metricsFile,
       poller,
       apns,
       google,

@@ -66,6 +66,7 @@ function banner(stack: LocalStack): string {
     `  S3 (s3rver)     ${stack.s3Endpoint}   bucket ${stack.s3Bucket}`,
     `  Stream poller   consumers of functions/streams/registry.ts; failures in ${stack.dataDir}/dlq/`,
     `  Staff issuer    ${stack.issuer.issuer} (ES256, tokens valid 12 h)`,
+    `  Metrics (EMF)   ${stack.metricsFile}   (what CloudWatch would receive; tail -f it)`,
     `  Data            ${stack.dataDir}`,
     '',
   ];

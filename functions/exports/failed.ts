@@ -1,4 +1,7 @@
 import { logger } from '../logger';
+import { observed } from '../observability/invocation';
+import { METRIC } from '../observability/metric-names';
+import { countMetric } from '../observability/metrics';
 import { failExport } from '../store/exports';
 
 export interface FailedInput {
@@ -8,9 +11,10 @@ export interface FailedInput {
 }
 
 /** The catch-all of the state machine: the run is FAILED with the reason (a new POST runs it again). */
-export async function handler(event: FailedInput): Promise<{ exportId?: string; status: 'FAILED' }> {
+async function handle(event: FailedInput): Promise<{ exportId?: string; status: 'FAILED' }> {
   const reason = [event.error?.Error, causeOf(event.error?.Cause)].filter(Boolean).join(': ') || 'failed';
-  logger.error('Export failed', { exportId: event.exportId, reason, metric: 'FinanceExportFailed' });
+  logger.error('Export failed', { exportId: event.exportId, reason, metric: METRIC.financeExportFailed });
+  countMetric(METRIC.financeExportFailed);
   if (event.exportId) await failExport(event.exportId, reason);
   return { ...(event.exportId ? { exportId: event.exportId } : {}), status: 'FAILED' };
 }
@@ -25,3 +29,5 @@ function causeOf(cause: string | undefined): string | undefined {
     return cause;
   }
 }
+
+export const handler = observed(handle);

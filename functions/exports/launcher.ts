@@ -1,6 +1,7 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { config } from '../config';
 import { logger } from '../logger';
+import { traced } from '../observability/tracer';
 import type { ExportRun } from '../store/export-runs';
 
 let client: SFNClient | undefined;
@@ -13,7 +14,7 @@ let client: SFNClient | undefined;
 export async function launchExport(run: ExportRun): Promise<void> {
   const stateMachineArn = config().EXPORT_STATE_MACHINE_ARN;
   if (stateMachineArn) {
-    client ??= new SFNClient({ region: config().AWS_REGION });
+    client ??= traced(new SFNClient({ region: config().AWS_REGION }));
     try {
       await client.send(
         new StartExecutionCommand({

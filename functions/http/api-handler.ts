@@ -1,10 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { config } from '../config';
 import { DomainError, TimedOutError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
+import { DECLINE_CODES, METRIC } from '../observability/metric-names';
+import { countMetric, dimensionedMetric, flushMetrics, MetricUnit } from '../observability/metrics';
+import { annotateTrace, tracer } from '../observability/tracer';
 import { settleLastUseWrites } from '../store/api-keys';
 import { abandonKey, type IdempotencyClaim } from '../store/idempotency';
 import { codePeppers } from '../store/secrets';
@@ -263,16 +267,29 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
   }
 
   const dispatch = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    const startedMs = performance.now();
     try {
-      return await answer(event, context);
+      const result = await answer(event, context);
+      countRequest(result.statusCode, performance.now() - startedMs);
+      return result;
     } finally {
       // An API key's last-use write ran alongside the request; it finishes within this invocation.
       await settleLastUseWrites();
+      flushMetrics();
+      logger.resetKeys();
     }
   };
 
   const answer = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
+    const route = `${event.httpMethod} ${event.resource}`;
+    // Every line of this request carries them (the card when the route names one, the merchant once known).
+    logger.appendKeys({
+      requestId,
+      route,
+      ...(event.pathParameters?.cardId ? { cardId: event.pathParameters.cardId } : {}),
+    });
+    annotateTrace({ route, cardId: event.pathParameters?.cardId });
     const remaining = context?.getRemainingTimeInMillis?.();
     const timing: RequestTiming =
       remaining === undefined
@@ -311,6 +328,7 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
         : route.access.passToken
           ? await authenticatePass(authorization, params)
           : await authenticate(authorization, merchantHint(event));
+      noteCaller(principal);
       authorize(route, principal);
       const body = op.body ? parseBody(event, op.body) : undefined;
       const query = op.query ? parseQuery(event, op.query) : undefined;
@@ -374,12 +392,39 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
     } catch (error) {
       if (!(error instanceof DomainError))
         logger.error('Unhandled error', { requestId, error: error as Error });
+      else countDecline(error);
       return problemResponse(error, requestId);
     }
   };
 
-  // Middy's own early timeout throws (a bare 502 from API Gateway); answerInTime answers instead.
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 }).handler(dispatch);
+  // Middy's own early timeout throws (a bare 502 from API Gateway); answerInTime answers instead. The trace
+  // gets a handler subsegment with the route and merchant annotations, never the response (codes at issue).
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 })
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .handler(dispatch);
+}
+
+/** The route group's traffic, server errors and latency (this function's `service` dimension). */
+function countRequest(status: number, latencyMs: number): void {
+  countMetric(METRIC.apiRequests);
+  countMetric(METRIC.apiServerErrors, status >= 500 ? 1 : 0);
+  countMetric(METRIC.apiLatency, Math.round(latencyMs), MetricUnit.Milliseconds);
+}
+
+const DECLINES: ReadonlySet<string> = new Set(DECLINE_CODES);
+
+/** A card operation the card said no to, by reason (dashboard: declines per minute by reason). */
+function countDecline(error: DomainError): void {
+  if (DECLINES.has(error.code)) dimensionedMetric(METRIC.declines, { reason: error.code });
+}
+
+/** Who is calling, on every later log line and on the trace (never a credential: ids only). */
+function noteCaller(principal: Principal): void {
+  const merchantId = principal.type === 'merchant' ? principal.merchant.id : undefined;
+  // The staff user's subject, not their e-mail: log lines carry no personal data.
+  const staffUser = principal.type === 'staff' ? principal.sub : undefined;
+  logger.appendKeys({ ...(merchantId ? { merchantId } : {}), ...(staffUser ? { staffUser } : {}) });
+  annotateTrace({ merchantId });
 }
 
 /**
@@ -451,11 +496,13 @@ async function answerInTime(
   const late = new Promise<APIGatewayProxyResult>((resolve) => {
     timer = setTimeout(
       async () => {
+        // The line names the metric it counted, for Logs Insights next to the alarm.
         logger.error('Request ran out of time', {
           requestId,
-          metric: 'ApiRequestTimedOut',
+          metric: METRIC.apiRequestTimedOut,
           budgetMs: remainingMs,
         });
+        countMetric(METRIC.apiRequestTimedOut);
         if (timing.claim) {
           await abandonKey(timing.claim, new Date()).catch((error: unknown) =>
             logger.error('Could not fence the Idempotency-Key of a timed-out request', {

@@ -1,3 +1,5 @@
+import { METRIC, type MetricName } from '../observability/metric-names';
+
 /**
  * The scheduled jobs. CDK (lib/schedules-stack.ts) creates one function and one EventBridge Scheduler
  * schedule per entry; the local runtime runs them on timers and `npm run job -- <name>` runs one now.
@@ -11,8 +13,8 @@ export interface ScheduledJobDefinition {
   readonly every: { readonly minutes: number } | { readonly cron: string };
   /** Interval of the local timer under `npm start`. */
   readonly localEveryMs: number;
-  /** Metrics the job logs (`{ metric }`) that page ops: each gets a metric filter and an alarm. */
-  readonly logAlarms?: readonly string[];
+  /** Metrics the job emits (functions/observability/metric-names.ts) that page ops: an alarm each (>= 1 in 5 min). */
+  readonly alarmMetrics?: readonly MetricName[];
   /** The job registers merchants' usage keys in the API's usage plans (functions/store/usage-keys.ts). */
   readonly registersUsageKeys?: true;
 }
@@ -39,7 +41,7 @@ export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
       'Sends due webhook deliveries again (backoff for 24 h, then DEAD), in order per card and endpoint.',
     every: { minutes: 1 },
     localEveryMs: 15_000,
-    logAlarms: ['WebhookDeliveryDead'],
+    alarmMetrics: [METRIC.webhookDeliveryDead],
   },
   {
     name: 'usage-keys',
@@ -50,5 +52,16 @@ export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
     every: { cron: '40 3 * * ? *' },
     localEveryMs: 600_000,
     registersUsageKeys: true,
+  },
+  {
+    name: 'export-deadline',
+    module: 'export-deadline',
+    description:
+      "Hourly: checks that last month's finance export succeeded by its deadline (6 h after the cutoff); " +
+      'emits FinanceExportOverdue, which alarms until it has.',
+    // Hourly at :05: an alarm that stays on until the run succeeds needs a verdict every hour.
+    every: { cron: '5 * * * ? *' },
+    // Locally hourly too: a fresh `npm start` has no export of last month, and says so once an hour at most.
+    localEveryMs: 3_600_000,
   },
 ];

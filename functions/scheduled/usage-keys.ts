@@ -1,5 +1,6 @@
 import type { AuditContext } from '../core/audit';
 import { logger } from '../logger';
+import { observed } from '../observability/invocation';
 import { recordedRun } from '../store/job-runs';
 import { listMerchants, updateMerchant } from '../store/merchants';
 import { registerUsageKey, usageKeyInPlace, usageKeyInventory } from '../store/usage-keys';
@@ -62,8 +63,10 @@ export async function run(now = new Date()): Promise<UsageKeyReport> {
   return { examined, changed: assigned + registered, assigned, registered, failed };
 }
 
-export async function handler(): Promise<void> {
+async function handle(): Promise<void> {
   const report = await recordedRun('usage-keys', () => run());
   logger.info('Usage key reconciliation', { ...report });
   if (report.failed > 0) throw new Error(`${report.failed} merchants' usage keys could not be reconciled`);
 }
+
+export const handler = observed(handle);

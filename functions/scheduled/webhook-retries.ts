@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { config } from '../config';
 import type { WebhookDelivery } from '../core/webhook-model';
 import { logger } from '../logger';
+import { observed } from '../observability/invocation';
 import { recordedRun } from '../store/job-runs';
 import { type DispatchReport, dispatchContext, drainLane } from '../store/webhook-dispatch';
 import type { WebhookTransport } from '../store/webhook-http';
@@ -87,7 +88,7 @@ export const run = (now?: Date): Promise<WebhookRetryReport> => runWebhookRetrie
 /** Time kept back at the end of the invocation: an attempt takes up to 5 s, its bookkeeping a little more. */
 const RESERVED_MS = 20_000;
 
-export async function handler(_event?: unknown, context?: Context): Promise<WebhookRetryReport> {
+async function handle(_event?: unknown, context?: Context): Promise<WebhookRetryReport> {
   const report = await recordedRun('webhook-retries', () =>
     runWebhookRetries(
       context?.getRemainingTimeInMillis
@@ -99,3 +100,5 @@ export async function handler(_event?: unknown, context?: Context): Promise<Webh
   if (report.failedLanes > 0) throw new Error(`${report.failedLanes} webhook lanes failed; retried next run`);
   return report;
 }
+
+export const handler = observed(handle);

@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { config } from '../config';
+import { traced } from '../observability/tracer';
 
 /**
  * The Apple Wallet signing material: the Pass Type ID certificate and key, Apple's WWDR intermediate
@@ -62,7 +63,7 @@ export function appleCertificates(): Promise<AppleCertificates> {
   if (APPLE_PASS_CERTIFICATES) {
     promise = Promise.resolve().then(() => parseAppleCertificates(APPLE_PASS_CERTIFICATES));
   } else if (APPLE_PASS_SECRET_ID) {
-    client ??= new SecretsManagerClient({ region: AWS_REGION });
+    client ??= traced(new SecretsManagerClient({ region: AWS_REGION }));
     promise = client
       .send(new GetSecretValueCommand({ SecretId: APPLE_PASS_SECRET_ID }))
       .then((out) => parseAppleCertificates(out.SecretString));

@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { config } from '../config';
+import { traced } from '../observability/tracer';
 
 /**
  * Credentials of the wallet push channels: the APNs token-signing key and the Google service account.
@@ -69,7 +70,7 @@ function load<T>(
     until = Number.POSITIVE_INFINITY;
     promise = (async () => parse(name, schema, inline))();
   } else {
-    client ??= new SecretsManagerClient({ region: AWS_REGION });
+    client ??= traced(new SecretsManagerClient({ region: AWS_REGION }));
     promise = client
       .send(new GetSecretValueCommand({ SecretId: secretId }))
       .then((out) => parse(name, schema, out.SecretString));

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { config } from '../config';
+import { traced } from '../observability/tracer';
 
 /**
  * s3rver's built-in account (the local S3 of `npm start` and the tests); it checks that the access key
@@ -13,13 +14,15 @@ let client: S3Client | undefined;
 export function s3(): S3Client {
   if (!client) {
     const { AWS_REGION, S3_ENDPOINT } = config();
-    client = new S3Client({
-      region: AWS_REGION,
-      ...(S3_ENDPOINT
-        ? { endpoint: S3_ENDPOINT, forcePathStyle: true, credentials: S3RVER_CREDENTIALS }
-        : {}),
-      maxAttempts: 4,
-    });
+    client = traced(
+      new S3Client({
+        region: AWS_REGION,
+        ...(S3_ENDPOINT
+          ? { endpoint: S3_ENDPOINT, forcePathStyle: true, credentials: S3RVER_CREDENTIALS }
+          : {}),
+        maxAttempts: 4,
+      }),
+    );
   }
   return client;
 }

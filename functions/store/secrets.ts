@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { config } from '../config';
+import { traced } from '../observability/tracer';
 import { type CodePeppers, parseCodePeppers } from './code-peppers';
 
 export type { CodePeppers, Pepper } from './code-peppers';
@@ -39,7 +40,7 @@ export function codePeppers(): Promise<CodePeppers> {
     return cached.promise;
   }
   const previous = cached?.loaded;
-  client ??= new SecretsManagerClient({ region: AWS_REGION });
+  client ??= traced(new SecretsManagerClient({ region: AWS_REGION }));
   const loading = client
     .send(new GetSecretValueCommand({ SecretId: CODE_PEPPER_SECRET_ID }))
     .then((out) => parseCodePeppers(out.SecretString));

@@ -19,6 +19,7 @@ import {
   type UsagePlanTier,
   usagePlanName,
 } from '../core/usage-plans';
+import { traced } from '../observability/tracer';
 
 /**
  * A merchant's API Gateway API key: named after the merchant, its value the merchant's random usage
@@ -35,7 +36,7 @@ let client: APIGatewayClient | undefined;
 let planIds: Promise<Record<UsagePlanTier, string>> | undefined;
 
 function apiGateway(): APIGatewayClient {
-  client ??= new APIGatewayClient({ region: config().AWS_REGION, maxAttempts: 4 });
+  client ??= traced(new APIGatewayClient({ region: config().AWS_REGION, maxAttempts: 4 }));
   return client;
 }
 

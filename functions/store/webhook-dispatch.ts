@@ -3,6 +3,8 @@ import { ATTEMPT_LEASE_MS, afterFailure } from '../core/webhook-retry';
 import { signatureHeader } from '../core/webhook-signature';
 import type { WebhookUrlPolicy } from '../core/webhook-url';
 import { logger } from '../logger';
+import { METRIC } from '../observability/metric-names';
+import { countMetric } from '../observability/metrics';
 import { httpTransport, type WebhookTransport } from './webhook-http';
 import {
   dropDelivery,
@@ -69,8 +71,9 @@ const USER_AGENT = 'giftcard-webhooks/1.0';
 
 /** A delivery given up on: one metric-friendly line for an alarm (never the URL: it may carry a token). */
 function deadLetter(delivery: WebhookDelivery, reason: string | undefined): void {
+  countMetric(METRIC.webhookDeliveryDead);
   logger.warn('Webhook delivery dead', {
-    metric: 'WebhookDeliveryDead',
+    metric: METRIC.webhookDeliveryDead,
     deliveryId: delivery.id,
     webhookId: delivery.webhookId,
     merchantId: delivery.merchantId,

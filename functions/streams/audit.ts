@@ -4,6 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { auditOfEntry, needsStatusBefore } from '../core/audit';
 import type { LedgerEntry } from '../core/ledger';
+import { observed } from '../observability/invocation';
 import { cardStatusBefore, recordAudit } from '../store/audit';
 import { withoutLayout } from '../store/keys';
 
@@ -26,8 +27,10 @@ async function projectRecord(record: DynamoDBRecord): Promise<void> {
   await recordAudit(auditOfEntry(entry, statusBefore));
 }
 
-export async function handler(event: DynamoDBStreamEvent, context: Context) {
+async function handle(event: DynamoDBStreamEvent, context: Context) {
   // One processor per invocation: the local poller may run invocations side by side in one process.
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
   return processPartialResponse(event, projectRecord, processor, { context });
 }
+
+export const handler = observed(handle);

@@ -16,6 +16,9 @@ import {
 } from '../core/fraud-rules';
 import type { LedgerEntry } from '../core/ledger';
 import { logger } from '../logger';
+import { observed } from '../observability/invocation';
+import { METRIC } from '../observability/metric-names';
+import { countMetric } from '../observability/metrics';
 import { findCard } from '../store/card-reads';
 import { callerCountsOf, FAILED_CHECKS_PK_PREFIX } from '../store/failed-checks';
 import { createAlert, recordCardAction } from '../store/fraud-alerts';
@@ -62,6 +65,7 @@ async function blockCard(alert: FraudAlert, cardId: string): Promise<void> {
       () => true,
     );
     await recordCardAction(alert.id, 'BLOCKED', result.transaction.id);
+    countMetric(METRIC.fraudBlocks);
   } catch (error) {
     if (!(error instanceof DomainError && error.code === 'CONFLICT')) throw error;
     // Another change landed first (or the card stayed busy): decide on the card as it now is.
@@ -100,6 +104,7 @@ async function raise(hit: FraudHit, entry: LedgerEntry): Promise<void> {
     updatedAt: now,
   });
   if (created) {
+    countMetric(METRIC.fraudAlerts);
     logger.info('Fraud alert', {
       alertId: alert.id,
       rule: alert.rule,
@@ -159,8 +164,10 @@ async function raiseFailedChecks(
     createdAt: now,
     updatedAt: now,
   });
-  if (created)
+  if (created) {
+    countMetric(METRIC.fraudAlerts);
     logger.info('Fraud alert', { alertId: alert.id, rule: alert.rule, apiKeyId: merchantKey?.[1] });
+  }
 }
 
 const isFailedChecks = (record: DynamoDBRecord): boolean =>
@@ -182,7 +189,7 @@ async function handleRecord(record: DynamoDBRecord, failedCards: Set<string>): P
   }
 }
 
-export async function handler(event: DynamoDBStreamEvent, context: Context) {
+async function handle(event: DynamoDBStreamEvent, context: Context) {
   const failedCards = new Set<string>();
   // One processor per invocation: the local poller may run invocations side by side in one process.
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
@@ -196,3 +203,5 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
     },
   );
 }
+
+export const handler = observed(handle);

@@ -6,6 +6,9 @@ import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { LedgerEntry } from '../core/ledger';
 import { ledgerContinuityProblems } from '../core/ledger-integrity';
 import { logger } from '../logger';
+import { observed } from '../observability/invocation';
+import { METRIC } from '../observability/metric-names';
+import { countMetric } from '../observability/metrics';
 import { db, tableName } from '../store/dynamo-client';
 import { entryKey, withoutLayout } from '../store/keys';
 
@@ -34,12 +37,16 @@ async function checkRecord(record: DynamoDBRecord): Promise<void> {
   const problems = ledgerContinuityProblems(entry, previous);
   if (problems.length > 0) {
     logger.error('Ledger integrity violation', {
-      metric: 'LedgerIntegrityViolation',
+      metric: METRIC.ledgerIntegrityViolation,
       transactionId: entry.id,
+      cardId: entry.cardId,
       problems,
     });
+    countMetric(METRIC.ledgerIntegrityViolation);
   }
 }
 
-export const handler = (event: DynamoDBStreamEvent, context: Context) =>
+const handle = (event: DynamoDBStreamEvent, context: Context) =>
   processPartialResponse(event, checkRecord, processor, { context });
+
+export const handler = observed(handle);

@@ -1,5 +1,6 @@
 import { FRAUD_ENTRY_TYPES } from '../core/fraud-rules';
 import { REPORTED_ENTRY_TYPES } from '../core/report';
+import { METRIC, type MetricName } from '../observability/metric-names';
 
 /**
  * The stream consumers of the table's DynamoDB stream. CDK (lib/streams-stack.ts) creates one Lambda
@@ -21,10 +22,8 @@ export interface StreamConsumerDefinition {
   readonly tableAccess: 'read' | 'readWrite';
   /** Seconds a batch may take (default 60); consumers that call out need more. */
   readonly timeoutSeconds?: number;
-  /** Metrics the consumer logs (`{ metric }`) that page ops: each gets a metric filter and an alarm. */
-  readonly logAlarms?: readonly string[];
-  /** `{ metric }` log lines counted as CloudWatch metrics without an alarm. */
-  readonly logMetrics?: readonly string[];
+  /** Metrics the consumer emits (functions/observability/metric-names.ts) that page ops: an alarm each. */
+  readonly alarmMetrics?: readonly MetricName[];
   /** Wallet push credentials this consumer alone is granted (lib/streams-stack.ts). */
   readonly secrets?: readonly WalletSecretName[];
 }
@@ -43,7 +42,7 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     filters: [{ eventName: ['INSERT'], dynamodb: { Keys: { SK: { S: [{ prefix: 'TX#' }] } } } }],
     batchSize: 100,
     tableAccess: 'read',
-    logAlarms: ['LedgerIntegrityViolation'],
+    alarmMetrics: [METRIC.ledgerIntegrityViolation],
   },
   {
     name: 'webhooks',
@@ -56,7 +55,7 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     tableAccess: 'readWrite',
     // Up to 25 deliveries of at most 5 s each.
     timeoutSeconds: 150,
-    logAlarms: ['WebhookDeliveryDead'],
+    alarmMetrics: [METRIC.webhookDeliveryDead],
   },
   {
     name: 'fraud',
@@ -140,6 +139,5 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     // The pass certificate authenticates APNs pushes by default (APNS_AUTH), and checks a token key's team.
     secrets: ['apnsKey', 'googleServiceAccount', 'applePassCertificates'],
     // Pushes skipped for want of credentials: counted, not alarmed (a region may run without Apple).
-    logMetrics: ['WalletPushSkipped'],
   },
 ];

@@ -4,6 +4,9 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { LedgerEntry } from '../core/ledger';
 import { logger } from '../logger';
+import { observed } from '../observability/invocation';
+import { METRIC } from '../observability/metric-names';
+import { dimensionedMetrics } from '../observability/metrics';
 import { withoutLayout } from '../store/keys';
 import { countEntries } from '../store/reports';
 
@@ -21,13 +24,32 @@ const entryOf = (record: DynamoDBRecord): LedgerEntry | undefined => {
   return withoutLayout<LedgerEntry>(unmarshall(image as Record<string, AttributeValue>));
 };
 
-export async function handler(event: DynamoDBStreamEvent, context: Context) {
+/** Redemptions (REDEEM and CAPTURE) and their value per currency, for the dashboard's per-minute figures. */
+function countRedemptions(counted: readonly LedgerEntry[]): void {
+  const byCurrency = new Map<string, { count: number; valueMinor: number }>();
+  for (const entry of counted) {
+    if (entry.type !== 'REDEEM' && entry.type !== 'CAPTURE') continue;
+    const total = byCurrency.get(entry.currency) ?? { count: 0, valueMinor: 0 };
+    total.count += 1;
+    total.valueMinor += Math.abs(entry.amount);
+    byCurrency.set(entry.currency, total);
+  }
+  for (const [currency, total] of byCurrency) {
+    dimensionedMetrics({ currency }, [
+      { name: METRIC.redemptions, value: total.count },
+      { name: METRIC.redeemedValueMinor, value: total.valueMinor },
+    ]);
+  }
+}
+
+async function handle(event: DynamoDBStreamEvent, context: Context) {
   const entries = event.Records.flatMap((record) => {
     const entry = entryOf(record);
     return entry ? [entry] : [];
   });
   const failed = await countEntries(entries);
   if (failed.size > 0) logger.warn('Report counters not written; records retried', { failed: failed.size });
+  countRedemptions(entries.filter((entry) => !failed.has(entry.id)));
   // One processor per invocation: the local poller may run invocations side by side in one process.
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
   return processPartialResponse(
@@ -40,3 +62,5 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
     { context },
   );
 }
+
+export const handler = observed(handle);

@@ -5,6 +5,9 @@ import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Card } from '../core/card';
 import { googleClassId } from '../core/google-wallet';
 import { logger } from '../logger';
+import { observed } from '../observability/invocation';
+import { METRIC } from '../observability/metric-names';
+import { countMetric } from '../observability/metrics';
 import { type ApnsAuth, apnsAuth, PushFailedError, pushPassUpdate } from '../store/apns';
 import {
   applePushTargets,
@@ -33,7 +36,7 @@ import { deliverGoogleMessage, keepGoogleObjectCurrent } from '../wallet/google-
  * Before any push, the pass gets a new version (its Last-Modified) and each device registered for it a new
  * update tag (store/apple-update-tags.ts), so the device that wakes finds the change in its update list
  * and fetches it. Without push credentials the versions and tags are still written and the pushes are
- * skipped, counted by a log metric (WalletPushSkipped); the devices see the change when they next ask.
+ * skipped, counted by a metric (WalletPushSkipped); the devices see the change when they next ask.
  *
  * APNs 410, BadDeviceToken and DeviceTokenNotForTopic remove the registration, as Apple asks (not a
  * failure). Anything that fails for now (APNs or Google 429/5xx,
@@ -303,7 +306,7 @@ async function handleRecord(record: DynamoDBRecord, invocation: Invocation): Pro
   }
 }
 
-export async function handler(event: DynamoDBStreamEvent, context: Context) {
+async function handle(event: DynamoDBStreamEvent, context: Context) {
   const invocation: Invocation = {
     failedSubjects: new Set(),
     topics: new Map(),
@@ -326,14 +329,17 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
     { context, processInParallel: false },
   );
   if (invocation.report.skipped > 0) {
-    // A log metric (lib/streams-stack.ts counts it): passes are served, devices are not woken.
+    // Passes are served, devices are not woken: counted (METRIC.walletPushSkipped), no alarm.
     logger.warn('Wallet pushes skipped: no APNs credentials', {
-      metric: 'WalletPushSkipped',
+      metric: METRIC.walletPushSkipped,
       skipped: invocation.report.skipped,
     });
+    countMetric(METRIC.walletPushSkipped, invocation.report.skipped);
   }
   if (invocation.report.pushes > 0 || invocation.report.patches > 0 || invocation.report.messages > 0) {
     logger.debug('Wallet sync', { ...invocation.report });
   }
   return response;
 }
+
+export const handler = observed(handle);

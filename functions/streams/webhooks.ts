@@ -9,6 +9,7 @@ import { deliveryIdOf, eventIdOf, eventTypesOf, lanePositionOf } from '../core/w
 import type { Webhook } from '../core/webhook-model';
 import { cardView, transactionView } from '../http/views';
 import { logger } from '../logger';
+import { observed } from '../observability/invocation';
 import { findCard } from '../store/card-reads';
 import { withoutLayout } from '../store/keys';
 import { type DispatchContext, dispatchContext, firstAttempt } from '../store/webhook-dispatch';
@@ -125,7 +126,7 @@ async function handleRecord(record: DynamoDBRecord, invocation: Invocation): Pro
   }
 }
 
-export async function handler(event: DynamoDBStreamEvent, context: Context) {
+async function handle(event: DynamoDBStreamEvent, context: Context) {
   const invocation = new Invocation(context);
   // One processor per invocation: the local poller may run invocations side by side in one process.
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
@@ -139,3 +140,5 @@ export async function handler(event: DynamoDBStreamEvent, context: Context) {
   if (report.attempted > 0 || report.dead > 0) logger.debug('Webhook deliveries', { ...report });
   return response;
 }
+
+export const handler = observed(handle);

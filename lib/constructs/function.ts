@@ -1,14 +1,24 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { type MetricName, metricNamespace } from '../../functions/observability/metric-names';
 import type { WalletSecretName } from '../../functions/streams/registry';
 import type { RegionConfig } from '../config';
+import { appMetric, opsAlarm } from '../monitoring/ops-alarm';
+import type { RunbookId } from '../monitoring/runbooks';
+import {
+  APP_METRIC_WHY,
+  FUNCTION_ERRORS,
+  FUNCTION_THROTTLES_WHY,
+  type FunctionKind,
+} from '../monitoring/thresholds';
 import type { GiftCardTable } from './table';
 
 /** The repository root: the lock file, tsconfig and functions/ live here. */
@@ -43,8 +53,14 @@ export interface GiftCardFunctionProps {
   readonly runtime: FunctionRuntime;
   /** Entry file relative to the functions directory, e.g. `api/cards.ts`. */
   readonly entry: string;
-  /** Powertools service name (log `service` field, metrics namespace dimension). */
+  /** Powertools service name (log `service` field, metrics `service` dimension), `giftcard-<kind>-<name>`. */
   readonly serviceName: string;
+  /**
+   * What the function does: picks its alarm thresholds (lib/monitoring/thresholds.ts) and its deployment
+   * (API and stream consumers: canary, 10 % for 5 minutes; jobs and export steps: all at once, rolled back
+   * on their alarms).
+   */
+  readonly kind: FunctionKind;
   readonly description: string;
   /** @default 10 seconds (API handlers: API Gateway itself gives up at 29 s) */
   readonly timeout?: Duration;
@@ -129,10 +145,24 @@ export class GiftCardFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
+  /**
+   * The alias everything invokes (API Gateway, event source mappings, schedules, the export state machine):
+   * CodeDeploy moves it to each new version, by canary or at once, and back when an alarm fires.
+   */
+  readonly alias: lambda.Alias;
+  readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
+  readonly errorsAlarm: cloudwatch.Alarm;
+  readonly throttlesAlarm: cloudwatch.Alarm;
+  readonly kind: FunctionKind;
+  readonly serviceName: string;
+  private readonly region: RegionConfig;
 
   constructor(scope: Construct, id: string, props: GiftCardFunctionProps) {
     super(scope, id);
     const { runtime } = props;
+    this.kind = props.kind;
+    this.serviceName = props.serviceName;
+    this.region = runtime.region;
     const functionsDir = runtime.functionsDir ?? path.join(PROJECT_ROOT, 'functions');
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -187,6 +217,8 @@ export class GiftCardFunction extends Construct {
         STAFF_JWT_ISSUER: runtime.staffAuth.issuer,
         STAFF_JWKS_URL: runtime.staffAuth.jwksUrl,
         STAFF_JWT_AUDIENCE: runtime.staffAuth.audience,
+        POWERTOOLS_METRICS_NAMESPACE: metricNamespace(runtime.region.stage),
+        ...regionSettings(runtime.region),
         ...props.environment,
       },
     });
@@ -205,6 +237,31 @@ export class GiftCardFunction extends Construct {
         .filter(Boolean)
         .join(' '),
     });
+    this.alias = new lambda.Alias(this, 'Live', {
+      aliasName: LIVE_ALIAS,
+      version: this.function.currentVersion,
+    });
+    this.errorsAlarm = this.alarmOnErrors();
+    this.throttlesAlarm = opsAlarm(this, 'ThrottlesAlarm', {
+      region: runtime.region,
+      name: `${shortName(props.serviceName)}-throttles`,
+      runbook: 'lambda-throttles',
+      summary: `Lambda ${props.serviceName} was throttled.`,
+      why: FUNCTION_THROTTLES_WHY,
+      metric: this.function.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+    });
+    this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'Deployment', {
+      alias: this.alias,
+      ...stackDeployments(this),
+      deploymentConfig:
+        props.kind === 'api' || props.kind === 'stream'
+          ? codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES
+          : codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE,
+      alarms: [this.errorsAlarm],
+      autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+    });
+
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
@@ -218,41 +275,93 @@ export class GiftCardFunction extends Construct {
   get functionName(): string {
     return this.function.functionName;
   }
+
+  /** An alarm that also rolls a deployment of this function back while it fires. */
+  addRollbackAlarm(alarm: cloudwatch.IAlarm): void {
+    this.deploymentGroup.addAlarm(alarm);
+  }
+
+  /**
+   * An alarm on a metric this function emits (functions/observability/metric-names.ts): fires on the first
+   * count in 5 minutes.
+   */
+  alarmOnMetric(metricName: MetricName, runbook: RunbookId, summary: string): cloudwatch.Alarm {
+    return opsAlarm(this, `Alarm-${metricName}`, {
+      region: this.region,
+      name: `${shortName(this.serviceName)}-${kebab(metricName)}`,
+      runbook,
+      summary,
+      why: APP_METRIC_WHY,
+      metric: appMetric(this.region, metricName, this.serviceName),
+      threshold: 1,
+    });
+  }
+
+  private alarmOnErrors(): cloudwatch.Alarm {
+    const threshold = FUNCTION_ERRORS[this.kind];
+    return opsAlarm(this, 'ErrorsAlarm', {
+      region: this.region,
+      name: `${shortName(this.serviceName)}-errors`,
+      runbook: this.kind === 'job' ? 'job-failed' : 'lambda-errors',
+      summary: `Lambda ${this.serviceName} failed invocations.`,
+      why: threshold.why,
+      metric: this.function.metricErrors({
+        period: Duration.minutes(threshold.periodMinutes),
+        statistic: 'Sum',
+      }),
+      threshold: threshold.errors,
+      evaluationPeriods: threshold.evaluationPeriods,
+      datapointsToAlarm: threshold.datapointsToAlarm,
+    });
+  }
+}
+
+/** The alias name every caller invokes. */
+export const LIVE_ALIAS = 'live';
+
+/** `giftcard-api-cards` -> `api-cards` (alarm names carry `giftcard-<stage>-` already). */
+const shortName = (serviceName: string): string => serviceName.replace(/^giftcard-/, '');
+const kebab = (name: string): string => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+
+/** Region settings of cdk.json the functions read (functions/config.ts); unset ones keep its defaults. */
+function regionSettings(region: RegionConfig): Record<string, string> {
+  const limits = region.rateLimits ?? {};
+  const entries: [string, string | number | undefined][] = [
+    ['GOOGLE_WALLET_ORIGINS', region.googleWalletOrigins?.join(',')],
+    ['GOOGLE_WALLET_ISSUER_NAME', region.googleWalletIssuerName],
+    ['FAILED_CHECKS_LIMIT_PER_CALLER', limits.failuresPerCaller],
+    ['FAILED_CHECKS_LIMIT_PER_MERCHANT', limits.failuresPerMerchant],
+  ];
+  return Object.fromEntries(
+    entries.flatMap(([name, value]) => (value === undefined || value === '' ? [] : [[name, String(value)]])),
+  );
 }
 
 /**
- * An alarm on a metric the function writes as a structured log line (`logger.error('...', { metric })`):
- * a metric filter on its log group counts the lines, the alarm fires on the first one.
+ * One CodeDeploy application and one service role per stack, shared by its functions' deployment groups
+ * (instead of one of each per function).
  */
-export function alarmOnLogMetric(fn: GiftCardFunction, metric: string): cloudwatch.Alarm {
-  return alarmOnFirst(fn, countLogMetric(fn, metric), `${metric} logged by ${fn.node.path}`);
-}
-
-/** A metric filter on the function's log group counting its `{ metric }` log lines (namespace GiftCard). */
-export function countLogMetric(fn: GiftCardFunction, metric: string): logs.MetricFilter {
-  return new logs.MetricFilter(fn, `Metric-${metric}`, {
-    logGroup: fn.logGroup,
-    metricNamespace: 'GiftCard',
-    metricName: metric,
-    filterPattern: logs.FilterPattern.stringValue('$.metric', '=', metric),
-    metricValue: '1',
-    defaultValue: 0,
-  });
-}
-
-/** An alarm that fires on the first count of the filter's metric in 5 minutes. */
-export function alarmOnFirst(
-  scope: Construct,
-  filter: logs.MetricFilter,
-  description: string,
-): cloudwatch.Alarm {
-  const metric = filter.metric({ statistic: 'Sum', period: Duration.minutes(5) });
-  return new cloudwatch.Alarm(scope, `Alarm-${metric.metricName}`, {
-    metric,
-    threshold: 1,
-    evaluationPeriods: 1,
-    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    alarmDescription: description,
-  });
+function stackDeployments(scope: Construct): { application: codedeploy.LambdaApplication; role: iam.Role } {
+  const stack = Stack.of(scope);
+  const id = 'FunctionDeployments';
+  const existing = stack.node.tryFindChild(id) as Construct | undefined;
+  const holder = existing ?? new Construct(stack, id);
+  const application =
+    (holder.node.tryFindChild('Application') as codedeploy.LambdaApplication | undefined) ??
+    new codedeploy.LambdaApplication(holder, 'Application');
+  let role = holder.node.tryFindChild('Role') as iam.Role | undefined;
+  if (!role) {
+    role = new iam.Role(holder, 'Role', {
+      assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
+      description: 'CodeDeploy: shifts the functions aliases of this stack to new versions and back',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+      reason:
+        'The AWS-maintained policy for CodeDeploy Lambda deployments (LambdaDeploymentGroup attaches it): ' +
+        'lambda:UpdateAlias/GetAlias/GetProvisionedConcurrencyConfig and cloudwatch:DescribeAlarms to shift ' +
+        'aliases and watch the rollback alarms, and sns:Publish to topics named CodeDeployTopic only.',
+    });
+  }
+  return { application, role };
 }

@@ -2,8 +2,12 @@ import { Aws, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { GiftCardFunction } from './function';
 
-/** Names the region's usage plans `<prefix>-<tier>` (functions/core/usage-plans.ts usagePlanName). */
-export const usagePlanPrefix = (region: string): string => `giftcard-api-${region}`;
+/**
+ * Names the region's usage plans `<prefix>-<tier>` (functions/core/usage-plans.ts usagePlanName); the stage
+ * is part of it because the merchants function finds the plans by name and API key values are unique per
+ * account and region.
+ */
+export const usagePlanPrefix = (region: string, stage: string): string => `giftcard-api-${stage}-${region}`;
 
 const USAGE_KEY_WILDCARD_REASON =
   "The function registers merchants' usage keys in usage plans: API key and usage plan ids are generated " +

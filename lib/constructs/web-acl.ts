@@ -4,6 +4,8 @@ import { Construct } from 'constructs';
 export interface ApiWebAclProps {
   /** ARN of the API Gateway stage to protect. */
   readonly stageArn: string;
+  /** The web ACL's name (unique per account and region: it carries the stage); its metrics' WebACL dimension. */
+  readonly name: string;
   /** Metric name prefix (CloudWatch). */
   readonly metricPrefix: string;
   /**
@@ -26,10 +28,12 @@ const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigPropert
  */
 export class ApiWebAcl extends Construct {
   readonly webAcl: wafv2.CfnWebACL;
+  readonly name: string;
 
   constructor(scope: Construct, id: string, props: ApiWebAclProps) {
     super(scope, id);
     const prefix = props.metricPrefix;
+    this.name = props.name;
     const managed = (
       name: string,
       priority: number,
@@ -45,6 +49,7 @@ export class ApiWebAcl extends Construct {
     });
 
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      name: props.name,
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
       description: 'Gift card API: AWS managed rules and a per-IP rate limit',

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { STAFF_ROLES, type StaffRole } from '../../functions/http/route-table';
 import { LocalRuntimeError } from '../errors';
+import type { OpsArgs, OpsCommand, OpsIo } from './command';
 
 /**
  * `npm run ops -- create-staff --email <e-mail> --role <admin|support|finance|ops> --user-pool-id <id>
@@ -119,3 +120,29 @@ export async function run(args: readonly string[]): Promise<void> {
     client.destroy();
   }
 }
+
+/** The command as `npm run ops` lists and runs it (local/ops/registry.ts). */
+export const createStaffCommand: OpsCommand = {
+  name: 'create-staff',
+  summary,
+  usage: [
+    '--email <e-mail>          the staff member (Cognito e-mails a temporary password)',
+    `--role <${STAFF_ROLES.join('|')}>`,
+    '--user-pool-id <id>       the StaffUserPoolId output of the region Auth stack',
+    '--region <aws region>     default: the AWS profile region',
+  ].join('\n'),
+  run: async (args: OpsArgs, io: OpsIo) => {
+    const argv = [...args].flatMap(([name, value]) =>
+      value === true ? [`--${name}`] : [`--${name}`, value],
+    );
+    const input = parseCreateStaff(argv);
+    const client = new CognitoIdentityProviderClient(input.region ? { region: input.region } : {});
+    try {
+      const result = await createStaff(client, input);
+      io.out(JSON.stringify({ email: input.email, role: input.role, ...result }));
+      return 0;
+    } finally {
+      client.destroy();
+    }
+  },
+};

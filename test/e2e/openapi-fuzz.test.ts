@@ -33,10 +33,8 @@ import { startTestStack } from '../support/stack';
 const { raisedLimits } = vi.hoisted(() => {
   // Rate limits stay on (429 is a fine answer), raised so most requests reach the operation.
   const raised = {
-    RATE_LIMIT_LOOKUP_PER_KEY_PER_MINUTE: '5000',
-    RATE_LIMIT_LOOKUP_PER_CARD_PER_MINUTE: '5000',
-    RATE_LIMIT_PIN_PER_KEY_PER_MINUTE: '5000',
-    RATE_LIMIT_PIN_PER_CARD_PER_MINUTE: '5000',
+    FAILED_CHECKS_LIMIT_PER_CALLER: '5000',
+    FAILED_CHECKS_LIMIT_PER_MERCHANT: '5000',
   };
   Object.assign(process.env, raised);
   return { raisedLimits: raised };

@@ -15,6 +15,7 @@ import {
   buildTestApp,
   envOf,
   FIRST_REGION,
+  functionBehind,
   methodKeys,
   methodsByKey,
   refTarget,
@@ -74,19 +75,24 @@ describe('api stack', () => {
     expect(routesWithoutMethod(t, [...ROUTES, extra])).toEqual(['POST /v1/cards/{cardId}/teleport']);
   });
 
-  it('alarms when any API function answers 503 TIMED_OUT (a metric filter on each function log group)', () => {
-    const filters = Object.values(resourcesOf(t, 'AWS::Logs::MetricFilter')).filter((filter) =>
-      JSON.stringify(filter.Properties.FilterPattern).includes('ApiRequestTimedOut'),
+  it('alarms when any API function answers 503 TIMED_OUT (the metric each route group emits)', () => {
+    const alarms = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm')).filter(
+      (alarm) => alarm.Properties.MetricName === 'ApiRequestTimedOut',
     );
-    expect(filters).toHaveLength(API_FUNCTIONS.length);
-    const groups = new Set(filters.map((filter) => refTarget(filter.Properties.LogGroupName)));
-    expect(groups.size).toBe(API_FUNCTIONS.length);
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ApiRequestTimedOut',
-      Namespace: 'GiftCard',
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    });
+    expect(alarms).toHaveLength(API_FUNCTIONS.length);
+    for (const fn of API_FUNCTIONS) {
+      expect(
+        alarms.some((alarm) => JSON.stringify(alarm.Properties.Dimensions).includes(`"giftcard-api-${fn}"`)),
+        fn,
+      ).toBe(true);
+    }
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'GiftCard/prod',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    }
   });
 
   it('has one function per route group, and the authorizer', () => {
@@ -117,8 +123,8 @@ describe('api stack', () => {
       }
       expect(refTarget(method?.RequestValidatorId)).toBe(validators[0]);
       expect(method?.Integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
-      // The integration URI names the function of the route's group.
-      expect(JSON.stringify(method?.Integration), routeKey(route)).toContain(`"${functionOf(route.fn)}"`);
+      // The integration URI names the live alias of the route's group function.
+      expect(functionBehind(t, method?.Integration), routeKey(route)).toBe(functionOf(route.fn));
     }
   });
 
@@ -263,7 +269,7 @@ describe('api stack', () => {
       AuthorizerResultTtlInSeconds: AUTHORIZER_CACHE_SECONDS,
     });
     expect(AUTHORIZER_CACHE_SECONDS).toBeLessThanOrEqual(60);
-    expect(JSON.stringify(authorizer?.AuthorizerUri)).toContain(`"${functionOf('authorizer')}"`);
+    expect(functionBehind(t, authorizer?.AuthorizerUri)).toBe(functionOf('authorizer'));
   });
 
   it('has a usage plan per tier with its throttle and daily quota, on the stage, and the staff key in the staff plan', () => {
@@ -273,7 +279,7 @@ describe('api stack', () => {
     const planIdOf: Record<string, string> = {};
     for (const tier of USAGE_PLAN_TIERS) {
       const found = plans.find(
-        ([, plan]) => plan.Properties.UsagePlanName === `giftcard-api-${FIRST_REGION.region}-${tier}`,
+        ([, plan]) => plan.Properties.UsagePlanName === `giftcard-api-prod-${FIRST_REGION.region}-${tier}`,
       );
       expect(found, tier).toBeDefined();
       const [id, plan] = found as [string, (typeof plans)[number][1]];
@@ -299,7 +305,7 @@ describe('api stack', () => {
     const functions = resourcesOf(t, 'AWS::Lambda::Function');
     expect(envOf(functions[functionOf('authorizer')]).STAFF_USAGE_KEY).toBe(staffKey.Properties.Value);
     expect(envOf(functions[functionOf('merchants')]).USAGE_PLAN_PREFIX).toBe(
-      `giftcard-api-${FIRST_REGION.region}`,
+      `giftcard-api-prod-${FIRST_REGION.region}`,
     );
   });
 
@@ -324,9 +330,11 @@ describe('api stack', () => {
       resourcesOf(template((sets[0] as (typeof sets)[number]).api), 'AWS::ApiGateway::UsagePlan'),
     );
     const byName = new Map(plans.map((plan) => [plan.Properties.UsagePlanName, plan.Properties]));
-    expect(byName.get(`giftcard-api-${FIRST_REGION.region}-standard`)).toMatchObject({
+    expect(byName.get(`giftcard-api-prod-${FIRST_REGION.region}-standard`)).toMatchObject({
       Throttle: { RateLimit: DEFAULT_USAGE_PLANS.standard.rateLimit, BurstLimit: 7 },
     });
-    expect(byName.get(`giftcard-api-${FIRST_REGION.region}-staff`)).toMatchObject({ Quota: { Limit: 9 } });
+    expect(byName.get(`giftcard-api-prod-${FIRST_REGION.region}-staff`)).toMatchObject({
+      Quota: { Limit: 9 },
+    });
   });
 });

@@ -28,26 +28,31 @@ describe('one stack set per region', () => {
     const stacks = app.node.children.filter((child): child is Stack => child instanceof Stack);
     expect(stacks.map((stack) => stack.stackName).sort()).toEqual(
       [
-        'GiftCard-Data-us-east-1',
-        'GiftCard-Auth-us-east-1',
-        'GiftCard-Exports-us-east-1',
-        'GiftCard-Api-us-east-1',
-        'GiftCard-Streams-us-east-1',
-        'GiftCard-Schedules-us-east-1',
-        'GiftCard-Data-eu-west-1',
-        'GiftCard-Auth-eu-west-1',
-        'GiftCard-Exports-eu-west-1',
-        'GiftCard-Api-eu-west-1',
-        'GiftCard-Streams-eu-west-1',
-        'GiftCard-Schedules-eu-west-1',
-        'GiftCard-Web-us-east-1',
-        'GiftCard-WebContent-us-east-1',
-        'GiftCard-Web-eu-west-1',
-        'GiftCard-WebContent-eu-west-1',
+        'GiftCard-Alarms-us-east-1-prod',
+        'GiftCard-Data-us-east-1-prod',
+        'GiftCard-Auth-us-east-1-prod',
+        'GiftCard-Exports-us-east-1-prod',
+        'GiftCard-Api-us-east-1-prod',
+        'GiftCard-Streams-us-east-1-prod',
+        'GiftCard-Schedules-us-east-1-prod',
+        'GiftCard-Monitoring-us-east-1-prod',
+        'GiftCard-Alarms-eu-west-1-prod',
+        'GiftCard-Data-eu-west-1-prod',
+        'GiftCard-Auth-eu-west-1-prod',
+        'GiftCard-Exports-eu-west-1-prod',
+        'GiftCard-Api-eu-west-1-prod',
+        'GiftCard-Streams-eu-west-1-prod',
+        'GiftCard-Schedules-eu-west-1-prod',
+        'GiftCard-Monitoring-eu-west-1-prod',
+        'GiftCard-Web-us-east-1-prod',
+        'GiftCard-WebContent-us-east-1-prod',
+        'GiftCard-Web-eu-west-1-prod',
+        'GiftCard-WebContent-eu-west-1-prod',
       ].sort(),
     );
     for (const set of sets) {
       for (const stack of [
+        set.alarms,
         set.data,
         set.auth,
         set.exports,
@@ -56,24 +61,33 @@ describe('one stack set per region', () => {
         set.schedules,
         set.web,
         set.webContent,
+        set.monitoring,
       ]) {
         expect(stack.region).toBe(set.config.region);
       }
-      // Compute stacks depend on their own region's stateful stacks only.
+      // Compute stacks depend on their own region's stateful stacks and its alarm topic only.
       const deps = (stack: Stack) => stack.dependencies.map((dep) => dep.stackName).sort();
+      expect(deps(set.alarms)).toEqual([]);
       expect(deps(set.data)).toEqual([]);
-      expect(deps(set.web)).toEqual([]);
+      expect(deps(set.web)).toEqual([set.alarms.stackName]);
       // The console's sign-in (callback URLs) and the API's CORS name the web site's origin.
-      expect(deps(set.auth)).toEqual([set.web.stackName]);
+      expect(deps(set.auth)).toEqual([set.alarms.stackName, set.web.stackName].sort());
+      const base = [set.alarms.stackName, set.auth.stackName, set.data.stackName];
       // The API starts export executions (POST /v1/exports).
-      expect(deps(set.api)).toEqual(
-        [set.auth.stackName, set.data.stackName, set.exports.stackName, set.web.stackName].sort(),
-      );
+      expect(deps(set.api)).toEqual([...base, set.exports.stackName, set.web.stackName].sort());
       // The files and config.json go out once the API and the sign-in exist.
-      expect(deps(set.webContent)).toEqual([set.api.stackName, set.auth.stackName, set.web.stackName].sort());
-      expect(deps(set.exports)).toEqual([set.auth.stackName, set.data.stackName].sort());
-      expect(deps(set.streams)).toEqual([set.auth.stackName, set.data.stackName].sort());
-      expect(deps(set.schedules)).toEqual([set.auth.stackName, set.data.stackName].sort());
+      expect(deps(set.webContent)).toEqual(
+        [set.alarms.stackName, set.api.stackName, set.auth.stackName, set.web.stackName].sort(),
+      );
+      expect(deps(set.exports)).toEqual([...base].sort());
+      expect(deps(set.streams)).toEqual([...base].sort());
+      expect(deps(set.schedules)).toEqual([...base].sort());
+      // The dashboard reads every stack of its region.
+      expect(deps(set.monitoring)).toEqual(
+        [set.alarms, set.data, set.api, set.streams, set.schedules, set.exports]
+          .map((s) => s.stackName)
+          .sort(),
+      );
     }
 
     // The region settings reach the functions: region code and currency differ per region.
@@ -86,7 +100,7 @@ describe('one stack set per region', () => {
       REPORTING_TIME_ZONE: 'Europe/Dublin',
     });
     expect(JSON.stringify(env.STAFF_JWT_ISSUER)).toContain('https://cognito-idp.eu-west-1.amazonaws.com/');
-    expect(JSON.stringify(env.TABLE_NAME)).toContain('GiftCard-Data-eu-west-1');
+    expect(JSON.stringify(env.TABLE_NAME)).toContain('GiftCard-Data-eu-west-1-prod');
   }, 300_000);
 
   it('tags every taggable resource with the project, component and region code', () => {
@@ -150,4 +164,95 @@ describe('region configuration', () => {
     expect(result.stderr).toContain('regions[0].regionCode');
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
+});
+
+describe('stage and per-region settings', () => {
+  it('defaults to prod, lays the stage overlay over its regions, and puts the stage on every region', () => {
+    const config = parseDeploymentConfig({
+      regions: [US, EU],
+      stage: 'staging',
+      stages: {
+        prod: {},
+        staging: { account: '111122223333', regions: { 'eu-west-1': { logLevel: 'DEBUG' } } },
+      },
+    });
+    expect(config.stage).toBe('staging');
+    expect(
+      config.regions.map((region) => [region.region, region.stage, region.logLevel, region.account]),
+    ).toEqual([
+      ['us-east-1', 'staging', 'INFO', '111122223333'],
+      ['eu-west-1', 'staging', 'DEBUG', '111122223333'],
+    ]);
+    expect(parseDeploymentConfig({ regions: [US] }).stage).toBe('prod');
+  });
+
+  it('refuses an unknown or malformed stage and an overlay naming no region', () => {
+    expect(() => parseDeploymentConfig({ regions: [US], stage: 'prdo', stages: { prod: {} } })).toThrow(
+      /Unknown stage "prdo"/,
+    );
+    expect(() => parseDeploymentConfig({ regions: [US], stage: 'Prod_1' })).toThrow(
+      /Invalid CDK context "stage"/,
+    );
+    expect(() =>
+      parseDeploymentConfig({ regions: [US], stages: { prod: { regions: { 'eu-west-l': {} } } } }),
+    ).toThrow(/not an AWS region name/);
+  });
+
+  it('checks the settings a region may set: wallet origins, issuer name, rate limits, alarm subscribers', () => {
+    const region = parseDeploymentConfig({
+      regions: [
+        {
+          ...US,
+          googleWalletOrigins: ['https://shop.example.com'],
+          googleWalletIssuerName: 'Example Gifts',
+          rateLimits: { failuresPerCaller: 120 },
+          alarms: {
+            emails: ['oncall@example.com'],
+            slack: [{ workspaceId: 'T0123ABCD', channelId: 'C0123ABCD' }],
+          },
+        },
+      ],
+    }).regions[0];
+    expect(region).toMatchObject({
+      googleWalletOrigins: ['https://shop.example.com'],
+      rateLimits: { failuresPerCaller: 120 },
+      alarms: { emails: ['oncall@example.com'] },
+    });
+    const bad = (fields: Record<string, unknown>) => () =>
+      parseDeploymentConfig({ regions: [{ ...US, ...fields }] });
+    expect(bad({ googleWalletOrigins: ['https://shop.example.com/path'] })).toThrow(
+      /googleWalletOrigins\[0\]/,
+    );
+    expect(bad({ rateLimits: { pinPerCardPerMinute: 0 } })).toThrow(/rateLimits\.pinPerCardPerMinute/);
+    expect(bad({ alarms: { emails: ['not-an-address'] } })).toThrow(/alarms\.emails\[0\]/);
+  });
+
+  it('hands the region settings to every function and subscribes the alarm addresses', () => {
+    const { sets } = buildTestApp({
+      nag: false,
+      regions: [
+        {
+          ...US,
+          googleWalletOrigins: ['https://shop.example.com', 'https://gifts.example.com'],
+          googleWalletIssuerName: 'Example Gifts',
+          rateLimits: { pinPerCardPerMinute: 3 },
+          alarms: { emails: ['oncall@example.com'] },
+        },
+      ],
+    });
+    const set = sets[0];
+    if (!set) throw new Error('no set');
+    for (const fn of Object.values(resourcesOf(Template.fromStack(set.api), 'AWS::Lambda::Function'))) {
+      expect(envOf(fn)).toMatchObject({
+        GOOGLE_WALLET_ORIGINS: 'https://shop.example.com,https://gifts.example.com',
+        GOOGLE_WALLET_ISSUER_NAME: 'Example Gifts',
+        RATE_LIMIT_PIN_PER_CARD_PER_MINUTE: '3',
+        POWERTOOLS_METRICS_NAMESPACE: 'GiftCard/prod',
+      });
+    }
+    Template.fromStack(set.alarms).hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+  }, 300_000);
 });

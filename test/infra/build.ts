@@ -71,7 +71,7 @@ afterAll(() => {
   for (const dir of outdirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-export function buildTestApp(options: { regions?: unknown; nag?: boolean } = {}): TestApp {
+export function buildTestApp(options: { regions?: unknown; nag?: boolean; stage?: string } = {}): TestApp {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'giftcard-cdk-'));
   outdirs.push(outdir);
   const app = new App({
@@ -79,6 +79,7 @@ export function buildTestApp(options: { regions?: unknown; nag?: boolean } = {})
     context: {
       ...CDK_JSON.context,
       ...(options.regions === undefined ? {} : { regions: options.regions }),
+      ...(options.stage === undefined ? {} : { stage: options.stage }),
       'aws:cdk:bundling-stacks': [],
     },
   });
@@ -175,4 +176,15 @@ export function routesWithoutMethod(
 ): string[] {
   const keys = methodKeys(t);
   return routes.map((route) => `${route.method} ${route.path}`).filter((key) => !keys.has(key));
+}
+
+/**
+ * The Lambda function a reference invokes: the function itself, or the function behind the alias it
+ * names (callers invoke the functions' `live` alias, which CodeDeploy moves between versions).
+ */
+export function functionBehind(t: Template, value: unknown): string | undefined {
+  // `<function name>:live` is written as a join over the alias's ARN: find the reference inside.
+  const id = refTarget(value) ?? /"Ref":"([A-Za-z0-9]+)"/.exec(JSON.stringify(value ?? null))?.[1];
+  const alias = id ? resourcesOf(t, 'AWS::Lambda::Alias')[id] : undefined;
+  return alias ? refTarget(alias.Properties.FunctionName) : id;
 }

@@ -106,7 +106,7 @@ describe('data stack', () => {
 
   it('is termination-protected', () => {
     expect(terminationProtection).toBe(true);
-    t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/giftcard/data' });
+    t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/giftcard/prod/data' });
     t.hasOutput('TableName', { Value: Match.anyValue() });
   });
 });

@@ -207,6 +207,7 @@ describe('GiftCardFunction bundling (esbuild, one small entry)', () => {
       },
       entry: 'api/probe.ts',
       serviceName: 'probe',
+      kind: 'api',
       description: 'bundling probe',
       tableAccess: 'none',
     });

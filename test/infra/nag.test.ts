@@ -57,6 +57,8 @@ function acknowledgements(root: IConstruct): Acknowledgement[] {
 const EXPECTED_ACKNOWLEDGED = [
   'AwsSolutions-APIG4',
   'AwsSolutions-COG4',
+  // CodeDeploy's own policy for Lambda alias deployments (canary and rollback).
+  'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
   'AwsSolutions-IAM5[Resource::*]',
   // The merchants function moving usage keys between usage plans (ids made by API Gateway).
@@ -66,12 +68,12 @@ const EXPECTED_ACKNOWLEDGED = [
   'AwsSolutions-IAM5[Resource::<Exports25637AFB.Arn>/exports/*]',
   ...CDK_JSON.context.regions.map(
     (region) =>
-      `AwsSolutions-IAM5[Resource::arn:aws:s3:::giftcard-exports-<AWS::AccountId>-${String(region.region)}/exports/*]`,
+      `AwsSolutions-IAM5[Resource::arn:aws:s3:::giftcard-exports-prod-<AWS::AccountId>-${String(region.region)}/exports/*]`,
   ),
-  'AwsSolutions-IAM5[Resource::<StepfailedFunctionC5F1CC9C.Arn>:*]',
-  'AwsSolutions-IAM5[Resource::<StepfinalizeFunction208E50B0.Arn>:*]',
-  'AwsSolutions-IAM5[Resource::<StepplanFunction7DF9573D.Arn>:*]',
-  'AwsSolutions-IAM5[Resource::<StepsegmentFunction211E1A70.Arn>:*]',
+  'AwsSolutions-IAM5[Resource::<StepfailedLiveA1A8B464>:*]',
+  'AwsSolutions-IAM5[Resource::<StepfinalizeLive9B6F979F>:*]',
+  'AwsSolutions-IAM5[Resource::<StepplanLiveE3A388A1>:*]',
+  'AwsSolutions-IAM5[Resource::<StepsegmentLiveC1AA09AE>:*]',
   'AwsSolutions-L1',
   // The web apps: CloudFront without geo restriction or its own WAF (static files; the API has the WAF), the
   // default certificate without a custom domain, the CDK BucketDeployment helper that publishes the build.

@@ -15,6 +15,7 @@ import {
   type CfnResource,
   envOf,
   FIRST_REGION,
+  functionBehind,
   refTarget,
   resourcesOf,
   statementsOfRole,
@@ -57,7 +58,7 @@ describe('schedules stack', () => {
   const scheduleOf = (name: string): { id: string; schedule: CfnResource; target: ScheduleTarget } => {
     const fnId = functionIdOf(name);
     const matches = Object.entries(resourcesOf(t, 'AWS::Scheduler::Schedule')).filter(
-      ([, schedule]) => refTarget((schedule.Properties.Target as ScheduleTarget).Arn) === fnId,
+      ([, schedule]) => functionBehind(t, (schedule.Properties.Target as ScheduleTarget).Arn) === fnId,
     );
     expect(matches).toHaveLength(1);
     const [id, schedule] = matches[0] as [string, CfnResource];
@@ -119,7 +120,7 @@ describe('schedules stack', () => {
   it.each(jobs)('%s: failed runs (after bounded Lambda async retries) go to the same DLQ', (name) => {
     const fnId = functionIdOf(name);
     const configs = Object.values(resourcesOf(t, 'AWS::Lambda::EventInvokeConfig')).filter(
-      (config) => refTarget(config.Properties.FunctionName) === fnId,
+      (config) => functionBehind(t, config.Properties.FunctionName) === fnId,
     );
     expect(configs).toHaveLength(1);
     const config = configs[0]?.Properties as Record<string, unknown>;
@@ -187,8 +188,9 @@ describe('schedules stack', () => {
         ['kms:Decrypt', 'kms:GenerateDataKey', 'lambda:InvokeFunction', 'sqs:SendMessage'].sort(),
       );
       const invoke = statements.find((s) => actionsOf(s).includes('lambda:InvokeFunction'));
-      // The function itself: no `:*` (versions and aliases), no other function.
-      expect(invoke?.Resource).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+      // The function's live alias: no `:*` (every version and alias), no other function.
+      expect(functionBehind(t, invoke?.Resource)).toBe(fnId);
+      expect(JSON.stringify(invoke?.Resource)).not.toContain(':*');
       const send = statements.find((s) => actionsOf(s).includes('sqs:SendMessage'));
       expect(refTarget(send?.Resource)).toBe(queueId);
       const kmsUse = statements.find((s) => actionsOf(s).includes('kms:GenerateDataKey'));
@@ -224,7 +226,7 @@ describe('schedules stack', () => {
         .flatMap(actionsOf)
         .filter((action) => action.startsWith('apigateway:'));
       if (job.name === 'usage-keys') {
-        expect(envOf(fn as CfnResource).USAGE_PLAN_PREFIX).toBe(`giftcard-api-${FIRST_REGION.region}`);
+        expect(envOf(fn as CfnResource).USAGE_PLAN_PREFIX).toBe(`giftcard-api-prod-${FIRST_REGION.region}`);
         expect(new Set(apiGatewayActions)).toEqual(
           new Set(['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE']),
         );
@@ -240,14 +242,20 @@ describe('schedules stack', () => {
   });
 
   it('alarms on every DLQ holding a message and on every function error', () => {
-    // Alarms on logged metrics (namespace GiftCard) come on top, one per job's `logAlarms` entry.
+    // Alarms on emitted metrics (namespace GiftCard/<stage>) and throttles come on top.
     const all = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm'));
-    const alarms = all.filter((alarm) => alarm.Properties.Namespace !== 'GiftCard');
+    const alarms = all.filter(
+      (alarm) =>
+        !String(alarm.Properties.Namespace).startsWith('GiftCard/') &&
+        alarm.Properties.MetricName !== 'Throttles',
+    );
     expect(alarms).toHaveLength(2 * SCHEDULED_JOBS.length);
-    expect(all.length - alarms.length).toBe(SCHEDULED_JOBS.flatMap((job) => job.logAlarms ?? []).length);
+    expect(all.length - alarms.length).toBe(
+      SCHEDULED_JOBS.length + SCHEDULED_JOBS.flatMap((job) => job.alarmMetrics ?? []).length,
+    );
     const common = {
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
     };
@@ -316,10 +324,10 @@ describe('buildGiftCardApp', () => {
       (child): child is Stack => child instanceof Stack && child.stackName.startsWith('GiftCard-Schedules-'),
     );
     expect(stacks.map((stack) => stack.stackName).sort()).toEqual(
-      ['GiftCard-Schedules-eu-west-1', 'GiftCard-Schedules-us-east-1'].sort(),
+      ['GiftCard-Schedules-eu-west-1-prod', 'GiftCard-Schedules-us-east-1-prod'].sort(),
     );
     for (const set of sets) {
-      expect(set.schedules.stackName).toBe(`GiftCard-Schedules-${set.config.region}`);
+      expect(set.schedules.stackName).toBe(`GiftCard-Schedules-${set.config.region}-prod`);
       expect(set.schedules.region).toBe(set.config.region);
       expect(set.schedules.jobs.map((scheduled) => scheduled.definition.name)).toEqual(
         SCHEDULED_JOBS.map((scheduled) => scheduled.name),
@@ -361,8 +369,9 @@ describe('buildGiftCardApp', () => {
     t.resourceCountIs('AWS::Lambda::Function', count);
     t.resourceCountIs('AWS::Scheduler::Schedule', count);
     t.resourceCountIs('AWS::SQS::Queue', count);
-    const logAlarms = SCHEDULED_JOBS.flatMap((job) => job.logAlarms ?? []).length;
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 2 * count + logAlarms);
+    const metricAlarms = SCHEDULED_JOBS.flatMap((job) => job.alarmMetrics ?? []).length;
+    // DLQ, errors and throttles per job, and one per metric a job alarms on.
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 3 * count + metricAlarms);
     t.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(1 minute)' });
   });
 });
