@@ -69,16 +69,14 @@ describe('one stack set per region', () => {
       const deps = (stack: Stack) => stack.dependencies.map((dep) => dep.stackName).sort();
       expect(deps(set.alarms)).toEqual([]);
       expect(deps(set.data)).toEqual([]);
-      expect(deps(set.web)).toEqual([set.alarms.stackName]);
+      expect(deps(set.web)).toEqual([]);
       // The console's sign-in (callback URLs) and the API's CORS name the web site's origin.
-      expect(deps(set.auth)).toEqual([set.alarms.stackName, set.web.stackName].sort());
+      expect(deps(set.auth)).toEqual([set.web.stackName]);
       const base = [set.alarms.stackName, set.auth.stackName, set.data.stackName];
       // The API starts export executions (POST /v1/exports).
       expect(deps(set.api)).toEqual([...base, set.exports.stackName, set.web.stackName].sort());
       // The files and config.json go out once the API and the sign-in exist.
-      expect(deps(set.webContent)).toEqual(
-        [set.alarms.stackName, set.api.stackName, set.auth.stackName, set.web.stackName].sort(),
-      );
+      expect(deps(set.webContent)).toEqual([set.api.stackName, set.auth.stackName, set.web.stackName].sort());
       expect(deps(set.exports)).toEqual([...base].sort());
       expect(deps(set.streams)).toEqual([...base].sort());
       expect(deps(set.schedules)).toEqual([...base].sort());
@@ -223,7 +221,7 @@ describe('stage and per-region settings', () => {
     expect(bad({ googleWalletOrigins: ['https://shop.example.com/path'] })).toThrow(
       /googleWalletOrigins\[0\]/,
     );
-    expect(bad({ rateLimits: { pinPerCardPerMinute: 0 } })).toThrow(/rateLimits\.pinPerCardPerMinute/);
+    expect(bad({ rateLimits: { failuresPerCaller: 0 } })).toThrow(/rateLimits\.failuresPerCaller/);
     expect(bad({ alarms: { emails: ['not-an-address'] } })).toThrow(/alarms\.emails\[0\]/);
   });
 
@@ -235,7 +233,7 @@ describe('stage and per-region settings', () => {
           ...US,
           googleWalletOrigins: ['https://shop.example.com', 'https://gifts.example.com'],
           googleWalletIssuerName: 'Example Gifts',
-          rateLimits: { pinPerCardPerMinute: 3 },
+          rateLimits: { failuresPerCaller: 3 },
           alarms: { emails: ['oncall@example.com'] },
         },
       ],
@@ -246,7 +244,7 @@ describe('stage and per-region settings', () => {
       expect(envOf(fn)).toMatchObject({
         GOOGLE_WALLET_ORIGINS: 'https://shop.example.com,https://gifts.example.com',
         GOOGLE_WALLET_ISSUER_NAME: 'Example Gifts',
-        RATE_LIMIT_PIN_PER_CARD_PER_MINUTE: '3',
+        FAILED_CHECKS_LIMIT_PER_CALLER: '3',
         POWERTOOLS_METRICS_NAMESPACE: 'GiftCard/prod',
       });
     }
