@@ -19,7 +19,11 @@ describe('npm run ops', () => {
     const { io, out } = capture();
     expect(await runOps(['help'], io)).toBe(0);
     for (const command of OPS_COMMANDS) expect(out.join('')).toContain(command.name);
-    expect(OPS_COMMANDS.map((command) => command.name)).toEqual(['create-staff', 'restore-drill', 'replay-dlq']);
+    expect(OPS_COMMANDS.map((command) => command.name)).toEqual([
+      'create-staff',
+      'restore-drill',
+      'replay-dlq',
+    ]);
   });
 
   it('refuses an unknown command and a bad option with the usage, exit code 2', async () => {
