@@ -3,16 +3,22 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import * as z from 'zod';
-import { config } from '../config';
-import { DomainError, TimedOutError, validationFailed } from '../core/errors';
+import { DomainError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
 import { DECLINE_CODES, METRIC } from '../observability/metric-names';
 import { countMetric, dimensionedMetric, flushMetrics, MetricUnit } from '../observability/metrics';
 import { annotateTrace, tracer } from '../observability/tracer';
 import { settleLastUseWrites } from '../store/api-keys';
-import { abandonKey, type IdempotencyClaim } from '../store/idempotency';
+import type { IdempotencyClaim } from '../store/idempotency';
 import { codePeppers } from '../store/secrets';
+import {
+  answerInTime,
+  type RequestTiming,
+  TIMEOUT_ANSWER_MARGIN_MS,
+  WRITE_IN_FLIGHT_MS,
+} from './answer-in-time';
 import { authenticate, authorize, type Principal, principalScope } from './auth';
+import { withCors } from './cors';
 import { noteFailedCheck } from './failed-checks';
 import { authenticatePass } from './pass-auth';
 import { problemResponse } from './problem';
@@ -295,7 +301,10 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
       remaining === undefined
         ? {}
         : { answerAtMs: Date.now() + remaining - TIMEOUT_ANSWER_MARGIN_MS, remainingMs: remaining };
-    return withCors(event, await answerInTime(timing, requestId, respond(event, requestId, timing)));
+    return withCors(
+      header(event, 'origin'),
+      await answerInTime(timing, requestId, respond(event, requestId, timing)),
+    );
   };
 
   const respond = async (
@@ -425,102 +434,6 @@ function noteCaller(principal: Principal): void {
   const staffUser = principal.type === 'staff' ? principal.sub : undefined;
   logger.appendKeys({ ...(merchantId ? { merchantId } : {}), ...(staffUser ? { staffUser } : {}) });
   annotateTrace({ merchantId });
-}
-
-/**
- * CORS for the web apps' origin (CORS_ALLOWED_ORIGIN, set by lib/api-stack.ts): an answer to a request
- * from that origin says so; any other origin gets no CORS header, so browsers elsewhere cannot read it.
- */
-function withCors(event: APIGatewayProxyEvent, result: APIGatewayProxyResult): APIGatewayProxyResult {
-  const allowed = corsOrigin();
-  if (!allowed) return result;
-  const origin = header(event, 'origin');
-  return {
-    ...result,
-    headers: {
-      ...result.headers,
-      Vary: 'Origin',
-      ...(origin === allowed
-        ? {
-            'Access-Control-Allow-Origin': allowed,
-            'Access-Control-Expose-Headers': 'Retry-After, Idempotent-Replayed, X-Request-Id',
-          }
-        : {}),
-    },
-  };
-}
-
-/**
- * The configured origin, or none. A configuration that does not parse is the operation's problem (its
- * reads fail with the reason); the CORS header alone never turns an answer into an error, and the system
- * function's health check needs no configuration at all.
- */
-function corsOrigin(): string | undefined {
-  try {
-    return config().CORS_ALLOWED_ORIGIN;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * How long before the function's timeout a request still running is answered 503 TIMED_OUT: time for
- * the fence on its Idempotency-Key (one conditional write) and the answer.
- */
-export const TIMEOUT_ANSWER_MARGIN_MS = 1_000;
-/** No write is sent this close to the answer: one sent earlier has landed or failed by then. */
-export const WRITE_IN_FLIGHT_MS = 1_000;
-
-/** When a request's answer is due, and its Idempotency-Key once known (for the fence). */
-interface RequestTiming {
-  readonly answerAtMs?: number;
-  readonly remainingMs?: number;
-  claim?: IdempotencyClaim | undefined;
-}
-
-/**
- * The answer, or 503 TIMED_OUT problem+json with Retry-After just before the function would time out
- * (Lambda would kill it and API Gateway answer a bare 502, with nothing logged by us). Nothing commits
- * after that answer: the operation sends no write past its deadline (`deadlineMs`), and a request with
- * an Idempotency-Key fences the key before answering, so a write still on its way fails its condition;
- * the retry with the same key then takes effect once (or gets the result, had it committed first).
- */
-async function answerInTime(
-  timing: RequestTiming,
-  requestId: string,
-  work: Promise<APIGatewayProxyResult>,
-): Promise<APIGatewayProxyResult> {
-  const { answerAtMs, remainingMs } = timing;
-  if (answerAtMs === undefined) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<APIGatewayProxyResult>((resolve) => {
-    timer = setTimeout(
-      async () => {
-        // The line names the metric it counted, for Logs Insights next to the alarm.
-        logger.error('Request ran out of time', {
-          requestId,
-          metric: METRIC.apiRequestTimedOut,
-          budgetMs: remainingMs,
-        });
-        countMetric(METRIC.apiRequestTimedOut);
-        if (timing.claim) {
-          await abandonKey(timing.claim, new Date()).catch((error: unknown) =>
-            logger.error('Could not fence the Idempotency-Key of a timed-out request', {
-              requestId,
-              error: error as Error,
-            }),
-          );
-        }
-        resolve(problemResponse(new TimedOutError(), requestId));
-      },
-      Math.max(0, answerAtMs - Date.now()),
-    );
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export const emptyBody = z.object({}).strict();

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/api/cards';
-import { TIMEOUT_ANSWER_MARGIN_MS } from '../../functions/http/api-handler';
+import { TIMEOUT_ANSWER_MARGIN_MS } from '../../functions/http/answer-in-time';
 import { logger } from '../../functions/logger';
 import { createTestTable, type TestTable, testEnv } from '../support/table';
 
