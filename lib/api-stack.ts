@@ -14,23 +14,18 @@ import {
 } from '../functions/core/usage-plans';
 import { GATEWAY_PROBLEMS, usesAuthorizer } from '../functions/http/gateway';
 import { problemOf } from '../functions/http/problem';
-import { API_FUNCTIONS, type ApiFunctionName, ROUTES, routesOf } from '../functions/http/route-table';
-import { METRIC } from '../functions/observability/metric-names';
-import type { WalletSecretName } from '../functions/streams/registry';
-import {
-  FUNCTION_LOG_RETENTION,
-  type FunctionRuntime,
-  GiftCardFunction,
-  grantWalletSecrets,
-} from './constructs/function';
-import { grantQueueDepthReads } from './constructs/queue-depths';
-import { grantUsageKeyRegistration, usagePlanPrefix } from './constructs/usage-keys';
+import { type ApiFunctionName, ROUTES } from '../functions/http/route-table';
+import type { ApiHandlersStack } from './api-handlers-stack';
+import { FUNCTION_LOG_RETENTION, type FunctionRuntime, GiftCardFunction } from './constructs/function';
+import { usagePlanPrefix } from './constructs/usage-keys';
 import { ApiWebAcl } from './constructs/web-acl';
-import { appMetric, opsAlarm } from './monitoring/ops-alarm';
-import { ROUTE_GROUP_5XX, ROUTE_GROUP_P99, STAGE_5XX, STAGE_P99 } from './monitoring/thresholds';
+import { opsAlarm } from './monitoring/ops-alarm';
+import { STAGE_5XX, STAGE_P99 } from './monitoring/thresholds';
 
 export interface ApiStackProps extends StackProps {
   readonly runtime: FunctionRuntime;
+  /** The route groups' functions (lib/api-handlers-stack.ts). */
+  readonly handlers: ApiHandlersStack;
   /** @default 'live' */
   readonly stageName?: string;
   /** Stage-wide steady-state request rate (requests per second). @default 500 */
@@ -48,51 +43,8 @@ export interface ApiStackProps extends StackProps {
   readonly consoleOrigin?: string;
 }
 
-/**
- * The base URL Apple Wallet passes carry (webServiceURL is `<it>/wallet/apple`): the region's custom
- * domain, https. Passes live on devices for years, so never the execute-api URL of one API's life; and
- * never http, which Wallet refuses outside development.
- */
-export function walletBaseUrl(domainName: string): string {
-  const url = `https://${domainName}`;
-  if (!URL.canParse(url) || new URL(url).protocol !== 'https:' || new URL(url).hostname !== domainName) {
-    throw new Error(`The API domain must be a bare host name for an https URL, not ${domainName}`);
-  }
-  return url;
-}
-
 /** What the console and the portal send and read across origins. */
 export const CORS_ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key'];
-
-/** Table access per API function: the health check, reports and the audit trail only read. */
-export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
-  system: 'read',
-  programs: 'readWrite',
-  merchants: 'readWrite',
-  cards: 'readWrite',
-  transactions: 'readWrite',
-  webhooks: 'readWrite',
-  fraud: 'readWrite',
-  reports: 'read',
-  exports: 'readWrite',
-  // Records that a card's Google object may exist (GOOGLEOBJECT), so the wallet-sync consumer updates it.
-  'google-wallet': 'readWrite',
-  wallet: 'readWrite',
-  // The card-holder portal: lookups spend PIN attempts and rate-limit tokens, transfers move value.
-  portal: 'readWrite',
-  care: 'read',
-  // Reads the job-run records; queue depths come from SQS.
-  ops: 'read',
-};
-
-/** Wallet secrets per API function: only the Google save link signs with the service account. */
-const WALLET_SECRETS: Partial<Record<ApiFunctionName, readonly WalletSecretName[]>> = {
-  'google-wallet': ['googleServiceAccount'],
-  // Signs Apple Wallet passes; the only function that may read the pass certificate and key.
-  wallet: ['applePassCertificates'],
-  // The portal's wallet buttons: the holder's Apple pass and Google save link.
-  portal: ['applePassCertificates', 'googleServiceAccount'],
-};
 
 const NO_AUTH_REASON =
   'Only the public routes (health, OpenAPI document, API reference) have no authorizer; every route a ' +
@@ -118,8 +70,6 @@ export class ApiStack extends Stack {
   readonly webAcl: ApiWebAcl;
   readonly authorizerFunction: GiftCardFunction;
   readonly usagePlans: Record<UsagePlanTier, apigateway.UsagePlan>;
-  /** Per route group (API function): 5xx rate, p99 latency and 503 TIMED_OUT answers; they roll canaries back. */
-  readonly routeGroupAlarms: Record<ApiFunctionName, cloudwatch.Alarm[]>;
   /** The whole stage as API Gateway counts it: 5xx rate and p99 latency. */
   readonly stageAlarms: cloudwatch.Alarm[];
 
@@ -188,30 +138,7 @@ export class ApiStack extends Stack {
     });
 
     const planPrefix = usagePlanPrefix(this.region, stage);
-    const functions: Partial<Record<ApiFunctionName, GiftCardFunction>> = {};
-    for (const fn of API_FUNCTIONS) {
-      functions[fn] = new GiftCardFunction(this, `Fn-${fn}`, {
-        runtime: props.runtime,
-        entry: `api/${fn}.ts`,
-        serviceName: `giftcard-api-${fn}`,
-        kind: 'api',
-        description: `Gift card API '${fn}' handler: ${routesOf(fn).length} route(s) of functions/http/route-table.ts`,
-        tableAccess: API_TABLE_ACCESS[fn],
-        environment: {
-          ...(fn === 'merchants' ? { USAGE_PLAN_PREFIX: planPrefix } : {}),
-          // Answers carry Access-Control-Allow-Origin for this origin only (functions/http/api-handler.ts).
-          ...(props.consoleOrigin ? { CORS_ALLOWED_ORIGIN: props.consoleOrigin } : {}),
-          // The Ops page lists this region's dead-letter queues (CloudFormation names them <stack>-Dlq...).
-          ...(fn === 'ops' ? { OPS_QUEUE_PREFIX: 'GiftCard-' } : {}),
-        },
-      });
-      grantWalletSecrets(functions[fn], props.runtime, WALLET_SECRETS[fn] ?? []);
-    }
-    this.functions = functions as Record<ApiFunctionName, GiftCardFunction>;
-    grantUsageKeyRegistration(this.functions.merchants);
-    this.routeGroupAlarms = Object.fromEntries(
-      API_FUNCTIONS.map((fn) => [fn, this.alarmOnRouteGroup(fn, this.functions[fn], props.runtime)]),
-    ) as Record<ApiFunctionName, cloudwatch.Alarm[]>;
+    this.functions = props.handlers.functions;
 
     // Not a secret: with apiKeySource AUTHORIZER a client cannot present an API Gateway key at all, so
     // this value only names the plan staff requests count against.
@@ -234,7 +161,7 @@ export class ApiStack extends Stack {
       resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
     });
     // Apple's devices call the pass's webServiceURL for years: the region's custom domain, mapped to this
-    // stage at its root. Without one the wallet function has no PUBLIC_BASE_URL and refuses to make passes.
+    // stage at its root (the handlers' PUBLIC_BASE_URL, lib/api-handlers-stack.ts).
     if (props.apiDomain) {
       const domain = this.api.addDomainName('ApiDomain', {
         domainName: props.apiDomain.name,
@@ -246,24 +173,19 @@ export class ApiStack extends Stack {
         endpointType: apigateway.EndpointType.REGIONAL,
         securityPolicy: apigateway.SecurityPolicy.TLS_1_2,
       });
-      this.functions.wallet.function.addEnvironment('PUBLIC_BASE_URL', walletBaseUrl(props.apiDomain.name));
       // Point the name at this (a CNAME or an alias record in the zone that holds the name).
       new CfnOutput(this, 'ApiDomainTarget', { value: domain.domainNameAliasDomainName });
     }
-    // The portal's wallet button builds the same pass (its webServiceURL): the same custom domain.
-    if (props.apiDomain) {
-      this.functions.portal.function.addEnvironment('PUBLIC_BASE_URL', walletBaseUrl(props.apiDomain.name));
-    }
-    grantQueueDepthReads(this.functions.ops);
 
     const integrations = new Map<ApiFunctionName, apigateway.LambdaIntegration>();
     for (const route of ROUTES) {
       let integration = integrations.get(route.fn);
       if (!integration) {
-        // One permission per method (scoped to that method's ARN); console test invokes are not allowed.
+        // One invoke permission per function, for this API only (any of its stages, methods and paths): a
+        // permission per method would cost the stack a resource per route (CloudFormation allows 500).
         integration = new apigateway.LambdaIntegration(this.functions[route.fn].alias, {
           proxy: true,
-          allowTestInvoke: false,
+          scopePermissionToMethod: false,
         });
         integrations.set(route.fn, integration);
       }
@@ -376,60 +298,6 @@ export class ApiStack extends Stack {
         maxAge: Duration.hours(1),
       });
     }
-  }
-
-  /**
-   * A route group's alarms, from the metrics its function emits (functions/http/api-handler.ts): 5xx rate,
-   * p99 latency, 503 TIMED_OUT answers. All three roll a canary of the function back.
-   */
-  private alarmOnRouteGroup(
-    fn: ApiFunctionName,
-    group: GiftCardFunction,
-    runtime: FunctionRuntime,
-  ): cloudwatch.Alarm[] {
-    const { region } = runtime;
-    const minute = Duration.minutes(1);
-    const requests = appMetric(region, METRIC.apiRequests, group.serviceName, { period: minute });
-    const errors = appMetric(region, METRIC.apiServerErrors, group.serviceName, { period: minute });
-    const rate = new cloudwatch.MathExpression({
-      expression: `IF(requests >= ${ROUTE_GROUP_5XX.minRequestsPerMinute}, 100 * errors / requests, 0)`,
-      usingMetrics: { requests, errors },
-      period: minute,
-      label: `${fn} 5xx %`,
-    });
-    const alarms = [
-      opsAlarm(group, 'ServerErrorRateAlarm', {
-        region,
-        name: `api-${fn}-5xx-rate`,
-        runbook: 'api-5xx-rate',
-        summary: `Route group ${fn}: too many 5xx answers.`,
-        why: ROUTE_GROUP_5XX.why,
-        metric: rate,
-        threshold: ROUTE_GROUP_5XX.percent,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: ROUTE_GROUP_5XX.evaluationPeriods,
-        datapointsToAlarm: ROUTE_GROUP_5XX.datapointsToAlarm,
-      }),
-      opsAlarm(group, 'LatencyAlarm', {
-        region,
-        name: `api-${fn}-p99-latency`,
-        runbook: 'api-latency',
-        summary: `Route group ${fn}: p99 latency high.`,
-        why: ROUTE_GROUP_P99.why,
-        metric: appMetric(region, METRIC.apiLatency, group.serviceName, { period: minute, statistic: 'p99' }),
-        threshold: ROUTE_GROUP_P99.milliseconds,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: ROUTE_GROUP_P99.evaluationPeriods,
-        datapointsToAlarm: ROUTE_GROUP_P99.datapointsToAlarm,
-      }),
-      group.alarmOnMetric(
-        METRIC.apiRequestTimedOut,
-        'api-timeouts',
-        `Route group ${fn}: requests answered 503 TIMED_OUT (the function ran out of time).`,
-      ),
-    ];
-    for (const alarm of alarms) group.addRollbackAlarm(alarm);
-    return alarms;
   }
 
   /** The stage as merchants see it (API Gateway's own metrics: authorizer and gateway errors included). */

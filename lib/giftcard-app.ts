@@ -1,6 +1,7 @@
 import { type App, Aspects, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AlarmsStack } from './alarms-stack';
+import { ApiHandlersStack } from './api-handlers-stack';
 import { ApiStack } from './api-stack';
 import { AuthStack } from './auth-stack';
 import { type DeploymentConfig, parseDeploymentConfig, type RegionConfig } from './config';
@@ -16,8 +17,8 @@ import { authDomainPrefix, WebContentStack, WebStack } from './web-stack';
 export const PROJECT_TAG = 'giftcard';
 
 /**
- * The stacks of one region and stage. Deploy order: alarms, data, auth, exports, then api, streams and
- * schedules, then monitoring (CDK orders them).
+ * The stacks of one region and stage. Deploy order: alarms, data, auth, exports, then the API's handlers, api,
+ * streams and schedules, then monitoring (CDK orders them).
  */
 export interface RegionStacks {
   readonly config: RegionConfig;
@@ -25,6 +26,7 @@ export interface RegionStacks {
   readonly monitoring: MonitoringStack;
   readonly data: DataStack;
   readonly auth: AuthStack;
+  readonly apiHandlers: ApiHandlersStack;
   readonly api: ApiStack;
   readonly streams: StreamsStack;
   readonly schedules: SchedulesStack;
@@ -63,7 +65,7 @@ export function configFromContext(app: App): DeploymentConfig {
 
 /**
  * Builds the whole platform into `app`: one stack set per configured region of the configured stage
- * (GiftCard-{Alarms,Data,Auth,Exports,Api,Streams,Schedules,Monitoring}-<region>-<stage>), gives every
+ * (GiftCard-{Alarms,Data,Auth,Exports,ApiHandlers,Api,Streams,Schedules,Monitoring}-<region>-<stage>), gives every
  * alarm the region's alarm topic, tags everything and registers the cdk-nag AwsSolutions checks.
  */
 export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionStacks[] {
@@ -112,16 +114,24 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       runtime,
       description: describe('finance exports: bucket, state machine, monthly schedule, alarms'),
     });
+    const apiHandlers = new ApiHandlersStack(app, name('ApiHandlers'), {
+      env,
+      runtime,
+      ...(region.apiDomain ? { apiDomain: region.apiDomain } : {}),
+      consoleOrigin: web.siteOrigin,
+      description: describe('API route group functions, their canary deployments and alarms'),
+    });
     const api = new ApiStack(app, name('Api'), {
       env,
       runtime,
+      handlers: apiHandlers,
       ...(region.usagePlans ? { usagePlans: region.usagePlans } : {}),
       ...(region.apiDomain ? { apiDomain: region.apiDomain } : {}),
       consoleOrigin: web.siteOrigin,
       // One method per route plus a CORS preflight per resource: written without indentation, the template
       // stays well inside CloudFormation's 1 MB.
       suppressTemplateIndentation: true,
-      description: describe('REST API, authorizer, usage plans, handlers, WAF'),
+      description: describe('REST API, authorizer, usage plans, WAF'),
     });
     const webContent = new WebContentStack(app, name('WebContent'), {
       env,
@@ -144,7 +154,7 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
     });
 
     // POST /v1/exports starts the state machine; GET signs download links for its files.
-    exports.grantApi(api.functions.exports);
+    exports.grantApi(apiHandlers.functions.exports);
 
     const monitoring = new MonitoringStack(app, name('Monitoring'), {
       env,
@@ -157,7 +167,19 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       description: describe('dashboard; DynamoDB, WAF and export-deadline alarms'),
     });
 
-    const stacks = { alarms, data, auth, exports, api, streams, schedules, monitoring, web, webContent };
+    const stacks = {
+      alarms,
+      data,
+      auth,
+      exports,
+      apiHandlers,
+      api,
+      streams,
+      schedules,
+      monitoring,
+      web,
+      webContent,
+    };
     const alarmActions = new AlarmActions(alarms.topic);
     for (const [component, stack] of Object.entries(stacks)) {
       Tags.of(stack).add('component', component);

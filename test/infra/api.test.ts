@@ -27,16 +27,20 @@ import {
 
 describe('api stack', () => {
   let t: Template;
+  /** The route groups' functions (the handlers' stack); the authorizer is the API stack's own. */
+  let handlers: Template;
 
   beforeAll(() => {
-    t = template(buildFirstRegion().api);
+    const set = buildFirstRegion();
+    t = template(set.api);
+    handlers = template(set.apiHandlers);
   });
 
   /** Logical id of the Lambda function serving route group `fn`. */
   const functionOf = (fn: string): string => {
-    const matches = Object.entries(resourcesOf(t, 'AWS::Lambda::Function')).filter(
-      ([, resource]) => envOf(resource).POWERTOOLS_SERVICE_NAME === `giftcard-api-${fn}`,
-    );
+    const matches = [t, handlers]
+      .flatMap((stack) => Object.entries(resourcesOf(stack, 'AWS::Lambda::Function')))
+      .filter(([, resource]) => envOf(resource).POWERTOOLS_SERVICE_NAME === `giftcard-api-${fn}`);
     expect(matches).toHaveLength(1);
     return matches[0]?.[0] as string;
   };
@@ -76,7 +80,7 @@ describe('api stack', () => {
   });
 
   it('alarms when any API function answers 503 TIMED_OUT (the metric each route group emits)', () => {
-    const alarms = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm')).filter(
+    const alarms = Object.values(resourcesOf(handlers, 'AWS::CloudWatch::Alarm')).filter(
       (alarm) => alarm.Properties.MetricName === 'ApiRequestTimedOut',
     );
     expect(alarms).toHaveLength(API_FUNCTIONS.length);
@@ -95,8 +99,9 @@ describe('api stack', () => {
     }
   });
 
-  it('has one function per route group, and the authorizer', () => {
-    t.resourceCountIs('AWS::Lambda::Function', API_FUNCTIONS.length + 1);
+  it('has one function per route group (in the handlers’ stack), and the authorizer', () => {
+    handlers.resourceCountIs('AWS::Lambda::Function', API_FUNCTIONS.length);
+    t.resourceCountIs('AWS::Lambda::Function', 1);
     for (const fn of API_FUNCTIONS) functionOf(fn);
     functionOf('authorizer');
   });
@@ -124,26 +129,27 @@ describe('api stack', () => {
       expect(refTarget(method?.RequestValidatorId)).toBe(validators[0]);
       expect(method?.Integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
       // The integration URI names the live alias of the route's group function.
-      expect(functionBehind(t, method?.Integration), routeKey(route)).toBe(functionOf(route.fn));
+      expect(functionBehind(t, method?.Integration, handlers), routeKey(route)).toBe(functionOf(route.fn));
     }
   });
 
-  it('lets API Gateway invoke each function only through its own methods', () => {
+  it('lets only this API invoke each function: one permission per function, and one for the authorizer', () => {
     const permissions = Object.values(resourcesOf(t, 'AWS::Lambda::Permission'));
-    // One per method, and one for the authorizer.
-    expect(permissions).toHaveLength(ROUTES.length + 1);
+    expect(permissions).toHaveLength(API_FUNCTIONS.length + 1);
+    const invoked = new Set<string | undefined>();
     for (const permission of permissions) {
       expect(permission.Properties).toMatchObject({
         Action: 'lambda:InvokeFunction',
         Principal: 'apigateway.amazonaws.com',
       });
-      // Scoped to one stage, method and path: the stage is a reference and the method a verb, never `*`
-      // (path parameters are `*`, and two in a row read `/*/*`, as in Apple's registration path).
       const arn = JSON.stringify(permission.Properties.SourceArn);
       // The authorizer's own permission names the authorizer.
       if (arn.includes('/authorizers/')) continue;
-      expect(arn).toMatch(/\{"Ref":"ApiDeploymentStage\w+"\},"\/(GET|HEAD|POST|PUT|PATCH|DELETE)\//);
+      // This REST API's ARN (any stage, method and path of it), never another API's.
+      expect(arn).toMatch(/:execute-api:.*\{"Ref":"Api[A-F0-9]{8}"\},"\/\*\/\*\/\*"/);
+      invoked.add(functionBehind(t, permission.Properties.FunctionName, handlers));
     }
+    expect([...invoked].sort()).toEqual(API_FUNCTIONS.map(functionOf).sort());
   });
 
   it('is a regional REST API with binary media for wallet passes and a CloudWatch role', () => {
@@ -302,7 +308,10 @@ describe('api stack', () => {
       memberships.map((m) => [refTarget(m.Properties.UsagePlanId), refTarget(m.Properties.KeyId)]),
     ).toEqual([[planIdOf.staff, staffKeyId]]);
     // The authorizer names the staff key by its value; the merchants function finds plans by name.
-    const functions = resourcesOf(t, 'AWS::Lambda::Function');
+    const functions = {
+      ...resourcesOf(t, 'AWS::Lambda::Function'),
+      ...resourcesOf(handlers, 'AWS::Lambda::Function'),
+    };
     expect(envOf(functions[functionOf('authorizer')]).STAFF_USAGE_KEY).toBe(staffKey.Properties.Value);
     expect(envOf(functions[functionOf('merchants')]).USAGE_PLAN_PREFIX).toBe(
       `giftcard-api-prod-${FIRST_REGION.region}`,
@@ -310,10 +319,10 @@ describe('api stack', () => {
   });
 
   it('lets only the merchants function manage usage plan keys', () => {
-    const roleOf = (fn: string) =>
-      refTarget(resourcesOf(t, 'AWS::Lambda::Function')[functionOf(fn)]?.Properties.Role);
     for (const fn of [...API_FUNCTIONS, 'authorizer']) {
-      const actions = statementsOfRole(t, roleOf(fn)).flatMap(actionsOf);
+      const stack = fn === 'authorizer' ? t : handlers;
+      const role = refTarget(resourcesOf(stack, 'AWS::Lambda::Function')[functionOf(fn)]?.Properties.Role);
+      const actions = statementsOfRole(stack, role).flatMap(actionsOf);
       const gateway = actions.filter((action) => action.startsWith('apigateway:')).sort();
       if (fn === 'merchants') {
         expect([...new Set(gateway)]).toEqual(['apigateway:DELETE', 'apigateway:GET', 'apigateway:POST']);

@@ -1,7 +1,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routesOf } from '../../functions/http/route-table';
-import { walletBaseUrl } from '../../lib/api-stack';
+import { walletBaseUrl } from '../../lib/api-handlers-stack';
 import { ConfigError, parseDeploymentConfig } from '../../lib/config';
 import type { RegionStacks } from '../../lib/giftcard-app';
 import {
@@ -45,7 +45,7 @@ describe('Apple Wallet infrastructure', () => {
 
   it('lets only the wallet function (signing), wallet-sync (APNs) and the portal (the holder’s Add to Apple Wallet) read them; passes point at the custom domain', () => {
     const readers: string[] = [];
-    for (const stack of [set.api, set.streams, set.schedules]) {
+    for (const stack of [set.apiHandlers, set.api, set.streams, set.schedules]) {
       const t = template(stack);
       for (const fn of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) {
         const env = envOf(fn);
@@ -84,9 +84,9 @@ describe('Apple Wallet infrastructure', () => {
   it('offers no Apple passes in a region without a custom domain, and refuses a name with a scheme', () => {
     const { apiDomain: _domain, ...bare } = FIRST_REGION as Record<string, unknown>;
     const [set] = buildTestApp({ regions: [bare], nag: false }).sets;
-    const walletFn = Object.values(resourcesOf(template(set?.api as never), 'AWS::Lambda::Function')).find(
-      (fn) => envOf(fn).POWERTOOLS_SERVICE_NAME === 'giftcard-api-wallet',
-    );
+    const walletFn = Object.values(
+      resourcesOf(template(set?.apiHandlers as never), 'AWS::Lambda::Function'),
+    ).find((fn) => envOf(fn).POWERTOOLS_SERVICE_NAME === 'giftcard-api-wallet');
     expect(walletFn && envOf(walletFn).PUBLIC_BASE_URL).toBeUndefined();
     expect(() =>
       parseDeploymentConfig({
@@ -120,7 +120,8 @@ describe('Apple Wallet infrastructure', () => {
 
   it('serves every wallet route (HEAD of the pass too) from the wallet function, with pkpass as binary media', () => {
     const methods = methodsByKey(api);
-    const functions = resourcesOf(api, 'AWS::Lambda::Function');
+    const handlers = template(set.apiHandlers);
+    const functions = resourcesOf(handlers, 'AWS::Lambda::Function');
     const walletFn = Object.entries(functions).find(
       ([, fn]) => envOf(fn).POWERTOOLS_SERVICE_NAME === 'giftcard-api-wallet',
     )?.[0];
@@ -131,7 +132,7 @@ describe('Apple Wallet infrastructure', () => {
       const method = methods.get(`${route.method} ${route.path}`);
       expect(method, `${route.method} ${route.path}`).toBeDefined();
       // Through the wallet function's live alias.
-      expect(functionBehind(api, method?.Integration)).toBe(walletFn);
+      expect(functionBehind(api, method?.Integration, handlers)).toBe(walletFn);
     }
     api.hasResourceProperties('AWS::ApiGateway::RestApi', {
       BinaryMediaTypes: ['application/vnd.apple.pkpass', '*/*'],

@@ -182,9 +182,25 @@ export function routesWithoutMethod(
  * The Lambda function a reference invokes: the function itself, or the function behind the alias it
  * names (callers invoke the functions' `live` alias, which CodeDeploy moves between versions).
  */
-export function functionBehind(t: Template, value: unknown): string | undefined {
-  // `<function name>:live` is written as a join over the alias's ARN: find the reference inside.
-  const id = refTarget(value) ?? /"Ref":"([A-Za-z0-9]+)"/.exec(JSON.stringify(value ?? null))?.[1];
+export function functionBehind(t: Template, value: unknown, handlers: Template = t): string | undefined {
+  // `<function name>:live` is written as a join over the alias's ARN: find the reference inside, or the
+  // handlers' stack output it comes from (Fn::GetStackOutput, or Fn::ImportValue of its export).
+  const json = JSON.stringify(value ?? null);
+  const outputs = (handlers.toJSON().Outputs ?? {}) as Record<
+    string,
+    { Value?: unknown; Export?: { Name?: unknown } }
+  >;
+  const outputName = /"Fn::GetStackOutput":\{[^}]*"OutputName":"([^"]+)"/.exec(json)?.[1];
+  const importName = /"Fn::ImportValue":"([^"]+)"/.exec(json)?.[1];
+  const output =
+    (outputName === undefined ? undefined : outputs[outputName]) ??
+    (importName === undefined
+      ? undefined
+      : Object.values(outputs).find((candidate) => candidate.Export?.Name === importName));
+  if (outputName !== undefined || importName !== undefined) {
+    return output ? functionBehind(handlers, output.Value) : undefined;
+  }
+  const id = refTarget(value) ?? /"Ref":"([A-Za-z0-9]+)"/.exec(json)?.[1];
   const alias = id ? resourcesOf(t, 'AWS::Lambda::Alias')[id] : undefined;
   return alias ? refTarget(alias.Properties.FunctionName) : id;
 }

@@ -23,7 +23,7 @@ describe('exports stack', () => {
   beforeAll(() => {
     set = buildFirstRegion();
     t = template(set.exports);
-    api = template(set.api);
+    api = template(set.apiHandlers);
   });
 
   const logicalId = (type: string, predicate: (properties: Record<string, unknown>) => boolean) => {

@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STREAM_CONSUMERS } from '../../functions/streams/registry';
-import { API_TABLE_ACCESS } from '../../lib/api-stack';
+import { API_TABLE_ACCESS } from '../../lib/api-handlers-stack';
 import { parseDeploymentConfig } from '../../lib/config';
 import { GiftCardFunction } from '../../lib/constructs/function';
 import { GiftCardTable } from '../../lib/constructs/table';
@@ -41,6 +41,7 @@ describe('functions', () => {
   beforeAll(() => {
     const set = buildFirstRegion();
     templates = [
+      { name: 'api', t: template(set.apiHandlers) },
       { name: 'api', t: template(set.api) },
       { name: 'streams', t: template(set.streams) },
       { name: 'schedules', t: template(set.schedules) },

@@ -13,6 +13,7 @@ const stacksOf = (set: RegionStacks): Stack[] => [
   set.data,
   set.auth,
   set.exports,
+  set.apiHandlers,
   set.api,
   set.streams,
   set.schedules,

@@ -124,6 +124,7 @@ describe('cdk-nag AwsSolutions', () => {
         set.data,
         set.auth,
         set.exports,
+        set.apiHandlers,
         set.api,
         set.streams,
         set.schedules,

@@ -46,7 +46,7 @@ describe('wallet push secrets', () => {
 
   it('are read only by wallet-sync (both), the google-wallet API function and the portal (Google)', () => {
     const readers: Record<string, string[]> = {};
-    for (const stack of [set.api, set.streams, set.schedules]) {
+    for (const stack of [set.apiHandlers, set.api, set.streams, set.schedules]) {
       const t = template(stack);
       for (const fn of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) {
         const env = envOf(fn);

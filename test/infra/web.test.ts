@@ -94,7 +94,7 @@ describe('web stacks', () => {
   });
 
   it("allows the API to be called from the site's origin only (functions get it for their CORS answers)", () => {
-    const functions = Object.values(resourcesOf(template(set.api), 'AWS::Lambda::Function'));
+    const functions = Object.values(resourcesOf(template(set.apiHandlers), 'AWS::Lambda::Function'));
     const origins = functions
       .map((fn) => envOf(fn).CORS_ALLOWED_ORIGIN)
       .filter((origin) => origin !== undefined);
