@@ -59,7 +59,8 @@ export function cardItem(card: Card) {
  * not match its content is a bug in its writer, refused here before anything is sent.
  */
 export function entryPut(entry: LedgerEntry): TransactItem {
-  if (!isChained(entry)) throw new Error(`Ledger entry ${entry.id} is not chained; plan it with core change()`);
+  if (!isChained(entry))
+    throw new Error(`Ledger entry ${entry.id} is not chained; plan it with core change()`);
   return {
     Put: {
       TableName: tableName(),
