@@ -114,6 +114,8 @@ interface Manifest {
 
 interface Head {
   readonly cardId: string;
+  readonly currency: string;
+  readonly balance: number;
   readonly seq: number;
   readonly hash?: string;
 }
@@ -133,9 +135,19 @@ async function readManifest(
 async function headsOf(manifest: Manifest, seal: ExportSeal, tally: Tally): Promise<Head[][]> {
   const parts: Head[][] = [];
   for (const file of manifest.files) {
+    const signed = seal.statement.files.find((candidate) => candidate.name === file.name);
+    if (!signed && file.name !== 'manifest.json') {
+      tally.problems.push(`file ${file.name}: not among the files the statement signs`);
+    }
     const bytes = await exportObject(file.key);
-    if (createHash('sha256').update(bytes).digest('hex') !== file.sha256) {
-      tally.problems.push(`file ${file.name}: its SHA-256 is not the manifest's (changed after the export)`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (signed && sha256 !== signed.sha256) {
+      tally.problems.push(`file ${file.name}: its SHA-256 is not the signed one (changed after the export)`);
+    }
+  }
+  for (const signed of seal.statement.files) {
+    if (!manifest.files.some((file) => file.name === signed.name)) {
+      tally.problems.push(`file ${signed.name}: signed, but missing from the manifest`);
     }
   }
   for (const part of seal.parts) {
@@ -148,11 +160,15 @@ async function headsOf(manifest: Manifest, seal: ExportSeal, tally: Tally): Prom
     const rows = readCsv(gunzipText(await exportObject(file.key)));
     const heads = rows.map((row) => ({
       cardId: row.card_id ?? '',
+      currency: row.currency ?? '',
+      balance: Number(row.balance),
       seq: Number(row.chain_seq),
       ...(row.chain_hash ? { hash: row.chain_hash } : {}),
     }));
     const tree = new MerkleRoot();
-    for (const head of heads) tree.add(headLeaf(head.cardId, head.seq, head.hash));
+    for (const head of heads) {
+      tree.add(headLeaf({ ...head, chainSeq: head.seq, chainHash: head.hash }));
+    }
     if (tree.root() !== part.root || tree.leaves !== part.cards) {
       tally.problems.push(
         `file ${part.name}: its rows give root ${tree.root()}, the manifest says ${part.root}`,
@@ -236,13 +252,12 @@ export async function verifyExport(exportId: string, options: VerifyOptions = {}
     tally.add(checkCardChain(head.cardId, entries, card, options));
     for (const signed of [head, before.get(head.cardId)]) {
       const entry = signed ? entries[signed.seq - 1]?.entry : undefined;
-      if (signed && entry?.hash !== signed.hash) {
-        tally.broken ??= {
-          cardId: head.cardId,
-          seq: signed.seq,
-          problem: `its hash ${entry?.hash ?? '(none)'} is not the ${signed.hash ?? '(none)'} a signed export holds`,
-        };
-      }
+      if (!signed || (entry && entry.hash === signed.hash && entry.balanceAfter === signed.balance)) continue;
+      tally.broken ??= {
+        cardId: head.cardId,
+        seq: signed.seq,
+        problem: `it holds ${entry?.balanceAfter} ${entry?.hash ?? '(no hash)'}; a signed export holds ${signed.balance} ${signed.hash ?? '(no hash)'}`,
+      };
     }
     if (tally.broken) break;
     if (tally.cards % 100 === 0)

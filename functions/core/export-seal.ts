@@ -25,6 +25,8 @@ export interface SealStatement {
   /** Cards with a row in the balances files (each one leaf). */
   readonly cards: number;
   readonly root: string;
+  /** Every file of the export but the manifest, with the SHA-256 of its bytes as stored. */
+  readonly files: readonly { readonly name: string; readonly sha256: string }[];
   /** The export at this period's start, when it exists: the chain of roots. */
   readonly previous: PreviousRoot | null;
 }

@@ -46,9 +46,20 @@ export class MerkleRoot {
   }
 }
 
-/** A card's head at an export's cutoff, as a leaf: canonical JSON [cardId, seq, hash or null]. */
-export const headLeaf = (cardId: string, seq: number, hash: string | undefined): Buffer =>
-  Buffer.from(canonicalJson([cardId, seq, hash ?? null]), 'utf8');
+/** A balances row as a leaf: canonical JSON [cardId, currency, balance, chain seq, chain hash or null]. */
+export interface HeadRow {
+  readonly cardId: string;
+  readonly currency: string;
+  readonly balance: number;
+  readonly chainSeq: number;
+  readonly chainHash?: string | undefined;
+}
+
+export const headLeaf = (row: HeadRow): Buffer =>
+  Buffer.from(
+    canonicalJson([row.cardId, row.currency, row.balance, row.chainSeq, row.chainHash ?? null]),
+    'utf8',
+  );
 
 /** The export's root: the Merkle tree hash over its balances parts' roots (32 bytes each), in part order. */
 export function rootOfParts(partRoots: readonly string[]): string {

@@ -8,6 +8,7 @@ import {
   statementBytes,
 } from '../core/export-seal';
 import { rootOfParts } from '../core/merkle-root';
+import type { ExportFile } from './export-files';
 import { type ExportRun, findExportRun, type SegmentResult } from './export-runs';
 import { exportSigner } from './export-signer';
 
@@ -22,7 +23,11 @@ async function previousRoot(run: ExportRun): Promise<PreviousRoot | null> {
 }
 
 /** Signs the root over the segments' balances parts (in part order) with the region's export key. */
-export async function sealExport(run: ExportRun, segments: readonly SegmentResult[]): Promise<ExportSeal> {
+export async function sealExport(
+  run: ExportRun,
+  segments: readonly SegmentResult[],
+  files: readonly ExportFile[],
+): Promise<ExportSeal> {
   const parts = segments.map((segment) => {
     const name = segment.files.find((file) => file.name.startsWith('balances/'))?.name;
     if (!name || !segment.chain)
@@ -37,6 +42,7 @@ export async function sealExport(run: ExportRun, segments: readonly SegmentResul
     cutoff: run.cutoff,
     cards: parts.reduce((sum, part) => sum + part.cards, 0),
     root: rootOfParts(parts.map((part) => part.root)),
+    files: files.map((file) => ({ name: file.name, sha256: file.sha256 })),
     previous: await previousRoot(run),
   };
   const signer = exportSigner();

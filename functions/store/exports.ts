@@ -158,7 +158,7 @@ export async function exportSegment(input: SegmentInput, now = new Date()): Prom
     const row = fold.balanceRow();
     if (row) {
       await balances.write(csvRow(balanceCells(row)));
-      heads.add(headLeaf(row.cardId, row.chainSeq, row.chainHash));
+      heads.add(headLeaf(row));
     }
     fold.addTo(summary);
   };
@@ -275,7 +275,7 @@ export async function finalizeExport(
   const rowsOf = (prefix: string) =>
     files.filter((file) => file.name.startsWith(prefix)).reduce((sum, file) => sum + file.rows, 0);
   const totals = totalsByCurrency(lines);
-  const chain = await sealExport(run, segments);
+  const chain = await sealExport(run, segments, files);
   const manifest: ExportManifest = {
     exportId: run.id,
     runId: run.id,
