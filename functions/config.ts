@@ -144,6 +144,10 @@ const fields = {
   EXPORT_BUCKET_NAME: optional(text()),
   /** Set only locally (s3rver); in AWS the SDK's regional endpoint is used. */
   S3_ENDPOINT: optional(url),
+  /** The KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs each export's chain root (lib/exports-stack.ts). */
+  EXPORT_SIGNING_KEY_ID: optional(text()),
+  /** Set only locally: the local stack's P-256 private key (PKCS#8 PEM) standing in for the KMS key. */
+  EXPORT_SIGNING_KEY_PEM: optional(text()),
   /** The web apps' origin: API answers to a request from it carry Access-Control-Allow-Origin (CORS). */
   CORS_ALLOWED_ORIGIN: optional(url),
   /** The ops API lists dead-letter queues whose names start with this (the region's stacks' queues). */

@@ -69,6 +69,8 @@ export interface ExportsStackProps extends StackProps {
  */
 export class ExportsStack extends Stack {
   readonly key: kms.Key;
+  /** Signs each export's root over the cards' ledger chain heads (docs/ledger-chain.md). */
+  readonly signingKey: kms.Key;
   readonly bucket: s3.Bucket;
   readonly accessLogs: s3.Bucket;
   readonly stateMachine: sfn.StateMachine;
@@ -149,6 +151,21 @@ export class ExportsStack extends Stack {
       steps[step] = fn;
     }
     this.steps = steps as Record<ExportStep, GiftCardFunction>;
+    // The export's chain root is signed by an asymmetric key whose private half never leaves KMS; only
+    // finalize may use it, and only to sign and to read the public key it publishes in the manifest.
+    this.signingKey = new kms.Key(this, 'ExportSigningKey', {
+      description: `Gift card finance exports (${this.region}): signs each export's ledger chain root`,
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.steps.finalize.function.addEnvironment('EXPORT_SIGNING_KEY_ID', this.signingKey.keyArn);
+    this.steps.finalize.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Sign', 'kms:GetPublicKey'],
+        resources: [this.signingKey.keyArn],
+      }),
+    );
     // Beyond the item grants every function has: segments scan the table (the one Scan of the platform),
     // and the plan reads the table's item count to size the segments.
     this.steps.segment.role.addToPrincipalPolicy(
@@ -359,6 +376,7 @@ export class ExportsStack extends Stack {
 
     new CfnOutput(this, 'ExportBucketName', { value: this.bucket.bucketName });
     new CfnOutput(this, 'ExportStateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ExportSigningKeyArn', { value: this.signingKey.keyArn });
   }
 
   /**

@@ -16,6 +16,7 @@ import { requestedPeriod } from '../functions/core/export-period';
 import { type RunProgress, runExport } from '../functions/exports/runner';
 import { findExportRun, openExportRun } from '../functions/store/export-runs';
 import { exportBucket, s3 } from '../functions/store/s3-client';
+import { loadOrCreateExportSigningKey } from './export-signing-key';
 import { applyHandlerEnvironment } from './handler-env';
 import { LOCAL_EXPORT_BUCKET } from './s3';
 import { loadOrCreateLocalSecrets } from './secrets';
@@ -65,6 +66,7 @@ applyHandlerEnvironment({
   issuer,
   logLevel: 'ERROR',
   s3: { endpoint: `http://127.0.0.1:${values['s3-port']}`, bucket: LOCAL_EXPORT_BUCKET },
+  exportSigningKeyPem: loadOrCreateExportSigningKey(join(dataDir, 'export-signing-key.pem')),
 });
 
 /** A bar on a terminal; one line per change otherwise (CI logs). */

@@ -29,6 +29,8 @@ export interface HandlerEnvironment {
    * off: stdout stays for the console.
    */
   readonly metricsFile?: string;
+  /** The local stand-in for the exports' KMS signing key (local/export-signing-key.ts), PKCS#8 PEM. */
+  readonly exportSigningKeyPem?: string;
 }
 
 /** The variables the Lambda functions get from CDK in AWS (functions/config.ts), for in-process handlers. */
@@ -70,6 +72,7 @@ export function handlerEnvironment(env: HandlerEnvironment): Record<string, stri
         }
       : {}),
     ...(env.dlqDir ? { LOCAL_DLQ_DIR: env.dlqDir } : {}),
+    ...(env.exportSigningKeyPem ? { EXPORT_SIGNING_KEY_PEM: env.exportSigningKeyPem } : {}),
     ...(env.applePass
       ? {
           APPLE_PASS_CERTIFICATES: env.applePass.certificatesJson,

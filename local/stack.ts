@@ -5,6 +5,7 @@ import type { StreamConsumerDefinition } from '../functions/streams/registry';
 import { type ApnsStandIn, startApnsStandIn } from './apns-stand-in';
 import { loadOrCreateLocalAppleCertificates } from './apple-certificates';
 import { dynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb';
+import { loadOrCreateExportSigningKey } from './export-signing-key';
 import { createGatewayAuth } from './gateway-auth';
 import { type GoogleStandIn, startGoogleStandIn } from './google-stand-in';
 import { applyHandlerEnvironment } from './handler-env';
@@ -233,6 +234,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.logLevel ? { logLevel: options.logLevel } : { logLevel: process.env.LOG_LEVEL ?? 'WARN' }),
       s3: { endpoint: s3.endpoint, bucket: s3.bucket },
       dlqDir: join(dataDir, 'dlq'),
+      exportSigningKeyPem: loadOrCreateExportSigningKey(join(dataDir, 'export-signing-key.pem')),
       walletPush: {
         apnsUrl: apns.url,
         apnsCa: apns.ca,

@@ -28,6 +28,8 @@ export interface Card {
   readonly last4: string;
   /** Number of the card's last ledger entry. */
   readonly seq: number;
+  /** The hash of entry `seq`: the head of the card's ledger chain (absent until a legacy card's next change). */
+  readonly chainHash?: string;
   readonly expiresAt?: string;
   readonly createdAt: string;
   readonly updatedAt: string;

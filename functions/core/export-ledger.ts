@@ -1,3 +1,4 @@
+import { ChainCheck } from './chain-check';
 import type { CsvValue } from './csv';
 import type { EntryType, LedgerEntry } from './ledger';
 
@@ -83,6 +84,9 @@ export interface BalanceRow {
   readonly openingBalance: number;
   readonly lastTransactionId: string;
   readonly lastTransactionAt: string;
+  /** The card's chain head at the cutoff: its last entry's number and hash (none for a legacy entry). */
+  readonly chainSeq: number;
+  readonly chainHash?: string;
 }
 
 /** One card's entries folded as they stream past, in entry order. */
@@ -90,7 +94,16 @@ export class CardFold {
   private seq = 0;
   private balance = 0;
   private opening = 0;
-  private closing: { readonly id: string; readonly createdAt: string; readonly balance: number } | undefined;
+  private closing:
+    | {
+        readonly id: string;
+        readonly createdAt: string;
+        readonly balance: number;
+        readonly seq: number;
+        readonly hash?: string;
+      }
+    | undefined;
+  private readonly chain: ChainCheck;
   private passedStart = false;
   private passedCutoff = false;
   private readonly movements = noMovements();
@@ -101,7 +114,9 @@ export class CardFold {
   constructor(
     readonly cardId: string,
     private readonly window: ExportWindow,
-  ) {}
+  ) {
+    this.chain = new ChainCheck(cardId);
+  }
 
   /** Takes the card's next entry; returns it when it belongs to the period's journal. */
   add(entry: LedgerEntry): LedgerEntry | undefined {
@@ -113,6 +128,8 @@ export class CardFold {
         `${where}: balanceAfter ${entry.balanceAfter} is not ${this.balance} + ${entry.amount}`,
       );
     }
+    const broken = this.chain.add(entry);
+    if (broken) throw new LedgerCheckFailed(`card ${broken.cardId} entry ${broken.seq}: ${broken.problem}`);
     this.seq = entry.seq;
     this.balance = entry.balanceAfter;
     this.programId ||= entry.programId;
@@ -129,7 +146,13 @@ export class CardFold {
       return undefined;
     }
     if (this.passedCutoff) throw outOfOrder(where, cutoff);
-    this.closing = { id: entry.id, createdAt: entry.createdAt, balance: entry.balanceAfter };
+    this.closing = {
+      id: entry.id,
+      createdAt: entry.createdAt,
+      balance: entry.balanceAfter,
+      seq: entry.seq,
+      ...(entry.hash ? { hash: entry.hash } : {}),
+    };
     if (entry.createdAt <= periodStart) return undefined;
     this.movements[movementOf(entry.type)] += entry.amount;
     this.journalEntries += 1;
@@ -147,6 +170,8 @@ export class CardFold {
       openingBalance: this.opening,
       lastTransactionId: this.closing.id,
       lastTransactionAt: this.closing.createdAt,
+      chainSeq: this.closing.seq,
+      ...(this.closing.hash ? { chainHash: this.closing.hash } : {}),
     };
   }
 
@@ -276,6 +301,8 @@ export const BALANCE_COLUMNS = [
   'opening_balance',
   'last_transaction_id',
   'last_transaction_at',
+  'chain_seq',
+  'chain_hash',
 ] as const;
 
 export const balanceCells = (row: BalanceRow): CsvValue[] => [
@@ -286,6 +313,8 @@ export const balanceCells = (row: BalanceRow): CsvValue[] => [
   row.openingBalance,
   row.lastTransactionId,
   row.lastTransactionAt,
+  row.chainSeq,
+  row.chainHash,
 ];
 
 export const JOURNAL_COLUMNS = [

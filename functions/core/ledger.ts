@@ -74,6 +74,10 @@ export interface LedgerEntry {
   readonly locationId?: string;
   readonly terminalId?: string;
   readonly createdAt: string;
+  /** The hash of the card's previous entry, or the chain's genesis (core/ledger-chain.ts); absent on legacy entries. */
+  readonly prevHash?: string;
+  /** SHA-256 of this entry with its prevHash (core/ledger-chain.ts); absent on entries written before the chain. */
+  readonly hash?: string;
 }
 
 /** Transaction ids name their card and sequence, so one GetItem finds an entry. */

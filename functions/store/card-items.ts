@@ -1,6 +1,7 @@
 import type { Card, CardChange, WriteGuard } from '../core/card-model';
 import type { EntryReturns, Hold } from '../core/hold';
 import type { LedgerEntry } from '../core/ledger';
+import { isChained } from '../core/ledger-chain';
 import { tableName } from './dynamo-client';
 import {
   cardKey,
@@ -53,7 +54,13 @@ export function cardItem(card: Card) {
   };
 }
 
+/**
+ * Every ledger entry this table gets is chained (core/ledger-chain.ts): one whose hash is missing or does
+ * not match its content is a bug in its writer, refused here before anything is sent.
+ */
 export function entryPut(entry: LedgerEntry): TransactItem {
+  if (!isChained(entry))
+    throw new Error(`Ledger entry ${entry.id} is not chained; plan it with core change()`);
   return {
     Put: {
       TableName: tableName(),
@@ -148,6 +155,9 @@ function guardedCardPut(card: Card, guard: WriteGuard): TransactItem {
 
 /** Every item one card change writes, in one transaction: the card first (its failure returns it). */
 export function changeItems(change: CardChange): TransactItem[] {
+  if (change.card.chainHash !== change.entry.hash || change.card.seq !== change.entry.seq) {
+    throw new Error(`Card ${change.card.id} would not keep its chain head at entry ${change.entry.seq}`);
+  }
   const items = [guardedCardPut(change.card, change.guard), entryPut(change.entry)];
   if (change.hold) items.push(holdPut(change.hold.next, change.hold.expect));
   if (change.pin) {
@@ -163,6 +173,7 @@ export function changeItems(change: CardChange): TransactItem[] {
 
 /** A new card's item: written once (a code, and so a card id, is never issued twice). */
 export function newCardPut(card: Card): TransactItem {
+  if (card.seq > 0 && card.chainHash === undefined) throw new Error(`New card ${card.id} has no chain head`);
   return {
     Put: {
       TableName: tableName(),

@@ -32,6 +32,8 @@ export interface ExportRun extends ExportPeriod {
   readonly attempt: number;
   readonly files?: readonly ExportFile[];
   readonly totals?: unknown;
+  /** The signed root over the cards' chain heads at the cutoff (core/export-seal.ts), once it succeeded. */
+  readonly chainRoot?: string;
   readonly error?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -48,6 +50,8 @@ export interface SegmentResult {
   /** Items the scan read (cards, entries, everything else of the segment). */
   readonly itemsScanned: number;
   readonly entriesRead: number;
+  /** The Merkle root of the segment's balances part: one leaf per row, in row order (core/merkle-root.ts). */
+  readonly chain?: { readonly root: string; readonly cards: number };
   readonly completedAt: string;
 }
 
@@ -248,19 +252,21 @@ export async function markSucceeded(
   files: readonly ExportFile[],
   totals: unknown,
   now: Date,
+  chainRoot: string,
 ): Promise<ExportRun> {
   const out = await db().send(
     new UpdateCommand({
       TableName: tableName(),
       Key: exportKey(exportId),
       UpdateExpression:
-        'SET #status = :succeeded, #files = :files, #totals = :totals, completedAt = :at, updatedAt = :at',
+        'SET #status = :succeeded, #files = :files, #totals = :totals, chainRoot = :root, completedAt = :at, updatedAt = :at',
       ConditionExpression: 'attribute_exists(PK)',
       ExpressionAttributeNames: { '#status': 'status', '#files': 'files', '#totals': 'totals' },
       ExpressionAttributeValues: {
         ':succeeded': 'SUCCEEDED',
         ':files': files,
         ':totals': totals,
+        ':root': chainRoot,
         ':at': now.toISOString(),
       },
       ReturnValues: 'ALL_NEW',

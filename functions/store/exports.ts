@@ -16,7 +16,9 @@ import {
   totalsByCurrency,
 } from '../core/export-ledger';
 import { EXPORT_SETTLE_MARGIN_MS, lastMonthBoundary, periodEndingAt } from '../core/export-period';
+import type { ExportSeal } from '../core/export-seal';
 import type { LedgerEntry } from '../core/ledger';
+import { headLeaf, MerkleRoot } from '../core/merkle-root';
 import { db, tableName } from './dynamo-client';
 import { CsvObjectWriter, type ExportFile, putJson } from './export-files';
 import {
@@ -32,6 +34,7 @@ import {
   saveSegment,
   segmentsOf,
 } from './export-runs';
+import { sealExport } from './export-sealing';
 import { withoutLayout } from './keys';
 
 /**
@@ -146,13 +149,17 @@ export async function exportSegment(input: SegmentInput, now = new Date()): Prom
     csvRow(JOURNAL_COLUMNS),
   );
   const summary = new Summary();
+  const heads = new MerkleRoot();
   let fold: CardFold | undefined;
   let itemsScanned = 0;
   let entriesRead = 0;
   const flush = async () => {
     if (!fold) return;
     const row = fold.balanceRow();
-    if (row) await balances.write(csvRow(balanceCells(row)));
+    if (row) {
+      await balances.write(csvRow(balanceCells(row)));
+      heads.add(headLeaf(row));
+    }
     fold.addTo(summary);
   };
   try {
@@ -210,6 +217,7 @@ export async function exportSegment(input: SegmentInput, now = new Date()): Prom
     lines,
     itemsScanned,
     entriesRead,
+    chain: { root: heads.root(), cards: heads.leaves },
     completedAt: new Date().toISOString(),
   };
   await saveSegment(result);
@@ -232,6 +240,8 @@ export interface ExportManifest {
   readonly files: readonly ExportFile[];
   readonly totals: ReturnType<typeof totalsByCurrency>;
   readonly check: string;
+  /** The cards' chain heads at the cutoff: their Merkle root, signed (docs/ledger-chain.md). */
+  readonly chain: ExportSeal;
 }
 
 export async function finalizeExport(
@@ -265,6 +275,7 @@ export async function finalizeExport(
   const rowsOf = (prefix: string) =>
     files.filter((file) => file.name.startsWith(prefix)).reduce((sum, file) => sum + file.rows, 0);
   const totals = totalsByCurrency(lines);
+  const chain = await sealExport(run, segments, files);
   const manifest: ExportManifest = {
     exportId: run.id,
     runId: run.id,
@@ -281,10 +292,12 @@ export async function finalizeExport(
     totals,
     check:
       'opening_liability + movements = closing_liability for every program and currency; ' +
-      'balances sum to closing_liability; every entry balanceAfter = previous balanceAfter + amount',
+      'balances sum to closing_liability; every entry balanceAfter = previous balanceAfter + amount; ' +
+      'every chained entry matches its hash and links to the one before',
+    chain,
   };
   const manifestFile = await putJson('manifest.json', `${run.keyPrefix}manifest.json`, manifest);
-  return markSucceeded(run.id, [...files, manifestFile], totals, now);
+  return markSucceeded(run.id, [...files, manifestFile], totals, now, chain.statement.root);
 }
 
 export async function failExport(exportId: string, reason: string, now = new Date()): Promise<void> {

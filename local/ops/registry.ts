@@ -2,9 +2,15 @@ import type { OpsCommand } from './command';
 import { createStaffCommand } from './create-staff';
 import { replayDlqCommand } from './replay-dlq';
 import { restoreDrill } from './restore-drill';
+import { verifyLedgerCommand } from './verify-ledger';
 
 /**
  * The commands of `npm run ops -- <command>`: one module each under local/ops/. A new command (create-staff,
  * verify-ledger, ...) is a module exporting an OpsCommand, added here.
  */
-export const OPS_COMMANDS: readonly OpsCommand[] = [createStaffCommand, restoreDrill, replayDlqCommand];
+export const OPS_COMMANDS: readonly OpsCommand[] = [
+  createStaffCommand,
+  restoreDrill,
+  replayDlqCommand,
+  verifyLedgerCommand,
+];

@@ -177,4 +177,23 @@ describe('exports stack', () => {
       expect(actions.some((action) => action.startsWith('s3:') || action.startsWith('states:'))).toBe(false);
     }
   });
+
+  it('signs the chain root with an ECC P-256 KMS key only finalize may use, to sign and read its public key', () => {
+    const keyId = logicalId('AWS::KMS::Key', (properties) => properties.KeySpec === 'ECC_NIST_P256');
+    t.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    const signers = Object.values(resourcesOf(t, 'AWS::Lambda::Function')).filter((resource) =>
+      statementsOfRole(t, refTarget(resource.Properties.Role)).some((statement) =>
+        actionsOf(statement).includes('kms:Sign'),
+      ),
+    );
+    expect(signers.map((resource) => envOf(resource).POWERTOOLS_SERVICE_NAME)).toEqual([
+      'giftcard-export-finalize',
+    ]);
+    const statement = statementsOfRole(t, stepRoleId('finalize')).find((candidate) =>
+      actionsOf(candidate).includes('kms:Sign'),
+    );
+    expect(actionsOf(statement as PolicyStatement).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+    expect(JSON.stringify(statement?.Resource)).toContain(keyId);
+    expect(JSON.stringify(envOf(signers[0]).EXPORT_SIGNING_KEY_ID)).toContain(keyId);
+  });
 });

@@ -4,6 +4,7 @@ import { resetStaffKeysForTests } from '../../functions/http/staff-token';
 import { resetApnsForTests } from '../../functions/store/apns';
 import { resetAppleCertificatesForTests } from '../../functions/store/apple-certificates';
 import { resetDbForTests } from '../../functions/store/dynamo-client';
+import { resetExportSignerForTests } from '../../functions/store/export-signer';
 import { resetGoogleWalletForTests } from '../../functions/store/google-wallet';
 import { resetIdempotencyForTests } from '../../functions/store/idempotency';
 import { resetPushCredentialsForTests } from '../../functions/store/push-credentials';
@@ -25,6 +26,7 @@ export function resetHandlerState(): void {
   resetIdempotencyForTests();
   resetUsageKeysForTests();
   resetS3ForTests();
+  resetExportSignerForTests();
   resetPushCredentialsForTests();
   resetApnsForTests();
   resetAppleCertificatesForTests();

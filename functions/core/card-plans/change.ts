@@ -3,12 +3,13 @@ import { appliesLimit, type CardVerb } from '../card-policy';
 import { DomainError } from '../errors';
 import type { Channel, EntryType, LedgerEntry } from '../ledger';
 import { transactionId } from '../ledger';
+import { chainEntry } from '../ledger-chain';
 import { MAX_AMOUNT } from '../money';
 import type { Program } from '../program';
 import { checkLoadAmount, checkMaxBalance } from '../program';
 
 /** The card as a change leaves it, before its entry number and time are set. */
-export type NextCard = Omit<Card, 'seq' | 'updatedAt'>;
+export type NextCard = Omit<Card, 'seq' | 'updatedAt' | 'chainHash'>;
 
 export function requireCurrency(card: Card, currency: string | undefined): void {
   if (currency !== undefined && currency !== card.currency) {
@@ -101,10 +102,15 @@ export function change(
   if (next.balance !== card.balance + amount || next.available < 0 || next.available > next.balance) {
     throw new Error(`Ledger invariant broken planning ${type} on ${card.id}`);
   }
-  const entry = entryFor(card, next, type, amount, context, reason);
+  const unlinked = entryFor(card, next, type, amount, context, reason);
+  // Chained last, over the entry as it is written: the hash covers every field, the link included.
+  const entry = chainEntry(
+    related ? { ...unlinked, relatedTransactionId: related } : unlinked,
+    card.chainHash,
+  );
   return {
-    card: { ...next, seq: entry.seq, updatedAt: entry.createdAt },
-    entry: related ? { ...entry, relatedTransactionId: related } : entry,
+    card: { ...next, seq: entry.seq, chainHash: entry.hash, updatedAt: entry.createdAt },
+    entry,
     guard: { expectedSeq: card.seq, currency: card.currency, ...guard },
   };
 }

@@ -1,0 +1,78 @@
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Card } from '../core/card-model';
+import type { LedgerEntry } from '../core/ledger';
+import { toCard, toEntry } from './card-items';
+import { db, tableName } from './dynamo-client';
+import { cardKey, programCardsIndexPk } from './keys';
+import { exportBucket, s3 } from './s3-client';
+
+/** What the ledger verifier reads (functions/app/ledger-verify.ts): raw items, keys kept. */
+
+/** A card's ledger entries with the number their key gives them. */
+export interface KeyedEntry {
+  readonly entry: LedgerEntry;
+  readonly keySeq: number;
+}
+
+/** Pages of a card partition the verifier reads: 1,000 items each, at most 10,000 pages (10 M entries). */
+const PAGE_ITEMS = 1_000;
+const MAX_PAGES = 10_000;
+
+/** The card item and its entries in key order, strongly consistent. */
+export async function cardLedger(cardId: string): Promise<{ card?: Card; entries: KeyedEntry[] }> {
+  const entries: KeyedEntry[] = [];
+  let card: Card | undefined;
+  let start: Record<string, unknown> | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const out = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': cardKey(cardId).PK },
+        ConsistentRead: true,
+        Limit: PAGE_ITEMS,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      const sk = String(item.SK);
+      if (sk === 'CARD') card = toCard(item);
+      else if (sk.startsWith('TX#')) entries.push({ entry: toEntry(item), keySeq: Number(sk.slice(3)) });
+    }
+    start = out.LastEvaluatedKey;
+    if (!start) return { ...(card ? { card } : {}), entries };
+  }
+  throw new Error(`Card ${cardId} has more entries than the verifier reads (${PAGE_ITEMS * MAX_PAGES})`);
+}
+
+/** A page of a program's card ids (the keys-only program index). */
+export async function programCardIds(
+  programId: string,
+  start: Record<string, unknown> | undefined,
+): Promise<{ cardIds: string[]; next: Record<string, unknown> | undefined }> {
+  const out = await db().send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :pk',
+      ExpressionAttributeValues: { ':pk': programCardsIndexPk(programId) },
+      Limit: PAGE_ITEMS,
+      ExclusiveStartKey: start,
+    }),
+  );
+  return {
+    cardIds: (out.Items ?? []).map((item) => String(item.PK).slice('CARD#'.length)),
+    next: out.LastEvaluatedKey,
+  };
+}
+
+/** An export object's bytes as stored (the manifest, a gzip part). */
+export async function exportObject(key: string): Promise<Buffer> {
+  const out = await s3().send(new GetObjectCommand({ Bucket: exportBucket(), Key: key }));
+  if (!out.Body) throw new Error(`Export object ${key} is empty`);
+  return Buffer.from(await out.Body.transformToByteArray());
+}
+
+export const gunzipText = (bytes: Buffer): string => gunzipSync(bytes).toString('utf8');
