@@ -1,3 +1,4 @@
+import { cohortOf } from '../breakage-counters';
 import type { Card, CardChange, OperationContext, WriteGuard } from '../card-model';
 import { appliesLimit, type CardVerb } from '../card-policy';
 import { DomainError } from '../errors';
@@ -77,6 +78,7 @@ function entryFor(
     ...(context.request.locationId ? { locationId: context.request.locationId } : {}),
     ...(context.request.terminalId ? { terminalId: context.request.terminalId } : {}),
     createdAt: entryTime(card, context.now),
+    issueMonth: cohortOf(card.createdAt),
   };
 }
 
