@@ -203,3 +203,61 @@ export function forecastBreakage(cells: readonly CohortCell[], asOf: string): Br
     totals: totalsOf(cohorts),
   };
 }
+
+/** One program and currency's forecast. */
+export interface ProgramForecast {
+  readonly programId: string;
+  readonly currency: string;
+  readonly forecast: BreakageForecast;
+}
+
+/** The monthly export's `breakage` file: one row per program, currency and cohort (docs/breakage.md). */
+export const BREAKAGE_COLUMNS = [
+  'program_id',
+  'currency',
+  'cohort',
+  'as_of',
+  'months_observed',
+  'loaded',
+  'withdrawn',
+  'redeemed',
+  'expired',
+  'outstanding_liability',
+  'expected_net_loaded',
+  'expected_redemptions',
+  'expected_breakage',
+  'breakage_rate',
+  'recognised_to_date',
+  'unrecognised_breakage',
+  'contract_liability',
+  'redeemed_share_by_month',
+] as const;
+
+export function breakageCells(
+  programId: string,
+  currency: string,
+  asOf: string,
+  cohort: CohortForecast,
+): (string | number)[] {
+  return [
+    programId,
+    currency,
+    cohort.cohort,
+    asOf,
+    cohort.monthsObserved,
+    cohort.loaded,
+    cohort.withdrawn,
+    cohort.redeemed,
+    cohort.expired,
+    cohort.outstandingLiability,
+    cohort.expectedNetLoaded,
+    cohort.expectedRedemptions,
+    cohort.expectedBreakage,
+    cohort.breakageRate,
+    cohort.recognisedToDate,
+    cohort.unrecognisedBreakage,
+    cohort.contractLiability,
+    // Month 1..n, separated by spaces: one cell, whatever the cohort's age.
+    cohort.redeemedShare.join(' '),
+  ];
+}

@@ -64,6 +64,7 @@ function entryFor(
     id: transactionId(card.id, seq),
     cardId: card.id,
     programId: card.programId,
+    issueMonth: cohortOf(card.createdAt),
     seq,
     type,
     amount,
@@ -78,7 +79,6 @@ function entryFor(
     ...(context.request.locationId ? { locationId: context.request.locationId } : {}),
     ...(context.request.terminalId ? { terminalId: context.request.terminalId } : {}),
     createdAt: entryTime(card, context.now),
-    issueMonth: cohortOf(card.createdAt),
   };
 }
 
