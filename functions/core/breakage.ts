@@ -10,6 +10,12 @@ import { type Development, develop, toUltimate } from './chain-ladder';
  * development month.
  */
 export const HORIZON_MONTHS = 60;
+/**
+ * Development months the data must show (its oldest cohort observed for one more month) before breakage
+ * is estimated at all. Before that the estimate is not reliable enough to book (ASC 606's constraint: no
+ * breakage that is likely to reverse): expected breakage is what expired, and only that is recognised.
+ */
+export const MIN_HISTORY_MONTHS = 12;
 
 /** One counter cell: a cohort's measures in one calendar month (UTC). */
 export type CohortCell = Readonly<Record<CohortMeasure, number>> & {
@@ -43,6 +49,8 @@ export interface CohortForecast {
 
 export interface BreakageForecast {
   readonly asOf: string;
+  /** False while the history is shorter than MIN_HISTORY_MONTHS: breakage is then only what expired. */
+  readonly estimable: boolean;
   readonly horizonMonths: number;
   readonly redemptionDevelopment: Development & { readonly cumulativePattern: readonly number[] };
   readonly loadDevelopment: Development;
@@ -118,7 +126,12 @@ function projectedShare(redeemed: readonly number[], development: Development, n
   return share;
 }
 
-function cohortForecast(history: CohortHistory, redemption: Development, load: Development): CohortForecast {
+function cohortForecast(
+  history: CohortHistory,
+  redemption: Development,
+  load: Development,
+  estimable: boolean,
+): CohortForecast {
   const netLoadedRows = netLoadedRow(history);
   const observed = netLoadedRows.length;
   const netLoaded = lastOf(netLoadedRows);
@@ -127,7 +140,7 @@ function cohortForecast(history: CohortHistory, redemption: Development, load: D
   // Factors below 1 (refunds) never take an ultimate below what is already there.
   const expectedNetLoaded = Math.max(netLoaded, Math.round(netLoaded * toUltimate(load, observed - 1)));
   const ultimateRedeemed = Math.max(redeemed, Math.round(redeemed * toUltimate(redemption, observed - 1)));
-  const expectedBreakage = Math.max(expired, expectedNetLoaded - ultimateRedeemed);
+  const expectedBreakage = estimable ? Math.max(expired, expectedNetLoaded - ultimateRedeemed) : expired;
   const expectedRedemptions = expectedNetLoaded - expectedBreakage;
   const outstandingLiability = netLoaded - redeemed - expired;
   const proportional =
@@ -183,19 +196,25 @@ function totalsOf(cohorts: readonly CohortForecast[]): BreakageForecast['totals'
 }
 
 /** Primary course: cells to cumulative triangles, develop them, forecast each cohort, total them. */
-export function forecastBreakage(cells: readonly CohortCell[], asOf: string): BreakageForecast {
+export function forecastBreakage(
+  cells: readonly CohortCell[],
+  asOf: string,
+  minHistoryMonths = MIN_HISTORY_MONTHS,
+): BreakageForecast {
   const histories = cohortHistories(cells, asOf);
   const redemption = develop(
     histories.map((history) => history.cumulative.redeemed),
     HORIZON_MONTHS,
   );
   const load = develop(histories.map(netLoadedRow), HORIZON_MONTHS);
-  const cohorts = histories.map((history) => cohortForecast(history, redemption, load));
+  const estimable = redemption.observedFactors >= minHistoryMonths;
+  const cohorts = histories.map((history) => cohortForecast(history, redemption, load, estimable));
   const cumulativePattern = Array.from({ length: HORIZON_MONTHS }, (_, k) =>
     ratio(1 / toUltimate(redemption, k)),
   );
   return {
     asOf,
+    estimable,
     horizonMonths: HORIZON_MONTHS,
     redemptionDevelopment: { ...redemption, cumulativePattern },
     loadDevelopment: load,
@@ -217,6 +236,7 @@ export const BREAKAGE_COLUMNS = [
   'currency',
   'cohort',
   'as_of',
+  'estimable',
   'months_observed',
   'loaded',
   'withdrawn',
@@ -236,14 +256,15 @@ export const BREAKAGE_COLUMNS = [
 export function breakageCells(
   programId: string,
   currency: string,
-  asOf: string,
+  forecast: Pick<BreakageForecast, 'asOf' | 'estimable'>,
   cohort: CohortForecast,
-): (string | number)[] {
+): (string | number | boolean)[] {
   return [
     programId,
     currency,
     cohort.cohort,
-    asOf,
+    forecast.asOf,
+    forecast.estimable,
     cohort.monthsObserved,
     cohort.loaded,
     cohort.withdrawn,

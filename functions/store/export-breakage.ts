@@ -17,7 +17,7 @@ export async function writeBreakageFile(
   );
   for (const { programId, currency, forecast } of forecasts) {
     for (const cohort of forecast.cohorts) {
-      await file.write(csvRow(breakageCells(programId, currency, forecast.asOf, cohort)));
+      await file.write(csvRow(breakageCells(programId, currency, forecast, cohort)));
     }
   }
   return file.finish();

@@ -134,7 +134,8 @@ describe('the forecast of one cohort', () => {
     cell('2026-01', '2026-01', { loaded: 10_000, redeemed: 3_000 }),
     cell('2026-01', '2026-02', { redeemed: 2_000, withdrawn: 1_000 }),
   ];
-  const forecast = forecastBreakage(cells, '2026-02');
+  // The arithmetic on a short history: the minimum history waived.
+  const forecast = forecastBreakage(cells, '2026-02', 0);
   const [cohort] = forecast.cohorts;
 
   it('with nothing to develop, the value left is the expected breakage', () => {
@@ -168,6 +169,7 @@ describe('the forecast of one cohort', () => {
         cell('2026-02', '2026-02', { loaded: 10_000, redeemed: 4_000, expired: 500 }),
       ],
       '2026-02',
+      0,
     );
     const young = two.cohorts[1];
     // Ultimate redeemed 4,000 x 2 = 8,000: breakage 2,000; recognised 2,000 x 4,000 / 8,000 = 1,000.
@@ -188,9 +190,31 @@ describe('the forecast of one cohort', () => {
         cell('2026-02', '2026-02', { loaded: 10_000, redeemed: 1_000, expired: 6_000 }),
       ],
       '2026-02',
+      0,
     ).cohorts[1];
     expect(expiredMore?.expectedBreakage).toBe(8_000);
     expect(expiredMore?.recognisedToDate).toBe(6_000);
+  });
+});
+
+describe('a history too short to estimate from', () => {
+  it('books no breakage but what expired until the data shows 12 months of development', () => {
+    const cells = [
+      cell('2026-01', '2026-01', { loaded: 10_000, redeemed: 3_000 }),
+      cell('2026-01', '2026-02', { redeemed: 1_000, expired: 500 }),
+    ];
+    const short = forecastBreakage(cells, '2026-02');
+    expect(short.estimable).toBe(false);
+    expect(short.cohorts[0]).toMatchObject({
+      expectedBreakage: 500,
+      recognisedToDate: 500,
+      outstandingLiability: 5_500,
+      contractLiability: 5_500,
+    });
+    const long = forecastBreakage([...cells, cell('2026-01', '2027-01', { redeemed: 1_000 })], '2027-01');
+    expect(long.estimable).toBe(true);
+    // 10,000 loaded, 5,000 redeemed, no development left: the rest, 500 expired included.
+    expect(long.cohorts[0]?.expectedBreakage).toBe(5_000);
   });
 });
 

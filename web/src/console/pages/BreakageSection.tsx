@@ -21,6 +21,7 @@ interface CohortForecast {
 }
 interface BreakageReport {
   asOf: string;
+  estimable: boolean;
   horizonMonths: number;
   reportedLiability: number;
   redemptionDevelopment: { cumulativePattern: number[]; observedFactors: number; tailDecay: number | null };
@@ -86,6 +87,8 @@ export function BreakageSection({ programId, currency }: { programId: string; cu
               ? 'no tail'
               : `tail decaying ${percent(data.redemptionDevelopment.tailDecay)} a month`}
             ; value unredeemed after {data.horizonMonths} months is breakage.
+            {!data.estimable &&
+              ' Fewer than 12 months of development so far: no breakage is estimated beyond what expired.'}
           </p>
           <CurvesChart report={data} />
           <CohortTable report={data} currency={currency} />
