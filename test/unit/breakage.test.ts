@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  BREAKAGE_COLUMNS,
+  breakageCells,
   type CohortCell,
   cohortHistories,
   forecastBreakage,
@@ -194,6 +196,24 @@ describe('the forecast of one cohort', () => {
     ).cohorts[1];
     expect(expiredMore?.expectedBreakage).toBe(8_000);
     expect(expiredMore?.recognisedToDate).toBe(6_000);
+  });
+});
+
+describe('the export file', () => {
+  it('has a cell per column; the curve is one cell', () => {
+    const forecast = forecastBreakage([cell('2026-01', '2026-01', { loaded: 100, redeemed: 40 })], '2026-03');
+    const [cohort] = forecast.cohorts;
+    if (!cohort) throw new Error('no cohort');
+    const cells = breakageCells('prg_1', 'USD', forecast, cohort);
+    expect(cells).toHaveLength(BREAKAGE_COLUMNS.length);
+    expect(Object.fromEntries(BREAKAGE_COLUMNS.map((name, index) => [name, cells[index]]))).toMatchObject({
+      cohort: '2026-01',
+      as_of: '2026-03',
+      estimable: false,
+      months_observed: 3,
+      outstanding_liability: 60,
+      redeemed_share_by_month: '0.4 0.4 0.4',
+    });
   });
 });
 
