@@ -20,6 +20,7 @@ const ALL = [
   'pass-sign',
   'export',
   'web',
+  'breakage',
 ] as const;
 const asked = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = asked.filter((name) => !(ALL as readonly string[]).includes(name));

@@ -1,8 +1,10 @@
 import * as z from 'zod';
+import { breakageReport } from '../app/breakage-report';
 import { type AuditRecord, auditRange } from '../core/audit';
+import { lastCompleteMonth } from '../core/breakage';
 import { checkReportRange, dailyRows, summaryRows } from '../core/report';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
-import { currency, entityId, isoDate, isoDateOrInstant, listQuery } from '../http/validation';
+import { currency, entityId, isoDate, isoDateOrInstant, isoMonth, listQuery } from '../http/validation';
 import { pageView } from '../http/views';
 import { listAudit } from '../store/audit';
 import { readReport } from '../store/reports';
@@ -72,6 +74,17 @@ export const operations: Operations = {
       to: query.to,
       items: dailyRows(await readRange(query), query.from, query.to),
     }),
+  }),
+  'GET /v1/reports/breakage': operation({
+    summary:
+      'Breakage forecast per issue-month cohort of a currency (and program) as of a month (default the last complete UTC month): redemption curves, chain-ladder expected breakage, breakage recognised to date in proportion to redemptions, outstanding liability (docs/breakage.md)',
+    query: z.object({ currency, programId: entityId('prg').optional(), asOf: isoMonth.optional() }).strict(),
+    run: async ({ query, now }) =>
+      breakageReport({
+        currency: query.currency,
+        asOf: query.asOf ?? lastCompleteMonth(now),
+        ...(query.programId ? { programId: query.programId } : {}),
+      }),
   }),
   'GET /v1/audit': operation({
     summary:

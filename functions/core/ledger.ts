@@ -58,6 +58,11 @@ export interface LedgerEntry {
   readonly id: string;
   readonly cardId: string;
   readonly programId: string;
+  /**
+   * The card's issue month (UTC yyyy-mm): the entry's breakage cohort, so the reporting consumer counts
+   * it without reading the card (absent on entries written before the breakage forecast).
+   */
+  readonly issueMonth?: string;
   readonly seq: number;
   readonly type: EntryType;
   /** Signed minor units: + adds to the balance, - takes from it, 0 for state changes. */

@@ -206,6 +206,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   // Finance reports (aggregates kept by the reporting stream consumer) and the read-only audit trail.
   route('GET', '/v1/reports/summary', 'reports', { staff: FINANCE }),
   route('GET', '/v1/reports/daily', 'reports', { staff: FINANCE }),
+  route('GET', '/v1/reports/breakage', 'reports', { staff: FINANCE }),
   route('GET', '/v1/audit', 'reports', { staff: ['admin', 'finance', 'support'] }),
   // Finance exports to S3 (balances, journal, liability summary); the monthly schedule runs them too.
   route('POST', '/v1/exports', 'exports', { staff: FINANCE }),

@@ -244,9 +244,13 @@ export interface ExportManifest {
   readonly chain: ExportSeal;
 }
 
+/** Files a finalize adds beside the summary (the breakage forecast, written by the caller's use case). */
+export type ExtraFiles = (run: ExportRun) => Promise<ExportFile[]>;
+
 export async function finalizeExport(
   input: { readonly exportId: string },
   now = new Date(),
+  extraFiles: ExtraFiles = async () => [],
 ): Promise<ExportRun> {
   const run = await requireRun(input.exportId);
   if (run.status === 'SUCCEEDED') return run;
@@ -269,6 +273,7 @@ export async function finalizeExport(
   const parts = segments.flatMap((segment) => segment.files);
   const files = [
     await summaryFile.finish(),
+    ...(await extraFiles(run)),
     ...parts.filter((file) => file.name.startsWith('balances/')),
     ...parts.filter((file) => file.name.startsWith('journal/')),
   ];

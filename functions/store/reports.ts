@@ -1,5 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { cohortDeltas } from '../core/breakage-counters';
 import type { LedgerEntry } from '../core/ledger';
 import {
   addCounters,
@@ -24,6 +25,10 @@ import { backoff, type TransactItem } from './transact';
  *   REPORT#MONTHS#<shard>    / <currency>#<programId>#<yyyy-mm>
  *        netChange of one program, currency and month: the liability at any day is the months before
  *        it plus that month's days, so a report never reads more than one month of days beyond its range
+ *   REPORT#COHORT#<shard>    / <currency>#<programId>#<cohort yyyy-mm>#<month yyyy-mm>
+ *        the breakage forecast's loaded, withdrawn, redeemed and expired value of one program's cards
+ *        issued in the cohort month (the entry's issueMonth), moved in one calendar month (UTC); what each
+ *        entry adds: functions/core/breakage-counters.ts; read by store/cohort-counters.ts
  *   REPORTED#<entryId>       / REPORTED   marker: the entry was counted (TTL MARKER_TTL_S)
  *
  * Counters are split over REPORT_SHARDS partitions (a transaction writes one shard, chosen by the id of
@@ -42,6 +47,7 @@ const MAX_ATTEMPTS = 6;
 
 const dayPk = (month: string, shard: number) => `REPORT#${month}#${shard}`;
 const monthsPk = (shard: number) => `REPORT#MONTHS#${shard}`;
+export const cohortPk = (shard: number) => `REPORT#COHORT#${shard}`;
 const markerKey = (entryId: string) => ({ PK: `REPORTED#${entryId}`, SK: 'REPORTED' });
 
 /** One counter item a transaction adds to. */
@@ -49,6 +55,18 @@ interface CounterUpdate {
   readonly key: { PK: string; SK: string };
   readonly attributes: Record<string, string>;
   readonly deltas: Record<string, number>;
+}
+
+/** The breakage cohort cell an entry adds to; none for entries that move no value or lack their cohort. */
+function cohortUpdateOf(entry: LedgerEntry, shard: number): CounterUpdate | undefined {
+  const deltas = cohortDeltas(entry);
+  if (!deltas || !entry.issueMonth) return undefined;
+  const month = entry.createdAt.slice(0, 7);
+  return {
+    key: { PK: cohortPk(shard), SK: `${entry.currency}#${entry.programId}#${entry.issueMonth}#${month}` },
+    attributes: { currency: entry.currency, programId: entry.programId, cohort: entry.issueMonth, month },
+    deltas,
+  };
 }
 
 function counterUpdatesOf(entry: LedgerEntry, shard: number): CounterUpdate[] {
@@ -70,6 +88,8 @@ function counterUpdatesOf(entry: LedgerEntry, shard: number): CounterUpdate[] {
       attributes: { currency: entry.currency, programId: entry.programId, month },
       deltas: { netChange: counters.netChange },
     });
+  const cohort = cohortUpdateOf(entry, shard);
+  if (cohort) updates.push(cohort);
   return updates;
 }
 

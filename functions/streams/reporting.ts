@@ -7,13 +7,14 @@ import { logger } from '../logger';
 import { observed } from '../observability/invocation';
 import { METRIC } from '../observability/metric-names';
 import { dimensionedMetrics } from '../observability/metrics';
+import { withIssueMonths } from '../store/cohort-counters';
 import { withoutLayout } from '../store/keys';
 import { countEntries } from '../store/reports';
 
 /**
  * The reporting consumer: adds each new ledger entry to the finance aggregates of its program, merchant,
  * currency and UTC day (functions/core/report.ts says what each entry type adds; functions/store/
- * reports.ts how it is counted once). The whole batch is counted first, in as few transactions as fit;
+ * reports.ts how it is counted once), and to its card's breakage cohort (functions/core/breakage-counters.ts). The whole batch is counted first, in as few transactions as fit;
  * the records of entries that could not be counted are then reported as partial batch failures, so
  * Lambda retries them (and the records after them, which their markers make harmless) and finally sends
  * them to the consumer's DLQ. Nothing is caught and dropped.
@@ -43,10 +44,13 @@ function countRedemptions(counted: readonly LedgerEntry[]): void {
 }
 
 async function handle(event: DynamoDBStreamEvent, context: Context) {
-  const entries = event.Records.flatMap((record) => {
-    const entry = entryOf(record);
-    return entry ? [entry] : [];
-  });
+  // Entries written before they carried their card's issue month (the breakage cohort) read it.
+  const entries = await withIssueMonths(
+    event.Records.flatMap((record) => {
+      const entry = entryOf(record);
+      return entry ? [entry] : [];
+    }),
+  );
   const failed = await countEntries(entries);
   if (failed.size > 0) logger.warn('Report counters not written; records retried', { failed: failed.size });
   countRedemptions(entries.filter((entry) => !failed.has(entry.id)));

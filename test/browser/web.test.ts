@@ -162,6 +162,9 @@ describe('staff console', () => {
     const shown = `$${(expected / 100).toFixed(2)}`;
     await expect.poll(() => page.getByTestId('chart-last-liability').textContent(), EVENTUALLY).toBe(shown);
     expect(await page.getByTestId('summary-liability').textContent()).toBe(shown);
+    // The breakage forecast's cohorts hold the same liability, with the breakage recognised beside it.
+    await expect.poll(() => page.getByTestId('breakage-liability').textContent(), EVENTUALLY).toBe(shown);
+    expect(await page.getByTestId('breakage-cohorts').locator('tbody tr').count()).toBeGreaterThan(0);
 
     // An export as of a moment past the settle margin, started from the page.
     const cutoff = new Date(Date.now() - 60_000).toISOString().slice(0, 19);

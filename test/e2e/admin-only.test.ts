@@ -61,6 +61,7 @@ const SAMPLES: Record<string, unknown> = {
   'POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry': {},
   'GET /v1/reports/summary': undefined,
   'GET /v1/reports/daily': undefined,
+  'GET /v1/reports/breakage': undefined,
   'POST /v1/exports': { month: '2026-10' },
   'GET /v1/exports': undefined,
   'GET /v1/exports/{exportId}': undefined,
@@ -77,6 +78,7 @@ const QUERIES: Record<string, () => string> = {
   'GET /v1/webhooks': () => `?merchantId=${ids.merchantId}`,
   'GET /v1/reports/summary': () => '?from=2026-11-01&to=2026-11-02',
   'GET /v1/reports/daily': () => '?from=2026-11-01&to=2026-11-02',
+  'GET /v1/reports/breakage': () => '?currency=USD',
 };
 const query = (key: string) => QUERIES[key]?.() ?? '';
 

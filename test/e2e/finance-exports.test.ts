@@ -349,6 +349,7 @@ describe('the monthly export of a month with history', () => {
     expect(answer.files.map((file) => file.name)).toEqual(
       expect.arrayContaining([
         'summary.csv.gz',
+        'breakage.csv.gz',
         'manifest.json',
         'balances/part-0000.csv.gz',
         'journal/part-0002.csv.gz',

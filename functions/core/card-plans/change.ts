@@ -1,3 +1,4 @@
+import { cohortOf } from '../breakage-counters';
 import type { Card, CardChange, OperationContext, WriteGuard } from '../card-model';
 import { appliesLimit, type CardVerb } from '../card-policy';
 import { DomainError } from '../errors';
@@ -64,6 +65,7 @@ function entryFor(
     id: transactionId(card.id, seq),
     cardId: card.id,
     programId: card.programId,
+    issueMonth: cohortOf(card.createdAt),
     seq,
     type,
     amount,

@@ -3,6 +3,7 @@ import { formatMoney } from '../../shared/money';
 import { ErrorNote, Field, when } from '../components';
 import type { Page, Program } from '../types';
 import { useChange, useGet } from '../use-api';
+import { BreakageSection } from './BreakageSection';
 
 interface DailyRow {
   date: string;
@@ -102,6 +103,7 @@ export function FinancePage() {
         )}
         <LiabilityChart rows={rows} currency={currency} />
       </section>
+      <BreakageSection programId={programId} currency={currency} />
       <section aria-labelledby="flows-heading">
         <h2 id="flows-heading">Issued, redeemed and expired (breakage) per {granularity}</h2>
         <FlowsChart buckets={buckets} currency={currency} />
