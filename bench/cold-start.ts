@@ -10,6 +10,9 @@
  * minimal baseline); BENCH_COLD_PROFILE=cards,wallet adds one more cold start of each named
  * function under `--cpu-prof` and prints where its CPU time went, by package or own source file
  * (bench/lib/cpu-profile.ts); the profile stays in $TMPDIR/giftcard-cold-profiles/<function>.
+ * BENCH_COLD_EXTRA=wallet@main=/path/to/other/checkout/functions/api/wallet.ts adds that entry (another
+ * checkout's function, e.g. a `git worktree` of main with this node_modules linked in) as one more
+ * target serving the named function's request, interleaved with the others: before and after in one run.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -50,6 +53,19 @@ interface Target {
   readonly kind: 'api' | 'stream' | 'baseline' | 'probe';
 }
 
+/** The API function a target serves: `wallet@main` serves what `wallet` does. */
+const functionOf = (target: Target) => target.name.split('@')[0] ?? target.name;
+const EXTRA: Target[] = (process.env.BENCH_COLD_EXTRA ?? '')
+  .split(',')
+  .map((spec) => spec.trim())
+  .filter(Boolean)
+  .map((spec) => {
+    const [name, entry] = spec.split('=');
+    if (!name?.includes('@') || !entry)
+      throw new Error(`BENCH_COLD_EXTRA: want name@label=/path, got ${spec}`);
+    return { name, entry: resolve(entry), kind: 'api' as const };
+  });
+
 const apiFunctions = readdirSync(join(ROOT, 'functions/api'))
   .filter((file) => file.endsWith('.ts'))
   .map((file) => basename(file, '.ts'));
@@ -73,9 +89,12 @@ const allTargets: Target[] = [
   })),
 ];
 // BENCH_COLD_ONLY=wallet,google-wallet measures only those (the minimal baseline always runs).
-const targets = allTargets.filter(
-  (target) => ONLY.length === 0 || target.kind === 'baseline' || ONLY.includes(target.name),
-);
+const targets = [
+  ...allTargets.filter(
+    (target) => ONLY.length === 0 || target.kind === 'baseline' || ONLY.includes(target.name),
+  ),
+  ...EXTRA,
+];
 
 /** Bytes per package in a bundle, from esbuild's metafile. */
 function largestInputs(metafile: Metafile, output: string): Record<string, number> {
@@ -206,7 +225,7 @@ function eventFor(target: Target): unknown {
       ],
     };
   }
-  if (target.name === 'cards') {
+  if (functionOf(target) === 'cards') {
     return asAuthorized(
       apiEvent('POST', `/v1/cards/${card.id}/redeem`, {
         token: stack.apiKey,
@@ -222,7 +241,7 @@ function eventFor(target: Target): unknown {
     merchantId: stack.merchantId,
     transactionId,
   };
-  const candidates = ROUTES.filter((route) => route.fn === target.name && route.method === 'GET');
+  const candidates = ROUTES.filter((route) => route.fn === functionOf(target) && route.method === 'GET');
   const params = (path: string) => [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
   const route =
     candidates.find((r) => params(r.path).length > 0 && params(r.path).every((p) => known[p])) ??
@@ -278,6 +297,9 @@ interface Run {
   importMs: number;
   firstRequestMs: number;
   sinceProcessStartMs: number;
+  bootCpuMs: number;
+  importCpuMs: number;
+  firstRequestCpuMs: number;
   roundTrips: number;
   status: number | string;
   wallMs: number;
@@ -369,6 +391,16 @@ for (const name of PROFILE) {
 }
 
 const medianOf = (list: Run[], key: keyof Run) => round(median(list.map((run) => Number(run[key]))), 1);
+const pairedRatio = (list: Run[], baseline: Run[]) =>
+  round(
+    median(
+      list.flatMap((run, index) => {
+        const base = baseline[index]?.sinceProcessStartMs;
+        return base ? [run.sinceProcessStartMs / base] : [];
+      }),
+    ),
+    2,
+  );
 const results: Record<string, Record<string, unknown>> = {};
 const goals: Record<
   string,
@@ -392,10 +424,19 @@ for (const setting of settings) {
       importMs: medianOf(list, 'importMs'),
       firstRequestMs: medianOf(list, 'firstRequestMs'),
       totalMs: total,
+      // CPU time of the process (user + system): steadier than wall time on a busy machine.
+      cpuMs: {
+        boot: medianOf(list, 'bootCpuMs'),
+        import: medianOf(list, 'importCpuMs'),
+        firstRequest: medianOf(list, 'firstRequestCpuMs'),
+      },
       processWallMs: medianOf(list, 'wallMs'),
       roundTrips: medianOf(list, 'roundTrips'),
       statuses: [...new Set(list.map((run) => String(run.status)))].join(','),
       ratioTotal: ratio(total, baseline),
+      // Each run's total against the minimal handler's of the same round (started moments apart), then
+      // the median: steadier than the ratio of medians when the machine's load drifts during the bench.
+      ratioTotalPaired: pairedRatio(list, bySetting.minimal ?? []),
       ratioImportAndRequest: ratio(importAndRequest, baselineImportAndRequest),
     };
     if ((target.kind === 'api' || target.kind === 'stream') && setting.sourceMaps) {

@@ -55,6 +55,31 @@ const apiDomainSchema = z.strictObject({
     ),
 });
 
+/** Host names reserved for examples and tests (RFC 2606, RFC 6761): never a deployment's. */
+const RESERVED_NAME = /(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost)$/;
+/** A certificate id of zeros: the shape of an ARN, no certificate. */
+const PLACEHOLDER_CERTIFICATE = /:certificate\/0{8}-0{4}-0{4}-0{4}-/;
+
+type ApiDomain = z.output<typeof apiDomainSchema>;
+
+/**
+ * Why a region's `apiDomain` cannot be deployed, or undefined when it can. Every installed pass keeps
+ * `https://<name>/wallet/apple` for its life: a deploy with the example values would hand out passes that
+ * can never be updated.
+ */
+function undeployableApiDomain(apiDomain: ApiDomain | undefined): string | undefined {
+  if (!apiDomain) {
+    return 'has no "apiDomain": add { "name": "<the API\'s host name>", "certificateArn": "<ACM certificate ARN for it, in this region>" }';
+  }
+  if (RESERVED_NAME.test(apiDomain.name)) {
+    return `apiDomain.name ${apiDomain.name} is an example name (reserved, RFC 2606): put the API's real host name`;
+  }
+  if (PLACEHOLDER_CERTIFICATE.test(apiDomain.certificateArn)) {
+    return 'apiDomain.certificateArn is the example ARN (a certificate id of zeros): put the ARN of the ACM certificate for the name';
+  }
+  return undefined;
+}
+
 /** The web apps of a region (lib/web-stack.ts): where they are served and the staff sign-in domain. */
 const webSchema = z.strictObject({
   /** A custom domain for the portal and the console (else CloudFront's own `*.cloudfront.net` name). */
@@ -247,6 +272,12 @@ export function parseDeploymentConfig(raw: {
   account?: unknown;
   stage?: unknown;
   stages?: unknown;
+  /**
+   * The region about to be deployed (`-c deployRegion=<region>`, which `npm run deploy` passes): its
+   * deployment-only settings must then be real, not the examples cdk.json ships (`cdk synth` offline and
+   * the tests build those as they are).
+   */
+  deployRegion?: unknown;
 }): DeploymentConfig {
   const help =
     'Expected cdk.json context "regions": [{ "region": "us-east-1", "regionCode": "1", ' +
@@ -275,10 +306,32 @@ export function parseDeploymentConfig(raw: {
     }
     account = parsedAccount.data;
   }
+  if (raw.deployRegion !== undefined) checkDeployable(parsed.data, raw.deployRegion, stage);
   return {
     stage,
     regions: parsed.data.map((entry) => ({ ...entry, stage, account: entry.account ?? account })),
   };
+}
+
+/** Refuses a deploy of a region that is not configured, or whose custom domain is missing or an example. */
+function checkDeployable(
+  regions: readonly { region: string; apiDomain?: ApiDomain | undefined }[],
+  deployRegion: unknown,
+  stage: string,
+): void {
+  const entry = regions.find((region) => region.region === deployRegion);
+  if (!entry) {
+    throw new ConfigError(
+      `Cannot deploy ${String(deployRegion)}: cdk.json context "regions" does not configure it.`,
+    );
+  }
+  const reason = undeployableApiDomain(entry.apiDomain);
+  if (reason) {
+    throw new ConfigError(
+      `Cannot deploy ${entry.region} (stage ${stage}): regions[${regions.indexOf(entry)}] (${entry.region}) ${reason}. ` +
+        'Wallet passes carry https://<apiDomain.name>/wallet/apple for as long as they are installed (README, "Deploy").',
+    );
+  }
 }
 
 function parseStage(value: unknown): string {

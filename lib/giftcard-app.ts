@@ -60,6 +60,7 @@ export function configFromContext(app: App): DeploymentConfig {
     account: app.node.tryGetContext('account'),
     stage: app.node.tryGetContext('stage'),
     stages: app.node.tryGetContext('stages'),
+    deployRegion: app.node.tryGetContext('deployRegion'),
   });
 }
 

@@ -31,7 +31,9 @@ export function cdkCommand(action: 'deploy' | 'diff', argv: readonly string[]): 
   }
   if (!STAGE_PATTERN.test(stage)) throw new CdkRunError(`--stage "${stage}" is not a stage name`);
   const stacks = `GiftCard-*-${region}-${stage}`;
-  const safety = action === 'deploy' ? ['--require-approval', 'broadening'] : [];
+  // A deploy names its region to the app, which then refuses example settings (lib/config.ts).
+  const safety =
+    action === 'deploy' ? ['-c', `deployRegion=${region}`, '--require-approval', 'broadening'] : [];
   return ['cdk', action, '-c', `stage=${stage}`, stacks, ...safety, ...passThrough];
 }
 

@@ -2,6 +2,8 @@
  * One cold start, in a fresh `node` process: import a bundled handler, serve one event, print timings.
  * Usage: node [--enable-source-maps] invoke.mjs <bundle.mjs> <event.json>
  * DynamoDB round trips of the first request are counted by wrapping http.request (the SDK's handler).
+ * CPU time (user + system, process.cpuUsage) is printed beside the wall times: on a shared machine a
+ * process waits for a core as well as for its round trips, and its own CPU time is what it costs.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -20,9 +22,15 @@ http.request = (...args) => {
 };
 syncBuiltinESMExports();
 
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+const cpuBeforeImport = cpuMs();
 const beforeImport = performance.now();
 const module = await import(pathToFileURL(bundle).href);
 const afterImport = performance.now();
+const cpuAfterImport = cpuMs();
 const context = {
   functionName: 'bench',
   awsRequestId: randomUUID(),
@@ -42,12 +50,16 @@ try {
   status = `threw:${error?.name ?? 'Error'}`;
 }
 const done = performance.now();
+const cpuDone = cpuMs();
 process.stdout.write(
   `${JSON.stringify({
     nodeBootMs: beforeImport,
     importMs: afterImport - beforeImport,
     firstRequestMs: done - afterImport,
     sinceProcessStartMs: done,
+    bootCpuMs: cpuBeforeImport,
+    importCpuMs: cpuAfterImport - cpuBeforeImport,
+    firstRequestCpuMs: cpuDone - cpuAfterImport,
     roundTrips,
     status,
   })}\n`,

@@ -1,20 +1,13 @@
 import * as z from 'zod';
 import { getCard } from '../app/card-lookup';
 import { WALLET_MESSAGE_LIMITS, type WalletMessage } from '../core/wallet-message';
-import {
-  apiHandler,
-  type OperationRequest,
-  type Operations,
-  operation,
-  readAhead,
-} from '../http/api-handler';
+import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
 import { actorOf, cardVisibility } from '../http/auth';
 import { isId, pathId } from '../http/params';
 import { safeText } from '../http/validation';
-import { type ApplePass, findApplePass } from '../store/apple-passes';
 import { getProgram } from '../store/programs';
 import { recordWalletMessage } from '../store/wallet-messages';
-import { downloadApplePass } from '../wallet/apple-passes';
+import { downloadApplePass, type PassDownloadReads, readPassDownload } from '../wallet/apple-passes';
 import { appleWebServiceOperations, pkpassResponse } from '../wallet/apple-web-service';
 
 /**
@@ -43,15 +36,14 @@ export const operations: Operations = {
   'GET /v1/cards/{cardId}/wallet/apple': operation({
     summary: 'The card as a signed Apple Wallet pass (.pkpass) with its live balance',
     contentType: 'application/vnd.apple.pkpass',
-    // The pass item is read while the caller is authenticated (it must be read before the card).
-    early: (params) =>
-      isId(params.cardId, 'gc') ? readAhead(() => findApplePass(params.cardId as string)) : undefined,
+    // The pass item, then the card and its messages, are read while the caller is authenticated.
+    early: (params) => (isId(params.cardId, 'gc') ? readPassDownload(params.cardId as string) : undefined),
     run: async ({ principal, params, now, early }) => {
       const pass = await downloadApplePass(
         cardIdOf(params),
         cardVisibility(principal),
         now,
-        early as Promise<ApplePass | undefined> | undefined,
+        early as PassDownloadReads | undefined,
       );
       return pkpassResponse(pass.pkpass, pass.lastModified, `${pass.cardId}.pkpass`);
     },

@@ -26,6 +26,8 @@ export type Principal =
       readonly tokenHash: string;
       /** The pass's version when the token was checked (a consistent read, before anything else). */
       readonly version: string;
+      /** The card's program, as the pass item records it (absent on items from before it was recorded). */
+      readonly programId?: string;
     };
 
 const unauthenticated = () =>

@@ -35,5 +35,6 @@ export async function authenticatePass(
     passTypeIdentifier,
     tokenHash: pass.tokenHash,
     version: pass.version,
+    ...(pass.programId ? { programId: pass.programId } : {}),
   };
 }

@@ -41,7 +41,8 @@ export function parseAppleCertificates(raw: string | undefined): AppleCertificat
       'Apple pass certificates: the secret still holds the placeholder; put the certificates in it',
     );
   }
-  const parsed = certificatesSchema.safeParse(json);
+  // Parsed once per cold start and every 15 minutes: interpreted, never worth compiling.
+  const parsed = certificatesSchema.safeParse(json, { jitless: true });
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
     throw new Error(`Apple pass certificates: invalid ${fields}`);

@@ -15,7 +15,9 @@ import { decodeCursor, encodeCursor } from './pagination';
  *
  *   CARD#<cardId>             / APPLEPASS           the card's pass: sha256 of its authentication token,
  *                                                   passTypeIdentifier, createdAt (written at first download),
- *                                                   version (its Last-Modified, stamped by wallet-sync)
+ *                                                   programId (the card's, so a download reads the program's
+ *                                                   messages alongside the card), version (its Last-Modified,
+ *                                                   stamped by wallet-sync)
  *   CARD#<cardId>             / APPLEREG#<dlid>     one device's registration: pushToken, programId, ...
  *   APPLEDEVICE#<dlid>        / CARD#<cardId>       the same registration, listed by device, with the update
  *                                                   tag of the pass's last change (store/apple-update-tags.ts)
@@ -42,6 +44,11 @@ export interface ApplePass {
   readonly createdAt: string;
   /** The pass's current version (core/apple-pass.ts nextPassVersion); createdAt until its first change. */
   readonly version: string;
+  /**
+   * The card's program (a card never changes program), so the program's messages are read alongside the
+   * card instead of after it. Absent on items written before it was recorded: the next download adds it.
+   */
+  readonly programId?: string;
 }
 
 export interface AppleRegistration {
@@ -65,42 +72,52 @@ export async function findApplePass(cardId: string): Promise<ApplePass | undefin
     passTypeIdentifier: String(out.Item.passTypeIdentifier),
     createdAt: String(out.Item.createdAt),
     version: String(out.Item.version ?? out.Item.createdAt),
+    ...(typeof out.Item.programId === 'string' ? { programId: out.Item.programId } : {}),
   };
 }
+
+/** The stored pass is the one `pass` describes: nothing to write. */
+const isRecorded = (stored: ApplePass | undefined, pass: PassToRemember): stored is ApplePass =>
+  stored !== undefined &&
+  stored.tokenHash === pass.tokenHash &&
+  stored.passTypeIdentifier === pass.passTypeIdentifier &&
+  (pass.programId === undefined || stored.programId === pass.programId);
+
+type PassToRemember = Pick<
+  ApplePass,
+  'cardId' | 'tokenHash' | 'passTypeIdentifier' | 'createdAt' | 'programId'
+>;
 
 /**
  * Records the card's pass at its first download and answers it as stored. The token derives from the
  * serial number, so later downloads carry the same token and find the item current: then nothing is
  * written. The caller reads the card after this, so a change committed after that read finds the pass
- * item and gets a new version from wallet-sync.
+ * item and gets a new version from wallet-sync. `read`: the item as the caller has just read it (its
+ * first read is then skipped). An item written before programId was recorded gets it, once; its version
+ * is kept.
  */
 export async function rememberApplePass(
-  pass: Pick<ApplePass, 'cardId' | 'tokenHash' | 'passTypeIdentifier' | 'createdAt'>,
+  pass: PassToRemember,
+  read?: { readonly stored: ApplePass | undefined },
 ): Promise<ApplePass> {
+  const withProgram = pass.programId !== undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const stored = await findApplePass(pass.cardId);
-    if (
-      stored &&
-      stored.tokenHash === pass.tokenHash &&
-      stored.passTypeIdentifier === pass.passTypeIdentifier
-    ) {
-      return stored;
-    }
+    const current = attempt === 0 && read ? read.stored : await findApplePass(pass.cardId);
+    if (isRecorded(current, pass)) return current;
     try {
       await db().send(
         new UpdateCommand({
           TableName: tableName(),
           Key: passKey(pass.cardId),
-          UpdateExpression:
-            'SET cardId = :card, tokenHash = :hash, passTypeIdentifier = :type, createdAt = if_not_exists(createdAt, :now)',
+          UpdateExpression: `SET cardId = :card, tokenHash = :hash, passTypeIdentifier = :type, createdAt = if_not_exists(createdAt, :now)${withProgram ? ', programId = :program' : ''}`,
           // Guarantees: written only when new or changed (a changed pass type or token secret re-keys it).
-          ConditionExpression:
-            'attribute_not_exists(PK) OR tokenHash <> :hash OR passTypeIdentifier <> :type',
+          ConditionExpression: `attribute_not_exists(PK) OR tokenHash <> :hash OR passTypeIdentifier <> :type${withProgram ? ' OR attribute_not_exists(programId)' : ''}`,
           ExpressionAttributeValues: {
             ':card': pass.cardId,
             ':hash': pass.tokenHash,
             ':type': pass.passTypeIdentifier,
             ':now': pass.createdAt,
+            ...(withProgram ? { ':program': pass.programId } : {}),
           },
         }),
       );
@@ -108,9 +125,9 @@ export async function rememberApplePass(
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
-  const stored = await findApplePass(pass.cardId);
-  if (!stored) throw new Error('the Apple pass item could not be written');
-  return stored;
+  const recorded = await findApplePass(pass.cardId);
+  if (!recorded) throw new Error('the Apple pass item could not be written');
+  return recorded;
 }
 
 /**

@@ -7,6 +7,7 @@ import { defaultFraudRules, type FraudRulesPatch, mergeFraudRules } from '../cor
 import { newId } from '../core/ids';
 import { checkProgramRules, DEFAULT_CASH_OUT, DEFAULT_DEACTIVATION, type Program } from '../core/program';
 import { auditInsert } from './audit';
+import { readItemInBatch } from './batched-reads';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
@@ -134,9 +135,13 @@ export async function createProgram(
  */
 const reading = new Map<string, Promise<Program | undefined>>();
 
+/**
+ * `batched`: the read opens a batch of reads (store/batched-reads.ts) that a card read sent in the same
+ * turn joins, so the two cost one BatchGetItem (a consistent read) instead of two GetItems.
+ */
 export async function findProgram(
   programId: string,
-  options: { cached?: boolean } = {},
+  options: { cached?: boolean; batched?: boolean } = {},
 ): Promise<Program | undefined> {
   if (options.cached) {
     const hit = cache.get(programId);
@@ -145,8 +150,10 @@ export async function findProgram(
     if (pending) return pending;
   }
   const read = (async () => {
-    const out = await db().send(new GetCommand({ TableName: tableName(), Key: programKey(programId) }));
-    return out.Item ? toProgram(out.Item) : undefined;
+    const item = options.batched
+      ? await readItemInBatch(programKey(programId))
+      : (await db().send(new GetCommand({ TableName: tableName(), Key: programKey(programId) }))).Item;
+    return item ? toProgram(item) : undefined;
   })();
   reading.set(programId, read);
   try {
@@ -175,7 +182,10 @@ export function warmProgramCache(programIds: readonly string[]): void {
   }
 }
 
-export async function getProgram(programId: string, options: { cached?: boolean } = {}): Promise<Program> {
+export async function getProgram(
+  programId: string,
+  options: { cached?: boolean; batched?: boolean } = {},
+): Promise<Program> {
   const program = await findProgram(programId, options);
   if (!program) throw notFound('The program');
   return program;

@@ -1,5 +1,4 @@
 import type { CardVisibility } from '../app/card-change';
-import { getCard } from '../app/card-lookup';
 import { config } from '../config';
 import {
   applePassToken,
@@ -8,10 +7,14 @@ import {
   planApplePass,
   unchangedSince,
 } from '../core/apple-pass';
+import type { Card } from '../core/card-model';
+import { notFound } from '../core/errors';
+import type { Program } from '../core/program';
+import type { WalletMessage } from '../core/wallet-message';
 import { appleCertificates } from '../store/apple-certificates';
 import { type ApplePass, findApplePass, rememberApplePass } from '../store/apple-passes';
 import { findCard } from '../store/card-reads';
-import { getProgram, warmProgramCache } from '../store/programs';
+import { getProgram } from '../store/programs';
 import { sealingPepper } from '../store/secrets';
 import { latestWalletMessage } from '../store/wallet-messages';
 import { buildApplePass } from './apple-pass-builder';
@@ -31,26 +34,40 @@ export interface SignedApplePass {
   readonly lastModified: string;
 }
 
+interface PassContent {
+  readonly card: Card;
+  readonly message: WalletMessage | undefined;
+  readonly program: Program;
+}
+
+/** The program (in a batch the card read sent next joins) and the latest message that applies. */
+const programContent = (cardId: string, programId: string) =>
+  Promise.all([
+    latestWalletMessage(cardId, programId),
+    getProgram(programId, { cached: true, batched: true }),
+  ]);
+
 /**
- * The card, its program and its latest message, read together after the pass item (its version) was
- * read or written: a change committed after these reads gets a later version from wallet-sync, and the
- * device fetches again. Consistent reads (store/cards.ts, store/wallet-messages.ts).
+ * The card, its program and its latest message, read after the pass item (its version) was read or
+ * written: a change committed after these reads gets a later version from wallet-sync, and the device
+ * fetches again. Consistent reads (store/card-reads.ts, store/wallet-messages.ts). `programId`: the
+ * program the pass item names; its messages and the program are then read alongside the card (one round
+ * trip, not two; the card and the program in one BatchGetItem), and again after it only if the card
+ * names another program (it never does).
  */
-async function passContent(cardId: string) {
+async function passContent(cardId: string, programId?: string): Promise<PassContent | undefined> {
+  const guessed = programId === undefined ? undefined : programContent(cardId, programId);
+  // A guess that turns out unused must not surface as an unhandled rejection.
+  guessed?.catch(() => undefined);
+  // Sent in the same turn: it joins the program's read (one BatchGetItem) when that is not cached.
   const card = await findCard(cardId);
   if (!card) return undefined;
-  const [message, program] = await Promise.all([
-    latestWalletMessage(card.id, card.programId),
-    getProgram(card.programId, { cached: true }),
-  ]);
+  const [message, program] =
+    guessed && card.programId === programId ? await guessed : await programContent(card.id, card.programId);
   return { card, message, program };
 }
 
-async function signPass(
-  content: NonNullable<Awaited<ReturnType<typeof passContent>>>,
-  pass: ApplePass,
-  now: Date,
-): Promise<SignedApplePass> {
+async function signPass(content: PassContent, pass: ApplePass, now: Date): Promise<SignedApplePass> {
   const [certificates, secret] = await Promise.all([appleCertificates(), sealingPepper()]);
   const plan = planApplePass(
     content.card,
@@ -67,38 +84,69 @@ async function signPass(
   return { pkpass: buildApplePass(plan, certificates, now), lastModified: passLastModified(pass.version) };
 }
 
+/** What a pass download reads before it may answer; `readPassDownload` starts them. */
+export interface PassDownloadReads {
+  readonly pass: Promise<ApplePass | undefined>;
+  /** The card, its program and latest message, read as soon as the pass item was read (after it). */
+  readonly content: Promise<PassContent | undefined>;
+}
+
+/**
+ * Starts a download's reads: the pass item, then at once the card with its program's messages (the
+ * program the item names), and the signing material (Secrets Manager in AWS, cached). The API starts them
+ * as the request arrives, alongside authentication (`early`): a cold download then waits for two round
+ * trips, not four. Nothing is shown from them before the caller is authenticated and the card visible.
+ * Failures wait for the download to meet them.
+ */
+export function readPassDownload(cardId: string): PassDownloadReads {
+  appleCertificates().catch(() => undefined);
+  sealingPepper().catch(() => undefined);
+  const pass = findApplePass(cardId);
+  const content = pass.then((stored) => passContent(cardId, stored?.programId));
+  pass.catch(() => undefined);
+  content.catch(() => undefined);
+  return { pass, content };
+}
+
 /**
  * The card's pass for a download through the API. Primary course: read the pass item (usually started
- * while the caller was authenticated), then the card (`visible` answers 404 for a card the caller may not
- * see), record the pass at its first download and read the card again after that, then read its message
- * and program, and sign. The pass item is always read before the card that is served: a change committed
- * after that read gets a later version from wallet-sync, and the device fetches it.
+ * while the caller was authenticated), then the card with its program and latest message (`visible`
+ * answers 404 for a card the caller may not see); at the first download record the pass and read them
+ * again after that; then sign. The pass item is always read before the card that is served: a change
+ * committed after that read gets a later version from wallet-sync, and the device fetches it.
  */
 export async function downloadApplePass(
   cardId: string,
   visible: CardVisibility,
   now: Date,
-  passRead: Promise<ApplePass | undefined> = findApplePass(cardId),
+  reads: PassDownloadReads = readPassDownload(cardId),
 ): Promise<SignedApplePass & { readonly cardId: string }> {
-  const [certificates, secret, stored] = await Promise.all([appleCertificates(), sealingPepper(), passRead]);
-  let card = await getCard(cardId, visible);
-  warmProgramCache([card.programId]);
-  const tokenHash = passTokenHash(applePassToken(secret, card.id));
-  let pass = stored;
-  if (!pass || pass.tokenHash !== tokenHash || pass.passTypeIdentifier !== certificates.passTypeIdentifier) {
-    pass = await rememberApplePass({
-      cardId: card.id,
-      tokenHash,
-      passTypeIdentifier: certificates.passTypeIdentifier,
-      createdAt: now.toISOString(),
-    });
-    card = (await findCard(card.id)) ?? card;
-  }
-  const [message, program] = await Promise.all([
-    latestWalletMessage(card.id, card.programId),
-    getProgram(card.programId, { cached: true }),
+  const [certificates, secret, stored] = await Promise.all([
+    appleCertificates(),
+    sealingPepper(),
+    reads.pass,
   ]);
-  return { cardId: card.id, ...(await signPass({ card, message, program }, pass, now)) };
+  let content = await reads.content;
+  if (!content || !visible(content.card)) throw notFound('The card');
+  const { card } = content;
+  const wanted = {
+    cardId: card.id,
+    tokenHash: passTokenHash(applePassToken(secret, card.id)),
+    passTypeIdentifier: certificates.passTypeIdentifier,
+    programId: card.programId,
+    createdAt: now.toISOString(),
+  };
+  let pass = stored;
+  if (
+    !pass ||
+    pass.tokenHash !== wanted.tokenHash ||
+    pass.passTypeIdentifier !== wanted.passTypeIdentifier ||
+    pass.programId !== wanted.programId
+  ) {
+    pass = await rememberApplePass(wanted, { stored });
+    content = (await passContent(card.id, card.programId)) ?? content;
+  }
+  return { cardId: card.id, ...(await signPass(content, pass, now)) };
 }
 
 export type DevicePassAnswer =
@@ -124,7 +172,12 @@ export async function devicePassAnswer(
   if (ifModifiedSince && unchangedSince(pass.version, ifModifiedSince)) {
     return { kind: 'not-modified', lastModified };
   }
-  const content = await passContent(cardId);
+  if (withBody) {
+    // The signing material (Secrets Manager in AWS, cached) is read alongside the card.
+    appleCertificates().catch(() => undefined);
+    sealingPepper().catch(() => undefined);
+  }
+  const content = await passContent(cardId, pass.programId);
   if (!content) return undefined;
   if (!withBody) return { kind: 'pass', lastModified };
   return { kind: 'pass', ...(await signPass(content, pass, now)) };

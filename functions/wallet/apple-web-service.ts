@@ -41,6 +41,7 @@ function passOf(principal: Principal): {
   passTypeIdentifier: string;
   tokenHash: string;
   version: string;
+  programId?: string;
 } {
   if (principal.type !== 'pass') throw new DomainError('UNAUTHENTICATED', 'Send the pass token.');
   return principal;

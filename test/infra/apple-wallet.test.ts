@@ -118,6 +118,31 @@ describe('Apple Wallet infrastructure', () => {
     expect(() => walletBaseUrl('api.example.com/x')).toThrow();
   });
 
+  it('refuses to deploy a region whose custom domain is missing or still the example, and builds it offline', () => {
+    const { apiDomain: domain, ...bare } = FIRST_REGION as Record<string, unknown>;
+    const region = String(bare.region);
+    const real = {
+      name: 'api.giftcards.acme-retail.net',
+      certificateArn: `arn:aws:acm:${region}:210987654321:certificate/3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b`,
+    };
+    const deploy = (apiDomain: unknown) => () =>
+      parseDeploymentConfig({
+        regions: [{ ...bare, ...(apiDomain ? { apiDomain } : {}) }],
+        deployRegion: region,
+      });
+    // cdk.json ships example names and ARNs: synth and tests build them; a deploy of them is refused.
+    expect(parseDeploymentConfig({ regions: [FIRST_REGION] }).regions).toHaveLength(1);
+    expect(deploy(domain)).toThrow(/apiDomain\.name api\..*example\.com is an example name/);
+    expect(deploy(undefined)).toThrow(/has no "apiDomain"/);
+    expect(
+      deploy({ ...real, certificateArn: (domain as { certificateArn: string }).certificateArn }),
+    ).toThrow(/certificateArn is the example ARN/);
+    expect(deploy(real)().regions[0]?.apiDomain).toEqual(real);
+    expect(() => parseDeploymentConfig({ regions: [FIRST_REGION], deployRegion: 'ap-south-9' })).toThrow(
+      /does not configure it/,
+    );
+  });
+
   it('serves every wallet route (HEAD of the pass too) from the wallet function, with pkpass as binary media', () => {
     const methods = methodsByKey(api);
     const handlers = template(set.apiHandlers);

@@ -10,10 +10,12 @@ import type { Program } from '../../functions/core/program';
 import { parseAppleCertificates } from '../../functions/store/apple-certificates';
 import {
   applePushTargets,
+  findApplePass,
   programApplePushTargets,
   registerAppleDevice,
   rememberApplePass,
   removeAppleRegistration,
+  stampApplePassVersion,
 } from '../../functions/store/apple-passes';
 import { deviceUpdateTags } from '../../functions/store/apple-update-tags';
 import { db, tableName } from '../../functions/store/dynamo-client';
@@ -257,6 +259,26 @@ describe('device registrations', () => {
     );
     expect(item.Item?.tokenHash).toBe(passTokenHash(token));
     expect(JSON.stringify(item.Item)).not.toContain(token);
+  });
+
+  it("record the card's program (a download reads its messages alongside the card), added once to an older pass, its version kept", async () => {
+    const card = await newCard();
+    const pass = {
+      cardId: card.id,
+      tokenHash: passTokenHash('token-of-this-pass-0003'),
+      passTypeIdentifier: 'pass.test.giftcard',
+      createdAt: new Date(Date.now() - 60_000).toISOString(),
+    };
+    // Written as before programId was recorded, then changed once (wallet-sync stamps a version).
+    const older = await rememberApplePass(pass);
+    expect(older.programId).toBeUndefined();
+    const version = await stampApplePassVersion(card.id, new Date());
+    const upgraded = await rememberApplePass(
+      { ...pass, programId: card.programId, createdAt: new Date().toISOString() },
+      { stored: await findApplePass(card.id) },
+    );
+    expect(upgraded).toMatchObject({ programId: card.programId, version, createdAt: pass.createdAt });
+    expect(await findApplePass(card.id)).toEqual(upgraded);
   });
 });
 

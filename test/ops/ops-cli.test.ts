@@ -45,7 +45,7 @@ describe('npm run ops', () => {
 });
 
 describe('npm run deploy / diff', () => {
-  it('deploys exactly one region and stage, asking before broadening permissions', () => {
+  it('deploys exactly one region and stage, named to the app (its settings must be real), asking before broadening permissions', () => {
     expect(cdkCommand('deploy', ['--region', 'eu-west-1', '--stage', 'staging', '--profile', 'ops'])).toEqual(
       [
         'cdk',
@@ -53,6 +53,8 @@ describe('npm run deploy / diff', () => {
         '-c',
         'stage=staging',
         'GiftCard-*-eu-west-1-staging',
+        '-c',
+        'deployRegion=eu-west-1',
         '--require-approval',
         'broadening',
         '--profile',
