@@ -132,7 +132,6 @@ describe('search by last 4', () => {
     const everywhere = await matching(undefined);
     expect(everywhere).toContain(old.id);
     expect(everywhere).toContain(inA[0]?.card.id);
-    expect(everywhere.every((id) => id !== inB.id)).toBe(true);
     const again = await backfillLast4Index({ restart: true });
     expect(again.reduce((sum, program) => sum + program.rewritten, 0)).toBe(0);
   });
