@@ -4,8 +4,8 @@ import { CHANNELS, ENTRY_TYPES } from '../core/ledger';
 
 /**
  * The answers' schemas, for the OpenAPI document (and through it the web apps' typed client): each
- * mirrors a view in functions/http/views.ts, and test/integration/openapi.test.ts checks real answers
- * against them.
+ * mirrors a view in functions/http/views.ts (test/integration/card-reissue.test.ts parses real answers'
+ * views with them and compares their keys).
  */
 const isoTime = z.string().describe('ISO 8601 UTC');
 const minor = z.number().int().describe('minor units');

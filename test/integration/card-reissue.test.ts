@@ -3,6 +3,14 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reissueCard } from '../../functions/app/card-reissue';
 import { displayStatus } from '../../functions/core/card';
+import {
+  cardSchema,
+  holdSchema,
+  pageSchema,
+  reissueSchema,
+  transactionSchema,
+} from '../../functions/http/response-schemas';
+import { cardView, holdView, pageView, transactionView } from '../../functions/http/views';
 import { cardItem } from '../../functions/store/card-items';
 import { openHolds } from '../../functions/store/card-reads';
 import { backfillLast4Index } from '../../functions/store/last4-index';
@@ -63,6 +71,17 @@ describe('reissue', () => {
     const again = await reissueCard(old.id, 'reported lost', staffContext(), everyone, { claim: key });
     expect(again.replayed).toBe(true);
     expect(again.result.replacement.code).toBe(result.replacement.code);
+    // The answer's views are what the OpenAPI document says (functions/http/response-schemas.ts).
+    const now = new Date();
+    reissueSchema.parse({
+      card: cardView(result.card, now),
+      replacement: { card: cardView(fresh, now), code: result.replacement.code },
+      transactions: result.transactions.map(transactionView),
+    });
+    for (const view of [cardView(fresh, now), ...result.transactions.map(transactionView)]) {
+      const schema = 'cardId' in view ? transactionSchema : cardSchema;
+      expect(Object.keys(schema.shape).sort()).toEqual(Object.keys(view).sort());
+    }
     expect(await allEntries(old.id)).toHaveLength(5);
     // A deactivated card is not reissued again; a reason is required.
     expect(await codeOf(reissueCard(old.id, 'again', staffContext(), everyone))).toBe('CONFLICT');
@@ -81,6 +100,8 @@ describe('reissue', () => {
     );
     const holds = await openHolds(card.id, 50, undefined);
     expect(holds.items.map((hold) => hold.id)).toEqual([held.hold?.id]);
+    const page = pageSchema(holdSchema).parse(pageView(holds, holdView));
+    expect(Object.keys(holdSchema.shape).sort()).toEqual(Object.keys(page.items[0] ?? {}).sort());
     expect(await codeOf(reissueCard(card.id, 'damaged', staffContext(), everyone))).toBe('CONFLICT');
     expect(await findCard(card.id)).toMatchObject({ status: 'ACTIVE', seq: card.seq + 1 });
     await operateOnCard(
