@@ -153,7 +153,7 @@ describe('portal transfer', () => {
     expect(out?.actor).toEqual({ type: 'holder', id: from.card.id });
 
     // A retried submission (same key) answers as the first time and moves nothing more; no key, nothing.
-    const again = await issue(demo.programId, 300);
+    const again = await issue(demo.programId, 1200);
     const submission = { idempotencyKey: randomUUID(), body: { code: again.code, toCode: to.code } };
     const first = await request('POST', '/v1/portal/transfer', submission);
     const retry = await request('POST', '/v1/portal/transfer', submission);
