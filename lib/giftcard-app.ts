@@ -12,7 +12,7 @@ import { AlarmActions } from './monitoring/alarm-actions';
 import { MonitoringStack } from './monitoring-stack';
 import { SchedulesStack } from './schedules-stack';
 import { StreamsStack } from './streams-stack';
-import { authDomainPrefix, WebContentStack, WebStack } from './web-stack';
+import { authDomainPrefix, WebContentStack, WebStack, webApiOrigin } from './web-stack';
 
 export const PROJECT_TAG = 'giftcard';
 
@@ -137,7 +137,8 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
     const webContent = new WebContentStack(app, name('WebContent'), {
       env,
       site: web,
-      apiUrl: api.api.url,
+      // The API's custom domain when the region has one: the CSP's connect-src names exactly that origin.
+      apiUrl: region.apiDomain ? webApiOrigin(region) : api.api.url,
       hostedUiBaseUrl: auth.hostedUiBaseUrl ?? '',
       consoleClientId: auth.consoleClient.userPoolClientId,
       ...(options.webDistDir ? { distDir: options.webDistDir } : {}),

@@ -1,6 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Aws,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -36,6 +45,16 @@ const CONSOLE_ROUTES_FUNCTION = `function handler(event) {
   }
   return request;
 }`;
+
+/**
+ * The API origin the web apps' CSP lets them connect to, built at synth: exactly the region's API custom
+ * domain (cdk.json `apiDomain`); without one, the region's execute-api hosts (see the synth warning).
+ */
+export function webApiOrigin(region: Pick<RegionConfig, 'region' | 'apiDomain'>): string {
+  return region.apiDomain
+    ? `https://${region.apiDomain.name}`
+    : `https://*.execute-api.${region.region}.${Aws.URL_SUFFIX}`;
+}
 
 export interface WebStackProps extends StackProps {
   readonly region: RegionConfig;
@@ -86,7 +105,13 @@ export class WebStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const apiOrigin = `https://*.execute-api.${region.region}.${Aws.URL_SUFFIX}`;
+    const apiOrigin = webApiOrigin(region);
+    if (!region.apiDomain) {
+      Annotations.of(this).addWarningV2(
+        'giftcard:csp-api-origin',
+        `No apiDomain for ${region.region}: the web apps' CSP allows any execute-api host of the region (the API's own id is not known before the API stack, which needs this site's origin). Set apiDomain in cdk.json for an exact connect-src.`,
+      );
+    }
     const headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Gift card web apps: CSP without inline script, HSTS, no framing (web/security-headers.ts)',
       securityHeadersBehavior: {

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { type CardRequest, changeCard } from '../app/card-change';
 import { issueCard } from '../app/card-issue';
 import { getCard, lookupCard, mayReadEntry } from '../app/card-lookup';
+import { reissueCard } from '../app/card-reissue';
 import { transferValue } from '../app/card-transfer';
 import { setPin } from '../app/pin-change';
 import { displayStatus } from '../core/card';
@@ -15,6 +16,14 @@ import { actorOf, cardVisibility, programVisibility } from '../http/auth';
 import { operationContext } from '../http/operation-context';
 import { isId, pathId } from '../http/params';
 import {
+  cardChangeSchema,
+  cardSchema,
+  holdSchema,
+  pageSchema,
+  reissueSchema,
+  transactionSchema,
+} from '../http/response-schemas';
+import {
   amount,
   amountOrZero,
   entityId,
@@ -25,7 +34,14 @@ import {
   safeText,
 } from '../http/validation';
 import { cardView, holdView, othersEntryView, pageView, transactionView } from '../http/views';
-import { cardHistory, type EarlyCardRead, findHold, listCards, readCardEarly } from '../store/card-reads';
+import {
+  cardHistory,
+  type EarlyCardRead,
+  findHold,
+  listCards,
+  openHolds,
+  readCardEarly,
+} from '../store/card-reads';
 import { checkPin, pinRefusal } from '../store/pins';
 import { warmProgramCache } from '../store/programs';
 
@@ -42,6 +58,7 @@ const cardVerb = <B extends z.ZodRawShape>(
   operation({
     summary,
     status,
+    response: cardChangeSchema,
     body: z.object({ ...shape, ...requestContextFields, pin: pinField.optional() }).strict(),
     // A cold or quiet instance reads the card and the programs while the caller is authenticated.
     early: (params, hint) => {
@@ -117,6 +134,7 @@ export const operations: Operations = {
   'POST /v1/cards': operation({
     summary: 'Issue a card (the code is returned once)',
     body: issueBody,
+    response: z.object({ card: cardSchema, code: z.string(), transactions: z.array(transactionSchema) }),
     status: 201,
     run: async (request) => {
       const { body } = request;
@@ -142,8 +160,9 @@ export const operations: Operations = {
     },
   }),
   'GET /v1/cards': operation({
-    summary: 'Search cards (staff)',
+    summary: 'Search cards (staff): by program, customer, issuing merchant, or last 4 (in a program or all)',
     query: listCardsQuery,
+    response: pageSchema(cardSchema),
     run: async ({ query, now }) => {
       const { limit, cursor, ...filter } = query;
       return pageView(await listCards(filter, limit, cursor, now, displayStatus), (card) =>
@@ -153,6 +172,7 @@ export const operations: Operations = {
   }),
   'POST /v1/cards/lookup': operation({
     summary: 'Balance inquiry by card code',
+    response: cardSchema,
     body: z
       .object({
         code: z.string().min(1).max(64),
@@ -173,6 +193,7 @@ export const operations: Operations = {
   }),
   'GET /v1/cards/{cardId}': operation({
     summary: 'Get a card',
+    response: cardSchema,
     run: async ({ params, principal, now }) =>
       cardView(await getCard(cardId(params), cardVisibility(principal)), now),
   }),
@@ -247,6 +268,7 @@ export const operations: Operations = {
   ),
   'GET /v1/cards/{cardId}/holds/{holdId}': operation({
     summary: 'Get a hold',
+    response: holdSchema,
     run: async ({ params, principal }) => {
       const id = cardId(params);
       await getCard(id, cardVisibility(principal));
@@ -255,6 +277,21 @@ export const operations: Operations = {
       if (!hold || (hold.merchantId !== undefined && !ownsEntry(actorOf(principal), hold)))
         throw notFound('The hold');
       return holdView(hold);
+    },
+  }),
+  'GET /v1/cards/{cardId}/holds': operation({
+    summary: "The card's open holds (a merchant sees its own)",
+    query: z.object(listQuery).strict(),
+    response: pageSchema(holdSchema),
+    run: async ({ params, query, principal }) => {
+      const id = cardId(params);
+      await getCard(id, cardVisibility(principal));
+      const viewer = actorOf(principal);
+      const page = await openHolds(id, query.limit, query.cursor);
+      const mine = page.items.filter((hold) =>
+        hold.merchantId === undefined ? viewer.type !== 'merchant' : ownsEntry(viewer, hold),
+      );
+      return pageView({ items: mine, nextCursor: page.nextCursor }, holdView);
     },
   }),
   'POST /v1/cards/{cardId}/holds/{holdId}/capture': cardVerb(
@@ -272,6 +309,7 @@ export const operations: Operations = {
   })),
   'POST /v1/cards/{cardId}/transfer': operation({
     summary: 'Transfer value to another card of the same currency',
+    response: cardChangeSchema.extend({ destination: cardChangeSchema }),
     body: z
       .object({
         toCardId: entityId('gc'),
@@ -308,8 +346,29 @@ export const operations: Operations = {
       ...(body.reason ? { reason: body.reason } : {}),
     }),
   ),
+  'POST /v1/cards/{cardId}/reissue': operation({
+    summary:
+      'Support: replace the card in one action (a new card takes the whole balance; the old one is deactivated)',
+    body: z.object({ reason, ...requestContextFields }).strict(),
+    response: reissueSchema,
+    run: async (request) => {
+      const committed = await reissueCard(
+        cardId(request.params),
+        request.body.reason,
+        operationContext(request),
+        cardVisibility(request.principal),
+        { claim: request.idempotency, deadlineMs: request.deadlineMs },
+      );
+      return answerOf(committed, (result) => ({
+        card: cardView(result.card, request.now),
+        replacement: { card: cardView(result.replacement.card, request.now), code: result.replacement.code },
+        transactions: result.transactions.map(transactionView),
+      }));
+    },
+  }),
   'PUT /v1/cards/{cardId}/pin': operation({
     summary: 'Set or change the card PIN (a merchant changing one gives the current PIN)',
+    response: cardChangeSchema,
     body: z.object({ pin: pinField, currentPin: pinField.optional(), ...requestContextFields }).strict(),
     run: async (request) => {
       const { result } = await setPin(
@@ -335,6 +394,7 @@ export const operations: Operations = {
   }),
   'POST /v1/cards/{cardId}/pin/reset': operation({
     summary: 'Support: clear the PIN lock, and the PIN or set a new one',
+    response: cardChangeSchema,
     body: z.object({ pin: pinField.optional(), reason, ...requestContextFields }).strict(),
     run: async (request) => {
       if (request.body.pin !== undefined) checkNewPin(request.body.pin);
@@ -358,6 +418,7 @@ export const operations: Operations = {
   'GET /v1/cards/{cardId}/transactions': operation({
     summary: "The card's ledger, newest first",
     query: z.object(listQuery).strict(),
+    response: pageSchema(transactionSchema),
     run: async ({ params, query, principal }) => {
       const id = cardId(params);
       await getCard(id, cardVisibility(principal));

@@ -6,7 +6,7 @@ import { displayStatus } from '../core/card';
 import { DomainError, notFound } from '../core/errors';
 import type { LedgerEntry } from '../core/ledger';
 import { portalWalletCard, portalWalletToken } from '../core/portal-wallet-token';
-import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { answerOf, apiHandler, type Operations, operation } from '../http/api-handler';
 import { amount } from '../http/validation';
 import { cardHistory, findCard } from '../store/card-reads';
 import { findPin } from '../store/pins';
@@ -104,7 +104,7 @@ export const operations: Operations = {
     body: z
       .object({ code, pin: pin.optional(), toCode: code, toPin: pin.optional(), amount: amount.optional() })
       .strict(),
-    run: async ({ body, now }) => {
+    run: async ({ body, now, idempotency, deadlineMs }) => {
       // The source's PIN is checked here, before the transfer: a card with a PIN moves nothing without it.
       const from = usableCard(await holderCard(body.code, body.pin), now);
       if (body.pin === undefined && (await findPin(from.id))) throw miss();
@@ -115,13 +115,15 @@ export const operations: Operations = {
         request: { channel: 'PORTAL' },
         now,
       };
-      const { result } = await transferValue(from.id, to.id, body.amount, context, everyCard);
-      const program = await getProgram(from.programId, { cached: true });
-      return {
+      const [committed, program] = await Promise.all([
+        transferValue(from.id, to.id, body.amount, context, everyCard, { claim: idempotency, deadlineMs }),
+        getProgram(from.programId, { cached: true }),
+      ]);
+      return answerOf(committed, (result) => ({
         card: holderCardView(result.card, program.name, now),
         destination: holderCardView(result.counterpart.card, program.name, now),
         amount: -result.transaction.amount,
-      };
+      }));
     },
   }),
   'GET /v1/portal/wallet/apple/{walletToken}': operation({

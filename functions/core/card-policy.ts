@@ -30,6 +30,7 @@ export const CARD_VERBS = [
   'PIN_SET',
   'PIN_RESET',
   'EXPIRE',
+  'REISSUE',
 ] as const;
 export type CardVerb = (typeof CARD_VERBS)[number];
 
@@ -230,6 +231,16 @@ export const CARD_POLICY: Readonly<Record<CardVerb, VerbRule>> = {
     summary: 'clear the PIN lock, and the PIN or set a new one',
     staff: CARE,
     states: { merchant: NONE, staff: LIVE, system: NONE },
+    reason: 'ALWAYS',
+  }),
+  REISSUE: rule({
+    expiry: 'REFUSE',
+    summary:
+      'replace the card: a new card of its program takes its whole balance, the old one is deactivated',
+    staff: CARE,
+    // A lost or stolen card is usually blocked first; a pending card has no value to carry over.
+    states: { merchant: NONE, staff: ['ACTIVE', 'BLOCKED'], system: NONE },
+    wrongState: 'CONFLICT',
     reason: 'ALWAYS',
   }),
   EXPIRE: rule({

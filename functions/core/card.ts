@@ -21,6 +21,7 @@ import type { Program } from './program';
 
 export * from './card-model';
 export { type IssueInput, planIssue } from './card-plans/issue';
+export { planReissue, type ReissuePlan } from './card-plans/reissue';
 export { planTransfer } from './card-plans/transfer';
 
 export type CardOperation =

@@ -77,6 +77,8 @@ export interface Operation<B = unknown, Q = unknown> {
   readonly query?: z.ZodType<Q>;
   /** Status of a success; 200 unless said. */
   readonly status?: number;
+  /** The JSON success's schema, for the OpenAPI document (functions/http/response-schemas.ts). */
+  readonly response?: z.ZodType;
   /** The success's media type when it is not JSON (the operation answers with a RawResponse). */
   readonly contentType?: string;
   /**
@@ -223,7 +225,8 @@ function idempotencyClaim(
   if (route.idempotency === 'none') return undefined;
   const key = header(event, 'idempotency-key');
   if (key === undefined) {
-    if (principal.type === 'merchant') {
+    // Staff may leave it out; merchants and the public portal (whose retries only the key tells apart) may not.
+    if (principal.type === 'merchant' || principal.type === 'anonymous') {
       throw validationFailed([
         { field: 'Idempotency-Key', message: 'required on this request (1-255 visible characters)' },
       ]);
@@ -234,7 +237,12 @@ function idempotencyClaim(
     throw validationFailed([{ field: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters' }]);
   }
   // PINs never enter the stored hash: a 4-digit PIN under a known body would be easy to recover from it.
-  const { pin: _pin, currentPin: _currentPin, ...hashed } = (body ?? {}) as Record<string, unknown>;
+  const {
+    pin: _pin,
+    currentPin: _currentPin,
+    toPin: _toPin,
+    ...hashed
+  } = (body ?? {}) as Record<string, unknown>;
   const requestHash = createHash('sha256')
     .update(`${routeKey(route)}\n${canonical(params)}\n${canonical(hashed)}`)
     .digest('hex');

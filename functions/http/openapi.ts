@@ -92,9 +92,20 @@ const PROBLEM: JsonSchema = {
 
 const JSON_MEDIA_TYPE = 'application/json';
 
-function successContent(mediaType: string | null): Record<string, unknown> {
+function successContent(mediaType: string | null, response: z.ZodType | undefined): Record<string, unknown> {
   if (mediaType === null) return {};
-  const schema = mediaType === JSON_MEDIA_TYPE ? { type: 'object' } : { type: 'string', format: 'binary' };
+  const schema =
+    mediaType !== JSON_MEDIA_TYPE
+      ? { type: 'string', format: 'binary' }
+      : response
+        ? withoutMeta(
+            z.toJSONSchema(response, {
+              io: 'output',
+              unrepresentable: 'any',
+              target: 'draft-2020-12',
+            }) as JsonSchema,
+          )
+        : { type: 'object' };
   return { content: { [mediaType]: { schema } } };
 }
 
@@ -110,7 +121,7 @@ function successResponses(operation: RouteOperation, route: RouteDefinition): Re
       code,
       {
         description: code === '304' ? 'Not modified' : 'Success',
-        ...successContent(code === '204' || route.method === 'HEAD' ? null : mediaType),
+        ...successContent(code === '204' || route.method === 'HEAD' ? null : mediaType, operation.response),
       },
     ]),
   );

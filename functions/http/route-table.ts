@@ -118,6 +118,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('GET', '/v1/cards/{cardId}/transactions', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
   route('POST', '/v1/cards/{cardId}/refund', 'cards', verbAccess('REFUND')),
   route('POST', '/v1/cards/{cardId}/holds', 'cards', verbAccess('HOLD')),
+  route('GET', '/v1/cards/{cardId}/holds', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
   route('GET', '/v1/cards/{cardId}/holds/{holdId}', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
   route('POST', '/v1/cards/{cardId}/holds/{holdId}/capture', 'cards', verbAccess('CAPTURE')),
   route('POST', '/v1/cards/{cardId}/holds/{holdId}/void', 'cards', verbAccess('VOID')),
@@ -135,6 +136,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     ),
   ),
   route('POST', '/v1/cards/{cardId}/pin/reset', 'cards', verbAccess('PIN_RESET')),
+  route('POST', '/v1/cards/{cardId}/reissue', 'cards', verbAccess('REISSUE')),
 
   route('GET', '/v1/transactions/{transactionId}', 'transactions', {
     merchant: 'cards:read',
@@ -216,7 +218,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   // The card-holder portal (web/portal): public, by code and PIN, limited per caller IP and per card like
   // lookups; every miss answers alike (functions/api/portal.ts). Wallet links carry a 15-minute token.
   limited('lookup', route('POST', '/v1/portal/balance', 'portal', PUBLIC, 'none')),
-  limited('pin', route('POST', '/v1/portal/transfer', 'portal', PUBLIC, 'none')),
+  // The transfer moves value: the browser sends an Idempotency-Key per submission (kept across its retries).
+  limited('pin', route('POST', '/v1/portal/transfer', 'portal', PUBLIC)),
   route('GET', '/v1/portal/wallet/apple/{walletToken}', 'portal', PUBLIC),
   route('GET', '/v1/portal/wallet/google/{walletToken}', 'portal', PUBLIC),
 

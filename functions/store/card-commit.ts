@@ -2,11 +2,11 @@ import { CARD_WRITE_BUDGET_MS } from '../config';
 import type { Card, CardChange } from '../core/card-model';
 import { DomainError } from '../core/errors';
 import { requestClock } from '../core/request-clock';
-import { changeItems, toCard } from './card-items';
+import { cardWrites, toCard } from './card-items';
 import { cardSeenSince, laneBusy, noteCard, oneAtATime, tick, watchLane } from './card-queue';
 import { type EarlyCardRead, findCard } from './card-reads';
 import { findReplay, type IdempotencyClaim } from './idempotency';
-import { backoff, keyInProgress, writeAtomically } from './transact';
+import { backoff, keyInProgress, type TransactItem, writeAtomically } from './transact';
 
 /**
  * The commit engine for card changes: queue in the cards' lanes, read or reuse their state, ask the
@@ -40,7 +40,14 @@ export interface CommitOptions {
  * others on a card can answer as soon as a state seen since it arrived refuses it.
  */
 export interface CardPlan<R> {
-  plan(cards: ReadonlyMap<string, Card>, now: Date): Promise<{ changes: CardChange[]; result: R }>;
+  /**
+   * `alongside`: items written in the same transaction besides the cards' (a new card and its entries,
+   * built by store/card-items.ts helpers); they come last, so a cancellation's first reasons are the cards'.
+   */
+  plan(
+    cards: ReadonlyMap<string, Card>,
+    now: Date,
+  ): Promise<{ changes: CardChange[]; result: R; alongside?: TransactItem[] }>;
   refusal?(cards: ReadonlyMap<string, Card>, now: Date): unknown;
 }
 
@@ -168,19 +175,20 @@ async function commitWithRetries<R>(
     );
     known.clear();
     ahead = undefined;
-    let planned: { changes: CardChange[]; result: R };
+    let planned: { changes: CardChange[]; result: R; alongside?: TransactItem[] };
     try {
       planned = await plan.plan(cards, clock());
     } catch (error) {
       throw new Refused(error);
     }
-    const groups = planned.changes.map(changeItems);
+    const groups = cardWrites(planned.changes);
     // Nothing is sent once the answer is due: a write sent now could commit after a 503 was answered.
     if (Date.now() >= deadline) break;
     const sentAt = tick();
-    const outcome = await writeAtomically(groups.flat(), { claim, result: planned.result, now: clock() });
+    const items = [...groups.flatMap((group) => group.items), ...(planned.alongside ?? [])];
+    const outcome = await writeAtomically(items, { claim, result: planned.result, now: clock() });
     if (outcome.kind === 'committed') {
-      for (const change of planned.changes) noteCard(change.card, sentAt);
+      for (const group of groups) noteCard(group.card, sentAt);
       return { result: planned.result, replayed: false };
     }
     if (outcome.kind === 'replayed') return { result: outcome.result, replayed: true };
@@ -188,15 +196,14 @@ async function commitWithRetries<R>(
     if (outcome.kind === 'cancelled') {
       // A card moved on since we read it: plan again on the state its failed condition returned.
       let offset = 0;
-      for (const [index, group] of groups.entries()) {
+      for (const group of groups) {
         const reason = outcome.reasons[offset];
-        const cardId = planned.changes[index]?.card.id;
-        if (cardId && reason?.code === 'ConditionalCheckFailed' && reason.item) {
+        if (reason?.code === 'ConditionalCheckFailed' && reason.item) {
           const card = toCard(reason.item);
-          known.set(cardId, card);
+          known.set(group.card.id, card);
           noteCard(card, sentAt);
         }
-        offset += group.length;
+        offset += group.items.length;
       }
       // Fresh state in hand: try again at once, backing off only when the card stays contended.
       if (known.size > 0 && attempt < 3) continue;

@@ -14,6 +14,7 @@ import {
   merchantCardsIndexPk,
   openHoldsIndexPk,
   programCardsIndexPk,
+  programCardsIndexSk,
   returnsKey,
   shardOf,
   withoutLayout,
@@ -47,7 +48,7 @@ export function cardItem(card: Card) {
     ...card,
     ...cardKey(card.id),
     GSI1PK: programCardsIndexPk(card.programId),
-    GSI1SK: card.id,
+    GSI1SK: programCardsIndexSk(card),
     ...(card.customerId ? { GSI2PK: customerCardsIndexPk(card.customerId), GSI2SK: card.id } : {}),
     ...(card.merchantId ? { GSI3PK: merchantCardsIndexPk(card.merchantId), GSI3SK: card.id } : {}),
     ...expiryIndexKeys(card),
@@ -169,6 +170,40 @@ export function changeItems(change: CardChange): TransactItem[] {
       returnsPut(change.entry.cardId, change.returns.seq, change.returns.before, change.returns.after),
     );
   return items;
+}
+
+/** One card's share of a plan's write: the items, and the card as they leave it. */
+export interface CardWrite {
+  readonly card: Card;
+  readonly items: TransactItem[];
+}
+
+/**
+ * Every item of a plan's changes, one group per card, in the order the cards first appear. Changes to
+ * one card planned one on another (a transfer out, then a deactivation) become one card write: its last
+ * state under the first change's guard (the state the rest were planned on) with every entry in order.
+ */
+export function cardWrites(changes: readonly CardChange[]): CardWrite[] {
+  const byCard = new Map<string, CardChange[]>();
+  for (const change of changes) byCard.set(change.card.id, [...(byCard.get(change.card.id) ?? []), change]);
+  return [...byCard.values()].map((successive) => {
+    const [first, ...rest] = successive as [CardChange, ...CardChange[]];
+    if (rest.length === 0) return { card: first.card, items: changeItems(first) };
+    let before = first;
+    for (const next of rest) {
+      // Invariant: each change was planned on the card the one before it leaves.
+      if (next.guard.expectedSeq !== before.card.seq || next.hold || next.pin || next.returns)
+        throw new Error(`Successive changes to ${first.card.id} do not follow one another`);
+      before = next;
+    }
+    return {
+      card: before.card,
+      items: [
+        guardedCardPut(before.card, first.guard),
+        ...successive.map((change) => entryPut(change.entry)),
+      ],
+    };
+  });
 }
 
 /** A new card's item: written once (a code, and so a card id, is never issued twice). */

@@ -8,6 +8,7 @@ import { parseTransactionId } from '../core/ledger';
 import { readItem } from './batched-reads';
 import { toCard, toEntry, toHold } from './card-items';
 import { tick } from './card-queue';
+import { cardsByLast4, cardsByLast4InProgram } from './card-search';
 import { db, tableName } from './dynamo-client';
 import {
   cardKey,
@@ -124,28 +125,19 @@ export interface CardFilter {
   readonly last4?: string;
 }
 
-/** Staff card search: by program, customer or issuing merchant, narrowed by status and last 4. */
+/**
+ * Staff card search: by program, customer or issuing merchant, narrowed by status and last 4; by last 4
+ * alone (or within a program) through the last-4 keys of the program index (store/card-search.ts).
+ */
 export async function listCards(
   filter: CardFilter,
   limit: number,
   cursor: string | undefined,
   now: Date,
   displayStatus: (card: Card, now: Date) => string,
+  programVisible: (programId: string) => boolean = () => true,
 ): Promise<Page<Card>> {
-  const [index, partition] = filter.customerId
-    ? (['GSI2', customerCardsIndexPk(filter.customerId)] as const)
-    : filter.merchantId
-      ? (['GSI3', merchantCardsIndexPk(filter.merchantId)] as const)
-      : filter.programId
-        ? (['GSI1', programCardsIndexPk(filter.programId)] as const)
-        : (() => {
-            throw new DomainError(
-              'VALIDATION_FAILED',
-              'Give programId, customerId or merchantId to list cards.',
-              [{ field: 'programId', message: 'one of programId, customerId, merchantId is required' }],
-            );
-          })();
-  const page = await listByIndex(index, partition, { limit, cursor, newestFirst: true }, toCard);
+  const page = await cardsOf(filter, limit, cursor, programVisible);
   const items = page.items.filter(
     (card) =>
       (!filter.programId || card.programId === filter.programId) &&
@@ -154,6 +146,52 @@ export async function listCards(
       (!filter.last4 || card.last4 === filter.last4),
   );
   return { items, nextCursor: page.nextCursor };
+}
+
+function cardsOf(
+  filter: CardFilter,
+  limit: number,
+  cursor: string | undefined,
+  programVisible: (programId: string) => boolean,
+): Promise<Page<Card>> {
+  if (filter.customerId)
+    return listByIndex('GSI2', customerCardsIndexPk(filter.customerId), { limit, cursor }, toCard);
+  if (filter.merchantId)
+    return listByIndex('GSI3', merchantCardsIndexPk(filter.merchantId), { limit, cursor }, toCard);
+  if (filter.programId && filter.last4)
+    return cardsByLast4InProgram(filter.programId, filter.last4, limit, cursor);
+  if (filter.programId)
+    return listByIndex('GSI1', programCardsIndexPk(filter.programId), { limit, cursor }, toCard);
+  if (filter.last4) return cardsByLast4(filter.last4, limit, cursor, programVisible);
+  throw new DomainError(
+    'VALIDATION_FAILED',
+    'Give programId, customerId, merchantId or last4 to list cards.',
+    [{ field: 'programId', message: 'one of programId, customerId, merchantId, last4 is required' }],
+  );
+}
+
+/**
+ * A card's open holds, a page at a time (closed ones are filtered out: a page may be short, with a
+ * cursor). The sweep's index (GSI1 HOLDS#OPEN#<shard>) is for expiry, not per card.
+ */
+export async function openHolds(
+  cardId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<Hold>> {
+  const pk = cardKey(cardId).PK;
+  const out = await db().send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :hold)',
+      FilterExpression: '#status = :active',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':pk': pk, ':hold': 'HOLD#', ':active': 'ACTIVE' },
+      Limit: limit,
+      ExclusiveStartKey: decodeCursor(cursor, { PK: pk }),
+    }),
+  );
+  return { items: (out.Items ?? []).map(toHold), nextCursor: encodeCursor(out.LastEvaluatedKey) };
 }
 
 /** The card's ledger, newest first. */

@@ -39,6 +39,13 @@ export const PROGRAMS_INDEX_PK = 'PROGRAMS';
 export const MERCHANTS_INDEX_PK = 'MERCHANTS';
 export const merchantApiKeysIndexPk = (merchantId: string) => `MERCHANT#${merchantId}#APIKEYS`;
 export const programCardsIndexPk = (programId: string) => `PROGRAM#${programId}#CARDS`;
+/**
+ * A card's sort key in its program's partition of GSI1: its last 4 first, so a last-4 search is a
+ * begins_with query on the index (store/card-reads.ts), paged, at any card count.
+ */
+export const programCardsIndexSk = (card: { readonly last4: string; readonly id: string }) =>
+  `${programCardsLast4Prefix(card.last4)}${card.id}`;
+export const programCardsLast4Prefix = (last4: string) => `${last4}#`;
 export const customerCardsIndexPk = (customerId: string) => `CUSTOMER#${customerId}#CARDS`;
 export const merchantCardsIndexPk = (merchantId: string) => `MERCHANT#${merchantId}#CARDS`;
 

@@ -1,6 +1,6 @@
 import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { db, tableName } from './dynamo-client';
-import { decodeCursor, encodeCursor, type Page } from './pagination';
+import { decodeCursorWhere, encodeCursor, type Page } from './pagination';
 
 type Key = { PK: string; SK: string };
 
@@ -11,20 +11,30 @@ type Key = { PK: string; SK: string };
 export async function listByIndex<T>(
   indexName: 'GSI1' | 'GSI2' | 'GSI3',
   partition: string,
-  options: { limit: number; cursor?: string; newestFirst?: boolean },
+  options: { limit: number; cursor?: string; newestFirst?: boolean; sortKeyPrefix?: string },
   toDomain: (item: Record<string, unknown>) => T,
 ): Promise<Page<T>> {
   const pkName = `${indexName}PK`;
+  const prefix = options.sortKeyPrefix;
   const out = await db().send(
     new QueryCommand({
       TableName: tableName(),
       IndexName: indexName,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': pkName },
-      ExpressionAttributeValues: { ':pk': partition },
+      KeyConditionExpression: prefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: {
+        '#pk': pkName,
+        ...(prefix === undefined ? {} : { '#sk': `${indexName}SK` }),
+      },
+      ExpressionAttributeValues: { ':pk': partition, ...(prefix === undefined ? {} : { ':prefix': prefix }) },
       Limit: options.limit,
       ScanIndexForward: !(options.newestFirst ?? true),
-      ExclusiveStartKey: decodeCursor(options.cursor, { [pkName]: partition }),
+      // A cursor of this partition, and within the prefix when there is one.
+      ExclusiveStartKey: decodeCursorWhere(
+        options.cursor,
+        (key) =>
+          key[pkName] === partition &&
+          (prefix === undefined || (key[`${indexName}SK`] ?? '').startsWith(prefix)),
+      ),
     }),
   );
   const keys = (out.Items ?? []).map((item) => ({ PK: String(item.PK), SK: String(item.SK) }));

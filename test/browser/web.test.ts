@@ -70,6 +70,7 @@ afterAll(async () => {
 
 describe('staff console', () => {
   let card: { card: { id: string; last4: string }; code: string };
+  let holdId: string;
 
   it('a support agent finds a card by its last 4, adjusts it with a reason and sees the entry', async () => {
     card = await issueCard(demo.programId, 2500, { customer: { id: 'cust-web-1' } });
@@ -78,8 +79,17 @@ describe('staff console', () => {
     await scan(signInPage, 'console-sign-in');
     await signInPage.close();
 
+    // An open hold the card page lists from the hold list route.
+    const held = await request('POST', `/v1/cards/${card.card.id}/holds`, {
+      token: demo.staffTokens.support,
+      idempotencyKey: randomUUID(),
+      body: { amount: 700, reference: 'web-hold-1' },
+    });
+    expect(held.status).toBe(201);
+    holdId = held.body.hold.id;
     const page = await signIn('support');
-    await page.getByLabel('Program').selectOption(demo.programId);
+    // Every program: the last-4 keys of each program's index.
+    await page.getByLabel('Program').selectOption('');
     await page.getByLabel('Value').fill(card.card.last4);
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('link', { name: card.card.id }).waitFor();
@@ -87,6 +97,12 @@ describe('staff console', () => {
     await page.getByRole('link', { name: card.card.id }).click();
 
     await expect.poll(() => page.getByTestId('card-balance').textContent(), EVENTUALLY).toBe('$25.00');
+    expect(
+      await page
+        .getByTestId('holds')
+        .getByRole('row', { name: /web-hold-1/ })
+        .textContent(),
+    ).toContain('$7.00');
     await page.getByRole('button', { name: 'Adjust' }).click();
     await page.getByLabel(/^Amount in USD/).fill('5.00');
     // No reason, no review: the reason is required.
@@ -97,6 +113,8 @@ describe('staff console', () => {
     await page.getByRole('button', { name: 'Confirm' }).click();
 
     await page.getByTestId('action-notice').waitFor();
+    // The entry the action wrote, as the API answered it.
+    expect(await page.getByTestId('entries-written').textContent()).toContain('ADJUST_INCREMENT');
     await expect.poll(() => page.getByTestId('card-balance').textContent(), EVENTUALLY).toBe('$30.00');
     const entry = page.getByTestId('ledger').getByRole('row', { name: /ADJUST_INCREMENT/ });
     expect(await entry.textContent()).toContain('Goodwill for a late delivery');
@@ -139,6 +157,30 @@ describe('staff console', () => {
       .poll(() => portal.getByTestId('portal-error').textContent(), EVENTUALLY)
       .toBe('This card is blocked. Contact customer care.');
     expect(await portal.getByTestId('portal-balance').count()).toBe(0);
+
+    // Reissue in one action: the held value is released first, then a new card takes the whole balance.
+    const voided = await request('POST', `/v1/cards/${card.card.id}/holds/${holdId}/void`, {
+      token: demo.staffTokens.support,
+      idempotencyKey: randomUUID(),
+      body: {},
+    });
+    expect(voided.status).toBe(200);
+    const care = await signIn('support', `/console/cards/${card.card.id}`);
+    await care.getByRole('button', { name: 'Reissue' }).click();
+    await care.getByLabel(/^Reason/).fill('Stolen card replaced');
+    await care.getByRole('button', { name: 'Review' }).click();
+    await care.getByRole('button', { name: 'Confirm' }).click();
+    const newCode = String(await care.getByTestId('new-card-code').textContent());
+    const written = String(await care.getByTestId('entries-written').textContent());
+    for (const type of ['TRANSFER_OUT', 'DEACTIVATE', 'ISSUE', 'ACTIVATE', 'TRANSFER_IN']) {
+      expect(written).toContain(type);
+    }
+    await expect.poll(() => care.locator('h1 .status').textContent(), EVENTUALLY).toBe('DEACTIVATED');
+    await scan(care, 'console-reissue');
+    await care.close();
+    await portal.getByLabel('Card code').fill(newCode);
+    await portal.getByRole('button', { name: 'Check balance' }).click();
+    await expect.poll(() => portal.getByTestId('portal-balance').textContent(), EVENTUALLY).toBe('$30.00');
     await portal.close();
   });
 
@@ -217,9 +259,29 @@ describe('staff console', () => {
       .poll(() => keyRow.locator('.key-state').textContent(), EVENTUALLY)
       .toMatch(/^rotated, works until/);
     await scan(page, 'console-admin');
+    const editable = await request('POST', '/v1/programs', {
+      token: demo.staffTokens.admin,
+      idempotencyKey: randomUUID(),
+      body: { name: 'Editable rules', currency: 'USD' },
+    });
+    expect(editable.status).toBe(201);
     await page.getByRole('tab', { name: 'Programs' }).click();
     await page.getByRole('heading', { name: 'Programs' }).waitFor();
+    await page.getByRole('button', { name: 'Edit Editable rules' }).click();
+    // Limits that do not nest: the API's message shows under the field it names, and nothing changes.
+    await page.getByLabel('Smallest load (USD)').fill('300.00');
+    await page.getByLabel('Largest load (USD)').fill('200.00');
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await expect
+      .poll(() => page.locator('#prg-edit-minLoad-error').textContent(), EVENTUALLY)
+      .toContain('must not exceed maxLoad');
+    expect(await page.getByLabel('Smallest load (USD)').getAttribute('aria-invalid')).toBe('true');
     await scan(page, 'console-admin-programs');
+    await page.getByLabel('Smallest load (USD)').fill('5.00');
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await page.getByText('Saved: the rules apply').waitFor();
+    const after = await request('GET', `/v1/programs/${editable.body.id}`, { token: demo.staffTokens.admin });
+    expect(after.body).toMatchObject({ minLoad: 500, maxLoad: 20000 });
     await page.close();
   });
 
@@ -328,6 +390,7 @@ describe('accessibility', () => {
         'console-finance',
         'console-admin',
         'console-admin-programs',
+        'console-reissue',
         'console-fraud',
         'console-ops',
         'portal-form',

@@ -218,6 +218,8 @@ function send(verb: CardVerb, f: Fixture, token: string, pin: string | undefined
       return request('PUT', `${card}/pin`, { token, body: { pin: '5928' } });
     case 'PIN_RESET':
       return post(`${card}/pin/reset`, token, why);
+    case 'REISSUE':
+      return post(`${card}/reissue`, token, why);
     case 'EXPIRE':
       throw new Error('EXPIRE has no route');
   }

@@ -142,6 +142,7 @@ describe('portal transfer', () => {
     const from = await issue(demo.programId, 1800);
     const to = await issue(demo.programId, 600);
     const moved = await request('POST', '/v1/portal/transfer', {
+      idempotencyKey: randomUUID(),
       body: { code: from.code, toCode: to.code },
     });
     expect(moved.status).toBe(200);
@@ -150,6 +151,21 @@ describe('portal transfer', () => {
     expect(out).toMatchObject({ type: 'TRANSFER_OUT', amount: -1800, channel: 'PORTAL' });
     // The card holder, who showed the source card's code: the card-verb policy lets a holder transfer.
     expect(out?.actor).toEqual({ type: 'holder', id: from.card.id });
+
+    // A retried submission (same key) answers as the first time and moves nothing more; no key, nothing.
+    const again = await issue(demo.programId, 1200);
+    const submission = { idempotencyKey: randomUUID(), body: { code: again.code, toCode: to.code } };
+    const first = await request('POST', '/v1/portal/transfer', submission);
+    const retry = await request('POST', '/v1/portal/transfer', submission);
+    expect(retry.status).toBe(200);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    const unkeyed = await request('POST', '/v1/portal/transfer', {
+      body: { code: again.code, toCode: to.code },
+    });
+    expect(unkeyed.status).toBe(400);
+    expect(unkeyed.body.errors).toEqual([expect.objectContaining({ field: 'Idempotency-Key' })]);
+    expect((await ledger(again.card.id)).filter((entry) => entry.type === 'TRANSFER_OUT')).toHaveLength(1);
   });
 
   it('moves nothing on a wrong source PIN, a missing PIN, or a destination of another program', async () => {
@@ -176,7 +192,8 @@ describe('portal transfer', () => {
       { code: from.code, pin: '8642', toCode: `${samePin.code.slice(0, -5)}00000`, toPin: '7395' },
     ];
     const answers = [];
-    for (const body of attempts) answers.push(await request('POST', '/v1/portal/transfer', { body }));
+    for (const body of attempts)
+      answers.push(await request('POST', '/v1/portal/transfer', { body, idempotencyKey: randomUUID() }));
     const [first, ...rest] = answers.map(shape);
     for (const answer of rest) expect(answer).toEqual(first);
     expect(first?.status).toBe(404);
@@ -185,6 +202,7 @@ describe('portal transfer', () => {
     expect((await ledger(from.card.id)).some((entry) => entry.type === 'TRANSFER_OUT')).toBe(false);
 
     const ok = await request('POST', '/v1/portal/transfer', {
+      idempotencyKey: randomUUID(),
       body: { code: from.code, pin: '8642', toCode: samePin.code, toPin: '7395' },
     });
     expect(ok.status).toBe(200);
@@ -201,6 +219,7 @@ describe('portal transfer', () => {
     expect(blocked.status).toBe(200);
     const other = await issue(demo.programId, 500);
     const moved = await request('POST', '/v1/portal/transfer', {
+      idempotencyKey: randomUUID(),
       body: { code: card.code, toCode: other.code },
     });
     expect(moved.status).toBe(422);

@@ -73,6 +73,12 @@ describe('web stacks', () => {
     expect(csp).not.toContain('unsafe-eval');
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).toContain('amazoncognito.com');
+    // connect-src: this site, the region's API custom domain (cdk.json apiDomain) exactly, the sign-in.
+    const connect = /connect-src ([^;]*)/.exec(csp)?.[1] ?? '';
+    const apiDomain = set.config.apiDomain?.name;
+    expect(apiDomain).toBeTypeOf('string');
+    expect(connect.split(' ')).toContain(`https://${apiDomain}`);
+    expect(connect).not.toContain('*');
     expect(security.StrictTransportSecurity).toMatchObject({
       AccessControlMaxAgeSec: 63_072_000,
       IncludeSubdomains: true,

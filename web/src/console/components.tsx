@@ -1,6 +1,8 @@
-import { type FormEvent, type ReactNode, useState } from 'react';
+import { type FormEvent, type InputHTMLAttributes, type ReactNode, useState } from 'react';
+import { ApiProblem } from '../shared/api';
 import { formatMoney } from '../shared/money';
 import { navigate } from './router';
+import type { TransactionView } from './types';
 import { problemText } from './use-api';
 
 export function Money({ minor, currency }: { minor: number; currency: string }) {
@@ -106,5 +108,131 @@ export function Field({ id, label, children }: { id: string; label: string; chil
       <label htmlFor={id}>{label}</label>
       {children}
     </div>
+  );
+}
+
+/** A labelled text input; `error` (the API's message for this field) is shown under it and announced. */
+export function TextField({
+  id,
+  label,
+  value,
+  onValue,
+  error,
+  ...input
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onValue: (value: string) => void;
+  error?: string | undefined;
+} & Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'value' | 'onChange'>) {
+  return (
+    <Field id={id} label={label}>
+      <input
+        id={id}
+        value={value}
+        onChange={(event) => onValue(event.target.value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
+        {...input}
+      />
+      {error && (
+        <span id={`${id}-error`} className="field-error">
+          {error}
+        </span>
+      )}
+    </Field>
+  );
+}
+
+/** The API's message for each bad field of a refusal (VALIDATION_FAILED), by field name. */
+export function fieldErrorsOf(error: unknown): Record<string, string> {
+  if (!(error instanceof ApiProblem)) return {};
+  return Object.fromEntries(error.fieldErrors.map((f) => [f.field.replace(/^body\./, ''), f.message]));
+}
+
+/** A table with a header row of these headings; rows are the children. */
+export function Table({
+  headings,
+  children,
+  testId,
+  caption,
+}: {
+  headings: readonly string[];
+  children: ReactNode;
+  testId?: string;
+  caption?: ReactNode;
+}) {
+  return (
+    <div className="scroll">
+      <table data-testid={testId}>
+        {caption !== undefined && <caption>{caption}</caption>}
+        <thead>
+          <tr>
+            {headings.map((heading) => (
+              <th key={heading} scope="col">
+                {heading}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The entries a money action wrote, as the API answered them. */
+export function EntriesWritten({
+  entries,
+}: {
+  entries: readonly Pick<
+    TransactionView,
+    'id' | 'cardId' | 'type' | 'amount' | 'currency' | 'balanceAfter'
+  >[];
+}) {
+  return (
+    <Table headings={['Card', 'Entry', 'Type', 'Amount', 'Balance after']} testId="entries-written">
+      {entries.map((entry) => (
+        <tr key={entry.id}>
+          <td>
+            <CardLink cardId={entry.cardId} />
+          </td>
+          <td>
+            <code>{entry.id}</code>
+          </td>
+          <td>{entry.type}</td>
+          <td>
+            <Money minor={entry.amount} currency={entry.currency} />
+          </td>
+          <td>
+            <Money minor={entry.balanceAfter} currency={entry.currency} />
+          </td>
+        </tr>
+      ))}
+    </Table>
+  );
+}
+
+export const PIN_POLICIES = ['NEVER', 'ALWAYS', 'ONLINE_ONLY'] as const;
+
+/** A program's PIN policy: never, always, or on the ONLINE channel only. */
+export function PinPolicySelect({
+  id,
+  value,
+  onValue,
+}: {
+  id: string;
+  value: string;
+  onValue: (v: string) => void;
+}) {
+  return (
+    <Field id={id} label="PIN policy">
+      <select id={id} value={value} onChange={(event) => onValue(event.target.value)}>
+        {PIN_POLICIES.map((policy) => (
+          <option key={policy}>{policy}</option>
+        ))}
+      </select>
+    </Field>
   );
 }

@@ -18,6 +18,7 @@ export interface CardView {
 
 export interface TransactionView {
   id: string;
+  cardId: string;
   type: string;
   amount: number;
   currency: string;
@@ -62,4 +63,16 @@ export interface FraudAlert {
   block: boolean;
   cardAction: string | null;
   createdAt?: string;
+}
+
+export interface HoldView {
+  id: string;
+  cardId: string;
+  amount: number;
+  currency: string;
+  status: string;
+  expiresAt: string;
+  createdAt: string;
+  transactionId: string;
+  reference: string | null;
 }

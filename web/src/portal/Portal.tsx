@@ -1,5 +1,5 @@
-import { type FormEvent, useEffect, useState } from 'react';
-import { ApiProblem, apiJson } from '../shared/api';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { ApiProblem, apiJson, newIdempotencyKey } from '../shared/api';
 import { webConfig } from '../shared/config';
 import { formatMoney } from '../shared/money';
 
@@ -108,16 +108,7 @@ export function Portal() {
             value={code}
             onChange={(e) => setCode(e.target.value)}
           />
-          <label htmlFor="pin">PIN (if your card has one)</label>
-          <input
-            id="pin"
-            name="pin"
-            type="password"
-            inputMode="numeric"
-            autoComplete="off"
-            value={pin}
-            onChange={(e) => setPin(e.target.value)}
-          />
+          <PinInput id="pin" label="PIN (if your card has one)" value={pin} onValue={setPin} />
           <button type="submit" disabled={busy || code.trim() === ''}>
             {busy ? 'Checking…' : 'Check balance'}
           </button>
@@ -234,15 +225,21 @@ function Transfer({ code, pin, card }: { code: string; pin: string; card: Holder
   const [toPin, setToPin] = useState('');
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string>();
+  // One Idempotency-Key per submission: sending the same card and PIN again (after a timeout or a lost
+  // answer) keeps it, so the API moves the value at most once; anything else typed is a new submission.
+  const submission = useRef<{ typed: string; key: string }>(undefined);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!window.confirm(`Move ${formatMoney(card.available, card.currency)} to the other card?`)) return;
     setBusy(true);
     setMessage(undefined);
+    const typed = JSON.stringify([toCode.trim(), toPin]);
+    if (submission.current?.typed !== typed) submission.current = { typed, key: newIdempotencyKey() };
     try {
       const result = await apiJson<{ amount: number; destination: HolderCard }>('/v1/portal/transfer', {
         body: { code, ...(pin ? { pin } : {}), toCode: toCode.trim(), ...(toPin ? { toPin } : {}) },
+        idempotencyKey: submission.current.key,
       });
       setMessage(
         `Moved ${formatMoney(result.amount, card.currency)}. The card ending ${result.destination.last4} now holds ${formatMoney(result.destination.balance, card.currency)}.`,
@@ -272,19 +269,39 @@ function Transfer({ code, pin, card }: { code: string; pin: string; card: Holder
         value={toCode}
         onChange={(e) => setToCode(e.target.value)}
       />
-      <label htmlFor="to-pin">Its PIN (if it has one)</label>
-      <input
-        id="to-pin"
-        type="password"
-        inputMode="numeric"
-        autoComplete="off"
-        value={toPin}
-        onChange={(e) => setToPin(e.target.value)}
-      />
+      <PinInput id="to-pin" label="Its PIN (if it has one)" value={toPin} onValue={setToPin} />
       <button type="submit" disabled={busy || toCode.trim() === ''}>
         {busy ? 'Moving…' : 'Move the balance'}
       </button>
       {message && <p role="status">{message}</p>}
     </form>
+  );
+}
+
+/** A PIN field: hidden, digits keyboard, never autofilled. */
+function PinInput({
+  id,
+  label,
+  value,
+  onValue,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onValue: (value: string) => void;
+}) {
+  return (
+    <>
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        name={id}
+        type="password"
+        inputMode="numeric"
+        autoComplete="off"
+        value={value}
+        onChange={(event) => onValue(event.target.value)}
+      />
+    </>
   );
 }

@@ -1,8 +1,9 @@
 import { type FormEvent, useState } from 'react';
 import { formatMoney } from '../../shared/money';
-import { ErrorNote, Field, when } from '../components';
+import { ErrorNote, Field, PinPolicySelect, Table, TextField, when } from '../components';
 import type { Page, Program } from '../types';
 import { useApi, useChange, useGet } from '../use-api';
+import { ProgramEditor } from './ProgramEditor';
 
 interface Merchant {
   id: string;
@@ -72,6 +73,8 @@ function Programs() {
   const [currency, setCurrency] = useState('USD');
   const [pinPolicy, setPinPolicy] = useState('NEVER');
   const [error, setError] = useState<unknown>();
+  const [editing, setEditing] = useState<string>();
+  const edited = programs.data?.items.find((p) => p.id === editing);
   const create = async (event: FormEvent) => {
     event.preventDefault();
     setError(undefined);
@@ -88,54 +91,41 @@ function Programs() {
     <section aria-labelledby="programs-heading">
       <h2 id="programs-heading">Programs</h2>
       <ErrorNote error={programs.error} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Currency</th>
-            <th scope="col">Loads</th>
-            <th scope="col">Max balance</th>
-            <th scope="col">Expiry</th>
-            <th scope="col">PIN</th>
+      <Table
+        headings={['Name', 'Currency', 'Loads', 'Max balance', 'Expiry', 'PIN', 'Rules']}
+        testId="programs"
+      >
+        {(programs.data?.items ?? []).map((p) => (
+          <tr key={p.id}>
+            <td>
+              {p.name} <code>{p.id}</code>
+            </td>
+            <td>{p.currency}</td>
+            <td>
+              {typeof p.minLoad === 'number' ? formatMoney(p.minLoad, p.currency) : '—'} –{' '}
+              {typeof p.maxLoad === 'number' ? formatMoney(p.maxLoad, p.currency) : '—'}
+            </td>
+            <td>{typeof p.maxBalance === 'number' ? formatMoney(p.maxBalance, p.currency) : '—'}</td>
+            <td>{describeExpiry(p.expiryPolicy)}</td>
+            <td>{p.pinPolicy ?? '—'}</td>
+            <td>
+              <button
+                type="button"
+                className="secondary"
+                aria-pressed={editing === p.id}
+                onClick={() => setEditing(editing === p.id ? undefined : p.id)}
+              >
+                Edit {p.name}
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {(programs.data?.items ?? []).map((p) => (
-            <tr key={p.id}>
-              <td>
-                {p.name} <code>{p.id}</code>
-              </td>
-              <td>{p.currency}</td>
-              <td>
-                {typeof p.minLoad === 'number' ? formatMoney(p.minLoad, p.currency) : '—'} –{' '}
-                {typeof p.maxLoad === 'number' ? formatMoney(p.maxLoad, p.currency) : '—'}
-              </td>
-              <td>{typeof p.maxBalance === 'number' ? formatMoney(p.maxBalance, p.currency) : '—'}</td>
-              <td>{describeExpiry(p.expiryPolicy)}</td>
-              <td>{p.pinPolicy ?? '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
+      {edited && <ProgramEditor key={edited.id} program={edited} onSaved={programs.reload} />}
       <form className="filters" onSubmit={create} aria-label="New program">
-        <Field id="prg-name" label="New program name">
-          <input id="prg-name" value={name} onChange={(e) => setName(e.target.value)} />
-        </Field>
-        <Field id="prg-currency" label="Currency">
-          <input
-            id="prg-currency"
-            value={currency}
-            maxLength={3}
-            onChange={(e) => setCurrency(e.target.value)}
-          />
-        </Field>
-        <Field id="prg-pin" label="PIN policy">
-          <select id="prg-pin" value={pinPolicy} onChange={(e) => setPinPolicy(e.target.value)}>
-            <option>NEVER</option>
-            <option>ALWAYS</option>
-            <option>ONLINE_ONLY</option>
-          </select>
-        </Field>
+        <TextField id="prg-name" label="New program name" value={name} onValue={setName} />
+        <TextField id="prg-currency" label="Currency" value={currency} maxLength={3} onValue={setCurrency} />
+        <PinPolicySelect id="prg-pin" value={pinPolicy} onValue={setPinPolicy} />
         <button type="submit" disabled={!name.trim()}>
           Create program
         </button>
@@ -202,68 +192,56 @@ function ApiKeys({ merchant }: { merchant: Merchant }) {
         </div>
       )}
       <ErrorNote error={keys.error ?? error} />
-      <table data-testid="api-keys">
-        <thead>
-          <tr>
-            <th scope="col">Key</th>
-            <th scope="col">Scopes</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last use</th>
-            <th scope="col">State</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(keys.data?.items ?? []).map((key) => {
-            const state = key.revokedAt
-              ? 'revoked'
-              : key.expiresAt
-                ? `rotated, works until ${when(key.expiresAt)}`
-                : 'active';
-            return (
-              <tr key={key.id} data-key-id={key.id}>
-                <td>
-                  <code>{key.id}</code> {key.description ?? ''}
-                </td>
-                <td>{key.scopes.join(', ')}</td>
-                <td>{when(key.createdAt)}</td>
-                <td>{when(key.lastUsedAt)}</td>
-                <td className="key-state">{state}</td>
-                <td>
-                  {!key.revokedAt && !key.expiresAt && (
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() =>
-                        run(`Rotate key ${key.id}? The old key keeps working for one day.`, () =>
-                          change(`${base}/${key.id}/rotate`, { reason: 'rotated in the console' }),
-                        )
-                      }
-                    >
-                      Rotate
-                    </button>
-                  )}
-                  {!key.revokedAt && (
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() =>
-                        run(`Revoke key ${key.id} now? Requests with it fail at once.`, () =>
-                          api(`${base}/${key.id}?reason=${encodeURIComponent('revoked in the console')}`, {
-                            method: 'DELETE',
-                          }),
-                        )
-                      }
-                    >
-                      Revoke
-                    </button>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <Table testId="api-keys" headings={['Key', 'Scopes', 'Created', 'Last use', 'State', 'Actions']}>
+        {(keys.data?.items ?? []).map((key) => {
+          const state = key.revokedAt
+            ? 'revoked'
+            : key.expiresAt
+              ? `rotated, works until ${when(key.expiresAt)}`
+              : 'active';
+          return (
+            <tr key={key.id} data-key-id={key.id}>
+              <td>
+                <code>{key.id}</code> {key.description ?? ''}
+              </td>
+              <td>{key.scopes.join(', ')}</td>
+              <td>{when(key.createdAt)}</td>
+              <td>{when(key.lastUsedAt)}</td>
+              <td className="key-state">{state}</td>
+              <td>
+                {!key.revokedAt && !key.expiresAt && (
+                  <button
+                    type="button"
+                    className="secondary"
+                    onClick={() =>
+                      run(`Rotate key ${key.id}? The old key keeps working for one day.`, () =>
+                        change(`${base}/${key.id}/rotate`, { reason: 'rotated in the console' }),
+                      )
+                    }
+                  >
+                    Rotate
+                  </button>
+                )}
+                {!key.revokedAt && (
+                  <button
+                    type="button"
+                    className="secondary"
+                    onClick={() =>
+                      run(`Revoke key ${key.id} now? Requests with it fail at once.`, () =>
+                        api(`${base}/${key.id}?reason=${encodeURIComponent('revoked in the console')}`, {
+                          method: 'DELETE',
+                        }),
+                      )
+                    }
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </Table>
       <form
         className="filters"
         aria-label="New API key"
@@ -274,9 +252,12 @@ function ApiKeys({ merchant }: { merchant: Merchant }) {
           );
         }}
       >
-        <Field id="key-description" label="Description of a new key">
-          <input id="key-description" value={description} onChange={(e) => setDescription(e.target.value)} />
-        </Field>
+        <TextField
+          id="key-description"
+          label="Description of a new key"
+          value={description}
+          onValue={setDescription}
+        />
         <button type="submit">Create key</button>
       </form>
     </div>
@@ -326,36 +307,24 @@ function Deliveries({ webhookId }: { webhookId: string }) {
   return (
     <div>
       <ErrorNote error={deliveries.error ?? error} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Event</th>
-            <th scope="col">Status</th>
-            <th scope="col">Attempts</th>
-            <th scope="col">Last answer</th>
-            <th scope="col">Created</th>
-            <th scope="col">Redrive</th>
+      <Table headings={['Event', 'Status', 'Attempts', 'Last answer', 'Created', 'Redrive']}>
+        {(deliveries.data?.items ?? []).map((d) => (
+          <tr key={d.id}>
+            <td>{d.eventType}</td>
+            <td>{d.status}</td>
+            <td>{d.attempts}</td>
+            <td>{d.lastStatusCode ?? d.lastError ?? '—'}</td>
+            <td>{when(d.createdAt)}</td>
+            <td>
+              {d.status !== 'DELIVERED' && (
+                <button type="button" className="secondary" onClick={() => redrive(d.id)}>
+                  Redrive
+                </button>
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {(deliveries.data?.items ?? []).map((d) => (
-            <tr key={d.id}>
-              <td>{d.eventType}</td>
-              <td>{d.status}</td>
-              <td>{d.attempts}</td>
-              <td>{d.lastStatusCode ?? d.lastError ?? '—'}</td>
-              <td>{when(d.createdAt)}</td>
-              <td>
-                {d.status !== 'DELIVERED' && (
-                  <button type="button" className="secondary" onClick={() => redrive(d.id)}>
-                    Redrive
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </div>
   );
 }

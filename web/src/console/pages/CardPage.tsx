@@ -1,9 +1,18 @@
 import { useState } from 'react';
 import { minorToDecimal, parseAmount } from '../../shared/money';
 import { may } from '../auth';
-import { ActionForm, ErrorNote, Field, Money, when } from '../components';
+import {
+  ActionForm,
+  CardLink,
+  EntriesWritten,
+  ErrorNote,
+  Money,
+  Table,
+  TextField,
+  when,
+} from '../components';
 import { useSession } from '../session';
-import type { CardView, FraudAlert, Page, TransactionView } from '../types';
+import type { CardView, FraudAlert, HoldView, Page, TransactionView } from '../types';
 import { useApi, useChange, useGet } from '../use-api';
 
 const LEDGER_PAGE = 25;
@@ -30,6 +39,7 @@ export function CardPage({ cardId }: { cardId: string }) {
   const ledger = useGet<Page<TransactionView>>(`${base}/transactions?limit=${LEDGER_PAGE}`);
   const pin = useGet<PinState>(`${base}/pin`);
   const wallet = useGet<WalletRegistrations>(`${base}/wallet/registrations`);
+  const holds = useGet<Page<HoldView>>(`${base}/holds?limit=${LEDGER_PAGE}`);
   const alerts = useGet<Page<FraudAlert>>(
     may.fraud(session) ? `/v1/fraud/alerts?cardId=${encodeURIComponent(cardId)}&limit=50` : undefined,
   );
@@ -38,6 +48,7 @@ export function CardPage({ cardId }: { cardId: string }) {
     ledger.reload();
     pin.reload();
     alerts.reload();
+    holds.reload();
   };
 
   if (card.error) return <ErrorNote error={card.error} />;
@@ -116,6 +127,7 @@ export function CardPage({ cardId }: { cardId: string }) {
           </div>
         )}
       </section>
+      <Holds holds={holds} currency={c.currency} />
       <Ledger base={base} first={ledger} currency={c.currency} />
       {may.act(session) && <CardActions card={c} onChanged={reloadAll} />}
     </>
@@ -147,57 +159,73 @@ function Ledger({
       setError(failure);
     }
   };
-  const holds = items.filter((entry) => entry.type === 'HOLD');
   return (
     <section aria-labelledby="ledger-heading">
       <h2 id="ledger-heading">Ledger</h2>
       <ErrorNote error={first.error ?? error} />
-      <div className="scroll">
-        <table data-testid="ledger">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Type</th>
-              <th scope="col">Amount</th>
-              <th scope="col">Balance after</th>
-              <th scope="col">Channel</th>
-              <th scope="col">Store / terminal</th>
-              <th scope="col">By</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((entry) => (
-              <tr key={entry.id}>
-                <td>{when(entry.createdAt)}</td>
-                <td>{entry.type}</td>
-                <td>
-                  <Money minor={entry.amount} currency={currency} />
-                </td>
-                <td>
-                  <Money minor={entry.balanceAfter} currency={currency} />
-                </td>
-                <td>{entry.channel}</td>
-                <td>{[entry.locationId, entry.terminalId].filter(Boolean).join(' / ') || '—'}</td>
-                <td>
-                  {entry.actor.type} {entry.actor.id}
-                </td>
-                <td>{entry.reason ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        testId="ledger"
+        headings={['When', 'Type', 'Amount', 'Balance after', 'Channel', 'Store / terminal', 'By', 'Reason']}
+      >
+        {items.map((entry) => (
+          <tr key={entry.id}>
+            <td>{when(entry.createdAt)}</td>
+            <td>{entry.type}</td>
+            <td>
+              <Money minor={entry.amount} currency={currency} />
+            </td>
+            <td>
+              <Money minor={entry.balanceAfter} currency={currency} />
+            </td>
+            <td>{entry.channel}</td>
+            <td>{[entry.locationId, entry.terminalId].filter(Boolean).join(' / ') || '—'}</td>
+            <td>
+              {entry.actor.type} {entry.actor.id}
+            </td>
+            <td>{entry.reason ?? ''}</td>
+          </tr>
+        ))}
+      </Table>
       {cursor && (
         <button type="button" className="secondary" onClick={loadMore}>
           Older entries
         </button>
       )}
-      {holds.length > 0 && (
-        <p>
-          Holds on this page: {holds.length} (the amount still held is balance minus available, shown above).
-        </p>
+    </section>
+  );
+}
+
+/** The card's open holds, from the API's hold list (a page; the amount held in total is shown above). */
+function Holds({
+  holds,
+  currency,
+}: {
+  holds: { data: Page<HoldView> | undefined; error: unknown };
+  currency: string;
+}) {
+  return (
+    <section aria-labelledby="holds-heading">
+      <h2 id="holds-heading">Open holds</h2>
+      <ErrorNote error={holds.error} />
+      {holds.data && holds.data.items.length === 0 && <p>No open holds.</p>}
+      {holds.data && holds.data.items.length > 0 && (
+        <Table testId="holds" headings={['Hold', 'Amount', 'Placed', 'Expires', 'Reference']}>
+          {holds.data.items.map((hold) => (
+            <tr key={hold.id}>
+              <td>
+                <code>{hold.id}</code>
+              </td>
+              <td>
+                <Money minor={hold.amount} currency={currency} />
+              </td>
+              <td>{when(hold.createdAt)}</td>
+              <td>{when(hold.expiresAt)}</td>
+              <td>{hold.reference ?? '—'}</td>
+            </tr>
+          ))}
+        </Table>
       )}
+      {holds.data?.nextCursor && <p>More holds than shown here.</p>}
     </section>
   );
 }
@@ -214,9 +242,16 @@ const ACTIONS: { kind: ActionKind; label: string; allowed: (card: CardView) => b
   { kind: 'deactivate', label: 'Deactivate', allowed: (c) => c.status !== 'DEACTIVATED' },
 ];
 
+/** What an action did: a sentence, the entries it wrote, and for a reissue the new card and its code. */
+interface ActionOutcome {
+  message: string;
+  entries: TransactionView[];
+  replacement?: { card: CardView; code: string };
+}
+
 function CardActions({ card, onChanged }: { card: CardView; onChanged: () => void }) {
   const [kind, setKind] = useState<ActionKind>();
-  const [notice, setNotice] = useState<string>();
+  const [outcome, setOutcome] = useState<ActionOutcome>();
   return (
     <section aria-labelledby="actions-heading">
       <h2 id="actions-heading">Actions</h2>
@@ -229,32 +264,52 @@ function CardActions({ card, onChanged }: { card: CardView; onChanged: () => voi
             aria-pressed={kind === action.kind}
             onClick={() => {
               setKind(action.kind);
-              setNotice(undefined);
+              setOutcome(undefined);
             }}
           >
             {action.label}
           </button>
         ))}
       </div>
-      {notice && (
-        <p role="status" className="notice" data-testid="action-notice">
-          {notice}
-        </p>
+      {outcome && (
+        <div role="status" className="notice" data-testid="action-notice">
+          <p>{outcome.message}</p>
+          {outcome.replacement && (
+            <p className="once">
+              New card <CardLink cardId={outcome.replacement.card.id} /> (••••{' '}
+              {outcome.replacement.card.last4}). Give the holder its code now; it is shown only once:{' '}
+              <code className="secret" data-testid="new-card-code">
+                {outcome.replacement.code}
+              </code>
+            </p>
+          )}
+          <EntriesWritten entries={outcome.entries} />
+        </div>
       )}
       {kind && (
         <CardAction
           key={kind}
           kind={kind}
           card={card}
-          onDone={(message) => {
+          onDone={(done) => {
             setKind(undefined);
-            setNotice(message);
+            setOutcome(done);
             onChanged();
           }}
         />
       )}
     </section>
   );
+}
+
+interface CardChange {
+  transaction: TransactionView;
+  card: CardView;
+}
+interface Reissued {
+  card: CardView;
+  replacement: { card: CardView; code: string };
+  transactions: TransactionView[];
 }
 
 function CardAction({
@@ -264,7 +319,7 @@ function CardAction({
 }: {
   kind: ActionKind;
   card: CardView;
-  onDone: (message: string) => void;
+  onDone: (outcome: ActionOutcome) => void;
 }) {
   const change = useChange();
   const [reason, setReason] = useState('');
@@ -273,118 +328,87 @@ function CardAction({
   const amount = kind === 'adjust' ? parseAmount(amountText, card.currency, { signed: true }) : undefined;
   const valid = reason.trim().length > 0 && (kind !== 'adjust' || (amount !== undefined && amount !== 0));
   const money = (minor: number) => `${minorToDecimal(minor, card.currency)} ${card.currency}`;
+  const why = reason.trim();
+  /** One card verb: its entry is what the API answered. */
+  const verb = (path: string, body: object, message: string) => async (): Promise<ActionOutcome> => {
+    const done = await change<CardChange>(`${base}/${path}`, body);
+    return { message, entries: [done.transaction] };
+  };
 
   const fields = (
     <>
       {kind === 'adjust' && (
-        <Field id="action-amount" label={`Amount in ${card.currency} (negative to take value off)`}>
-          <input
-            id="action-amount"
-            inputMode="decimal"
-            value={amountText}
-            onChange={(e) => setAmountText(e.target.value)}
-          />
-        </Field>
-      )}
-      <Field id="action-reason" label="Reason (required, kept on the ledger)">
-        <input
-          id="action-reason"
-          value={reason}
-          maxLength={500}
-          onChange={(e) => setReason(e.target.value)}
+        <TextField
+          id="action-amount"
+          label={`Amount in ${card.currency} (negative to take value off)`}
+          inputMode="decimal"
+          value={amountText}
+          onValue={setAmountText}
         />
-      </Field>
+      )}
+      <TextField
+        id="action-reason"
+        label="Reason (required, kept on the ledger)"
+        value={reason}
+        maxLength={500}
+        onValue={setReason}
+      />
     </>
   );
 
-  const plans: Record<ActionKind, { title: string; describe: () => string; run: () => Promise<string> }> = {
+  const plans: Record<ActionKind, { title: string; describe: string; run: () => Promise<ActionOutcome> }> = {
     adjust: {
       title: 'Adjust the balance',
-      describe: () => `Adjust the card by ${money(amount ?? 0)} because "${reason.trim()}".`,
-      run: async () => {
-        await change(`${base}/adjust`, { amount, reason: reason.trim() });
-        return `Adjusted by ${money(amount ?? 0)}.`;
-      },
+      describe: `Adjust the card by ${money(amount ?? 0)} because "${why}".`,
+      run: verb('adjust', { amount, reason: why }, `Adjusted by ${money(amount ?? 0)}.`),
     },
     block: {
       title: 'Block the card',
-      describe: () => `Block the card: no spending until it is unblocked. Reason: "${reason.trim()}".`,
-      run: async () => {
-        await change(`${base}/block`, { reason: reason.trim() });
-        return 'The card is blocked.';
-      },
+      describe: `Block the card: no spending until it is unblocked. Reason: "${why}".`,
+      run: verb('block', { reason: why }, 'The card is blocked.'),
     },
     unblock: {
       title: 'Unblock the card',
-      describe: () => `Unblock the card. Reason: "${reason.trim()}".`,
-      run: async () => {
-        await change(`${base}/unblock`, { reason: reason.trim() });
-        return 'The card is active again.';
-      },
+      describe: `Unblock the card. Reason: "${why}".`,
+      run: verb('unblock', { reason: why }, 'The card is active again.'),
     },
     'pin-reset': {
       title: 'Reset the PIN',
-      describe: () => `Clear the PIN and its lock; the holder sets a new one. Reason: "${reason.trim()}".`,
-      run: async () => {
-        await change(`${base}/pin/reset`, { reason: reason.trim() });
-        return 'The PIN was reset.';
-      },
+      describe: `Clear the PIN and its lock; the holder sets a new one. Reason: "${why}".`,
+      run: verb('pin/reset', { reason: why }, 'The PIN was reset.'),
     },
     deactivate: {
       title: 'Deactivate the card for good',
-      describe: () => `Deactivate the card. This cannot be undone. Reason: "${reason.trim()}".`,
-      run: async () => {
-        await change(`${base}/deactivate`, { reason: reason.trim() });
-        return 'The card is deactivated.';
-      },
+      describe: `Deactivate the card. This cannot be undone. Reason: "${why}".`,
+      run: verb('deactivate', { reason: why }, 'The card is deactivated.'),
     },
     'cash-out': {
       title: 'Cash out the balance',
-      describe: () =>
-        `Clear the balance of ${money(card.balance)} (paid out in cash). Reason: "${reason.trim()}".`,
-      run: async () => {
-        await change(`${base}/cash-out`, { reason: reason.trim() });
-        return 'The balance was cashed out.';
-      },
+      describe: `Clear the balance of ${money(card.balance)} (paid out in cash). Reason: "${why}".`,
+      run: verb('cash-out', { reason: why }, 'The balance was cashed out.'),
     },
     reissue: {
       title: 'Reissue: a new card with this balance',
-      describe: () =>
-        `Issue a new ${card.type.toLowerCase()} card, block this one if active, and move its ${money(card.available)} to the new card. Reason: "${reason.trim()}".`,
-      run: () => reissue(change, card, reason.trim()),
+      describe: `Issue a new ${card.type.toLowerCase()} card, move this card's ${money(card.balance)} onto it and deactivate this card for good. Reason: "${why}".`,
+      run: async () => {
+        const done = await change<Reissued>(`${base}/reissue`, { reason: why, channel: 'CONSOLE' });
+        return {
+          message: `Reissued: ${money(card.balance)} moved to the new card; this card is deactivated.`,
+          entries: done.transactions,
+          replacement: done.replacement,
+        };
+      },
     },
   };
   const plan = plans[kind];
   return (
     <ActionForm
       title={plan.title}
-      describe={plan.describe}
+      describe={() => plan.describe}
       fields={fields}
       valid={valid}
       onConfirm={plan.run}
-      onDone={(message) => onDone(String(message))}
+      onDone={(result) => onDone(result as ActionOutcome)}
     />
   );
-}
-
-/** A new card of the same program and customer, the old one blocked, its available value moved across. */
-async function reissue(
-  change: ReturnType<typeof useChange>,
-  card: CardView,
-  reason: string,
-): Promise<string> {
-  const issued = await change<{ card: CardView; code: string }>('/v1/cards', {
-    programId: card.programId,
-    type: card.type,
-    activate: true,
-    ...(card.customerId ? { customer: { id: card.customerId } } : {}),
-    metadata: { reissuedFrom: card.id },
-  });
-  if (card.status === 'ACTIVE') {
-    await change(`/v1/cards/${card.id}/block`, { reason: `Reissued as ${issued.card.id}: ${reason}` });
-  }
-  if (card.available > 0) {
-    await change(`/v1/cards/${card.id}/transfer`, { toCardId: issued.card.id, channel: 'CONSOLE' });
-  }
-  return `New card ${issued.card.id} (•••• ${issued.card.last4}). Give the holder its code now; it is shown only once: ${issued.code}`;
 }

@@ -1,13 +1,13 @@
 import { type FormEvent, useState } from 'react';
-import { CardLink, ErrorNote, Field, Money } from '../components';
+import { CardLink, ErrorNote, Field, Money, Table, TextField } from '../components';
 import { navigate } from '../router';
 import type { CardView, Page, Program } from '../types';
 import { useApi, useGet } from '../use-api';
 
 type SearchKind = 'last4' | 'customerId' | 'cardId' | 'code';
 
-/** Pages read per last-4 search: the filtered listing reads the program's cards a page at a time. */
-const MAX_PAGES = 10;
+/** Cards per page of results; "More results" asks for the next page with the API's cursor. */
+const PAGE = 50;
 
 export function SearchPage() {
   const api = useApi();
@@ -16,15 +16,37 @@ export function SearchPage() {
   const [value, setValue] = useState('');
   const [programId, setProgramId] = useState('');
   const [results, setResults] = useState<CardView[]>();
+  const [next, setNext] = useState<{ query: URLSearchParams; cursor: string } | null>(null);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
-  const program = programId || programs.data?.items[0]?.id || '';
+  // '' searches every program (the last-4 keys of each program's index, store/card-search.ts).
+  const program = programId;
+
+  const page = async (query: URLSearchParams, cursor: string | null, previous: CardView[]) => {
+    const paged = new URLSearchParams(query);
+    if (cursor) paged.set('cursor', cursor);
+    const result = await api<Page<CardView>>(`/v1/cards?${paged}`);
+    setResults([...previous, ...result.items]);
+    setNext(result.nextCursor ? { query, cursor: result.nextCursor } : null);
+  };
+  const more = async () => {
+    if (!next) return;
+    setBusy(true);
+    try {
+      await page(next.query, next.cursor, results ?? []);
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
 
   const search = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
     setError(undefined);
     setResults(undefined);
+    setNext(null);
     try {
       const text = value.trim();
       if (kind === 'cardId') return navigate(`/console/cards/${encodeURIComponent(text)}`);
@@ -33,21 +55,12 @@ export function SearchPage() {
         const card = await api<CardView>('/v1/cards/lookup', { body: { code: text, channel: 'CONSOLE' } });
         return navigate(`/console/cards/${card.id}`);
       }
-      const found: CardView[] = [];
-      let cursor: string | null = null;
-      for (let page = 0; page < MAX_PAGES; page++) {
-        const query = new URLSearchParams({ limit: '200' });
-        if (kind === 'last4') {
-          query.set('programId', program);
-          query.set('last4', text);
-        } else query.set('customerId', text);
-        if (cursor) query.set('cursor', cursor);
-        const result: Page<CardView> = await api<Page<CardView>>(`/v1/cards?${query}`);
-        found.push(...result.items);
-        cursor = result.nextCursor;
-        if (!cursor || found.length >= 50) break;
-      }
-      setResults(found);
+      const query = new URLSearchParams({ limit: String(PAGE) });
+      if (kind === 'last4') {
+        query.set('last4', text);
+        if (program) query.set('programId', program);
+      } else query.set('customerId', text);
+      await page(query, null, []);
     } catch (failure) {
       setError(failure);
     } finally {
@@ -70,6 +83,7 @@ export function SearchPage() {
         {kind === 'last4' && (
           <Field id="search-program" label="Program">
             <select id="search-program" value={program} onChange={(e) => setProgramId(e.target.value)}>
+              <option value="">All programs</option>
               {(programs.data?.items ?? []).map((p) => (
                 <option key={p.id} value={p.id}>
                   {p.name} ({p.currency})
@@ -78,48 +92,47 @@ export function SearchPage() {
             </select>
           </Field>
         )}
-        <Field id="search-value" label={kind === 'code' ? 'Code' : 'Value'}>
-          <input
-            id="search-value"
-            type={kind === 'code' ? 'password' : 'text'}
-            autoComplete="off"
-            value={value}
-            onChange={(e) => setValue(e.target.value)}
-          />
-        </Field>
+        <TextField
+          id="search-value"
+          label={kind === 'code' ? 'Code' : 'Value'}
+          type={kind === 'code' ? 'password' : 'text'}
+          autoComplete="off"
+          value={value}
+          onValue={setValue}
+        />
         <button type="submit" disabled={busy || value.trim() === ''}>
           {busy ? 'Searching…' : 'Search'}
         </button>
       </form>
       <ErrorNote error={error ?? programs.error} />
       {results && (
-        <table className="results">
-          <caption>{results.length === 0 ? 'No card matches.' : `${results.length} card(s)`}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Card</th>
-              <th scope="col">Last 4</th>
-              <th scope="col">Status</th>
-              <th scope="col">Balance</th>
-              <th scope="col">Customer</th>
+        <Table
+          headings={['Card', 'Last 4', 'Status', 'Balance', 'Customer']}
+          caption={
+            results.length === 0 && !next
+              ? 'No card matches.'
+              : `${results.length} card(s)${next ? ' so far' : ''}`
+          }
+        >
+          {results.map((card) => (
+            <tr key={card.id}>
+              <td>
+                <CardLink cardId={card.id} />
+              </td>
+              <td>{card.last4}</td>
+              <td>{card.status}</td>
+              <td>
+                <Money minor={card.balance} currency={card.currency} />
+              </td>
+              <td>{card.customerId ?? '—'}</td>
             </tr>
-          </thead>
-          <tbody>
-            {results.map((card) => (
-              <tr key={card.id}>
-                <td>
-                  <CardLink cardId={card.id} />
-                </td>
-                <td>{card.last4}</td>
-                <td>{card.status}</td>
-                <td>
-                  <Money minor={card.balance} currency={card.currency} />
-                </td>
-                <td>{card.customerId ?? '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
+      )}
+      {next && (
+        <button type="button" className="secondary" onClick={more} disabled={busy}>
+          More results
+        </button>
       )}
     </section>
   );
