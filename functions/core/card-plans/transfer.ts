@@ -1,6 +1,7 @@
 import type { Card, CardChange, OperationContext } from '../card-model';
 import { requireActor, requireReceivingCard, requireState } from '../card-policy';
 import { DomainError } from '../errors';
+import { transactionId } from '../ledger';
 import type { Program } from '../program';
 import { change, checkLimits, requireAmount, requireCurrency } from './change';
 
@@ -36,17 +37,28 @@ export function planTransfer(
   checkLimits('TRANSFER', toProgram, value, to.balance + value);
   const outNext = { ...from, balance: from.balance - value, available: from.available - value };
   const inNext = { ...to, balance: to.balance + value, available: to.available + value };
-  const out = change(from, outNext, 'TRANSFER_OUT', -value, context, {
-    status: from.status,
-    notExpiredAt: nowIso,
-    minAvailable: value,
-  });
-  const incoming = change(to, inNext, 'TRANSFER_IN', value, context, {
-    status: 'ACTIVE',
-    notExpiredAt: nowIso,
-  });
-  return {
-    out: { ...out, entry: { ...out.entry, relatedTransactionId: incoming.entry.id } },
-    in: { ...incoming, entry: { ...incoming.entry, relatedTransactionId: out.entry.id } },
-  };
+  // Each entry names the other before it is chained (ids follow from card and entry number).
+  const outId = transactionId(from.id, from.seq + 1);
+  const inId = transactionId(to.id, to.seq + 1);
+  const out = change(
+    from,
+    outNext,
+    'TRANSFER_OUT',
+    -value,
+    context,
+    { status: from.status, notExpiredAt: nowIso, minAvailable: value },
+    undefined,
+    inId,
+  );
+  const incoming = change(
+    to,
+    inNext,
+    'TRANSFER_IN',
+    value,
+    context,
+    { status: 'ACTIVE', notExpiredAt: nowIso },
+    undefined,
+    outId,
+  );
+  return { out, in: incoming };
 }
