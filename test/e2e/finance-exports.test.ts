@@ -5,6 +5,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperationContext } from '../../functions/core/card';
+import { readCsv } from '../../functions/core/csv-read';
 import type { LedgerEntry } from '../../functions/core/ledger';
 import { dynamoDbClient } from '../../local/dynamodb';
 import type { LocalStack } from '../../local/stack';
@@ -62,38 +63,6 @@ async function exportDone(id: string, timeoutMs = 240_000): Promise<ExportAnswer
   }
 }
 
-/** Minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF). */
-function parseCsv(text: string): Record<string, string>[] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += c;
-  }
-  const [header, ...body] = rows;
-  return body.map((cells) =>
-    Object.fromEntries((header ?? []).map((name, index) => [name, cells[index] ?? ''])),
-  );
-}
-
 interface Downloaded {
   manifest: {
     cutoff: string;
@@ -126,7 +95,7 @@ async function download(answer: ExportAnswer): Promise<Downloaded> {
       const body = bytes.get(file.name);
       if (!body) throw new Error(`manifest lists ${file.name}, the API does not`);
       expect(createHash('sha256').update(body).digest('hex'), `manifest ${file.name}`).toBe(file.sha256);
-      const parsed = parseCsv(gunzipSync(body).toString('utf8'));
+      const parsed = readCsv(gunzipSync(body).toString('utf8'));
       expect(parsed.length, file.name).toBe(file.rows);
       rows.push(...parsed);
     }

@@ -91,8 +91,11 @@ describe('one stack set per region', () => {
       // The handlers start export executions (POST /v1/exports); the API invokes the handlers.
       expect(deps(set.apiHandlers)).toEqual([...base, set.exports.stackName, set.web.stackName].sort());
       expect(deps(set.api)).toEqual([...base, set.apiHandlers.stackName, set.web.stackName].sort());
-      // The files and config.json go out once the API and the sign-in exist.
-      expect(deps(set.webContent)).toEqual([set.api.stackName, set.auth.stackName, set.web.stackName].sort());
+      // The files and config.json go out once the sign-in exists; config.json names the region's API
+      // domain (cdk.json `apiDomain`), or without one the API's URL, and then the API stack too.
+      expect(deps(set.webContent)).toEqual(
+        [...(set.config.apiDomain ? [] : [set.api.stackName]), set.auth.stackName, set.web.stackName].sort(),
+      );
       expect(deps(set.exports)).toEqual([...base].sort());
       expect(deps(set.streams)).toEqual([...base].sort());
       expect(deps(set.schedules)).toEqual([...base].sort());
