@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(async () => table.drop());
 
 describe('redemptions racing from separate processes (as separate Lambda instances would)', () => {
-  it('never overspend: exactly balance / amount succeed, the rest are INSUFFICIENT_FUNDS', async () => {
+  it('never overspend: at most balance / amount succeed, the rest are INSUFFICIENT_FUNDS (or CONFLICT, writing nothing)', async () => {
     const program = await makeProgram();
     const { card } = await issueCard(
       program.id,
@@ -41,12 +41,19 @@ describe('redemptions racing from separate processes (as separate Lambda instanc
         totals[outcome] = (totals[outcome] ?? 0) + count;
       }
     }
-    expect(totals).toEqual({ OK: 40, INSUFFICIENT_FUNDS: workers * perWorker - 40 });
+    // A request that finds the card busy for its whole write budget (8 s, core/write-budget.ts) answers
+    // CONFLICT and writes nothing; how many do depends on the machine's speed, so the money is what is
+    // checked: never more than the balance, every success a REDEEM entry, and the rest refused.
+    const { OK: ok = 0, INSUFFICIENT_FUNDS: refused = 0, CONFLICT: busy = 0, ...other } = totals;
+    expect(other).toEqual({});
+    expect(ok + refused + busy).toBe(workers * perWorker);
+    expect(ok).toBeLessThanOrEqual(40);
+    expect(ok).toBeGreaterThanOrEqual(40 - busy);
     const after = await findCard(card.id);
     const entries = await allEntries(card.id);
-    expect(after?.balance).toBe(0);
-    expect(sumOfAmounts(entries)).toBe(0);
-    expect(entries.filter((entry) => entry.type === 'REDEEM')).toHaveLength(40);
+    expect(after?.balance).toBe(4000 - ok * 100);
+    expect(sumOfAmounts(entries)).toBe(after?.balance);
+    expect(entries.filter((entry) => entry.type === 'REDEEM')).toHaveLength(ok);
     expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
   }, 300_000);
 });

@@ -23,6 +23,7 @@ describe('npm run ops', () => {
       'create-staff',
       'restore-drill',
       'replay-dlq',
+      'verify-ledger',
     ]);
   });
 
