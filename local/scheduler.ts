@@ -24,6 +24,8 @@ export function startScheduler(options: {
   log: LocalLog;
   jobs?: readonly ScheduledJobDefinition[];
   load?: (module: string) => Promise<ScheduledModule>;
+  /** Run the jobs on their timers too (default true); without, only `runNow` runs them. */
+  timers?: boolean;
 }): LocalScheduler {
   const jobs = options.jobs ?? SCHEDULED_JOBS;
   const load = options.load ?? importScheduledJob;
@@ -45,7 +47,8 @@ export function startScheduler(options: {
     }
   };
 
-  const timers = jobs.map((job) =>
+  const timed = options.timers === false ? [] : jobs;
+  const timers = timed.map((job) =>
     setInterval(() => {
       if (stopped || running.has(job.name)) return;
       runJob(job).catch((error: unknown) =>

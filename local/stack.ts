@@ -68,6 +68,11 @@ export interface LocalStackOptions {
   readonly loadStreamHandler?: StreamHandlerLoader;
   readonly consumers?: readonly StreamConsumerDefinition[];
   readonly pollIntervalMs?: number;
+  /**
+   * Whether the scheduled jobs also run on their timers (default true). Tests turn them off and run a job
+   * with `scheduler.runNow`, so a sweep never lands in the middle of a case that set its clock itself.
+   */
+  readonly scheduleTimers?: boolean;
   /** Called once the handlers' environment is set, before any handler runs (tests reset warm state). */
   readonly onEnvironment?: () => void;
   /** The stack's own messages; `requestLog` gets one line per HTTP request. */
@@ -264,7 +269,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     poller.start();
     stoppers.push(poller.stop);
 
-    const scheduler = startScheduler({ log: prefixed(log, '[schedules] ') });
+    const scheduler = startScheduler({
+      log: prefixed(log, '[schedules] '),
+      timers: options.scheduleTimers ?? true,
+    });
     stoppers.push(scheduler.stop);
     // Imported here, once the environment is set: it loads handler modules, whose logger takes its level
     // at import (tests set LOG_LEVEL before starting a stack).

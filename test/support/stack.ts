@@ -39,6 +39,9 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
       log: process.env.E2E_LOG ? consoleLog('[stack] ') : silentLog,
       requestLog: silentLog,
       pollIntervalMs: 100,
+      // Jobs run when a test says so (stack.scheduler.runNow): a timer's sweep would race cases that put
+      // cards past their expiry or webhook deliveries past their retry time on purpose.
+      scheduleTimers: false,
       // Handlers warmed by an earlier stack or testEnv in this process start cold again.
       onEnvironment: resetHandlerState,
       consumers: DEFAULT_CONSUMERS,
