@@ -416,9 +416,9 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
 
   // Middy's own early timeout throws (a bare 502 from API Gateway); answerInTime answers instead. The trace
   // gets a handler subsegment with the route and merchant annotations, never the response (codes at issue).
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 })
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
-    .handler(dispatch);
+  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 });
+  if (tracer) handler.use(captureLambdaHandler(tracer, { captureResponse: false }));
+  return handler.handler(dispatch);
 }
 
 /** The route group's traffic, server errors and latency (this function's `service` dimension). */
