@@ -9,7 +9,8 @@
  * Knobs: BENCH_COLD_RUNS (9); BENCH_COLD_ONLY=wallet,cards measures only the named functions (and the
  * minimal baseline); BENCH_COLD_PROFILE=cards,wallet adds one more cold start of each named
  * function under `--cpu-prof` and prints where its CPU time went, by package or own source file
- * (bench/lib/cpu-profile.ts); the profile stays in $TMPDIR/giftcard-cold-profiles/<function>.
+ * (bench/lib/cpu-profile.ts), averaged over BENCH_COLD_PROFILE_RUNS (1) profiled cold starts; the
+ * profiles stay in $TMPDIR/giftcard-cold-profiles/<function>.
  * BENCH_COLD_EXTRA=wallet@main=/path/to/other/checkout/functions/api/wallet.ts adds that entry (another
  * checkout's function, e.g. a `git worktree` of main with this node_modules linked in) as one more
  * target serving the named function's request, interleaved with the others: before and after in one run.
@@ -42,6 +43,8 @@ const PROFILE = (process.env.BENCH_COLD_PROFILE ?? '')
   .split(',')
   .map((name) => name.trim())
   .filter(Boolean);
+/** Profiled cold starts per BENCH_COLD_PROFILE function; their self times are averaged. */
+const PROFILE_RUNS = knob('COLD_PROFILE_RUNS', 1);
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(tmpdir(), `giftcard-bench-cold-${process.pid}`);
 const ESM_REQUIRE_BANNER =
@@ -380,14 +383,19 @@ for (const name of PROFILE) {
   const dir = join(tmpdir(), 'giftcard-cold-profiles', name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const run = await coldStart(bundle.file, eventFile, true, dir);
-  const file = readdirSync(dir).find((entry) => entry.endsWith('.cpuprofile'));
+  const totals: number[] = [];
+  for (let r = 0; r < PROFILE_RUNS; r++)
+    totals.push((await coldStart(bundle.file, eventFile, true, dir)).sinceProcessStartMs);
+  const files = readdirSync(dir)
+    .filter((entry) => entry.endsWith('.cpuprofile'))
+    .map((entry) => join(dir, entry));
+  const file = files[0];
   if (!file) throw new Error(`no CPU profile written for ${name}`);
-  const summary = summarizeProfile(join(dir, file), bundle.file);
+  const summary = summarizeProfile(files, bundle.file);
   // The bundle and its map beside the profile, so the profile can be read after OUT is removed.
   writeFileSync(join(dir, 'index.mjs'), readFileSync(bundle.file));
   writeFileSync(join(dir, 'index.mjs.map'), readFileSync(`${bundle.file}.map`));
-  profiles[name] = { totalMs: round(run.sinceProcessStartMs, 1), profile: join(dir, file), ...summary };
+  profiles[name] = { totalMs: round(median(totals), 1), profile: file, ...summary };
 }
 
 const medianOf = (list: Run[], key: keyof Run) => round(median(list.map((run) => Number(run[key]))), 1);

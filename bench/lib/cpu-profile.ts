@@ -46,32 +46,50 @@ const largest = (totals: Map<string, number>, top: number) =>
       .map(([where, us]) => [where, Math.round(us / 100) / 10]),
   );
 
-export function summarizeProfile(profilePath: string, bundlePath: string, top = 15): ProfileSummary {
-  const profile = JSON.parse(readFileSync(profilePath, 'utf8')) as CpuProfile;
+/**
+ * Several profiles of the same bundle (BENCH_COLD_PROFILE_RUNS) are summed and divided by their count: one
+ * cold start's profile on a busy machine says more about the machine than about the bundle.
+ */
+export function summarizeProfile(
+  profilePaths: string | readonly string[],
+  bundlePath: string,
+  top = 15,
+): ProfileSummary {
+  const paths = typeof profilePaths === 'string' ? [profilePaths] : profilePaths;
   const map = new SourceMap(JSON.parse(readFileSync(`${bundlePath}.map`, 'utf8')));
   const bundleUrl = `file://${bundlePath}`;
-  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<string, number>();
   const internalUs = new Map<string, number>();
   let total = 0;
-  profile.samples.forEach((id, i) => {
-    const delta = profile.timeDeltas[i] ?? 0;
-    total += delta;
-    const frame = nodes.get(id)?.callFrame;
-    let where = frame?.url || frame?.functionName || '(native)';
-    if (frame?.url === bundleUrl) {
-      const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
-      where = entry.originalSource ? owner(entry.originalSource) : '(bundle, unmapped)';
-    } else if (frame?.url.startsWith('node:')) {
-      where = 'node internals';
-      const name = `${frame.url.replace(/^node:internal\//, '')} ${frame.functionName || '(anonymous)'}`;
-      internalUs.set(name, (internalUs.get(name) ?? 0) + delta);
-    }
-    selfUs.set(where, (selfUs.get(where) ?? 0) + delta);
-  });
+  for (const profilePath of paths) {
+    const profile = JSON.parse(readFileSync(profilePath, 'utf8')) as CpuProfile;
+    addSamples(profile);
+  }
+  const runs = Math.max(paths.length, 1);
+  const averaged = (totals: Map<string, number>) =>
+    new Map([...totals].map(([where, us]) => [where, us / runs]));
   return {
-    sampledMs: Math.round(total / 1000),
-    bySource: largest(selfUs, top),
-    nodeInternals: largest(internalUs, 8),
+    sampledMs: Math.round(total / 1000 / runs),
+    bySource: largest(averaged(selfUs), top),
+    nodeInternals: largest(averaged(internalUs), 8),
   };
+
+  function addSamples(profile: CpuProfile): void {
+    const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+    profile.samples.forEach((id, i) => {
+      const delta = profile.timeDeltas[i] ?? 0;
+      total += delta;
+      const frame = nodes.get(id)?.callFrame;
+      let where = frame?.url || frame?.functionName || '(native)';
+      if (frame?.url === bundleUrl) {
+        const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
+        where = entry.originalSource ? owner(entry.originalSource) : '(bundle, unmapped)';
+      } else if (frame?.url.startsWith('node:')) {
+        where = 'node internals';
+        const name = `${frame.url.replace(/^node:internal\//, '')} ${frame.functionName || '(anonymous)'}`;
+        internalUs.set(name, (internalUs.get(name) ?? 0) + delta);
+      }
+      selfUs.set(where, (selfUs.get(where) ?? 0) + delta);
+    });
+  }
 }
