@@ -2,7 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
     // One DynamoDB Local (in memory) for the whole run; each test file makes its own tables.
     globalSetup: ['test/support/global-setup.ts'],
@@ -18,5 +17,21 @@ export default defineConfig({
       // tests that read metrics turn them on with a file (local/handler-env.ts).
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          // The CDK tests only read templates: one worker process builds the app once for all of them
+          // (test/infra/build.ts buildFirstRegion) instead of once per file.
+          isolate: false,
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'runtime', include: ['test/**/*.test.ts'], exclude: ['test/infra/**'] },
+      },
+    ],
   },
 });

@@ -7,7 +7,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { afterAll } from 'vitest';
 import { API_FUNCTIONS } from '../../functions/http/route-table';
 import { SCHEDULED_JOBS } from '../../functions/scheduled/registry';
 import { STREAM_CONSUMERS } from '../../functions/streams/registry';
@@ -66,8 +65,9 @@ export interface TestApp {
 }
 
 const outdirs: string[] = [];
-// Registered at import, so once for each test file that builds apps: its assemblies go with it.
-afterAll(() => {
+// The infra tests share one process (vitest.config.ts: isolate false), and an assembly built by one file
+// may serve the next (buildFirstRegion): the directories go when the process ends, not with a file.
+process.once('exit', () => {
   for (const dir of outdirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -87,12 +87,29 @@ export function buildTestApp(options: { regions?: unknown; nag?: boolean; stage?
   return { app, sets, outdir };
 }
 
-/** One region's stacks (the first of cdk.json), synthesized once per test file. */
+let firstRegion: RegionStacks | undefined;
+
+/**
+ * One region's stacks (the first of cdk.json), built once per process and shared by the infra test files
+ * that only read templates. Without cdk-nag's checks: test/infra/nag.test.ts runs them on the whole app.
+ */
 export function buildFirstRegion(): RegionStacks {
-  const { sets } = buildTestApp({ regions: [FIRST_REGION] });
-  const set = sets[0];
+  if (firstRegion) return firstRegion;
+  const set = buildTestApp({ regions: [FIRST_REGION], nag: false }).sets[0];
   if (!set) throw new Error('no region built');
+  firstRegion = set;
   return set;
+}
+
+let allRegions: TestApp | undefined;
+
+/**
+ * Every region of cdk.json as they are, without cdk-nag's checks: built once per process and shared by the
+ * files that only read it (synthesizing it is allowed: App caches its assembly).
+ */
+export function buildAllRegions(): TestApp {
+  allRegions ??= buildTestApp({ nag: false });
+  return allRegions;
 }
 
 export const template = (stack: Stack): Template => Template.fromStack(stack);

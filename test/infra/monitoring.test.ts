@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/constructs/function';
 import type { RegionStacks } from '../../lib/giftcard-app';
 import { RUNBOOKS, runbookPath } from '../../lib/monitoring/runbooks';
-import { buildTestApp, CDK_JSON, functionBehind, refTarget, resourcesOf } from './build';
+import { buildAllRegions, buildTestApp, CDK_JSON, functionBehind, refTarget, resourcesOf } from './build';
 
 const stacksOf = (set: RegionStacks): Stack[] => [
   set.alarms,
@@ -23,7 +23,7 @@ const stacksOf = (set: RegionStacks): Stack[] => [
 describe('operations per region', () => {
   let sets: RegionStacks[];
   beforeAll(() => {
-    sets = buildTestApp({ nag: false }).sets;
+    sets = buildAllRegions().sets;
   });
 
   it('sends every alarm of every region to its own region topic, on ALARM and on OK, with a runbook link', () => {
