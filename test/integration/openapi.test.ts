@@ -10,6 +10,7 @@ import {
   OPENAPI_FILE,
   openApiFileText,
 } from '../../local/openapi-document';
+import { WEB_API_TYPES_FILE, webApiTypesText } from '../../local/openapi-types';
 
 const document = buildOpenApiDocument();
 
@@ -30,6 +31,10 @@ const get = (path: string): APIGatewayProxyEvent => ({
 describe('the OpenAPI document', () => {
   it('is checked in as generated from the code (run `npm run openapi` after changing a route or schema)', () => {
     expect(readFileSync(OPENAPI_FILE, 'utf8')).toBe(openApiFileText(document));
+  });
+
+  it("is what the web apps' API types are generated from (run `npm run openapi` after changing a schema)", async () => {
+    expect(readFileSync(WEB_API_TYPES_FILE, 'utf8')).toBe(await webApiTypesText(document));
   });
 
   it('is what GET /openapi.json serves, and GET /docs renders it', async () => {
