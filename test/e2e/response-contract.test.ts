@@ -127,6 +127,10 @@ async function walk() {
       token: merchantKey,
       body: { programId: program.id, type: 'DIGITAL', amount, activate: true, ...extra },
     });
+  // An export started early runs alongside the walk; its files and totals are read at the end.
+  const started = await call('POST /v1/exports', ids, { token: finance, body: { month: '2026-10' } });
+  ids.exportId = started.id;
+
   const first = await issue(3_000, { metadata: { order: 'A-1' }, customer: { id: 'cust-1' } });
   ids.cardId = first.card.id;
   const other = await issue(1_000);
@@ -297,18 +301,32 @@ async function walk() {
   const range = `?from=${today()}&to=${today()}`;
   await call('GET /v1/reports/summary', ids, { token: finance, query: range });
   await call('GET /v1/reports/daily', ids, { token: finance, query: range });
-  await call('GET /v1/reports/breakage', ids, { token: finance, query: '?currency=USD' });
+  // This month's cohort: the cards issued above.
+  const breakage = await call('GET /v1/reports/breakage', ids, {
+    token: finance,
+    query: `?currency=USD&asOf=${today().slice(0, 7)}`,
+  });
+  expect(breakage.cohorts.length).toBeGreaterThan(0);
   await call('GET /v1/audit', ids, { token: admin });
 
-  const started = await call('POST /v1/exports', ids, { token: finance, body: { month: '2026-10' } });
-  ids.exportId = started.id;
+  await exportDone(ids);
   await call('GET /v1/exports', ids, { token: finance });
-  await call('GET /v1/exports/{exportId}', ids, { token: finance });
 
   await stack.scheduler.runNow('hold-expiry');
   await call('GET /v1/ops/queues', ids, { token: ops });
   await call('GET /v1/ops/job-runs', ids, { token: ops });
   await call('DELETE /v1/webhooks/{webhookId}', ids, { token: merchantKey });
+}
+
+/** Reads the export until it has SUCCEEDED (its files and totals then show), at most 20 s. */
+async function exportDone(ids: Record<string, string>) {
+  for (let attempt = 0; attempt < 80; attempt++) {
+    const run = await call('GET /v1/exports/{exportId}', ids, { token: finance });
+    if (run.status === 'SUCCEEDED') return expect(run.files.length).toBeGreaterThan(0);
+    expect(run.status, JSON.stringify(run)).not.toBe('FAILED');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error('the export did not finish in 20 s');
 }
 
 const operationOf = (key: string) => {
