@@ -19,10 +19,12 @@ import {
   cardChangeSchema,
   cardSchema,
   holdSchema,
+  issuedCardSchema,
   pageSchema,
   reissueSchema,
   transactionSchema,
-} from '../http/response-schemas';
+  transferSchema,
+} from '../http/response-schemas/cards';
 import {
   amount,
   amountOrZero,
@@ -134,7 +136,7 @@ export const operations: Operations = {
   'POST /v1/cards': operation({
     summary: 'Issue a card (the code is returned once)',
     body: issueBody,
-    response: z.object({ card: cardSchema, code: z.string(), transactions: z.array(transactionSchema) }),
+    response: issuedCardSchema,
     status: 201,
     run: async (request) => {
       const { body } = request;
@@ -309,7 +311,7 @@ export const operations: Operations = {
   })),
   'POST /v1/cards/{cardId}/transfer': operation({
     summary: 'Transfer value to another card of the same currency',
-    response: cardChangeSchema.extend({ destination: cardChangeSchema }),
+    response: transferSchema,
     body: z
       .object({
         toCardId: entityId('gc'),

@@ -3,6 +3,7 @@ import { PIN_MAX_FAILURES } from '../core/pin';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
 import { cardVisibility } from '../http/auth';
 import { pathId } from '../http/params';
+import { pinStateSchema, walletRegistrationsSchema } from '../http/response-schemas/cards';
 import { applePushTargets, findApplePass } from '../store/apple-passes';
 import { findGoogleObjectId } from '../store/google-objects';
 import { findPin } from '../store/pins';
@@ -16,6 +17,7 @@ const cardIdOf = (params: Readonly<Record<string, string>>) => pathId(params, 'c
 export const operations: Operations = {
   'GET /v1/cards/{cardId}/pin': operation({
     summary: "The card's PIN state: set or not, wrong attempts since the last right one, locked",
+    response: pinStateSchema,
     run: async ({ params, principal }) => {
       const card = await getCard(cardIdOf(params), cardVisibility(principal));
       const pin = await findPin(card.id);
@@ -30,6 +32,7 @@ export const operations: Operations = {
   }),
   'GET /v1/cards/{cardId}/wallet/registrations': operation({
     summary: "The card's wallet passes: Apple pass downloaded and devices registered, Google object saved",
+    response: walletRegistrationsSchema,
     run: async ({ params, principal }) => {
       const card = await getCard(cardIdOf(params), cardVisibility(principal));
       const [applePass, devices, googleObjectId] = await Promise.all([

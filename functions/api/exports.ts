@@ -8,6 +8,8 @@ import { launchExport } from '../exports/launcher';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
 import { actorOf } from '../http/auth';
 import { pathId } from '../http/params';
+import { itemsSchema } from '../http/response-schemas/common';
+import { exportRunSchema, exportStartedSchema } from '../http/response-schemas/finance';
 import { isoInstant, isoMonth } from '../http/validation';
 import type { ExportFile } from '../store/export-files';
 import { recentExportRuns, rememberRequestedExport } from '../store/export-list';
@@ -68,6 +70,7 @@ export const operations: Operations = {
   'POST /v1/exports': operation({
     summary:
       'Start the finance export of a month ({ month: "YYYY-MM" }) or up to a past instant ({ cutoff })',
+    response: exportStartedSchema,
     body: exportBody,
     status: 202,
     run: async ({ principal, body, now }) => {
@@ -88,6 +91,7 @@ export const operations: Operations = {
   'GET /v1/exports': operation({
     summary:
       'Recent finance exports: the monthly runs of the last 12 months and those asked for, newest first',
+    response: itemsSchema(exportRunSchema),
     run: async ({ now }) => {
       const runs = await recentExportRuns(config().AWS_REGION, config().REPORTING_TIME_ZONE, now);
       return { items: await Promise.all(runs.map(exportView)) };
@@ -95,6 +99,7 @@ export const operations: Operations = {
   }),
   'GET /v1/exports/{exportId}': operation({
     summary: 'A finance export: status, progress and, once done, its files with download links',
+    response: exportRunSchema,
     run: async ({ params }) => {
       const run = await findExportRun(pathId(params, 'exportId', 'exp', 'The export'));
       if (!run) throw notFound('The export');

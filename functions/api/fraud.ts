@@ -4,6 +4,8 @@ import { ALERT_STATUSES, type AlertAction, type AlertStep, type FraudAlert } fro
 import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
 import { actorOf } from '../http/auth';
 import { pathId } from '../http/params';
+import { pageSchema } from '../http/response-schemas/common';
+import { fraudAlertSchema } from '../http/response-schemas/fraud';
 import { entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import { findAlert, listAlerts, stepAlert } from '../store/fraud-alerts';
@@ -63,6 +65,7 @@ const step =
 export const operations: Operations = {
   'GET /v1/fraud/alerts': operation({
     summary: 'List fraud alerts, newest first (?status=OPEN|ACKNOWLEDGED|RESOLVED, ?cardId=)',
+    response: pageSchema(fraudAlertSchema),
     query: z
       .object({ ...listQuery, status: z.enum(ALERT_STATUSES).optional(), cardId: entityId('gc').optional() })
       .strict(),
@@ -79,6 +82,7 @@ export const operations: Operations = {
   }),
   'GET /v1/fraud/alerts/{alertId}': operation({
     summary: 'Get a fraud alert',
+    response: fraudAlertSchema,
     run: async ({ params }) => {
       const alert = await findAlert(alertIdOf(params));
       if (!alert) throw notFound('The alert');
@@ -87,11 +91,13 @@ export const operations: Operations = {
   }),
   'POST /v1/fraud/alerts/{alertId}/acknowledge': operation({
     summary: 'Acknowledge an OPEN fraud alert (who and when are recorded with the note)',
+    response: fraudAlertSchema,
     body: stepBody,
     run: step('ACKNOWLEDGE'),
   }),
   'POST /v1/fraud/alerts/{alertId}/resolve': operation({
     summary: 'Resolve a fraud alert with a note (does not unblock the card)',
+    response: fraudAlertSchema,
     body: stepBody,
     run: step('RESOLVE'),
   }),

@@ -3,6 +3,7 @@ import type { Card } from '../core/card';
 import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { cardVisibility } from '../http/auth';
 import { isId, pathId } from '../http/params';
+import { googleSaveLinkSchema } from '../http/response-schemas/wallet';
 import { findCard } from '../store/card-reads';
 import { getProgram, warmProgramCache } from '../store/programs';
 import { googleSaveUrlFor } from '../wallet/google-passes';
@@ -10,6 +11,7 @@ import { googleSaveUrlFor } from '../wallet/google-passes';
 export const operations: Operations = {
   'GET /v1/cards/{cardId}/wallet/google': operation({
     summary: 'A Save to Google Wallet link for the card (a signed JWT; the pass shows the last 4 only)',
+    response: googleSaveLinkSchema,
     // The card and the merchant's programs are read while the caller is authenticated.
     early: (params, hint) => {
       warmProgramCache(hint.programIds);

@@ -5,6 +5,8 @@ import { DEFAULT_MERCHANT_USAGE_PLAN, MERCHANT_USAGE_PLANS } from '../core/usage
 import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { auditOf } from '../http/auth';
 import { isId, pathId } from '../http/params';
+import { pageSchema } from '../http/response-schemas/common';
+import { apiKeyCreatedSchema, apiKeySchema, merchantSchema } from '../http/response-schemas/programs';
 import { checkLimits, entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from '../store/api-keys';
@@ -30,6 +32,7 @@ const merchantView = ({ usageIdentifier: _usageIdentifier, ...merchant }: Mercha
 export const operations: Operations = {
   'POST /v1/merchants': operation({
     summary: 'Create a merchant',
+    response: merchantSchema,
     body: z
       .object({
         name: safeText(120),
@@ -57,11 +60,13 @@ export const operations: Operations = {
   }),
   'GET /v1/merchants': operation({
     summary: 'List merchants',
+    response: pageSchema(merchantSchema),
     query: z.object(listQuery).strict(),
     run: async ({ query }) => pageView(await listMerchants(query.limit, query.cursor), merchantView),
   }),
   'GET /v1/merchants/{merchantId}': operation({
     summary: 'Get a merchant',
+    response: merchantSchema,
     early: (params) =>
       isId(params.merchantId, 'mer') ? readAhead(() => getMerchant(params.merchantId as string)) : undefined,
     run: async ({ params, early }) => {
@@ -71,6 +76,7 @@ export const operations: Operations = {
   }),
   'PATCH /v1/merchants/{merchantId}': operation({
     summary: 'Rename a merchant, change its programs, its usage plan or its failed-check limits',
+    response: merchantSchema,
     body: z
       .object({
         name: safeText(120).optional(),
@@ -101,6 +107,7 @@ export const operations: Operations = {
   }),
   'POST /v1/merchants/{merchantId}/api-keys': operation({
     summary: 'Create an API key (shown once)',
+    response: apiKeyCreatedSchema,
     body: z.object({ scopes: scopes.optional(), description: safeText(200).optional(), reason }).strict(),
     status: 201,
     run: ({ principal, params, body, idempotency, now }) =>
@@ -117,6 +124,7 @@ export const operations: Operations = {
   }),
   'GET /v1/merchants/{merchantId}/api-keys': operation({
     summary: "List a merchant's API keys (never the key)",
+    response: pageSchema(apiKeySchema),
     query: z.object(listQuery).strict(),
     run: async ({ params, query }) =>
       pageView(await listApiKeys(merchantId(params), query.limit, query.cursor), (key) => key),
@@ -124,6 +132,7 @@ export const operations: Operations = {
   'POST /v1/merchants/{merchantId}/api-keys/{keyId}/rotate': operation({
     summary:
       'Rotate an API key: a new key (shown once) with the same scopes; the old one works for the grace period',
+    response: apiKeyCreatedSchema,
     body: z
       .object({
         /** How long the old key keeps working (default one day, at most seven; 0 ends it at once). */
@@ -149,6 +158,7 @@ export const operations: Operations = {
   }),
   'DELETE /v1/merchants/{merchantId}/api-keys/{keyId}': operation({
     summary: 'Revoke an API key at once (?reason= is kept on the audit record)',
+    response: apiKeySchema,
     query: z.object({ reason }).strict(),
     run: ({ principal, params, query, now }) =>
       revokeApiKey(

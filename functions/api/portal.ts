@@ -7,6 +7,11 @@ import { DomainError, notFound } from '../core/errors';
 import type { LedgerEntry } from '../core/ledger';
 import { portalWalletCard, portalWalletToken } from '../core/portal-wallet-token';
 import { answerOf, apiHandler, type Operations, operation } from '../http/api-handler';
+import {
+  googleSaveLinkSchema,
+  portalBalanceSchema,
+  portalTransferSchema,
+} from '../http/response-schemas/wallet';
 import { amount } from '../http/validation';
 import { cardHistory, findCard } from '../store/card-reads';
 import { findPin } from '../store/pins';
@@ -84,6 +89,7 @@ async function walletCard(token: string | undefined, now: Date): Promise<Card> {
 export const operations: Operations = {
   'POST /v1/portal/balance': operation({
     summary: 'Card holder: balance and recent history by code (and PIN where the program has one)',
+    response: portalBalanceSchema,
     body: z.object({ code, pin: pin.optional() }).strict(),
     run: async ({ body, now }) => {
       const card = usableCard(await holderCard(body.code, body.pin), now);
@@ -101,6 +107,7 @@ export const operations: Operations = {
   }),
   'POST /v1/portal/transfer': operation({
     summary: 'Card holder: move the balance to another card of the same program (source PIN checked first)',
+    response: portalTransferSchema,
     body: z
       .object({ code, pin: pin.optional(), toCode: code, toPin: pin.optional(), amount: amount.optional() })
       .strict(),
@@ -138,6 +145,7 @@ export const operations: Operations = {
   }),
   'GET /v1/portal/wallet/google/{walletToken}': operation({
     summary: "Card holder: the card's Save to Google Wallet link, by the link token of a balance check",
+    response: googleSaveLinkSchema,
     run: async ({ params, now }) => {
       const card = await walletCard(params.walletToken, now);
       const program = await getProgram(card.programId, { cached: true });

@@ -20,6 +20,8 @@ import {
 import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { auditOf } from '../http/auth';
 import { isId } from '../http/params';
+import { pageSchema } from '../http/response-schemas/common';
+import { programSchema } from '../http/response-schemas/programs';
 import { amount, checkLimits, currency, entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import { createProgram, getProgram, listPrograms, type ProgramInput, updateProgram } from '../store/programs';
@@ -164,6 +166,7 @@ function withDefaults(body: z.infer<typeof createBody>): ProgramInput {
 export const operations: Operations = {
   'POST /v1/programs': operation({
     summary: 'Create a program (currency, limits, expiry, PIN, cash-out rules)',
+    response: programSchema,
     body: createBody,
     status: 201,
     run: ({ principal, body, idempotency, now }) =>
@@ -177,11 +180,13 @@ export const operations: Operations = {
   }),
   'GET /v1/programs': operation({
     summary: 'List programs',
+    response: pageSchema(programSchema),
     query: z.object(listQuery).strict(),
     run: async ({ query }) => pageView(await listPrograms(query.limit, query.cursor), (program) => program),
   }),
   'GET /v1/programs/{programId}': operation({
     summary: 'Get a program',
+    response: programSchema,
     early: (params) =>
       isId(params.programId, 'prg') ? readAhead(() => getProgram(params.programId as string)) : undefined,
     run: ({ params, early }) => {
@@ -191,6 +196,7 @@ export const operations: Operations = {
   }),
   'PATCH /v1/programs/{programId}': operation({
     summary: "Change a program's rules (new cards and later loads)",
+    response: programSchema,
     body: patchBody,
     run: async ({ principal, params, body, now }) => {
       const programId = programParams(params);

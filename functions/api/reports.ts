@@ -4,6 +4,13 @@ import { type AuditRecord, auditRange } from '../core/audit';
 import { lastCompleteMonth } from '../core/breakage';
 import { checkReportRange, dailyRows, summaryRows } from '../core/report';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { pageSchema } from '../http/response-schemas/common';
+import {
+  auditRecordSchema,
+  breakageReportSchema,
+  reportDailySchema,
+  reportSummarySchema,
+} from '../http/response-schemas/finance';
 import { currency, entityId, isoDate, isoDateOrInstant, isoMonth, listQuery } from '../http/validation';
 import { pageView } from '../http/views';
 import { listAudit } from '../store/audit';
@@ -58,6 +65,7 @@ export const operations: Operations = {
   'GET /v1/reports/summary': operation({
     summary:
       'Totals per currency for UTC days from..to (at most 366): issued, activated, loaded, redeemed, refunded, adjusted, expired, ...; outstandingLiability at the end of `to`',
+    response: reportSummarySchema,
     query: reportQuery,
     run: async ({ query }) => ({
       from: query.from,
@@ -68,6 +76,7 @@ export const operations: Operations = {
   'GET /v1/reports/daily': operation({
     summary:
       'The same totals per currency and UTC day (every day of the range), with the liability at each day end',
+    response: reportDailySchema,
     query: reportQuery,
     run: async ({ query }) => ({
       from: query.from,
@@ -78,6 +87,7 @@ export const operations: Operations = {
   'GET /v1/reports/breakage': operation({
     summary:
       'Breakage forecast per issue-month cohort of a currency (and program) as of a month (default the last complete UTC month): redemption curves, chain-ladder expected breakage, breakage recognised to date in proportion to redemptions, outstanding liability (docs/breakage.md)',
+    response: breakageReportSchema,
     query: z.object({ currency, programId: entityId('prg').optional(), asOf: isoMonth.optional() }).strict(),
     run: async ({ query, now }) =>
       breakageReport({
@@ -89,6 +99,7 @@ export const operations: Operations = {
   'GET /v1/audit': operation({
     summary:
       'Staff actions newest first, with actor, reason, before and after (?cardId=, ?actor=, ?from=&to= dates or instants; default the last 30 days)',
+    response: pageSchema(auditRecordSchema),
     query: z
       .object({
         ...listQuery,

@@ -1,6 +1,7 @@
 import { apiHandler, type Operations, operation, RawResponse } from '../http/api-handler';
 import { docsPage, type OpenApiDocument } from '../http/openapi';
 import openApiJson from '../http/openapi.json';
+import { healthSchema, openApiDocumentSchema } from '../http/response-schemas/system';
 
 /**
  * The API reference is generated ahead of time from every route group's operations (`npm run openapi`
@@ -12,9 +13,14 @@ const document = openApiJson as unknown as OpenApiDocument;
 let page: string | undefined;
 
 export const operations: Operations = {
-  'GET /health': operation({ summary: 'Liveness check', run: async () => ({ status: 'ok' }) }),
+  'GET /health': operation({
+    summary: 'Liveness check',
+    response: healthSchema,
+    run: async () => ({ status: 'ok' }),
+  }),
   'GET /openapi.json': operation({
     summary: 'This API as an OpenAPI 3.1 document',
+    response: openApiDocumentSchema,
     run: async () => document,
   }),
   'GET /docs': operation({

@@ -5,6 +5,7 @@ import { notFound } from '../core/errors';
 import { answerOf, apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { actorOf, cardVisibility, principalScope } from '../http/auth';
 import { operationContext } from '../http/operation-context';
+import { reversalSchema, transactionSchema } from '../http/response-schemas/cards';
 import { requestContextFields } from '../http/validation';
 import { cardView, transactionView } from '../http/views';
 import { readEntryAndCard } from '../store/card-reads';
@@ -29,6 +30,7 @@ function reversalView(outcome: TimeoutReversal, now: Date) {
 export const operations: Operations = {
   'GET /v1/transactions/{transactionId}': operation({
     summary: 'Get one ledger entry',
+    response: transactionSchema,
     // The entry and its card are read while the caller is authenticated (a cold or quiet instance).
     early: (params) =>
       params.transactionId ? readAhead(() => readEntryAndCard(params.transactionId as string)) : undefined,
@@ -40,6 +42,7 @@ export const operations: Operations = {
   }),
   'POST /v1/transactions/{transactionId}/reverse': operation({
     summary: 'Reverse a redemption, capture, load or activation once',
+    response: reversalSchema,
     body: z.object({ ...requestContextFields }).strict(),
     run: async (request) =>
       answerOf(
@@ -54,6 +57,7 @@ export const operations: Operations = {
   }),
   'POST /v1/reversals': operation({
     summary: "POS timeout reversal by the lost request's Idempotency-Key",
+    response: reversalSchema,
     body: z
       .object({
         idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,255}$/, '1-255 visible ASCII characters'),

@@ -4,6 +4,7 @@ import { WALLET_MESSAGE_LIMITS, type WalletMessage } from '../core/wallet-messag
 import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
 import { actorOf, cardVisibility } from '../http/auth';
 import { isId, pathId } from '../http/params';
+import { walletMessageSchema } from '../http/response-schemas/wallet';
 import { safeText } from '../http/validation';
 import { getProgram } from '../store/programs';
 import { recordWalletMessage } from '../store/wallet-messages';
@@ -50,6 +51,7 @@ export const operations: Operations = {
   }),
   'POST /v1/cards/{cardId}/wallet/messages': operation({
     summary: "Send a message to the card's wallet passes (the device shows and notifies it)",
+    response: walletMessageSchema,
     body: messageBody,
     status: 202,
     run: async ({ principal, params, body, idempotency, now }: OperationRequest<MessageBody, unknown>) => {
@@ -61,6 +63,7 @@ export const operations: Operations = {
   }),
   'POST /v1/programs/{programId}/wallet/messages': operation({
     summary: "Send a message to every wallet pass of the program's cards",
+    response: walletMessageSchema,
     body: messageBody,
     status: 202,
     run: async ({ principal, params, body, idempotency, now }: OperationRequest<MessageBody, unknown>) => {

@@ -13,6 +13,13 @@ import {
 } from '../http/api-handler';
 import { auditOf, type Principal } from '../http/auth';
 import { pathId } from '../http/params';
+import { pageSchema } from '../http/response-schemas/common';
+import {
+  webhookCreatedSchema,
+  webhookDeliverySchema,
+  webhookSchema,
+  webhookSecretSchema,
+} from '../http/response-schemas/webhooks';
 import { entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import {
@@ -115,6 +122,7 @@ function listedMerchant(principal: Principal, merchantId: string | undefined): s
 export const operations: Operations = {
   'POST /v1/webhooks': operation({
     summary: 'Register a webhook endpoint (the signing secret is shown once)',
+    response: webhookCreatedSchema,
     body: createBody,
     status: 201,
     run: async ({ principal, body, idempotency, now }) => {
@@ -124,6 +132,7 @@ export const operations: Operations = {
   }),
   'GET /v1/webhooks': operation({
     summary: 'List webhook endpoints (staff: of the merchant in ?merchantId=)',
+    response: pageSchema(webhookSchema),
     query: z.object({ ...listQuery, merchantId: entityId('mer').optional() }).strict(),
     run: async ({ principal, query }) =>
       pageView(
@@ -145,6 +154,7 @@ export const operations: Operations = {
   }),
   'POST /v1/webhooks/{webhookId}/rotate-secret': operation({
     summary: 'Rotate the signing secret (the old one keeps signing for 24 h)',
+    response: webhookSecretSchema,
     body: emptyBody,
     run: async (request) => {
       merchantOf(request.principal);
@@ -154,6 +164,7 @@ export const operations: Operations = {
   }),
   'GET /v1/webhooks/{webhookId}/deliveries': operation({
     summary: "List an endpoint's deliveries, e.g. ?status=DEAD",
+    response: pageSchema(webhookDeliverySchema),
     query: z.object({ ...listQuery, status: z.enum(DELIVERY_STATUSES).optional() }).strict(),
     run: async (request) => {
       const webhook = await visibleWebhook(request);
@@ -170,6 +181,7 @@ export const operations: Operations = {
   }),
   'POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry': operation({
     summary: 'Re-drive a DEAD delivery (sent by the next retry sweep)',
+    response: webhookDeliverySchema,
     body: emptyBody,
     status: 202,
     run: async (request) => {

@@ -77,7 +77,7 @@ export interface Operation<B = unknown, Q = unknown> {
   readonly query?: z.ZodType<Q>;
   /** Status of a success; 200 unless said. */
   readonly status?: number;
-  /** The JSON success's schema, for the OpenAPI document (functions/http/response-schemas.ts). */
+  /** The JSON success's schema, for the OpenAPI document (functions/http/response-schemas/). */
   readonly response?: z.ZodType;
   /** The success's media type when it is not JSON (the operation answers with a RawResponse). */
   readonly contentType?: string;

@@ -92,20 +92,28 @@ const PROBLEM: JsonSchema = {
 
 const JSON_MEDIA_TYPE = 'application/json';
 
-function successContent(mediaType: string | null, response: z.ZodType | undefined): Record<string, unknown> {
+/**
+ * A success's body: none, bytes (a pass, a page), or JSON in the operation's `response` schema, which
+ * every JSON answer must declare: the web apps' typed client is generated from it.
+ */
+function successContent(
+  mediaType: string | null,
+  response: z.ZodType | undefined,
+  route: RouteDefinition,
+): Record<string, unknown> {
   if (mediaType === null) return {};
-  const schema =
-    mediaType !== JSON_MEDIA_TYPE
-      ? { type: 'string', format: 'binary' }
-      : response
-        ? withoutMeta(
-            z.toJSONSchema(response, {
-              io: 'output',
-              unrepresentable: 'any',
-              target: 'draft-2020-12',
-            }) as JsonSchema,
-          )
-        : { type: 'object' };
+  if (mediaType === JSON_MEDIA_TYPE && !response) {
+    throw new Error(`${routeKey(route)} answers JSON but declares no response schema`);
+  }
+  const schema = response
+    ? withoutMeta(
+        z.toJSONSchema(response, {
+          io: 'output',
+          unrepresentable: 'any',
+          target: 'draft-2020-12',
+        }) as JsonSchema,
+      )
+    : { type: 'string', format: 'binary' };
   return { content: { [mediaType]: { schema } } };
 }
 
@@ -121,7 +129,11 @@ function successResponses(operation: RouteOperation, route: RouteDefinition): Re
       code,
       {
         description: code === '304' ? 'Not modified' : 'Success',
-        ...successContent(code === '204' || route.method === 'HEAD' ? null : mediaType, operation.response),
+        ...successContent(
+          code === '204' || route.method === 'HEAD' ? null : mediaType,
+          mediaType === JSON_MEDIA_TYPE ? operation.response : undefined,
+          route,
+        ),
       },
     ]),
   );

@@ -5,6 +5,7 @@ import { deviceLogLines } from '../core/device-log';
 import { DomainError, notFound, validationFailed } from '../core/errors';
 import { type Operations, operation, RawResponse } from '../http/api-handler';
 import type { Principal } from '../http/auth';
+import { applePassUpdatesSchema } from '../http/response-schemas/wallet';
 import { logger } from '../logger';
 import { registerAppleDevice, removeAppleRegistration } from '../store/apple-passes';
 import { deviceUpdateTags } from '../store/apple-update-tags';
@@ -164,6 +165,7 @@ export const appleWebServiceOperations: Operations = {
       'Apple Wallet: serial numbers of the passes on this device changed since the tag (204 when none)',
     query: updatesQuery,
     successes: { 200: 'application/json', 204: null },
+    response: applePassUpdatesSchema,
     run: async ({ params, query }) => {
       const dlid = deviceOf(params);
       const passType = params.passTypeIdentifier ?? '';

@@ -9,7 +9,7 @@ import {
   pageSchema,
   reissueSchema,
   transactionSchema,
-} from '../../functions/http/response-schemas';
+} from '../../functions/http/response-schemas/cards';
 import { cardView, holdView, pageView, transactionView } from '../../functions/http/views';
 import { cardItem } from '../../functions/store/card-items';
 import { openHolds } from '../../functions/store/card-reads';
@@ -71,7 +71,7 @@ describe('reissue', () => {
     const again = await reissueCard(old.id, 'reported lost', staffContext(), everyone, { claim: key });
     expect(again.replayed).toBe(true);
     expect(again.result.replacement.code).toBe(result.replacement.code);
-    // The answer's views are what the OpenAPI document says (functions/http/response-schemas.ts).
+    // The answer's views are what the OpenAPI document says (functions/http/response-schemas/).
     const now = new Date();
     reissueSchema.parse({
       card: cardView(result.card, now),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { handler as system } from '../../functions/api/system';
-import { docsPage } from '../../functions/http/openapi';
+import { docsPage, openApiDocument } from '../../functions/http/openapi';
 import { ROUTES, routeKey } from '../../functions/http/route-table';
 import {
   ALL_OPERATIONS as all,
@@ -10,6 +10,7 @@ import {
   OPENAPI_FILE,
   openApiFileText,
 } from '../../local/openapi-document';
+import { WEB_API_TYPES_FILE, webApiTypesText } from '../../local/openapi-types';
 
 const document = buildOpenApiDocument();
 
@@ -30,6 +31,10 @@ const get = (path: string): APIGatewayProxyEvent => ({
 describe('the OpenAPI document', () => {
   it('is checked in as generated from the code (run `npm run openapi` after changing a route or schema)', () => {
     expect(readFileSync(OPENAPI_FILE, 'utf8')).toBe(openApiFileText(document));
+  });
+
+  it("is what the web apps' API types are generated from (run `npm run openapi` after changing a schema)", async () => {
+    expect(readFileSync(WEB_API_TYPES_FILE, 'utf8')).toBe(await webApiTypesText(document));
   });
 
   it('is what GET /openapi.json serves, and GET /docs renders it', async () => {
@@ -103,6 +108,36 @@ describe('the OpenAPI document', () => {
     expect(media(responses('/v1/cards/{cardId}/redeem', 'post')['200'])).toEqual(['application/json']);
     expect(media(responses('/v1/cards/{cardId}/pin/verify', 'post')['204'])).toEqual([]);
     expect(media(responses('/v1/webhooks/{webhookId}', 'delete')['204'])).toEqual([]);
+  });
+
+  it('gives every JSON success its response schema: no route answers a bare object', () => {
+    type Answer = { content?: Record<string, { schema: Record<string, unknown> }> };
+    const bare: string[] = [];
+    let json = 0;
+    for (const route of ROUTES) {
+      const documented = document.paths[route.path]?.[route.method.toLowerCase()] as {
+        responses: Record<string, Answer>;
+      };
+      for (const [status, answer] of Object.entries(documented.responses)) {
+        const schema = answer.content?.['application/json']?.schema;
+        if (!/^2/.test(status) || !schema) continue;
+        json += 1;
+        const declared = all[route.fn][routeKey(route)]?.response !== undefined;
+        const typed = schema.type === 'object' && typeof schema.properties === 'object';
+        if (!declared || !typed) bare.push(`${routeKey(route)} ${status}`);
+      }
+    }
+    expect(json).toBeGreaterThan(60);
+    expect(bare).toEqual([]);
+  });
+
+  it('refuses to document a JSON success without a response schema', () => {
+    const health = all.system['GET /health'];
+    if (!health) throw new Error('no GET /health');
+    const { response: _response, ...bare } = health;
+    expect(() => openApiDocument({ ...all, system: { ...all.system, 'GET /health': bare } })).toThrow(
+      'GET /health answers JSON but declares no response schema',
+    );
   });
 
   it("documents Apple's web service answers: 201 or 200 for a registration, 204 and 304, all without a body", () => {

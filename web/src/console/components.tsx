@@ -1,8 +1,8 @@
 import { type FormEvent, type InputHTMLAttributes, type ReactNode, useState } from 'react';
 import { ApiProblem } from '../shared/api';
+import type { TransactionView } from '../shared/api-types';
 import { formatMoney } from '../shared/money';
 import { navigate } from './router';
-import type { TransactionView } from './types';
 import { problemText } from './use-api';
 
 export function Money({ minor, currency }: { minor: number; currency: string }) {
@@ -215,6 +215,7 @@ export function EntriesWritten({
 }
 
 export const PIN_POLICIES = ['NEVER', 'ALWAYS', 'ONLINE_ONLY'] as const;
+export type PinPolicy = (typeof PIN_POLICIES)[number];
 
 /** A program's PIN policy: never, always, or on the ONLINE channel only. */
 export function PinPolicySelect({
@@ -223,12 +224,12 @@ export function PinPolicySelect({
   onValue,
 }: {
   id: string;
-  value: string;
-  onValue: (v: string) => void;
+  value: PinPolicy;
+  onValue: (v: PinPolicy) => void;
 }) {
   return (
     <Field id={id} label="PIN policy">
-      <select id={id} value={value} onChange={(event) => onValue(event.target.value)}>
+      <select id={id} value={value} onChange={(event) => onValue(event.target.value as PinPolicy)}>
         {PIN_POLICIES.map((policy) => (
           <option key={policy}>{policy}</option>
         ))}

@@ -1,22 +1,19 @@
-import { useCallback, useEffect, useState } from 'react';
-import { ApiProblem, type ApiRequest, apiJson, newIdempotencyKey } from '../shared/api';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { type Api, ApiProblem, call, idempotencyHeader, type Sent } from '../shared/api';
 import { useSession } from './session';
 
-/** Calls the API as the signed-in staff member. */
+/** Calls the API as the signed-in staff member: `api((client) => client.GET('/v1/...', {...}))`. */
 export function useApi() {
   const session = useSession();
-  return useCallback(
-    <T>(path: string, request: Omit<ApiRequest, 'token'> = {}) =>
-      apiJson<T>(path, { ...request, token: session.idToken }),
-    [session.idToken],
-  );
+  return useCallback(<D>(send: (api: Api) => Sent<D>) => call(send, session.idToken), [session.idToken]);
 }
 
-/** A POST that changes something: always with a fresh Idempotency-Key. */
+/** A POST that changes something: always with a fresh Idempotency-Key (the second argument's headers). */
 export function useChange() {
   const api = useApi();
   return useCallback(
-    <T>(path: string, body: unknown) => api<T>(path, { body, idempotencyKey: newIdempotencyKey() }),
+    <D>(send: (api: Api, headers: ReturnType<typeof idempotencyHeader>) => Sent<D>) =>
+      api((client) => send(client, idempotencyHeader())),
     [api],
   );
 }
@@ -28,19 +25,27 @@ export interface Loaded<T> {
   reload(): void;
 }
 
-/** GETs a path (undefined: nothing yet) and reloads it on demand. */
-export function useGet<T>(path: string | undefined): Loaded<T> {
+/**
+ * GETs with `load` whenever `key` changes (undefined: nothing yet) and reloads on demand. `key` names
+ * what is loaded (the path and query it asks for); `load` is the typed request.
+ */
+export function useGet<T>(
+  key: string | undefined,
+  load: (api: Api, signal: AbortSignal) => Sent<T>,
+): Loaded<T> {
   const api = useApi();
+  const loader = useRef(load);
+  loader.current = load;
   const [state, setState] = useState<{ data?: T; error?: ApiProblem | Error; loading: boolean }>({
-    loading: path !== undefined,
+    loading: key !== undefined,
   });
   const [round, setRound] = useState(0);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `round` is the reload trigger (reload() bumps it).
   useEffect(() => {
-    if (path === undefined) return;
+    if (key === undefined) return;
     const controller = new AbortController();
     setState((previous) => ({ ...previous, loading: true }));
-    api<T>(path, { signal: controller.signal }).then(
+    api((client) => loader.current(client, controller.signal)).then(
       (data) => setState({ data, loading: false }),
       (error: unknown) => {
         if (controller.signal.aborted) return;
@@ -48,7 +53,7 @@ export function useGet<T>(path: string | undefined): Loaded<T> {
       },
     );
     return () => controller.abort();
-  }, [api, path, round]);
+  }, [api, key, round]);
   return { ...state, reload: () => setRound((value) => value + 1) } as Loaded<T>;
 }
 

@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
-import { ApiProblem, apiJson, newIdempotencyKey } from '../shared/api';
+import { ApiProblem, call, idempotencyHeader, newIdempotencyKey } from '../shared/api';
+import type { HolderBalance, HolderCard } from '../shared/api-types';
 import { webConfig } from '../shared/config';
 import { formatMoney } from '../shared/money';
 
@@ -7,28 +8,6 @@ import { formatMoney } from '../shared/money';
  * The card-holder portal: no account, the card's code (and PIN where it has one). Every miss (unknown
  * code, wrong PIN, another program's card) gets the same answer from the API, and the same words here.
  */
-interface HolderCard {
-  last4: string;
-  status: string;
-  currency: string;
-  balance: number;
-  available: number;
-  expiresAt: string | null;
-  programName: string;
-}
-interface HolderEntry {
-  type: string;
-  amount: number;
-  balanceAfter: number;
-  channel: string;
-  createdAt: string;
-}
-interface Balance {
-  card: HolderCard;
-  transactions: HolderEntry[];
-  walletToken: string;
-}
-
 const MISS = 'We could not find a card with that code and PIN. Check both and try again.';
 
 const ENTRY_LABELS: Record<string, string> = {
@@ -71,7 +50,7 @@ export function Portal() {
   const [pin, setPin] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
-  const [balance, setBalance] = useState<Balance>();
+  const [balance, setBalance] = useState<HolderBalance>();
 
   const check = async (event: FormEvent) => {
     event.preventDefault();
@@ -79,9 +58,9 @@ export function Portal() {
     setError(undefined);
     try {
       setBalance(
-        await apiJson<Balance>('/v1/portal/balance', {
-          body: { code: code.trim(), ...(pin ? { pin } : {}) },
-        }),
+        await call((api) =>
+          api.POST('/v1/portal/balance', { body: { code: code.trim(), ...(pin ? { pin } : {}) } }),
+        ),
       );
     } catch (failure) {
       setBalance(undefined);
@@ -140,7 +119,7 @@ function CardBalance({
   pin,
   onDone,
 }: {
-  balance: Balance;
+  balance: HolderBalance;
   code: string;
   pin: string;
   onDone: () => void;
@@ -199,7 +178,9 @@ function WalletButtons({ token }: { token: string }) {
   const google = async () => {
     setError(undefined);
     try {
-      const { saveUrl } = await apiJson<{ saveUrl: string }>(`/v1/portal/wallet/google/${token}`);
+      const { saveUrl } = await call((api) =>
+        api.GET('/v1/portal/wallet/google/{walletToken}', { params: { path: { walletToken: token } } }),
+      );
       window.location.assign(saveUrl);
     } catch (failure) {
       setError(failure instanceof ApiProblem ? failure.detail : 'Google Wallet is not available now.');
@@ -237,10 +218,13 @@ function Transfer({ code, pin, card }: { code: string; pin: string; card: Holder
     const typed = JSON.stringify([toCode.trim(), toPin]);
     if (submission.current?.typed !== typed) submission.current = { typed, key: newIdempotencyKey() };
     try {
-      const result = await apiJson<{ amount: number; destination: HolderCard }>('/v1/portal/transfer', {
-        body: { code, ...(pin ? { pin } : {}), toCode: toCode.trim(), ...(toPin ? { toPin } : {}) },
-        idempotencyKey: submission.current.key,
-      });
+      const key = submission.current.key;
+      const result = await call((api) =>
+        api.POST('/v1/portal/transfer', {
+          body: { code, ...(pin ? { pin } : {}), toCode: toCode.trim(), ...(toPin ? { toPin } : {}) },
+          headers: idempotencyHeader(key),
+        }),
+      );
       setMessage(
         `Moved ${formatMoney(result.amount, card.currency)}. The card ending ${result.destination.last4} now holds ${formatMoney(result.destination.balance, card.currency)}.`,
       );

@@ -1,40 +1,9 @@
 import { type FormEvent, useState } from 'react';
+import type { Currency, Merchant, Program } from '../../shared/api-types';
 import { formatMoney } from '../../shared/money';
-import { ErrorNote, Field, PinPolicySelect, Table, TextField, when } from '../components';
-import type { Page, Program } from '../types';
+import { ErrorNote, Field, type PinPolicy, PinPolicySelect, Table, TextField, when } from '../components';
 import { useApi, useChange, useGet } from '../use-api';
 import { ProgramEditor } from './ProgramEditor';
-
-interface Merchant {
-  id: string;
-  name: string;
-  programs: string[];
-  usagePlan?: string;
-}
-interface ApiKey {
-  id: string;
-  scopes: string[];
-  description?: string;
-  createdAt: string;
-  lastUsedAt?: string;
-  revokedAt?: string;
-  expiresAt?: string;
-  rotatedTo?: string;
-}
-interface Webhook {
-  id: string;
-  url: string;
-  events: string[];
-}
-interface Delivery {
-  id: string;
-  eventType: string;
-  status: string;
-  attempts: number;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  createdAt: string;
-}
 
 export function AdminPage() {
   const [tab, setTab] = useState<'programs' | 'merchants'>('merchants');
@@ -60,18 +29,18 @@ export function AdminPage() {
   );
 }
 
-function describeExpiry(policy: unknown): string {
-  if (!policy || typeof policy !== 'object') return 'none';
-  const { type, months } = policy as { type?: string; months?: number };
-  return months ? `${type} (${months} months)` : String(type ?? 'none');
+function describeExpiry(policy: Program['expiryPolicy']): string {
+  return 'months' in policy ? `${policy.type} (${policy.months} months)` : policy.type;
 }
 
 function Programs() {
-  const programs = useGet<Page<Program>>('/v1/programs?limit=200');
+  const programs = useGet('programs', (api, signal) =>
+    api.GET('/v1/programs', { params: { query: { limit: 200 } }, signal }),
+  );
   const change = useChange();
   const [name, setName] = useState('');
   const [currency, setCurrency] = useState('USD');
-  const [pinPolicy, setPinPolicy] = useState('NEVER');
+  const [pinPolicy, setPinPolicy] = useState<PinPolicy>('NEVER');
   const [error, setError] = useState<unknown>();
   const [editing, setEditing] = useState<string>();
   const edited = programs.data?.items.find((p) => p.id === editing);
@@ -80,7 +49,13 @@ function Programs() {
     setError(undefined);
     if (!window.confirm(`Create the program "${name.trim()}" in ${currency}?`)) return;
     try {
-      await change('/v1/programs', { name: name.trim(), currency, pinPolicy });
+      await change((api, headers) =>
+        api.POST('/v1/programs', {
+          // The API refuses (field by field) a currency it does not take.
+          body: { name: name.trim(), currency: currency as Currency, pinPolicy },
+          headers,
+        }),
+      );
       setName('');
       programs.reload();
     } catch (failure) {
@@ -136,7 +111,9 @@ function Programs() {
 }
 
 function Merchants() {
-  const merchants = useGet<Page<Merchant>>('/v1/merchants?limit=200');
+  const merchants = useGet('merchants', (api, signal) =>
+    api.GET('/v1/merchants', { params: { query: { limit: 200 } }, signal }),
+  );
   const [selected, setSelected] = useState<string>();
   const merchant = merchants.data?.items.find((m) => m.id === selected) ?? merchants.data?.items[0];
   return (
@@ -159,19 +136,21 @@ function Merchants() {
 }
 
 function ApiKeys({ merchant }: { merchant: Merchant }) {
-  const base = `/v1/merchants/${merchant.id}/api-keys`;
-  const keys = useGet<Page<ApiKey>>(`${base}?limit=200`);
+  const path = { merchantId: merchant.id };
+  const keys = useGet(`api-keys:${merchant.id}`, (api, signal) =>
+    api.GET('/v1/merchants/{merchantId}/api-keys', { params: { path, query: { limit: 200 } }, signal }),
+  );
   const api = useApi();
   const change = useChange();
   const [description, setDescription] = useState('');
   const [shown, setShown] = useState<{ id: string; apiKey: string }>();
   const [error, setError] = useState<unknown>();
-  const run = async (label: string, action: () => Promise<unknown>) => {
+  const run = async (label: string, action: () => Promise<{ id: string; apiKey?: string }>) => {
     setError(undefined);
     if (!window.confirm(label)) return;
     try {
-      const result = (await action()) as { id?: string; apiKey?: string } | undefined;
-      setShown(result?.apiKey && result.id ? { id: result.id, apiKey: result.apiKey } : undefined);
+      const result = await action();
+      setShown(result.apiKey ? { id: result.id, apiKey: result.apiKey } : undefined);
       keys.reload();
     } catch (failure) {
       setError(failure);
@@ -215,7 +194,13 @@ function ApiKeys({ merchant }: { merchant: Merchant }) {
                     className="secondary"
                     onClick={() =>
                       run(`Rotate key ${key.id}? The old key keeps working for one day.`, () =>
-                        change(`${base}/${key.id}/rotate`, { reason: 'rotated in the console' }),
+                        change((client, headers) =>
+                          client.POST('/v1/merchants/{merchantId}/api-keys/{keyId}/rotate', {
+                            params: { path: { ...path, keyId: key.id } },
+                            body: { reason: 'rotated in the console' },
+                            headers,
+                          }),
+                        ),
                       )
                     }
                   >
@@ -228,9 +213,14 @@ function ApiKeys({ merchant }: { merchant: Merchant }) {
                     className="secondary"
                     onClick={() =>
                       run(`Revoke key ${key.id} now? Requests with it fail at once.`, () =>
-                        api(`${base}/${key.id}?reason=${encodeURIComponent('revoked in the console')}`, {
-                          method: 'DELETE',
-                        }),
+                        api((client) =>
+                          client.DELETE('/v1/merchants/{merchantId}/api-keys/{keyId}', {
+                            params: {
+                              path: { ...path, keyId: key.id },
+                              query: { reason: 'revoked in the console' },
+                            },
+                          }),
+                        ),
                       )
                     }
                   >
@@ -248,7 +238,16 @@ function ApiKeys({ merchant }: { merchant: Merchant }) {
         onSubmit={(event) => {
           event.preventDefault();
           run(`Create a new API key for ${merchant.name}?`, () =>
-            change(base, { description: description.trim() || undefined, reason: 'created in the console' }),
+            change((client, headers) =>
+              client.POST('/v1/merchants/{merchantId}/api-keys', {
+                params: { path },
+                body: {
+                  ...(description.trim() ? { description: description.trim() } : {}),
+                  reason: 'created in the console',
+                },
+                headers,
+              }),
+            ),
           );
         }}
       >
@@ -265,7 +264,9 @@ function ApiKeys({ merchant }: { merchant: Merchant }) {
 }
 
 function Webhooks({ merchant }: { merchant: Merchant }) {
-  const hooks = useGet<Page<Webhook>>(`/v1/webhooks?merchantId=${merchant.id}&limit=100`);
+  const hooks = useGet(`webhooks:${merchant.id}`, (api, signal) =>
+    api.GET('/v1/webhooks', { params: { query: { merchantId: merchant.id, limit: 100 } }, signal }),
+  );
   const [open, setOpen] = useState<string>();
   return (
     <div>
@@ -292,13 +293,23 @@ function Webhooks({ merchant }: { merchant: Merchant }) {
 }
 
 function Deliveries({ webhookId }: { webhookId: string }) {
-  const deliveries = useGet<Page<Delivery>>(`/v1/webhooks/${webhookId}/deliveries?limit=50`);
+  const deliveries = useGet(`deliveries:${webhookId}`, (api, signal) =>
+    api.GET('/v1/webhooks/{webhookId}/deliveries', {
+      params: { path: { webhookId }, query: { limit: 50 } },
+      signal,
+    }),
+  );
   const api = useApi();
   const [error, setError] = useState<unknown>();
   const redrive = async (id: string) => {
     setError(undefined);
     try {
-      await api(`/v1/webhooks/${webhookId}/deliveries/${id}/retry`, { method: 'POST', body: {} });
+      await api((client) =>
+        client.POST('/v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry', {
+          params: { path: { webhookId, deliveryId: id } },
+          body: {},
+        }),
+      );
       deliveries.reload();
     } catch (failure) {
       setError(failure);

@@ -1,40 +1,8 @@
 import { useState } from 'react';
+import type { BreakageReport, Currency } from '../../shared/api-types';
 import { formatMoney } from '../../shared/money';
 import { ErrorNote, Field } from '../components';
 import { useGet } from '../use-api';
-
-/** GET /v1/reports/breakage, as the console shows it (docs/breakage.md). */
-interface CohortForecast {
-  cohort: string;
-  monthsObserved: number;
-  loaded: number;
-  withdrawn: number;
-  redeemed: number;
-  expired: number;
-  outstandingLiability: number;
-  projectedShare: number[];
-  expectedNetLoaded: number;
-  expectedBreakage: number;
-  breakageRate: number;
-  recognisedToDate: number;
-  contractLiability: number;
-}
-interface BreakageReport {
-  asOf: string;
-  estimable: boolean;
-  horizonMonths: number;
-  reportedLiability: number;
-  redemptionDevelopment: { cumulativePattern: number[]; observedFactors: number; tailDecay: number | null };
-  cohorts: CohortForecast[];
-  totals: {
-    outstandingLiability: number;
-    expectedBreakage: number;
-    breakageRate: number;
-    recognisedToDate: number;
-    unrecognisedBreakage: number;
-    contractLiability: number;
-  };
-}
 
 const thisMonth = () => new Date().toISOString().slice(0, 7);
 const monthsBack = (count: number): string[] => {
@@ -45,10 +13,14 @@ const monthsBack = (count: number): string[] => {
 };
 const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
 
+/** GET /v1/reports/breakage, as the console shows it (docs/breakage.md). */
 export function BreakageSection({ programId, currency }: { programId: string; currency: string }) {
   const [asOf, setAsOf] = useState(thisMonth());
-  const query = new URLSearchParams({ currency, asOf, ...(programId ? { programId } : {}) });
-  const report = useGet<BreakageReport>(`/v1/reports/breakage?${query}`);
+  // The currency is one of the programs' (FinancePage), which the API only creates in currencies it takes.
+  const query = { currency: currency as Currency, asOf, ...(programId ? { programId } : {}) };
+  const report = useGet(JSON.stringify(query), (api, signal) =>
+    api.GET('/v1/reports/breakage', { params: { query }, signal }),
+  );
   const data = report.data;
   return (
     <section aria-labelledby="breakage-heading">

@@ -1,4 +1,6 @@
 import { useState } from 'react';
+import type { Api, Sent } from '../../shared/api';
+import type { CardChange, CardView, HoldView, TransactionView } from '../../shared/api-types';
 import { minorToDecimal, parseAmount } from '../../shared/money';
 import { may } from '../auth';
 import {
@@ -12,21 +14,9 @@ import {
   when,
 } from '../components';
 import { useSession } from '../session';
-import type { CardView, FraudAlert, HoldView, Page, TransactionView } from '../types';
 import { useApi, useChange, useGet } from '../use-api';
 
 const LEDGER_PAGE = 25;
-
-interface PinState {
-  set: boolean;
-  failures: number;
-  maxFailures: number;
-  locked: boolean;
-}
-interface WalletRegistrations {
-  apple: { passIssued: boolean; devices: number };
-  google: { objectSaved: boolean };
-}
 
 /**
  * One card for customer care. The card and the first ledger page (and the PIN state, wallet passes and
@@ -34,14 +24,23 @@ interface WalletRegistrations {
  */
 export function CardPage({ cardId }: { cardId: string }) {
   const session = useSession();
-  const base = `/v1/cards/${encodeURIComponent(cardId)}`;
-  const card = useGet<CardView>(base);
-  const ledger = useGet<Page<TransactionView>>(`${base}/transactions?limit=${LEDGER_PAGE}`);
-  const pin = useGet<PinState>(`${base}/pin`);
-  const wallet = useGet<WalletRegistrations>(`${base}/wallet/registrations`);
-  const holds = useGet<Page<HoldView>>(`${base}/holds?limit=${LEDGER_PAGE}`);
-  const alerts = useGet<Page<FraudAlert>>(
-    may.fraud(session) ? `/v1/fraud/alerts?cardId=${encodeURIComponent(cardId)}&limit=50` : undefined,
+  const path = { cardId };
+  const page = { limit: LEDGER_PAGE };
+  const card = useGet(cardId, (api, signal) => api.GET('/v1/cards/{cardId}', { params: { path }, signal }));
+  const ledger = useGet(cardId, (api, signal) =>
+    api.GET('/v1/cards/{cardId}/transactions', { params: { path, query: page }, signal }),
+  );
+  const pin = useGet(cardId, (api, signal) =>
+    api.GET('/v1/cards/{cardId}/pin', { params: { path }, signal }),
+  );
+  const wallet = useGet(cardId, (api, signal) =>
+    api.GET('/v1/cards/{cardId}/wallet/registrations', { params: { path }, signal }),
+  );
+  const holds = useGet(cardId, (api, signal) =>
+    api.GET('/v1/cards/{cardId}/holds', { params: { path, query: page }, signal }),
+  );
+  const alerts = useGet(may.fraud(session) ? cardId : undefined, (api, signal) =>
+    api.GET('/v1/fraud/alerts', { params: { query: { cardId, limit: 50 } }, signal }),
   );
   const reloadAll = () => {
     card.reload();
@@ -128,19 +127,19 @@ export function CardPage({ cardId }: { cardId: string }) {
         )}
       </section>
       <Holds holds={holds} currency={c.currency} />
-      <Ledger base={base} first={ledger} currency={c.currency} />
+      <Ledger cardId={c.id} first={ledger} currency={c.currency} />
       {may.act(session) && <CardActions card={c} onChanged={reloadAll} />}
     </>
   );
 }
 
 function Ledger({
-  base,
+  cardId,
   first,
   currency,
 }: {
-  base: string;
-  first: { data: Page<TransactionView> | undefined; error: unknown };
+  cardId: string;
+  first: { data: { items: TransactionView[]; nextCursor: string | null } | undefined; error: unknown };
   currency: string;
 }) {
   const api = useApi();
@@ -151,8 +150,10 @@ function Ledger({
   const loadMore = async () => {
     if (!cursor) return;
     try {
-      const page = await api<Page<TransactionView>>(
-        `${base}/transactions?limit=${LEDGER_PAGE}&cursor=${encodeURIComponent(cursor)}`,
+      const page = await api((client) =>
+        client.GET('/v1/cards/{cardId}/transactions', {
+          params: { path: { cardId }, query: { limit: LEDGER_PAGE, cursor } },
+        }),
       );
       setMore({ items: [...(more?.items ?? []), ...page.items], cursor: page.nextCursor });
     } catch (failure) {
@@ -200,7 +201,7 @@ function Holds({
   holds,
   currency,
 }: {
-  holds: { data: Page<HoldView> | undefined; error: unknown };
+  holds: { data: { items: HoldView[]; nextCursor: string | null } | undefined; error: unknown };
   currency: string;
 }) {
   return (
@@ -302,16 +303,6 @@ function CardActions({ card, onChanged }: { card: CardView; onChanged: () => voi
   );
 }
 
-interface CardChange {
-  transaction: TransactionView;
-  card: CardView;
-}
-interface Reissued {
-  card: CardView;
-  replacement: { card: CardView; code: string };
-  transactions: TransactionView[];
-}
-
 function CardAction({
   kind,
   card,
@@ -324,16 +315,18 @@ function CardAction({
   const change = useChange();
   const [reason, setReason] = useState('');
   const [amountText, setAmountText] = useState('');
-  const base = `/v1/cards/${card.id}`;
+  const path = { cardId: card.id };
   const amount = kind === 'adjust' ? parseAmount(amountText, card.currency, { signed: true }) : undefined;
   const valid = reason.trim().length > 0 && (kind !== 'adjust' || (amount !== undefined && amount !== 0));
   const money = (minor: number) => `${minorToDecimal(minor, card.currency)} ${card.currency}`;
   const why = reason.trim();
   /** One card verb: its entry is what the API answered. */
-  const verb = (path: string, body: object, message: string) => async (): Promise<ActionOutcome> => {
-    const done = await change<CardChange>(`${base}/${path}`, body);
-    return { message, entries: [done.transaction] };
-  };
+  const verb =
+    (send: (api: Api, headers: { 'Idempotency-Key': string }) => Sent<CardChange>, message: string) =>
+    async (): Promise<ActionOutcome> => {
+      const done = await change(send);
+      return { message, entries: [done.transaction] };
+    };
 
   const fields = (
     <>
@@ -360,38 +353,72 @@ function CardAction({
     adjust: {
       title: 'Adjust the balance',
       describe: `Adjust the card by ${money(amount ?? 0)} because "${why}".`,
-      run: verb('adjust', { amount, reason: why }, `Adjusted by ${money(amount ?? 0)}.`),
+      run: verb(
+        (api, headers) =>
+          api.POST('/v1/cards/{cardId}/adjust', {
+            params: { path },
+            body: { amount: amount ?? 0, reason: why },
+            headers,
+          }),
+        `Adjusted by ${money(amount ?? 0)}.`,
+      ),
     },
     block: {
       title: 'Block the card',
       describe: `Block the card: no spending until it is unblocked. Reason: "${why}".`,
-      run: verb('block', { reason: why }, 'The card is blocked.'),
+      run: verb(
+        (api, headers) =>
+          api.POST('/v1/cards/{cardId}/block', { params: { path }, body: { reason: why }, headers }),
+        'The card is blocked.',
+      ),
     },
     unblock: {
       title: 'Unblock the card',
       describe: `Unblock the card. Reason: "${why}".`,
-      run: verb('unblock', { reason: why }, 'The card is active again.'),
+      run: verb(
+        (api, headers) =>
+          api.POST('/v1/cards/{cardId}/unblock', { params: { path }, body: { reason: why }, headers }),
+        'The card is active again.',
+      ),
     },
     'pin-reset': {
       title: 'Reset the PIN',
       describe: `Clear the PIN and its lock; the holder sets a new one. Reason: "${why}".`,
-      run: verb('pin/reset', { reason: why }, 'The PIN was reset.'),
+      run: verb(
+        (api, headers) =>
+          api.POST('/v1/cards/{cardId}/pin/reset', { params: { path }, body: { reason: why }, headers }),
+        'The PIN was reset.',
+      ),
     },
     deactivate: {
       title: 'Deactivate the card for good',
       describe: `Deactivate the card. This cannot be undone. Reason: "${why}".`,
-      run: verb('deactivate', { reason: why }, 'The card is deactivated.'),
+      run: verb(
+        (api, headers) =>
+          api.POST('/v1/cards/{cardId}/deactivate', { params: { path }, body: { reason: why }, headers }),
+        'The card is deactivated.',
+      ),
     },
     'cash-out': {
       title: 'Cash out the balance',
       describe: `Clear the balance of ${money(card.balance)} (paid out in cash). Reason: "${why}".`,
-      run: verb('cash-out', { reason: why }, 'The balance was cashed out.'),
+      run: verb(
+        (api, headers) =>
+          api.POST('/v1/cards/{cardId}/cash-out', { params: { path }, body: { reason: why }, headers }),
+        'The balance was cashed out.',
+      ),
     },
     reissue: {
       title: 'Reissue: a new card with this balance',
       describe: `Issue a new ${card.type.toLowerCase()} card, move this card's ${money(card.balance)} onto it and deactivate this card for good. Reason: "${why}".`,
       run: async () => {
-        const done = await change<Reissued>(`${base}/reissue`, { reason: why, channel: 'CONSOLE' });
+        const done = await change((api, headers) =>
+          api.POST('/v1/cards/{cardId}/reissue', {
+            params: { path },
+            body: { reason: why, channel: 'CONSOLE' },
+            headers,
+          }),
+        );
         return {
           message: `Reissued: ${money(card.balance)} moved to the new card; this card is deactivated.`,
           entries: done.transactions,

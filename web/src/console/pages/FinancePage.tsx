@@ -1,47 +1,17 @@
 import { type FormEvent, useMemo, useState } from 'react';
+import type { Currency, DailyRow } from '../../shared/api-types';
 import { formatMoney } from '../../shared/money';
 import { ErrorNote, Field, when } from '../components';
-import type { Page, Program } from '../types';
 import { useChange, useGet } from '../use-api';
 import { BreakageSection } from './BreakageSection';
-
-interface DailyRow {
-  date: string;
-  currency: string;
-  issued: number;
-  redeemed: number;
-  expired: number;
-  outstandingLiability: number;
-}
-interface SummaryRow {
-  currency: string;
-  issued: number;
-  redeemed: number;
-  expired: number;
-  outstandingLiability: number;
-}
-interface ExportFile {
-  name: string;
-  rows: number;
-  bytes: number;
-  sha256: string;
-  url: string;
-}
-interface ExportRun {
-  id: string;
-  status: string;
-  month: string;
-  cutoff: string;
-  createdAt: string;
-  error: string | null;
-  files: ExportFile[];
-}
 
 const RANGE_DAYS = 90;
 const isoDay = (date: Date) => date.toISOString().slice(0, 10);
 
 export function FinancePage() {
-  const programs = useGet<Page<Program>>('/v1/programs?limit=200');
+  const programs = useGet('programs', (api, signal) =>
+    api.GET('/v1/programs', { params: { query: { limit: 200 } }, signal }),
+  );
   const [programId, setProgramId] = useState('');
   const [granularity, setGranularity] = useState<'day' | 'month'>('day');
   const currencies = [...new Set((programs.data?.items ?? []).map((p) => p.currency))].sort();
@@ -49,9 +19,11 @@ export function FinancePage() {
   const currency = currencyChoice || currencies[0] || 'USD';
   const to = isoDay(new Date());
   const from = isoDay(new Date(Date.now() - (RANGE_DAYS - 1) * 86_400_000));
-  const query = new URLSearchParams({ from, to, currency, ...(programId ? { programId } : {}) });
-  const daily = useGet<{ items: DailyRow[] }>(`/v1/reports/daily?${query}`);
-  const summary = useGet<{ items: SummaryRow[] }>(`/v1/reports/summary?${query}`);
+  // The currencies listed are the programs', which the API only creates in currencies it takes.
+  const query = { from, to, currency: currency as Currency, ...(programId ? { programId } : {}) };
+  const key = JSON.stringify(query);
+  const daily = useGet(key, (api, signal) => api.GET('/v1/reports/daily', { params: { query }, signal }));
+  const summary = useGet(key, (api, signal) => api.GET('/v1/reports/summary', { params: { query }, signal }));
   const rows = (daily.data?.items ?? []).filter((row) => row.currency === currency);
   const buckets = useMemo(() => bucketRows(rows, granularity), [rows, granularity]);
   const reported = summary.data?.items.find((row) => row.currency === currency);
@@ -233,7 +205,7 @@ function FlowsChart({ buckets, currency }: { buckets: Bucket[]; currency: string
 }
 
 function Exports() {
-  const exportsList = useGet<{ items: ExportRun[] }>('/v1/exports');
+  const exportsList = useGet('exports', (api, signal) => api.GET('/v1/exports', { signal }));
   const change = useChange();
   const [cutoff, setCutoff] = useState('');
   const [error, setError] = useState<unknown>();
@@ -244,7 +216,9 @@ function Exports() {
     if (Number.isNaN(instant.getTime())) return;
     if (!window.confirm(`Start the finance export as of ${instant.toISOString()}?`)) return;
     try {
-      await change('/v1/exports', { cutoff: instant.toISOString() });
+      await change((api, headers) =>
+        api.POST('/v1/exports', { body: { cutoff: instant.toISOString() }, headers }),
+      );
       exportsList.reload();
     } catch (failure) {
       setError(failure);

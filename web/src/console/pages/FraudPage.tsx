@@ -1,17 +1,21 @@
 import { useState } from 'react';
+import type { FraudAlert } from '../../shared/api-types';
 import { CardLink, ErrorNote, when } from '../components';
-import type { FraudAlert, Page } from '../types';
 import { useChange, useGet } from '../use-api';
+
+type AlertStatus = FraudAlert['status'];
 
 /** Open fraud alerts, newest first: dismiss (resolve with a note) or block the card and acknowledge. */
 export function FraudPage() {
-  const [status, setStatus] = useState('OPEN');
-  const alerts = useGet<Page<FraudAlert>>(`/v1/fraud/alerts?status=${status}&limit=100`);
+  const [status, setStatus] = useState<AlertStatus>('OPEN');
+  const alerts = useGet(`alerts:${status}`, (api, signal) =>
+    api.GET('/v1/fraud/alerts', { params: { query: { status, limit: 100 } }, signal }),
+  );
   return (
     <section aria-labelledby="fraud-heading">
       <h1 id="fraud-heading">Fraud queue</h1>
       <label htmlFor="fraud-status">Status </label>
-      <select id="fraud-status" value={status} onChange={(e) => setStatus(e.target.value)}>
+      <select id="fraud-status" value={status} onChange={(e) => setStatus(e.target.value as AlertStatus)}>
         <option value="OPEN">Open</option>
         <option value="ACKNOWLEDGED">Acknowledged</option>
         <option value="RESOLVED">Resolved</option>
@@ -36,13 +40,31 @@ function AlertItem({ alert, onChanged }: { alert: FraudAlert; onChanged: () => v
     const label = action === 'dismiss' ? 'Dismiss this alert' : 'Block the card and acknowledge this alert';
     if (!window.confirm(`${label}? Note: "${note.trim()}"`)) return;
     try {
+      const path = { alertId: alert.id };
       if (action === 'block' && alert.cardId) {
-        await change(`/v1/cards/${alert.cardId}/block`, {
-          reason: `Fraud alert ${alert.id}: ${note.trim()}`,
-        });
-        await change(`/v1/fraud/alerts/${alert.id}/acknowledge`, { note: note.trim() });
+        const cardId = alert.cardId;
+        await change((api, headers) =>
+          api.POST('/v1/cards/{cardId}/block', {
+            params: { path: { cardId } },
+            body: { reason: `Fraud alert ${alert.id}: ${note.trim()}` },
+            headers,
+          }),
+        );
+        await change((api, headers) =>
+          api.POST('/v1/fraud/alerts/{alertId}/acknowledge', {
+            params: { path },
+            body: { note: note.trim() },
+            headers,
+          }),
+        );
       } else {
-        await change(`/v1/fraud/alerts/${alert.id}/resolve`, { note: note.trim() });
+        await change((api, headers) =>
+          api.POST('/v1/fraud/alerts/{alertId}/resolve', {
+            params: { path },
+            body: { note: note.trim() },
+            headers,
+          }),
+        );
       }
       onChanged();
     } catch (failure) {

@@ -1,20 +1,6 @@
+import type { QueueDepths } from '../../shared/api-types';
 import { ErrorNote, when } from '../components';
 import { useGet } from '../use-api';
-
-interface QueueDepths {
-  source: 'sqs' | 'local-files' | 'none';
-  queues: { name: string; visible: number; inFlight: number }[];
-}
-interface JobRun {
-  job: string;
-  startedAt: string;
-  finishedAt: string;
-  status: string;
-  examined?: number;
-  changed?: number;
-  failed?: number;
-  error?: string;
-}
 
 const SOURCE: Record<QueueDepths['source'], string> = {
   sqs: 'SQS dead-letter queues of this region.',
@@ -24,8 +10,10 @@ const SOURCE: Record<QueueDepths['source'], string> = {
 };
 
 export function OpsPage() {
-  const queues = useGet<QueueDepths>('/v1/ops/queues');
-  const runs = useGet<{ items: JobRun[] }>('/v1/ops/job-runs?limit=50');
+  const queues = useGet('queues', (api, signal) => api.GET('/v1/ops/queues', { signal }));
+  const runs = useGet('job-runs', (api, signal) =>
+    api.GET('/v1/ops/job-runs', { params: { query: { limit: 50 } }, signal }),
+  );
   return (
     <>
       <h1>Operations</h1>

@@ -1,10 +1,10 @@
 import { type FormEvent, useState } from 'react';
+import type { Program } from '../../shared/api-types';
 import { minorToDecimal, parseAmount } from '../../shared/money';
 import { ErrorNote, Field, fieldErrorsOf, PinPolicySelect, TextField } from '../components';
-import type { Program } from '../types';
 import { useApi } from '../use-api';
 
-type ExpiryType = 'NONE' | 'MONTHS_AFTER_ISSUE' | 'MONTHS_AFTER_LAST_LOAD' | 'US_CARD_ACT';
+type ExpiryType = Program['expiryPolicy']['type'];
 const EXPIRY_TYPES: readonly ExpiryType[] = [
   'NONE',
   'MONTHS_AFTER_ISSUE',
@@ -12,8 +12,7 @@ const EXPIRY_TYPES: readonly ExpiryType[] = [
   'US_CARD_ACT',
 ];
 
-const amountText = (minor: unknown, currency: string) =>
-  typeof minor === 'number' ? minorToDecimal(minor, currency) : '';
+const amountText = (minor: number, currency: string) => minorToDecimal(minor, currency);
 
 /**
  * An admin changes a program's rules (PATCH /v1/programs/{id}): they apply to new cards and later loads.
@@ -22,14 +21,14 @@ const amountText = (minor: unknown, currency: string) =>
  */
 export function ProgramEditor({ program, onSaved }: { program: Program; onSaved: () => void }) {
   const api = useApi();
-  const policy = (program.expiryPolicy ?? { type: 'NONE' }) as { type: ExpiryType; months?: number };
+  const policy = program.expiryPolicy;
   const [name, setName] = useState(program.name);
-  const [pinPolicy, setPinPolicy] = useState(String(program.pinPolicy ?? 'NEVER'));
+  const [pinPolicy, setPinPolicy] = useState(program.pinPolicy);
   const [minLoad, setMinLoad] = useState(amountText(program.minLoad, program.currency));
   const [maxLoad, setMaxLoad] = useState(amountText(program.maxLoad, program.currency));
   const [maxBalance, setMaxBalance] = useState(amountText(program.maxBalance, program.currency));
   const [expiryType, setExpiryType] = useState<ExpiryType>(policy.type);
-  const [months, setMonths] = useState(policy.months ? String(policy.months) : '');
+  const [months, setMonths] = useState('months' in policy ? String(policy.months) : '');
   const [reason, setReason] = useState('');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<unknown>();
@@ -40,13 +39,13 @@ export function ProgramEditor({ program, onSaved }: { program: Program; onSaved:
     setSaved(false);
     setFailure(undefined);
     const amounts = { minLoad, maxLoad, maxBalance };
-    const parsed: Record<string, number> = {};
+    const parsed: { minLoad?: number; maxLoad?: number; maxBalance?: number } = {};
     const local: Record<string, string> = {};
     for (const [field, text] of Object.entries(amounts)) {
       if (text.trim() === '') continue;
       const minor = parseAmount(text, program.currency);
       if (minor === undefined) local[field] = `an amount in ${program.currency}, such as 25.00`;
-      else parsed[field] = minor;
+      else parsed[field as keyof typeof parsed] = minor;
     }
     const monthsValue = Number(months);
     const needsMonths = expiryType === 'MONTHS_AFTER_ISSUE' || expiryType === 'MONTHS_AFTER_LAST_LOAD';
@@ -56,16 +55,22 @@ export function ProgramEditor({ program, onSaved }: { program: Program; onSaved:
     setErrors(local);
     if (Object.keys(local).length > 0) return;
     try {
-      await api(`/v1/programs/${program.id}`, {
-        method: 'PATCH',
-        body: {
-          name: name.trim(),
-          pinPolicy,
-          ...parsed,
-          expiryPolicy: needsMonths ? { type: expiryType, months: monthsValue } : { type: expiryType },
-          ...(reason.trim() ? { reason: reason.trim() } : {}),
-        },
-      });
+      const expiryPolicy =
+        expiryType === 'MONTHS_AFTER_ISSUE' || expiryType === 'MONTHS_AFTER_LAST_LOAD'
+          ? { type: expiryType, months: monthsValue }
+          : { type: expiryType };
+      await api((client) =>
+        client.PATCH('/v1/programs/{programId}', {
+          params: { path: { programId: program.id } },
+          body: {
+            name: name.trim(),
+            pinPolicy,
+            ...parsed,
+            expiryPolicy,
+            ...(reason.trim() ? { reason: reason.trim() } : {}),
+          },
+        }),
+      );
       setSaved(true);
       onSaved();
     } catch (refusal) {

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
+import type { CardView } from '../../shared/api-types';
 import { CardLink, ErrorNote, Field, Money, Table, TextField } from '../components';
 import { navigate } from '../router';
-import type { CardView, Page, Program } from '../types';
 import { useApi, useGet } from '../use-api';
 
 type SearchKind = 'last4' | 'customerId' | 'cardId' | 'code';
@@ -9,23 +9,27 @@ type SearchKind = 'last4' | 'customerId' | 'cardId' | 'code';
 /** Cards per page of results; "More results" asks for the next page with the API's cursor. */
 const PAGE = 50;
 
+/** The search's query of GET /v1/cards (the cursor is added per page). */
+type CardSearch = { limit: number; last4?: string; programId?: string; customerId?: string };
+
 export function SearchPage() {
   const api = useApi();
-  const programs = useGet<Page<Program>>('/v1/programs?limit=200');
+  const programs = useGet('programs', (api, signal) =>
+    api.GET('/v1/programs', { params: { query: { limit: 200 } }, signal }),
+  );
   const [kind, setKind] = useState<SearchKind>('last4');
   const [value, setValue] = useState('');
   const [programId, setProgramId] = useState('');
   const [results, setResults] = useState<CardView[]>();
-  const [next, setNext] = useState<{ query: URLSearchParams; cursor: string } | null>(null);
+  const [next, setNext] = useState<{ query: CardSearch; cursor: string } | null>(null);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   // '' searches every program (the last-4 keys of each program's index, store/card-search.ts).
   const program = programId;
 
-  const page = async (query: URLSearchParams, cursor: string | null, previous: CardView[]) => {
-    const paged = new URLSearchParams(query);
-    if (cursor) paged.set('cursor', cursor);
-    const result = await api<Page<CardView>>(`/v1/cards?${paged}`);
+  const page = async (query: CardSearch, cursor: string | null, previous: CardView[]) => {
+    const paged = { ...query, ...(cursor ? { cursor } : {}) };
+    const result = await api((client) => client.GET('/v1/cards', { params: { query: paged } }));
     setResults([...previous, ...result.items]);
     setNext(result.nextCursor ? { query, cursor: result.nextCursor } : null);
   };
@@ -52,14 +56,15 @@ export function SearchPage() {
       if (kind === 'cardId') return navigate(`/console/cards/${encodeURIComponent(text)}`);
       if (kind === 'code') {
         // Through the API's lookup, with its rate limits; the code never goes into a URL.
-        const card = await api<CardView>('/v1/cards/lookup', { body: { code: text, channel: 'CONSOLE' } });
+        const card = await api((client) =>
+          client.POST('/v1/cards/lookup', { body: { code: text, channel: 'CONSOLE' } }),
+        );
         return navigate(`/console/cards/${card.id}`);
       }
-      const query = new URLSearchParams({ limit: String(PAGE) });
-      if (kind === 'last4') {
-        query.set('last4', text);
-        if (program) query.set('programId', program);
-      } else query.set('customerId', text);
+      const query: CardSearch =
+        kind === 'last4'
+          ? { limit: PAGE, last4: text, ...(program ? { programId: program } : {}) }
+          : { limit: PAGE, customerId: text };
       await page(query, null, []);
     } catch (failure) {
       setError(failure);

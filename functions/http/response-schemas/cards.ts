@@ -1,14 +1,11 @@
 import * as z from 'zod';
-import { CARD_STATES } from '../core/card-policy';
-import { CHANNELS, ENTRY_TYPES } from '../core/ledger';
+import { CARD_STATES } from '../../core/card-policy';
+import { CHANNELS, ENTRY_TYPES } from '../../core/ledger';
+import { isoTime, minor } from './common';
 
-/**
- * The answers' schemas, for the OpenAPI document (and through it the web apps' typed client): each
- * mirrors a view in functions/http/views.ts (test/integration/card-reissue.test.ts parses real answers'
- * views with them and compares their keys).
- */
-const isoTime = z.string().describe('ISO 8601 UTC');
-const minor = z.number().int().describe('minor units');
+export { pageSchema } from './common';
+
+/** Cards, their ledger entries and holds: the views of functions/http/views.ts. */
 
 export const cardSchema = z.object({
   id: z.string(),
@@ -39,7 +36,10 @@ export const transactionSchema = z.object({
   balanceAfter: minor,
   availableAfter: minor,
   merchantId: z.string().nullable(),
-  actor: z.object({ type: z.string(), id: z.string().nullable() }),
+  actor: z.object({
+    type: z.enum(['merchant', 'staff', 'system', 'holder']),
+    id: z.string().nullable().describe("null on another merchant's entry"),
+  }),
   reason: z.string().nullable(),
   reference: z.string().nullable(),
   relatedTransactionId: z.string().nullable(),
@@ -64,9 +64,6 @@ export const holdSchema = z.object({
   reference: z.string().nullable(),
 });
 
-export const pageSchema = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
-
 /** What a card verb answers: the entry it wrote and the card after it (and the hold, for holds). */
 export const cardChangeSchema = z.object({
   transaction: transactionSchema,
@@ -81,4 +78,34 @@ export const reissueSchema = z.object({
     code: z.string().describe('the new card’s code: shown only here'),
   }),
   transactions: z.array(transactionSchema).describe('every entry written, old card first'),
+});
+
+export const transferSchema = cardChangeSchema.extend({ destination: cardChangeSchema });
+
+export const issuedCardSchema = z.object({
+  card: cardSchema,
+  code: z.string().describe('the full code: shown only here'),
+  transactions: z.array(transactionSchema),
+});
+
+/** A reversal's outcome: NOTHING_TO_REVERSE has no entries and no card. */
+export const reversalSchema = z.object({
+  status: z.enum(['REVERSED', 'ALREADY_REVERSED', 'NOTHING_TO_REVERSE']),
+  reversed: transactionSchema.nullable(),
+  reversal: transactionSchema.nullable(),
+  card: cardSchema.nullable().describe('the card after the reversal (REVERSED only)'),
+});
+
+/** Customer care's view of a card's PIN: never the PIN or its hash. */
+export const pinStateSchema = z.object({
+  set: z.boolean(),
+  failures: z.number().int(),
+  maxFailures: z.number().int(),
+  locked: z.boolean(),
+  updatedAt: isoTime.nullable(),
+});
+
+export const walletRegistrationsSchema = z.object({
+  apple: z.object({ passIssued: z.boolean(), devices: z.number().int() }),
+  google: z.object({ objectSaved: z.boolean() }),
 });

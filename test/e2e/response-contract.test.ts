@@ -1,0 +1,363 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { z } from 'zod';
+import openApiJson from '../../functions/http/openapi.json';
+import { ROUTES, routeKey } from '../../functions/http/route-table';
+import { STREAM_CONSUMERS } from '../../functions/streams/registry';
+import type { ALL_OPERATIONS } from '../../local/openapi-document';
+import type { LocalStack } from '../../local/stack';
+import { request } from '../support/http';
+import { fetchBytes, passJsonOf } from '../support/pkpass';
+import { startTestStack } from '../support/stack';
+
+/**
+ * The response schemas the OpenAPI document (and through it the web apps' typed client) publishes are
+ * true: one happy-path request for every route that answers JSON, each answer parsed with the route's
+ * declared `response` schema. Strict both ways: a key the schema lacks is stripped by the parse, so the
+ * parsed answer differs from the real one; a key the answer lacks fails the parse.
+ */
+let stack: LocalStack;
+let admin: string;
+let finance: string;
+let ops: string;
+let operations: typeof ALL_OPERATIONS;
+/** The answers by route key (`POST /v1/cards`): the last one for each route. */
+const answers = new Map<string, { status: number; body: unknown }>();
+
+/** Calls the route (a template of the route table) with the path's ids filled in, and records the answer. */
+async function call(
+  key: string,
+  ids: Record<string, string>,
+  options: {
+    token?: string;
+    body?: unknown;
+    query?: string;
+    idempotencyKey?: string;
+    headers?: Record<string, string>;
+  } = {},
+) {
+  const [method = 'GET', template = ''] = key.split(' ');
+  const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const id = ids[name];
+    if (id === undefined) throw new Error(`${key}: no ${name}`);
+    return encodeURIComponent(id);
+  });
+  const answer = await request(method, `${path}${options.query ?? ''}`, {
+    ...(options.token ? { token: options.token } : {}),
+    ...(options.body === undefined ? {} : { body: options.body }),
+    ...(options.headers ? { headers: options.headers } : {}),
+    idempotencyKey: options.idempotencyKey ?? (method === 'POST' ? randomUUID() : ''),
+  });
+  expect(answer.status, `${key} -> ${JSON.stringify(answer.body)}`).toBeLessThan(300);
+  answers.set(key, { status: answer.status, body: answer.body });
+  // biome-ignore lint/suspicious/noExplicitAny: the walk reads ids out of answers field by field.
+  return answer.body as any;
+}
+
+beforeAll(async () => {
+  stack = await startTestStack({ consumers: STREAM_CONSUMERS });
+  const demo = stack.demo;
+  if (!demo) throw new Error('the test stack did not seed');
+  admin = demo.staffTokens.admin;
+  finance = demo.staffTokens.finance;
+  ops = demo.staffTokens.ops;
+  // The route groups' modules load after the stack has set the handlers' environment (log level, names).
+  ({ ALL_OPERATIONS: operations } = await import('../../local/openapi-document'));
+  await walk();
+}, 60_000);
+afterAll(async () => stack.stop());
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+/** Every route that answers JSON, in an order that gives each the entities it needs. */
+async function walk() {
+  const ids: Record<string, string> = {};
+  await call('GET /health', ids);
+  await call('GET /openapi.json', ids);
+
+  const program = await call('POST /v1/programs', ids, {
+    token: admin,
+    body: {
+      name: 'Contract',
+      currency: 'USD',
+      cashOut: { enabled: true },
+      checkLimits: { failuresPerCaller: 50 },
+      fraudRules: { LARGE_LOAD: { threshold: 5_000 } },
+    },
+  });
+  ids.programId = program.id;
+  await call('GET /v1/programs', ids, { token: admin });
+  await call('GET /v1/programs/{programId}', ids, { token: admin });
+  await call('PATCH /v1/programs/{programId}', ids, { token: admin, body: { name: 'Contract terms' } });
+
+  const merchant = await call('POST /v1/merchants', ids, {
+    token: admin,
+    body: { name: 'Contract shop', programs: [program.id] },
+  });
+  ids.merchantId = merchant.id;
+  await call('GET /v1/merchants', ids, { token: admin });
+  await call('GET /v1/merchants/{merchantId}', ids, { token: admin });
+  await call('PATCH /v1/merchants/{merchantId}', ids, { token: admin, body: { usagePlan: 'standard' } });
+  const key = await call('POST /v1/merchants/{merchantId}/api-keys', ids, {
+    token: admin,
+    body: { description: 'till' },
+  });
+  const merchantKey: string = key.apiKey;
+  const spare = await call('POST /v1/merchants/{merchantId}/api-keys', ids, { token: admin, body: {} });
+  ids.keyId = spare.id;
+  await call('GET /v1/merchants/{merchantId}/api-keys', ids, { token: admin });
+  const rotated = await call('POST /v1/merchants/{merchantId}/api-keys/{keyId}/rotate', ids, {
+    token: admin,
+    body: { gracePeriodSeconds: 60 },
+  });
+  ids.keyId = rotated.id;
+  await call('DELETE /v1/merchants/{merchantId}/api-keys/{keyId}', ids, { token: admin });
+
+  // A webhook to a port nobody listens on: its deliveries fail until they are DEAD.
+  const webhook = await call('POST /v1/webhooks', ids, {
+    token: merchantKey,
+    body: { url: 'http://127.0.0.1:9/hooks', events: ['card.issued'] },
+  });
+  ids.webhookId = webhook.id;
+  await call('GET /v1/webhooks', ids, { token: merchantKey });
+  await call('POST /v1/webhooks/{webhookId}/rotate-secret', ids, { token: merchantKey, body: {} });
+
+  const issue = (amount: number, extra: Record<string, unknown> = {}) =>
+    call('POST /v1/cards', ids, {
+      token: merchantKey,
+      body: { programId: program.id, type: 'DIGITAL', amount, activate: true, ...extra },
+    });
+  // An export started early runs alongside the walk; its files and totals are read at the end.
+  const started = await call('POST /v1/exports', ids, { token: finance, body: { month: '2026-10' } });
+  ids.exportId = started.id;
+
+  const first = await issue(3_000, { metadata: { order: 'A-1' }, customer: { id: 'cust-1' } });
+  ids.cardId = first.card.id;
+  const other = await issue(1_000);
+  const large = await issue(6_000);
+  await call('GET /v1/cards', ids, { token: admin, query: `?programId=${program.id}` });
+  await call('POST /v1/cards/lookup', ids, {
+    token: merchantKey,
+    body: { code: first.code },
+    idempotencyKey: '',
+  });
+  await call('GET /v1/cards/{cardId}', ids, { token: merchantKey });
+
+  const pending = await call('POST /v1/cards', ids, {
+    token: merchantKey,
+    body: { programId: program.id, type: 'PHYSICAL' },
+  });
+  await call(
+    'POST /v1/cards/{cardId}/activate',
+    { cardId: pending.card.id },
+    {
+      token: merchantKey,
+      body: { amount: 500 },
+    },
+  );
+  await call('POST /v1/cards/{cardId}/load', ids, { token: merchantKey, body: { amount: 500 } });
+  const redeemKey = randomUUID();
+  const redeemed = await call('POST /v1/cards/{cardId}/redeem', ids, {
+    token: merchantKey,
+    body: { amount: 200 },
+    idempotencyKey: redeemKey,
+  });
+  await call('POST /v1/cards/{cardId}/adjust', ids, { token: admin, body: { amount: -50, reason: 'count' } });
+  await call('POST /v1/cards/{cardId}/block', ids, { token: admin, body: { reason: 'lost' } });
+  await call('POST /v1/cards/{cardId}/unblock', ids, { token: admin, body: { reason: 'found' } });
+  await call('GET /v1/cards/{cardId}/transactions', ids, { token: merchantKey });
+  await call('POST /v1/cards/{cardId}/refund', ids, { token: merchantKey, body: { amount: 150 } });
+  const hold = await call('POST /v1/cards/{cardId}/holds', ids, {
+    token: merchantKey,
+    body: { amount: 100 },
+  });
+  ids.holdId = hold.hold.id;
+  await call('GET /v1/cards/{cardId}/holds', ids, { token: merchantKey });
+  await call('GET /v1/cards/{cardId}/holds/{holdId}', ids, { token: merchantKey });
+  await call('POST /v1/cards/{cardId}/holds/{holdId}/capture', ids, {
+    token: merchantKey,
+    body: { amount: 60 },
+  });
+  const second = await call('POST /v1/cards/{cardId}/holds', ids, {
+    token: merchantKey,
+    body: { amount: 100 },
+  });
+  await call(
+    'POST /v1/cards/{cardId}/holds/{holdId}/void',
+    { ...ids, holdId: second.hold.id },
+    {
+      token: merchantKey,
+      body: {},
+    },
+  );
+  await call('POST /v1/cards/{cardId}/transfer', ids, {
+    token: merchantKey,
+    body: { toCardId: other.card.id, amount: 100 },
+  });
+  await call(
+    'PUT /v1/cards/{cardId}/pin',
+    { cardId: other.card.id },
+    { token: merchantKey, body: { pin: '4827' } },
+  );
+  await call(
+    'POST /v1/cards/{cardId}/pin/reset',
+    { cardId: other.card.id },
+    {
+      token: admin,
+      body: { reason: 'forgotten' },
+    },
+  );
+  await call('GET /v1/cards/{cardId}/pin', ids, { token: admin });
+  await call('GET /v1/cards/{cardId}/wallet/registrations', ids, { token: admin });
+
+  ids.transactionId = redeemed.transaction.id;
+  await call('GET /v1/transactions/{transactionId}', ids, { token: merchantKey });
+  await call('POST /v1/transactions/{transactionId}/reverse', ids, { token: merchantKey, body: {} });
+  await call('POST /v1/cards/{cardId}/redeem', ids, {
+    token: merchantKey,
+    body: { amount: 100 },
+    idempotencyKey: redeemKey.replace(/.$/, 'f'),
+  });
+  await call('POST /v1/reversals', ids, {
+    token: merchantKey,
+    body: { idempotencyKey: redeemKey.replace(/.$/, 'f') },
+  });
+
+  // Wallets: the pass's token registers a device, whose list of updated passes is JSON.
+  await call('GET /v1/cards/{cardId}/wallet/google', ids, { token: merchantKey });
+  const pass = await fetchBytes(`${stack.baseUrl}/v1/cards/${first.card.id}/wallet/apple`, {
+    headers: { Authorization: `Bearer ${merchantKey}` },
+  });
+  const passJson = passJsonOf(pass.bytes);
+  ids.passTypeIdentifier = passJson.passTypeIdentifier;
+  ids.deviceLibraryIdentifier = `dev${randomUUID().replaceAll('-', '')}`;
+  ids.serialNumber = first.card.id;
+  const registered = await request(
+    'POST',
+    `/wallet/apple/v1/devices/${ids.deviceLibraryIdentifier}/registrations/${ids.passTypeIdentifier}/${first.card.id}`,
+    {
+      headers: { Authorization: `ApplePass ${passJson.authenticationToken}` },
+      body: { pushToken: 'ab'.repeat(32) },
+    },
+  );
+  expect(registered.status).toBe(201);
+  await call(
+    'GET /wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}',
+    ids,
+  );
+  await call('POST /v1/cards/{cardId}/wallet/messages', ids, {
+    token: merchantKey,
+    body: { header: 'Hello', body: 'Thanks for shopping' },
+  });
+  await call('POST /v1/programs/{programId}/wallet/messages', ids, {
+    token: admin,
+    body: { header: 'Sale', body: 'This weekend only' },
+  });
+
+  // The card holder's portal, by code.
+  const portal = await call('POST /v1/portal/balance', ids, {
+    body: { code: large.code },
+    idempotencyKey: '',
+  });
+  ids.walletToken = portal.walletToken;
+  await call('GET /v1/portal/wallet/google/{walletToken}', ids);
+  await call('POST /v1/portal/transfer', ids, {
+    body: { code: large.code, toCode: first.code, amount: 100 },
+  });
+
+  // The stream consumers: the large load's fraud alert, the webhook's deliveries (dead after a day).
+  await stack.poller.drain();
+  const { runWebhookRetries } = await import('../../functions/scheduled/webhook-retries');
+  const { logger } = await import('../../functions/logger');
+  const quiet = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+  await runWebhookRetries({ now: new Date(Date.now() + 3_600_000) });
+  await runWebhookRetries({ now: new Date(Date.now() + 25 * 3_600_000) });
+  quiet.mockRestore();
+  const deliveries = await call('GET /v1/webhooks/{webhookId}/deliveries', ids, {
+    token: merchantKey,
+    query: '?status=DEAD',
+  });
+  ids.deliveryId = deliveries.items[0]?.id;
+  await call('POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry', ids, { token: ops, body: {} });
+
+  const alerts = await call('GET /v1/fraud/alerts', ids, { token: admin, query: `?cardId=${large.card.id}` });
+  ids.alertId = alerts.items[0]?.id;
+  await call('GET /v1/fraud/alerts/{alertId}', ids, { token: admin });
+  await call('POST /v1/fraud/alerts/{alertId}/acknowledge', ids, { token: admin, body: { note: 'looking' } });
+  await call('POST /v1/fraud/alerts/{alertId}/resolve', ids, { token: admin, body: { note: 'customer' } });
+
+  // Support replaces a card; the old one is deactivated. Then one more card, cashed out and deactivated.
+  await call(
+    'POST /v1/cards/{cardId}/reissue',
+    { cardId: other.card.id },
+    {
+      token: admin,
+      body: { reason: 'damaged', channel: 'CONSOLE' },
+    },
+  );
+  await call('POST /v1/cards/{cardId}/cash-out', ids, { token: admin, body: { reason: 'moving away' } });
+  await call('POST /v1/cards/{cardId}/deactivate', ids, { token: admin, body: { reason: 'closed' } });
+
+  const range = `?from=${today()}&to=${today()}`;
+  await call('GET /v1/reports/summary', ids, { token: finance, query: range });
+  await call('GET /v1/reports/daily', ids, { token: finance, query: range });
+  // This month's cohort: the cards issued above.
+  const breakage = await call('GET /v1/reports/breakage', ids, {
+    token: finance,
+    query: `?currency=USD&asOf=${today().slice(0, 7)}`,
+  });
+  expect(breakage.cohorts.length).toBeGreaterThan(0);
+  await call('GET /v1/audit', ids, { token: admin });
+
+  await exportDone(ids);
+  await call('GET /v1/exports', ids, { token: finance });
+
+  await stack.scheduler.runNow('hold-expiry');
+  await call('GET /v1/ops/queues', ids, { token: ops });
+  await call('GET /v1/ops/job-runs', ids, { token: ops });
+  await call('DELETE /v1/webhooks/{webhookId}', ids, { token: merchantKey });
+}
+
+/** Reads the export until it has SUCCEEDED (its files and totals then show), at most 20 s. */
+async function exportDone(ids: Record<string, string>) {
+  for (let attempt = 0; attempt < 80; attempt++) {
+    const run = await call('GET /v1/exports/{exportId}', ids, { token: finance });
+    if (run.status === 'SUCCEEDED') return expect(run.files.length).toBeGreaterThan(0);
+    expect(run.status, JSON.stringify(run)).not.toBe('FAILED');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error('the export did not finish in 20 s');
+}
+
+const operationOf = (key: string) => {
+  const route = ROUTES.find((candidate) => routeKey(candidate) === key);
+  return route ? operations[route.fn][key] : undefined;
+};
+
+type Documented = { responses: Record<string, { content?: Record<string, unknown> }> };
+const paths = openApiJson.paths as unknown as Record<string, Record<string, Documented>>;
+
+/** The routes whose success the document says is JSON (each declares its schema: the openapi test). */
+const jsonRoutes = ROUTES.filter((route) =>
+  Object.entries(paths[route.path]?.[route.method.toLowerCase()]?.responses ?? {}).some(
+    ([status, answer]) => status.startsWith('2') && answer.content?.['application/json'] !== undefined,
+  ),
+).map(routeKey);
+
+describe('every JSON answer matches its declared response schema', () => {
+  it('the walk reached every route that answers JSON', () => {
+    expect(jsonRoutes.length).toBeGreaterThan(50);
+    expect(jsonRoutes.filter((key) => !answers.has(key))).toEqual([]);
+  });
+
+  it.each(jsonRoutes)('%s', (key) => {
+    const schema = operationOf(key)?.response as z.ZodType;
+    expect(schema, `${key} declares no response schema`).toBeDefined();
+    const answer = answers.get(key);
+    expect(answer, key).toBeDefined();
+    const parsed = schema.safeParse(answer?.body);
+    expect(parsed.error?.issues ?? [], key).toEqual([]);
+    // Parsing drops keys the schema does not name: the same value back means none was left out.
+    expect(parsed.data).toStrictEqual(answer?.body);
+  });
+});
