@@ -1,4 +1,6 @@
-import { gunzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Card } from '../core/card-model';
@@ -75,4 +77,27 @@ export async function exportObject(key: string): Promise<Buffer> {
   return Buffer.from(await out.Body.transformToByteArray());
 }
 
-export const gunzipText = (bytes: Buffer): string => gunzipSync(bytes).toString('utf8');
+async function exportObjectStream(key: string): Promise<Readable> {
+  const out = await s3().send(new GetObjectCommand({ Bucket: exportBucket(), Key: key }));
+  if (!out.Body) throw new Error(`Export object ${key} is empty`);
+  return out.Body as Readable;
+}
+
+/** The SHA-256 (hex) of an export object's bytes as stored, read as a stream. */
+export async function exportObjectSha256(key: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of await exportObjectStream(key)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * A gzip export part's text in chunks as it is read and unzipped (UTF-8 decoded across chunk ends):
+ * a balances file of millions of rows goes past in about 64 KB at a time.
+ */
+export async function* exportGzipText(key: string): AsyncGenerator<string> {
+  const body = await exportObjectStream(key);
+  const gunzip = createGunzip();
+  body.on('error', (error) => gunzip.destroy(error));
+  const text = body.pipe(gunzip).setEncoding('utf8');
+  for await (const chunk of text) yield chunk as string;
+}
