@@ -30,6 +30,23 @@ describe('canonical encoding', () => {
     expect(() => canonicalJson({ amount: 2 ** 60 })).toThrow('not a safe integer');
   });
 
+  it('writes the same bytes as JSON with sorted keys: nesting, code-unit order, escapes, -0, the largest safe integer', () => {
+    const value = {
+      reference: 'order "12" \u00e9 \u2603 \u2028 \u0001',
+      actor: { type: 'merchant', id: 'mk_1' },
+      amount: -1250,
+      zero: -0,
+      list: [1, null, false, { B: 1, a: 2, '\u00e9': 3, Z: 4 }],
+      skip: undefined,
+      seq: Number.MAX_SAFE_INTEGER,
+    };
+    expect(canonicalJson(value)).toBe(
+      '{"actor":{"id":"mk_1","type":"merchant"},"amount":-1250,"list":[1,null,false,{"B":1,"Z":4,"a":2,"\u00e9":3}],' +
+        '"reference":"order \\"12\\" \u00e9 \u2603 \u2028 \\u0001","seq":9007199254740991,"zero":0}',
+    );
+    expect(() => canonicalJson([undefined])).toThrow('no canonical form');
+  });
+
   it('hashes an entry as documented (docs/ledger-chain.md): tag, canonical JSON without hash', () => {
     const entry = { id: 'tx_a_1', cardId: 'gc_a', seq: 1, amount: 0, prevHash: genesisHash('gc_a', 0) };
     expect(genesisHash('gc_a', 0)).toBe(sha('giftcard-ledger-genesis/v1\n{"cardId":"gc_a","seq":0}'));
