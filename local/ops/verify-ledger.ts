@@ -1,9 +1,9 @@
 import { join, resolve } from 'node:path';
+import { verifyExport } from '../../functions/app/export-verify';
 import {
   type LedgerVerdict,
   type VerifyProgress,
   verifyCard,
-  verifyExport,
   verifyProgram,
 } from '../../functions/app/ledger-verify';
 import { useLocalStackEnvironment } from '../cli-environment';

@@ -5,7 +5,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyCard, verifyExport } from '../../functions/app/ledger-verify';
+import { verifyExport } from '../../functions/app/export-verify';
+import { verifyCard, verifyProgram } from '../../functions/app/ledger-verify';
 import { resetConfigForTests } from '../../functions/config';
 import { monthPeriod } from '../../functions/core/export-period';
 import type { LedgerEntry } from '../../functions/core/ledger';
@@ -144,6 +145,51 @@ describe('the hash chain in the table', () => {
       seq: 4,
       problem: expect.stringContaining("not the card's head"),
     });
+  });
+
+  it("verifies a program's cards: names the one tampered card and its entry, the others pass", async () => {
+    const ownProgram = (await makeProgram()).id;
+    const cards: string[] = [];
+    for (let index = 0; index < 4; index++) {
+      const { card } = await issueCard(
+        ownProgram,
+        { type: 'DIGITAL', amount: 5000, activate: true },
+        at('2026-09-10T10:00:00Z'),
+        undefined,
+        everyProgram,
+      );
+      await operateOnCard(
+        card.id,
+        { type: 'REDEEM', amount: 1000 },
+        at('2026-09-10T10:00:00Z'),
+        undefined,
+        everyone,
+      );
+      cards.push(card.id);
+    }
+    expect(await verifyProgram(ownProgram)).toMatchObject({
+      ok: true,
+      cards: 4,
+      entries: 12,
+      breaksFound: 0,
+    });
+
+    const tampered = cards[2] as string;
+    await putRaw({ ...(await rawEntry(tampered, 3)), amount: -999 });
+    const progress: number[] = [];
+    const verdict = await verifyProgram(ownProgram, { onProgress: (p) => progress.push(p.done) });
+    // The tampered card's entries are counted up to its break (2 of 3).
+    expect(verdict).toMatchObject({ ok: false, cards: 4, entries: 11, breaksFound: 1 });
+    expect(verdict.broken).toEqual({
+      cardId: tampered,
+      seq: 3,
+      problem: expect.stringContaining('does not match its hash'),
+    });
+    expect(verdict.breaks).toEqual([verdict.broken]);
+    expect(progress.at(-1)).toBe(4);
+    for (const cardId of cards.filter((id) => id !== tampered)) {
+      expect((await verifyCard(cardId)).broken).toBeUndefined();
+    }
   });
 
   it('reports a legacy card as such, chains it from its next entry, and catches a stripped hash', async () => {

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../functions/core/canonical-json';
 import { checkCardChain } from '../../functions/core/chain-check';
+import { CsvRowReader, readCsv } from '../../functions/core/csv-read';
 import {
   type ExportSeal,
   SEAL_ALGORITHM,
@@ -12,6 +13,7 @@ import {
   sealSignatureValid,
   statementBytes,
 } from '../../functions/core/export-seal';
+import { HEAD_SET_BUCKETS, HeadSet, headBucket } from '../../functions/core/head-set';
 import type { LedgerEntry } from '../../functions/core/ledger';
 import { chainEntry, entryHash, genesisHash } from '../../functions/core/ledger-chain';
 import { MerkleRoot } from '../../functions/core/merkle-root';
@@ -26,6 +28,23 @@ describe('canonical encoding', () => {
     );
     expect(() => canonicalJson({ amount: 1.5 })).toThrow('not a safe integer');
     expect(() => canonicalJson({ amount: 2 ** 60 })).toThrow('not a safe integer');
+  });
+
+  it('writes the same bytes as JSON with sorted keys: nesting, code-unit order, escapes, -0, the largest safe integer', () => {
+    const value = {
+      reference: 'order "12" \u00e9 \u2603 \u2028 \u0001',
+      actor: { type: 'merchant', id: 'mk_1' },
+      amount: -1250,
+      zero: -0,
+      list: [1, null, false, { B: 1, a: 2, '\u00e9': 3, Z: 4 }],
+      skip: undefined,
+      seq: Number.MAX_SAFE_INTEGER,
+    };
+    expect(canonicalJson(value)).toBe(
+      '{"actor":{"id":"mk_1","type":"merchant"},"amount":-1250,"list":[1,null,false,{"B":1,"Z":4,"a":2,"\u00e9":3}],' +
+        '"reference":"order \\"12\\" \u00e9 \u2603 \u2028 \\u0001","seq":9007199254740991,"zero":0}',
+    );
+    expect(() => canonicalJson([undefined])).toThrow('no canonical form');
   });
 
   it('hashes an entry as documented (docs/ledger-chain.md): tag, canonical JSON without hash', () => {
@@ -173,6 +192,52 @@ async function sealWith(signer: {
     },
   } satisfies ExportSeal;
 }
+
+describe('streamed export reading', () => {
+  it('reads CSV cut at every point into the same rows as the whole text', () => {
+    const text = 'a,b,c\r\n1,"x, ""y""",\r\n"line\r\nbreak",,"q"""\r\nlast,"",z';
+    const whole = readCsv(text);
+    expect(whole).toEqual([
+      { a: '1', b: 'x, "y"', c: '' },
+      { a: 'line\r\nbreak', b: '', c: 'q"' },
+      { a: 'last', b: '', c: 'z' },
+    ]);
+    for (let cut = 0; cut <= text.length; cut++) {
+      for (let second = cut; second <= text.length; second++) {
+        const reader = new CsvRowReader();
+        const rows = [
+          ...reader.push(text.slice(0, cut)),
+          ...reader.push(text.slice(cut, second)),
+          ...reader.push(text.slice(second)),
+          ...reader.end(),
+        ];
+        expect(rows, `cut at ${cut} and ${second}`).toEqual(whole);
+      }
+    }
+  });
+
+  it('digests a set of heads whatever their order, and tells the bucket of the one that differs', () => {
+    const heads = Array.from({ length: 300 }, (_, index) => ({
+      cardId: `card_${index}`,
+      seq: index + 1,
+      hash: sha(`entry ${index}`),
+      balance: index * 100,
+    }));
+    const [inOrder, reversed, changed, missing, twice] = [0, 1, 2, 3, 4].map(() => new HeadSet());
+    for (const head of heads) inOrder?.add(head);
+    for (const head of [...heads].reverse()) reversed?.add(head);
+    for (const head of heads)
+      changed?.add(head.cardId === 'card_7' ? { ...head, hash: sha('rewritten') } : head);
+    for (const head of heads.slice(1)) missing?.add(head);
+    for (const head of [...heads, heads[5] as (typeof heads)[number]]) twice?.add(head);
+    const base = inOrder as HeadSet;
+    expect(base.differingBuckets(reversed as HeadSet)).toEqual([]);
+    expect(base.differingBuckets(changed as HeadSet)).toEqual([headBucket('card_7')]);
+    expect(base.differingBuckets(missing as HeadSet)).toEqual([headBucket('card_0')]);
+    expect(base.differingBuckets(twice as HeadSet)).toEqual([headBucket('card_5')]);
+    expect(headBucket('card_7')).toBeLessThan(HEAD_SET_BUCKETS);
+  });
+});
 
 describe('export signers', () => {
   it('the local key signs a statement that verifies, and a changed root does not', async () => {
