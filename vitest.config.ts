@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Two files at a time on the two-core machines this runs on (vitest's default there is one): most
+    // files wait on DynamoDB Local, s3rver or a browser, not on their own CPU.
+    maxWorkers: 2,
     // One DynamoDB Local (in memory) for the whole run; each test file makes its own tables.
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
