@@ -19,7 +19,8 @@ const tokens: Record<string, string> = {};
 let pass: { token: string; serialNumber: string; passTypeIdentifier: string };
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // No stream consumers: nothing here reads what they write, and they would only load DynamoDB Local.
+  stack = await startTestStack({ consumers: [] });
   const demo = stack.demo;
   if (!demo) throw new Error('the test stack did not seed');
   for (const role of STAFF_ROLES) tokens[`staff:${role}`] = demo.staffTokens[role];

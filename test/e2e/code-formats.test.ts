@@ -15,7 +15,8 @@ let admin: string;
 let merchantId: string;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // No stream consumers: nothing here reads what they write, and they would only load DynamoDB Local.
+  stack = await startTestStack({ consumers: [] });
   const demo = stack.demo;
   if (!demo) throw new Error('the test stack did not seed');
   admin = demo.staffTokens.admin;

@@ -12,7 +12,8 @@ let programId: string;
 beforeAll(async () => {
   // Hundreds of requests on one card queue behind each other; on a busy 2-core machine they may take
   // longer than API Gateway's 29 s, which is not what this file tests (money under concurrency).
-  stack = await startTestStack({ requestTimeoutMs: 600_000 });
+  // No stream consumers: nothing here reads what they write, and they would only load DynamoDB Local.
+  stack = await startTestStack({ requestTimeoutMs: 600_000, consumers: [] });
   if (!stack.demo) throw new Error('the test stack did not seed');
   ({ apiKey, programId } = stack.demo);
   admin = stack.demo.staffTokens.admin;

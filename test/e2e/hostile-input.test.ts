@@ -11,7 +11,8 @@ let programId: string;
 let cardId: string;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // No stream consumers: nothing here reads what they write, and they would only load DynamoDB Local.
+  stack = await startTestStack({ consumers: [] });
   if (!stack.demo) throw new Error('the test stack did not seed');
   ({ apiKey, programId } = stack.demo);
   admin = stack.demo.staffTokens.admin;

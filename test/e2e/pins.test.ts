@@ -18,7 +18,8 @@ beforeAll(async () => {
   // tests of the limits make keys of their own and lower them).
   process.env.FAILED_CHECKS_LIMIT_PER_CALLER = '1000';
   process.env.FAILED_CHECKS_LIMIT_PER_MERCHANT = '1000';
-  stack = await startTestStack();
+  // No stream consumers: nothing here reads what they write, and they would only load DynamoDB Local.
+  stack = await startTestStack({ consumers: [] });
   if (!stack.demo) throw new Error('the test stack did not seed');
   apiKey = stack.demo.apiKey;
   admin = stack.demo.staffTokens.admin;
