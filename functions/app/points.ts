@@ -49,7 +49,7 @@ const accountOf = (memberId: string, account: PointsAccount | undefined, now: Da
   account ?? emptyPointsAccount(memberId, now);
 
 /** Primary course: credit the member's points for a source (a card ledger entry id), once ever. */
-export function earnPoints(
+export async function earnPoints(
   memberId: string,
   points: number,
   sourceId: string,
@@ -69,7 +69,7 @@ export function earnPoints(
  * Primary course: take points from the member, refused (INSUFFICIENT_FUNDS) when the balance is short.
  * The same Idempotency-Key with the same request answers the first result; with another, 422.
  */
-export function spendPoints(
+export async function spendPoints(
   memberId: string,
   points: number,
   idempotencyKey: string,

@@ -202,6 +202,19 @@ describe('expiry sweep', () => {
   });
 });
 
+describe('refusals write nothing', () => {
+  it('bad input and a spend on a member without points leave no account and no entry', async () => {
+    const memberId = newMember();
+    expect(await codeOf(earnPoints(memberId, 0, newSource()))).toBe('VALIDATION_FAILED');
+    expect(await codeOf(earnPoints(memberId, 2.5, newSource()))).toBe('VALIDATION_FAILED');
+    expect(await codeOf(earnPoints(memberId, 5, 'tx#forged'))).toBe('VALIDATION_FAILED');
+    expect(await codeOf(spendPoints(memberId, 1, randomUUID()))).toBe('INSUFFICIENT_FUNDS');
+    expect(await codeOf(expireMemberPoints(memberId, { expireAfterMonths: 0 }))).toBe('VALIDATION_FAILED');
+    expect(await findPointsAccount(memberId)).toBeUndefined();
+    expect(await allPointsEntries(memberId)).toEqual([]);
+  });
+});
+
 describe('reading the ledger', () => {
   it('lists the ledger newest first, page by page', async () => {
     const memberId = newMember();
