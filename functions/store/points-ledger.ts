@@ -120,6 +120,7 @@ function noteOnce(once: PointsOnce | undefined, entry: PointsEntry): void {
   byName.set(onceName(once), entry);
 }
 
+/** The account as seen since `arrivedAt` in the lane, else as read now. */
 async function accountSince(memberId: string, arrivedAt: number): Promise<PointsAccount | undefined> {
   const seen = seenAccounts.get(memberId);
   if (seen && seen.sentAt > arrivedAt) return seen.account;
@@ -140,7 +141,8 @@ async function commitWithRetries(
   let known: PointsAccount | undefined;
   let keyBusy = false;
   for (let attempt = 0; attempt < POINTS_COMMIT_ATTEMPTS; attempt++) {
-    const account = known ?? (await accountSince(memberId, arrivedAt));
+    // After a failed write without a fresh state (a conflict), read: what the lane saw may be the stale one.
+    const account = known ?? (await accountSince(memberId, attempt === 0 ? arrivedAt : tick()));
     known = undefined;
     const change = await plan(account, clock());
     if (!change) return { entry: undefined, replayed: false };
