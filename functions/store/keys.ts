@@ -22,6 +22,18 @@ export const idempotencyKey = (scope: string, keyHash: string) => ({
   SK: 'IDEM',
 });
 
+/** A loyalty member's points account and its ledger share the member's partition (store/points-ledger.ts). */
+export const memberPartition = (memberId: string) => `MEMBER#${memberId}`;
+export const pointsAccountKey = (memberId: string) => ({ PK: memberPartition(memberId), SK: 'ACCOUNT' });
+export const POINTS_ENTRY_PREFIX = 'PTS#';
+export const pointsEntrySortKey = (seq: number) => `${POINTS_ENTRY_PREFIX}${String(seq).padStart(10, '0')}`;
+export const pointsEntryKey = (memberId: string, seq: number) => ({
+  PK: memberPartition(memberId),
+  SK: pointsEntrySortKey(seq),
+});
+/** The exactly-once marker of what earned points (a card ledger entry id): one earn, one reversal. */
+export const pointsSourceKey = (sourceId: string) => ({ PK: `PTSSRC#${sourceId}`, SK: 'PTSSRC' });
+
 /** A finance export run and its scan segments (store/export-runs.ts). */
 export const exportKey = (exportId: string) => ({ PK: `EXPORT#${exportId}`, SK: 'EXPORT' });
 export const exportSegmentKey = (exportId: string, segment: number) => ({

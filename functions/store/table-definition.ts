@@ -12,6 +12,9 @@
  *   CARD#<cardId>       / TX#<seq, 10 digits>  ledger entry (immutable)
  *   CARD#<cardId>       / HOLD#<holdId>        hold                GSI1: HOLDS#OPEN#<shard> / <expiresAt>#<id> while open
  *   CARD#<cardId>       / RETURNS#<seq>        refunded / reversed tally of one entry
+ *   MEMBER#<memberId>   / ACCOUNT              loyalty points account: balance, seq (store/points-ledger.ts)
+ *   MEMBER#<memberId>   / PTS#<seq, 10 digits> points ledger entry (immutable)
+ *   PTSSRC#<sourceId>   / PTSSRC               what earned points: member, earn seq, and its reversal's seq once reversed
  *   IDEM#<scope>#<hash> / IDEM                 idempotency record (TTL)
  *   WEBHOOK#<id>        / WEBHOOK              webhook endpoint, signing secrets sealed (AES-GCM)
  *                                              GSI1: MERCHANT#<id>#WEBHOOKS / <id>, GSI3: WEBHOOKS / <id>
