@@ -56,6 +56,8 @@ export class BulkBatchValidator {
   private rows = 0;
   private totalMinor = 0;
   private overLimit = false;
+  /** Rows come keyed by column name (a JSON batch), with no header. */
+  private byName = false;
 
   constructor(
     private readonly program: Program,
@@ -100,6 +102,7 @@ export class BulkBatchValidator {
 
   /** A JSON batch row, keyed by column name; `line` is its position in the batch. */
   row(line: number, values: Readonly<Record<string, unknown>>): void {
+    this.byName = true;
     if (this.overLimit || !this.countRow(line)) return;
     this.checkRow(line, values);
   }
@@ -111,10 +114,10 @@ export class BulkBatchValidator {
   }
 
   result(): BulkValidation {
-    if (this.columns === undefined && !this.headerRefused) {
-      this.problem(1, 'header', 'the file is empty: the first line must name the columns');
-    } else if (this.rows === 0 && this.columns !== undefined) {
-      this.problem(2, 'file', 'the file has no rows');
+    if (this.rows === 0 && !this.headerRefused) {
+      if (this.columns === undefined && !this.byName) {
+        this.problem(1, 'header', 'the file is empty: the first line must name the columns');
+      } else this.problem(this.byName ? 1 : 2, 'file', 'the file has no rows');
     }
     const accepted = this.problems.length === 0 && this.moreProblems === 0;
     return {

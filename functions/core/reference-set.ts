@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The references seen so far in a bulk file, to find a duplicate however far apart the two rows are,
@@ -43,7 +43,7 @@ export class ReferenceSet {
   /** Records `reference` seen on `line`; returns the line of an earlier equal one instead, if any. */
   add(reference: string, line: number): number | undefined {
     if (!Number.isSafeInteger(line) || line < 1 || line > 0xffffffff) throw new Error('line out of range');
-    const digest = createHash('sha256').update(reference, 'utf8').digest();
+    const digest = hash('sha256', reference, 'buffer');
     const high = digest.readUInt32BE(0);
     const low = digest.readUInt32BE(4);
     // Bounded probe: the load stays at most 1/2, so an empty slot is always found within the table.
