@@ -21,6 +21,7 @@ const ALL = [
   'export',
   'web',
   'breakage',
+  'bulk-validate',
 ] as const;
 const asked = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = asked.filter((name) => !(ALL as readonly string[]).includes(name));

@@ -1,0 +1,61 @@
+/**
+ * Bulk issuance CSV files generated on the fly, for the tests and bench/bulk-validate.ts: a header and
+ * `rows` rows, yielded as byte chunks of about `chunkBytes` (an S3 body's shape), never held whole.
+ * Row n (from 1) is on line n + 1 and has reference `REF-<n>`; `cells` overrides any cell of any row.
+ */
+export const BULK_HEADER = 'Reference,Amount,Recipient_Name,Recipient_Email,Recipient_Phone,Message';
+
+export interface BulkRowCells {
+  readonly reference: string;
+  readonly amount: string;
+  readonly name: string;
+  readonly email: string;
+  readonly phone: string;
+  readonly message: string;
+}
+
+export function bulkRowCells(row: number): BulkRowCells {
+  return {
+    reference: `REF-${String(row).padStart(6, '0')}`,
+    amount: String(1_000 + (row % 50) * 100),
+    name: `Employee ${row}`,
+    email: `employee.${row}@example.com`,
+    phone: row % 3 === 0 ? '' : `+4420${String(row).padStart(8, '0')}`,
+    message: row % 2 === 0 ? 'Thank you for a great year, "team"!' : '',
+  };
+}
+
+const quoted = (cell: string) => (/[",\r\n]/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell);
+
+export function bulkCsvLine(cells: BulkRowCells): string {
+  return [cells.reference, cells.amount, cells.name, cells.email, cells.phone, cells.message]
+    .map(quoted)
+    .join(',');
+}
+
+export async function* bulkCsvFile(
+  rows: number,
+  options: {
+    readonly cells?: (row: number, cells: BulkRowCells) => BulkRowCells;
+    readonly chunkBytes?: number;
+    readonly lineEnd?: string;
+  } = {},
+): AsyncGenerator<Uint8Array> {
+  const chunkBytes = options.chunkBytes ?? 64 * 1024;
+  const lineEnd = options.lineEnd ?? '\r\n';
+  let pending = `\ufeff${BULK_HEADER}${lineEnd}`;
+  for (let row = 1; row <= rows; row++) {
+    const cells = bulkRowCells(row);
+    pending += bulkCsvLine(options.cells ? options.cells(row, cells) : cells) + lineEnd;
+    if (pending.length >= chunkBytes) {
+      yield Buffer.from(pending, 'utf8');
+      pending = '';
+    }
+  }
+  if (pending !== '') yield Buffer.from(pending, 'utf8');
+}
+
+/** Byte chunks from strings and raw bytes, for hand-made hostile files. */
+export async function* chunksOf(...parts: readonly (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
+  for (const part of parts) yield typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+}
