@@ -85,10 +85,22 @@ function plaintextStream(rows: AsyncIterable<PrinterRow>, layout: PrinterLayout,
   });
 }
 
-async function encryptedStream(plaintext: ReadableStream<Uint8Array>, key: openpgp.Key): Promise<Readable> {
-  const message = await openpgp.createMessage({ binary: plaintext, format: 'binary' });
+/**
+ * The encrypted file as a stream, and the count of rows laid out so far: rows are pulled only as the
+ * stream is read, a chunk of records at a time.
+ */
+export async function encryptedPrinterStream(
+  rows: AsyncIterable<PrinterRow>,
+  layout: PrinterLayout,
+  key: openpgp.Key,
+): Promise<{ readonly stream: Readable; readonly counted: { rows: number } }> {
+  const counted = { rows: 0 };
+  const message = await openpgp.createMessage({
+    binary: plaintextStream(rows, layout, counted),
+    format: 'binary',
+  });
   const encrypted = await openpgp.encrypt({ message, encryptionKeys: key, format: 'binary' });
-  return Readable.fromWeb(encrypted as NodeReadableStream<Uint8Array>);
+  return { stream: Readable.fromWeb(encrypted as NodeReadableStream<Uint8Array>), counted };
 }
 
 export async function writePrinterFile(
@@ -96,7 +108,6 @@ export async function writePrinterFile(
   options: PrinterFileOptions,
 ): Promise<PrinterFileWritten> {
   const key = await readPrinterKey(options.printerPublicKeyArmored);
-  const counted = { rows: 0 };
   const hash = createHash('sha256');
   let bytes = 0;
   const tap = new Transform({
@@ -106,7 +117,7 @@ export async function writePrinterFile(
       callback(null, chunk);
     },
   });
-  const encrypted = await encryptedStream(plaintextStream(rows, options.layout, counted), key);
+  const { stream: encrypted, counted } = await encryptedPrinterStream(rows, options.layout, key);
   encrypted.on('error', (error) => tap.destroy(error));
   const upload = new Upload({
     client: s3(),

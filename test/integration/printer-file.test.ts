@@ -18,7 +18,7 @@ import {
 } from '../../functions/core/production/printer-row';
 import { decodeTrack2Bits } from '../../functions/core/production/track2';
 import { logger } from '../../functions/logger';
-import { writePrinterFile } from '../../functions/store/printer-file';
+import { encryptedPrinterStream, readPrinterKey, writePrinterFile } from '../../functions/store/printer-file';
 import { resetS3ForTests, s3 } from '../../functions/store/s3-client';
 import { type S3Local, startS3Local } from '../../local/s3';
 import { testEnv } from '../support/table';
@@ -207,6 +207,28 @@ describe('printer file', () => {
     await expect(s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toBeInstanceOf(
       NoSuchKey,
     );
+  });
+
+  it('lays rows out only as the encrypted stream is read, so memory does not grow with the order', async () => {
+    const template = buildPrinterRow(
+      { sequence: 1, code: generateCode(NUMERIC) },
+      { magstripe: { serviceCode: '721' } },
+    );
+    secrets.add(template.code);
+    const order = 1_000_000;
+    async function* millionRows(): AsyncGenerator<PrinterRow> {
+      for (let sequence = 1; sequence <= order; sequence += 1) yield { ...template, sequence };
+    }
+    const key = await readPrinterKey(printerKey.publicKey);
+    const { stream, counted } = await encryptedPrinterStream(millionRows(), 'FIXED_WIDTH', key);
+    let read = 0;
+    for await (const chunk of stream) {
+      read += (chunk as Buffer).length;
+      if (read >= 1024 * 1024) break;
+    }
+    // 1 MiB of ciphertext is about 1,650 records of 636 bytes; the writer may be a few chunks ahead.
+    expect(counted.rows).toBeGreaterThan(1_000);
+    expect(counted.rows).toBeLessThan(20_000);
   });
 
   it('refuses a private key as the printer key', async () => {
