@@ -43,6 +43,8 @@ let printerKey: { publicKey: string; privateKey: string };
 const secrets = new Set<string>();
 /** What the logger was asked to write, and what reached stdout and stderr (the JSON lines). */
 const loggerCalls: string[] = [];
+/** Headers of the requests that stored objects (PutObject, CreateMultipartUpload), by object key. */
+const storeRequests: Record<string, string>[] = [];
 const consoleWrites: string[] = [];
 
 const asText = (parts: readonly unknown[]): string =>
@@ -79,6 +81,19 @@ beforeAll(async () => {
     format: 'armored',
   });
   captureLog();
+  s3().middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { method?: string; path?: string; headers?: Record<string, string> };
+      if (request.method === 'PUT' || request.method === 'POST') {
+        storeRequests.push({
+          key: decodeURIComponent(request.path ?? '').replace(`/${BUCKET}/`, ''),
+          ...request.headers,
+        });
+      }
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'recordStoreRequests' },
+  );
 });
 
 afterAll(async () => {
@@ -170,6 +185,14 @@ describe('printer file', () => {
     expect(cards.slice(0, 50).some((card) => storedText.includes(card.code))).toBe(false);
     const head = await s3().send(new HeadObjectCommand({ Bucket: BUCKET, Key: written.key }));
     expect(head.ContentType).toBe('application/pgp-encrypted');
+    // s3rver keeps no SSE setting; the request that stored the object asked for SSE-KMS under the order's key.
+    expect(storeRequests).toContainEqual(
+      expect.objectContaining({
+        key: written.key,
+        'x-amz-server-side-encryption': 'aws:kms',
+        'x-amz-server-side-encryption-aws-kms-key-id': KMS_KEY_ID,
+      }),
+    );
 
     expectCardsDecode(readCsv(await decryptAsPrinter(stored)), cards, options);
   });
