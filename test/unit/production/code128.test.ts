@@ -7,17 +7,7 @@ import {
   decodeCode128,
   encodeCode128,
 } from '../../../functions/core/production/code128';
-import { PrinterDataError } from '../../../functions/core/production/printer-data-error';
-
-function reasonOf(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof PrinterDataError) return error.reason;
-    throw error;
-  }
-  return 'NONE';
-}
+import { reasonOf } from './reason-of';
 
 /**
  * Hand-computed vectors: start (103 A, 104 B, 105 C), data, check = (start + sum of value x position)

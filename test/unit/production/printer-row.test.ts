@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { generateCode } from '../../../functions/core/card-code';
-import { PrinterDataError } from '../../../functions/core/production/printer-data-error';
 import { buildPrinterRow, decodedCodes } from '../../../functions/core/production/printer-row';
 import { assertQrTemplate, codeOfQrPayload, qrPayload } from '../../../functions/core/production/qr-payload';
+import { reasonOf } from './reason-of';
 
 const NUMERIC = { alphabet: 'NUMERIC_LUHN', length: 18, prefix: '6' } as const;
 const LETTERS = { alphabet: 'UNAMBIGUOUS', length: 16, prefix: 'G' } as const;
 const MAGSTRIPE = { serviceCode: '721' };
 const TEMPLATE = 'https://gift.example.com/balance?code={code}';
-
-function reasonOf(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof PrinterDataError) return error.reason;
-    throw error;
-  }
-  return 'NONE';
-}
 
 describe('printer row', () => {
   it('carries code, PIN, barcode, QR and track 2 of a numeric card, each decoding back to the code', () => {

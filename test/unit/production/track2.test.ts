@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PrinterDataError } from '../../../functions/core/production/printer-data-error';
 import {
   charactersFromBits,
   decodeTrack2,
@@ -12,6 +11,7 @@ import {
   type Track2Fields,
   track2Expiry,
 } from '../../../functions/core/production/track2';
+import { reasonOf } from './reason-of';
 
 /**
  * Hand-computed vector (ISO/IEC 7813 rules): ;1234=2512101? has the 4-bit values
@@ -30,16 +30,6 @@ const fieldsArbitrary = fc
     discretionaryData: fc.stringMatching(/^\d{0,10}$/),
   })
   .filter((fields) => fields.pan.length + fields.discretionaryData.length <= 29);
-
-function reasonOf(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof PrinterDataError) return error.reason;
-    throw error;
-  }
-  return 'NONE';
-}
 
 describe('track 2 (ISO/IEC 7813)', () => {
   it('encodes the hand-computed vector: sentinels, separator, LRC and 5-bit odd-parity characters', () => {
