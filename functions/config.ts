@@ -167,6 +167,21 @@ const fields = {
   EXPORT_SCAN_PAGE_ITEMS: optional(integer(1, 100_000)),
   WEBHOOKS_ALLOW_HTTP_LOCALHOST: withDefault(flag, 'false'),
   /**
+   * The delivery service (functions/store/message-sender.ts). E-mail goes out through SES v2 from
+   * MAIL_FROM_ADDRESS (a verified identity of the region), named MAIL_FROM_NAME, in the configuration set
+   * whose event destination reports deliveries, bounces and complaints. Text messages go through AWS End
+   * User Messaging SMS from SMS_ORIGINATION_IDENTITY (a phone number, sender id or pool). Unset, that
+   * channel is off and a send fails with DeliveryNotConfigured. The *_ENDPOINT variables are set only
+   * locally: the SES and SMS stand-in (local/ses-stand-in.ts) that hands messages to the mail catcher.
+   */
+  MAIL_FROM_ADDRESS: optional(matching(/^[^\s@]+@[^\s@]+\.[^\s@]+$/)),
+  MAIL_FROM_NAME: withDefault(matching(/^[^\r\n<>"]{1,64}$/), 'Gift cards'),
+  SES_CONFIGURATION_SET: optional(matching(/^[A-Za-z0-9_-]{1,64}$/)),
+  SES_ENDPOINT: optional(url),
+  SMS_ORIGINATION_IDENTITY: optional(text(1, 256)),
+  SMS_CONFIGURATION_SET: optional(text(1, 256)),
+  SMS_ENDPOINT: optional(url),
+  /**
    * Wallet pushes (functions/store/apns.ts, google-wallet.ts). Credentials are JSON: given directly under
    * `npm start` and in tests (*_JSON), read from Secrets Manager in AWS (*_SECRET_ID) and kept for
    * WALLET_SECRET_CACHE_SECONDS. APNs key: `{ teamId, keyId, privateKey }` (the .p8 PEM); Google service

@@ -153,6 +153,25 @@ const alarmSubscribersSchema = z.strictObject({
     .default([]),
 });
 
+/**
+ * The region's delivery service (functions/store/message-sender.ts): e-mail through SES v2 from
+ * `fromAddress` (its domain is created as an SES identity; verify it with the DKIM records SES shows, and
+ * leave the SES sandbox before production), text messages through AWS End User Messaging SMS from
+ * `smsOriginationIdentity` (a phone number, sender id or pool the account has). Without this block e-gifts
+ * and sign-in codes cannot be sent in the region (the calls fail with DeliveryNotConfigured).
+ */
+const deliverySchema = z.strictObject({
+  fromAddress: z.email('must be the e-mail address messages are sent from'),
+  fromName: z
+    .string()
+    .regex(
+      /^[^\r\n<>"]{1,64}$/,
+      'must be a display name of at most 64 characters, no quotes or angle brackets',
+    )
+    .optional(),
+  smsOriginationIdentity: z.string().min(1).max(256).optional(),
+});
+
 const regionSchema = z.strictObject({
   region: z.string().regex(AWS_REGION, 'must be an AWS region name such as us-east-1'),
   /** One digit carried in card code prefixes and ids (functions/config.ts REGION_CODE). */
@@ -179,6 +198,7 @@ const regionSchema = z.strictObject({
   /** The issuer name Google Wallet shows on every pass (GOOGLE_WALLET_ISSUER_NAME). */
   googleWalletIssuerName: z.string().min(1).max(100).optional(),
   rateLimits: rateLimitsSchema.optional(),
+  delivery: deliverySchema.optional(),
   alarms: alarmSubscribersSchema.default({ emails: [], slack: [] }),
   /**
    * Where alarm descriptions point for their runbook (docs/runbooks/ of this repository as the team

@@ -3,6 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { RegionConfig } from './config';
+import { Delivery, type DeliverySettings } from './constructs/delivery';
 import { GiftCardTable } from './constructs/table';
 
 export interface DataStackProps extends StackProps {
@@ -24,6 +25,8 @@ export class DataStack extends Stack {
   readonly googleServiceAccountSecret: secretsmanager.Secret;
   /** Apple Wallet pass signing: `{ signerCert, signerKey, passphrase?, wwdr, passTypeIdentifier, teamIdentifier }`. */
   readonly applePassSecret: secretsmanager.Secret;
+  /** E-mail and SMS sending (SES identity, configuration set, events topic); absent without `delivery`. */
+  readonly delivery: DeliverySettings | undefined;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { terminationProtection: true, ...props });
@@ -39,6 +42,9 @@ export class DataStack extends Stack {
     this.dataKey.addAlias(`alias/giftcard/${props.region.stage}/data`);
 
     this.table = new GiftCardTable(this, 'GiftCards', { encryptionKey: this.dataKey });
+    this.delivery = props.region.delivery
+      ? new Delivery(this, 'Delivery', { region: props.region, encryptionKey: this.dataKey }).settings
+      : undefined;
 
     // Never change generateSecretString: CloudFormation would generate a new value over the peppers in
     // use (a description change leaves the value alone). Rotation edits the value: see the README.

@@ -109,6 +109,7 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
         applePassCertificates: data.applePassSecret,
       },
       functionsDir: options.functionsDir,
+      ...(data.delivery ? { delivery: data.delivery } : {}),
     };
     const exports = new ExportsStack(app, name('Exports'), {
       env,

@@ -31,6 +31,13 @@ export interface HandlerEnvironment {
   readonly metricsFile?: string;
   /** The local stand-in for the exports' KMS signing key (local/export-signing-key.ts), PKCS#8 PEM. */
   readonly exportSigningKeyPem?: string;
+  /** The delivery service's identities and the SES/SMS stand-in (local/ses-stand-in.ts) it calls. */
+  readonly delivery?: {
+    readonly sesUrl: string;
+    readonly fromAddress: string;
+    readonly configurationSet: string;
+    readonly smsOriginationIdentity: string;
+  };
 }
 
 /** The variables the Lambda functions get from CDK in AWS (functions/config.ts), for in-process handlers. */
@@ -72,6 +79,16 @@ export function handlerEnvironment(env: HandlerEnvironment): Record<string, stri
         }
       : {}),
     ...(env.dlqDir ? { LOCAL_DLQ_DIR: env.dlqDir } : {}),
+    ...(env.delivery
+      ? {
+          MAIL_FROM_ADDRESS: env.delivery.fromAddress,
+          SES_CONFIGURATION_SET: env.delivery.configurationSet,
+          SES_ENDPOINT: env.delivery.sesUrl,
+          SMS_ORIGINATION_IDENTITY: env.delivery.smsOriginationIdentity,
+          SMS_CONFIGURATION_SET: env.delivery.configurationSet,
+          SMS_ENDPOINT: env.delivery.sesUrl,
+        }
+      : {}),
     ...(env.exportSigningKeyPem ? { EXPORT_SIGNING_KEY_PEM: env.exportSigningKeyPem } : {}),
     ...(env.applePass
       ? {

@@ -18,11 +18,13 @@ import {
 } from './handlers';
 import { startHttpServer } from './http-server';
 import { consoleLog, type LocalLog } from './log';
+import { type MailCatcher, startMailCatcher } from './mail-catcher';
 import { loadOrCreatePushCredentials, pushCredentialsJson } from './push-credentials';
 import { startS3Local } from './s3';
 import { type LocalScheduler, startScheduler } from './scheduler';
 import { loadOrCreateLocalSecrets } from './secrets';
 import { type DemoData, seedDemo } from './seed';
+import { LOCAL_DELIVERY, type SesStandIn, startSesStandIn } from './ses-stand-in';
 import { createStaffIssuer, type StaffIssuer } from './staff-issuer';
 import { createStreamPoller, type StreamPoller } from './stream-poller';
 import { WEB_DIST } from './web/build';
@@ -80,6 +82,12 @@ export interface LocalStackOptions {
   readonly requestLog?: LocalLog;
   /** The built web apps to serve at / and /console; default web/dist. */
   readonly webDistDir?: string;
+  /**
+   * The mail catcher (MailDev) that receives every e-mail and text message: its SMTP and web UI ports
+   * (defaults 1025 and 1080; 0 picks free ones), or false for none (messages are then only recorded by
+   * the SES stand-in, `stack.ses.messages`). Default: on, on the default ports.
+   */
+  readonly mailCatcher?: false | { readonly smtpPort?: number; readonly webPort?: number };
 }
 
 export interface LocalStack {
@@ -104,6 +112,10 @@ export interface LocalStack {
   readonly google: GoogleStandIn;
   /** The scheduled jobs on local timers; `runNow(name)` runs one at once. */
   readonly scheduler: LocalScheduler;
+  /** The SES v2 and SMS stand-in every message goes through (records them, publishes SES events). */
+  readonly ses: SesStandIn;
+  /** Where a person (or a test) reads the messages; absent when `mailCatcher: false`. */
+  readonly mailCatcher: MailCatcher | undefined;
   stop(): Promise<void>;
 }
 
@@ -120,7 +132,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The handlers' metrics (what CloudWatch would get as embedded metric format), kept off the console.
   const metricsFile = join(dataDir, 'metrics.jsonl');
   if (options.fresh) {
-    for (const entry of ['dynamodb', 's3', 'dlq', 'demo.json', 'stream-positions.json']) {
+    for (const entry of ['dynamodb', 's3', 'mail', 'dlq', 'demo.json', 'stream-positions.json']) {
       rmSync(join(dataDir, entry), { recursive: true, force: true });
     }
   }
@@ -177,6 +189,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log: (line) => standInLog.info(line),
     });
     stoppers.push(google.close);
+
+    // E-mail and text messages: the SES/SMS stand-in speaks the AWS APIs and hands them to MailDev.
+    let mailCatcher: MailCatcher | undefined;
+    if (options.mailCatcher !== false) {
+      mailCatcher = await startMailCatcher({
+        ...(options.mailCatcher ?? {}),
+        ...(options.inMemory ? {} : { directory: join(dataDir, 'mail') }),
+      });
+      stoppers.push(mailCatcher.stop);
+    }
+    const ses = await startSesStandIn({
+      fromAddress: LOCAL_DELIVERY.fromAddress,
+      configurationSets: [LOCAL_DELIVERY.configurationSet],
+      smsOriginationIdentity: LOCAL_DELIVERY.smsOriginationIdentity,
+      ...(mailCatcher ? { smtpPort: mailCatcher.smtpPort } : {}),
+      log: (line) => prefixed(log, '[mail] ').warn(line),
+    });
+    stoppers.push(ses.close);
 
     // Requests wait for the handlers' environment, which needs the issuer URL, which needs the port.
     let environmentReady: () => void = () => {};
@@ -252,6 +282,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         publicBaseUrl: http.baseUrl,
       },
       metricsFile,
+      delivery: { sesUrl: ses.url, ...LOCAL_DELIVERY },
     });
     options.onEnvironment?.();
     environmentReady();
@@ -311,6 +342,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       apns,
       google,
       scheduler,
+      ses,
+      mailCatcher,
       stop,
     };
   } catch (error) {

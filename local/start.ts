@@ -18,6 +18,8 @@ Options:
   --port <port>         HTTP API port (default 3000, or $PORT)
   --dynamo-port <port>  DynamoDB Local port (default 8000)
   --s3-port <port>      S3 (s3rver) port (default 4569)
+  --mail-port <port>    mail catcher (MailDev) SMTP port (default 1025)
+  --mail-web-port <port>  mail catcher web UI port (default 1080)
   --fresh               forget all local data first and seed the demo again
   --in-memory           keep DynamoDB data in memory only (nothing persists)
   --data-dir <dir>      where data, secrets and demo.json live (default .local)
@@ -42,6 +44,8 @@ function parseCommandLine(argv: string[]) {
         port: { type: 'string' },
         'dynamo-port': { type: 'string' },
         's3-port': { type: 'string' },
+        'mail-port': { type: 'string' },
+        'mail-web-port': { type: 'string' },
         fresh: { type: 'boolean', default: false },
         'in-memory': { type: 'boolean', default: false },
         'data-dir': { type: 'string' },
@@ -65,6 +69,7 @@ function banner(stack: LocalStack): string {
     `  DynamoDB Local  ${stack.dynamodbEndpoint}   table ${stack.tableName}`,
     `  S3 (s3rver)     ${stack.s3Endpoint}   bucket ${stack.s3Bucket}`,
     `  Stream poller   consumers of functions/streams/registry.ts; failures in ${stack.dataDir}/dlq/`,
+    `  Mail catcher    ${stack.mailCatcher ? `${stack.mailCatcher.webUrl}   (every e-mail and text message sent, SMTP ${stack.mailCatcher.smtpPort})` : 'off'}`,
     `  Staff issuer    ${stack.issuer.issuer} (ES256, tokens valid 12 h)`,
     `  Metrics (EMF)   ${stack.metricsFile}   (what CloudWatch would receive; tail -f it)`,
     `  Data            ${stack.dataDir}`,
@@ -91,6 +96,10 @@ async function main(): Promise<void> {
     port: portOption(args.port ?? process.env.PORT, '--port', 3000),
     dynamoPort: portOption(args['dynamo-port'], '--dynamo-port', 8000),
     s3Port: portOption(args['s3-port'], '--s3-port', 4569),
+    mailCatcher: {
+      smtpPort: portOption(args['mail-port'], '--mail-port', 1025),
+      webPort: portOption(args['mail-web-port'], '--mail-web-port', 1080),
+    },
     fresh: args.fresh,
     inMemory: args['in-memory'],
     ...(args['data-dir'] ? { dataDir: args['data-dir'] } : {}),

@@ -19,6 +19,7 @@ import {
   FUNCTION_THROTTLES_WHY,
   type FunctionKind,
 } from '../monitoring/thresholds';
+import type { DeliverySettings } from './delivery';
 import type { GiftCardTable } from './table';
 
 /** The repository root: the lock file, tsconfig and functions/ live here. */
@@ -42,6 +43,8 @@ export interface FunctionRuntime {
    * every function like the pepper.
    */
   readonly walletSecrets?: Readonly<Record<WalletSecretName, secretsmanager.ISecret>>;
+  /** The delivery service of the region (lib/constructs/delivery.ts), when it configures one. */
+  readonly delivery?: DeliverySettings;
   /**
    * Directory holding the Lambda sources (`api/<fn>.ts`, `streams/<module>.ts`).
    * @default <repo>/functions

@@ -1,7 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTableInput, TABLE_INDEXES, TABLE_KEYS } from '../../functions/store/table-definition';
-import { buildFirstRegion, refTarget, resourcesOf, template } from './build';
+import { buildFirstRegion, FIRST_REGION, refTarget, resourcesOf, template } from './build';
 
 describe('data stack', () => {
   let t: Template;
@@ -108,5 +108,36 @@ describe('data stack', () => {
     expect(terminationProtection).toBe(true);
     t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/giftcard/prod/data' });
     t.hasOutput('TableName', { Value: Match.anyValue() });
+  });
+});
+
+describe('delivery service resources', () => {
+  let t: Template;
+
+  beforeAll(() => {
+    t = template(buildFirstRegion().data);
+  });
+
+  it("creates the sending domain's identity in the configuration set, which suppresses bounces and complaints", () => {
+    const configured = FIRST_REGION as unknown as { delivery: { fromAddress: string } };
+    const domain = configured.delivery.fromAddress.split('@')[1];
+    t.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: domain,
+      ConfigurationSetAttributes: { ConfigurationSetName: Match.anyValue() },
+    });
+    t.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+    });
+  });
+
+  it('publishes deliveries, bounces and complaints to an encrypted topic', () => {
+    t.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      EventDestination: {
+        Enabled: true,
+        MatchingEventTypes: Match.arrayWith(['delivery', 'bounce', 'complaint', 'reject']),
+        SnsDestination: { TopicARN: Match.anyValue() },
+      },
+    });
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
   });
 });

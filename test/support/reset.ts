@@ -7,6 +7,7 @@ import { resetDbForTests } from '../../functions/store/dynamo-client';
 import { resetExportSignerForTests } from '../../functions/store/export-signer';
 import { resetGoogleWalletForTests } from '../../functions/store/google-wallet';
 import { resetIdempotencyForTests } from '../../functions/store/idempotency';
+import { resetMessageSenderForTests } from '../../functions/store/message-sender';
 import { resetPushCredentialsForTests } from '../../functions/store/push-credentials';
 import { resetS3ForTests } from '../../functions/store/s3-client';
 import { resetSecretsForTests } from '../../functions/store/secrets';
@@ -31,4 +32,5 @@ export function resetHandlerState(): void {
   resetApnsForTests();
   resetAppleCertificatesForTests();
   resetGoogleWalletForTests();
+  resetMessageSenderForTests();
 }

@@ -45,6 +45,9 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
       // Handlers warmed by an earlier stack or testEnv in this process start cold again.
       onEnvironment: resetHandlerState,
       consumers: DEFAULT_CONSUMERS,
+      // Messages are recorded by the SES stand-in (stack.ses.messages); a test that reads them where a
+      // person would, in the mail catcher, asks for one: `mailCatcher: { smtpPort: 0, webPort: 0 }`.
+      mailCatcher: false,
       // Every staff user shares the staff plan (50/s, burst 100); a test walking all routes as staff
       // sends more than that when the machine is fast. test/e2e/usage-plans.test.ts tests the plans.
       usagePlans: { staff: { rateLimit: 10_000, burstLimit: 10_000 } },
