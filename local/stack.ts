@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type UsagePlanOverrides, usagePlans } from '../functions/core/usage-plans';
 import type { StreamConsumerDefinition } from '../functions/streams/registry';
-import { type ApnsStandIn, startApnsStandIn } from './apns-stand-in';
+import { type ApnsServerCertificate, type ApnsStandIn, startApnsStandIn } from './apns-stand-in';
 import { loadOrCreateLocalAppleCertificates } from './apple-certificates';
 import { dynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb';
 import { loadOrCreateExportSigningKey } from './export-signing-key';
@@ -80,6 +80,11 @@ export interface LocalStackOptions {
   readonly requestLog?: LocalLog;
   /** The built web apps to serve at / and /console; default web/dist. */
   readonly webDistDir?: string;
+  /**
+   * The APNs stand-in's TLS key and certificate; default a new one each start (the test harness makes one
+   * per run: generating it is an RSA key per stack).
+   */
+  readonly apnsTls?: ApnsServerCertificate;
 }
 
 export interface LocalStack {
@@ -169,6 +174,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clientCa: [appleCertificates.ca, appleCertificates.certificates.wwdr],
       topics: [appleCertificates.certificates.passTypeIdentifier],
       log: (line) => standInLog.info(line),
+      ...(options.apnsTls ? { tls: options.apnsTls } : {}),
     });
     stoppers.push(apns.close);
     const google = await startGoogleStandIn({
