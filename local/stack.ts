@@ -69,6 +69,11 @@ export interface LocalStackOptions {
   readonly consumers?: readonly StreamConsumerDefinition[];
   readonly pollIntervalMs?: number;
   /**
+   * The poller's delay before retrying a failed batch, doubled on each retry up to `max`; default 200 ms
+   * up to 5 s. Tests shorten it: they wait on the retries' outcome (poller.drain), not on the clock.
+   */
+  readonly streamRetryDelaysMs?: { readonly first: number; readonly max: number };
+  /**
    * Whether the scheduled jobs also run on their timers (default true). Tests turn them off and run a job
    * with `scheduler.runNow`, so a sweep never lands in the middle of a case that set its clock itself.
    */
@@ -270,6 +275,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       loadHandler: options.loadStreamHandler ?? importStreamHandler,
       ...(options.consumers ? { consumers: options.consumers } : {}),
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      ...(options.streamRetryDelaysMs
+        ? {
+            retryDelayMs: options.streamRetryDelaysMs.first,
+            maxRetryDelayMs: options.streamRetryDelaysMs.max,
+          }
+        : {}),
       log: prefixed(log, '[streams] '),
     });
     poller.start();
