@@ -75,8 +75,14 @@ const REASONS: Record<number, string> = {
   503: 'ServiceUnavailable',
 };
 
+/** The stand-in's TLS key (PKCS#8 PEM) and certificate (PEM). */
+export interface ApnsServerCertificate {
+  readonly key: string;
+  readonly cert: string;
+}
+
 /** A self-signed certificate for 127.0.0.1 (node-forge: local only, never bundled). */
-function serverCertificate(): { key: string; cert: string } {
+export function generateApnsServerCertificate(): ApnsServerCertificate {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
@@ -140,13 +146,15 @@ export async function startApnsStandIn(options: {
   readonly topics?: readonly string[];
   readonly port?: number;
   readonly log?: (line: string) => void;
+  /** Its TLS key and certificate; default a new one (an RSA key: most of a start's time). */
+  readonly tls?: ApnsServerCertificate;
 }): Promise<ApnsStandIn> {
   const key = await importSPKI(options.publicKey, 'ES256');
   const pushes: RecordedPush[] = [];
   const tokenFaults = new Map<string, ApnsFault>();
   let allFault: ApnsFault | undefined;
   const waiters = new Set<() => void>();
-  const tls = serverCertificate();
+  const tls = options.tls ?? generateApnsServerCertificate();
 
   const takeFault = (pushToken: string): ApnsFault | undefined => {
     for (const [fault, forget] of [

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type UsagePlanOverrides, usagePlans } from '../functions/core/usage-plans';
 import type { StreamConsumerDefinition } from '../functions/streams/registry';
-import { type ApnsStandIn, startApnsStandIn } from './apns-stand-in';
+import { type ApnsServerCertificate, type ApnsStandIn, startApnsStandIn } from './apns-stand-in';
 import { loadOrCreateLocalAppleCertificates } from './apple-certificates';
 import { dynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb';
 import { loadOrCreateExportSigningKey } from './export-signing-key';
@@ -71,6 +71,11 @@ export interface LocalStackOptions {
   readonly consumers?: readonly StreamConsumerDefinition[];
   readonly pollIntervalMs?: number;
   /**
+   * The poller's delay before retrying a failed batch, doubled on each retry up to `max`; default 200 ms
+   * up to 5 s. Tests shorten it: they wait on the retries' outcome (poller.drain), not on the clock.
+   */
+  readonly streamRetryDelaysMs?: { readonly first: number; readonly max: number };
+  /**
    * Whether the scheduled jobs also run on their timers (default true). Tests turn them off and run a job
    * with `scheduler.runNow`, so a sweep never lands in the middle of a case that set its clock itself.
    */
@@ -88,6 +93,11 @@ export interface LocalStackOptions {
    * the SES stand-in, `stack.ses.messages`). Default: on, on the default ports.
    */
   readonly mailCatcher?: false | { readonly smtpPort?: number; readonly webPort?: number };
+  /**
+   * The APNs stand-in's TLS key and certificate; default a new one each start (the test harness makes one
+   * per run: generating it is an RSA key per stack).
+   */
+  readonly apnsTls?: ApnsServerCertificate;
 }
 
 export interface LocalStack {
@@ -181,6 +191,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clientCa: [appleCertificates.ca, appleCertificates.certificates.wwdr],
       topics: [appleCertificates.certificates.passTypeIdentifier],
       log: (line) => standInLog.info(line),
+      ...(options.apnsTls ? { tls: options.apnsTls } : {}),
     });
     stoppers.push(apns.close);
     const google = await startGoogleStandIn({
@@ -295,6 +306,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       loadHandler: options.loadStreamHandler ?? importStreamHandler,
       ...(options.consumers ? { consumers: options.consumers } : {}),
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      ...(options.streamRetryDelaysMs
+        ? {
+            retryDelayMs: options.streamRetryDelaysMs.first,
+            maxRetryDelayMs: options.streamRetryDelaysMs.max,
+          }
+        : {}),
       log: prefixed(log, '[streams] '),
     });
     poller.start();

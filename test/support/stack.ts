@@ -7,6 +7,7 @@ import { consoleLog, silentLog } from '../../local/log';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
 import { testDynamoDbEndpoint } from './dynamodb';
 import { useBaseUrl } from './http';
+import { provideRunKeyMaterial } from './key-material';
 import { resetHandlerState } from './reset';
 
 /**
@@ -19,8 +20,9 @@ const DEFAULT_CONSUMERS = STREAM_CONSUMERS.filter((consumer) => consumer.name !=
 /**
  * The whole local runtime for end-to-end tests: the run's DynamoDB Local with a table of its own, s3rver
  * and the HTTP server on free ports, the stream poller, and the demo seed (`stack.demo`: api key, staff
- * tokens, program and merchant ids). Sets the default base URL of test/support/http.ts. The handlers
- * read process.env, so one stack per test file (vitest runs files in separate processes). The local
+ * tokens, program and merchant ids), with the run's key material (test/support/key-material.ts). Sets
+ * the default base URL of test/support/http.ts. The handlers read process.env, so one stack per test
+ * file (vitest runs files in separate processes). The local
  * runtime's own log (handler errors behind a 500, authorizer failures, stream retries) is silent unless
  * E2E_LOG is set: `E2E_LOG=1 npx vitest run test/e2e/...`.
  */
@@ -28,6 +30,7 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
   const dataDir = mkdtempSync(join(tmpdir(), 'giftcard-e2e-'));
   let stack: LocalStack;
   try {
+    const apnsTls = await provideRunKeyMaterial(dataDir);
     stack = await startLocalStack({
       dataDir,
       dynamodbEndpoint: testDynamoDbEndpoint(),
@@ -39,6 +42,9 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
       log: process.env.E2E_LOG ? consoleLog('[stack] ') : silentLog,
       requestLog: silentLog,
       pollIntervalMs: 100,
+      // Failed batches are retried after 20, 40, 80, 160, 200 ms instead of 0.2 to 5 s (6.2 s before a
+      // record reaches its DLQ): the tests count the attempts and wait on them with poller.drain.
+      streamRetryDelaysMs: { first: 20, max: 200 },
       // Jobs run when a test says so (stack.scheduler.runNow): a timer's sweep would race cases that put
       // cards past their expiry or webhook deliveries past their retry time on purpose.
       scheduleTimers: false,
@@ -51,6 +57,8 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
       // Every staff user shares the staff plan (50/s, burst 100); a test walking all routes as staff
       // sends more than that when the machine is fast. test/e2e/usage-plans.test.ts tests the plans.
       usagePlans: { staff: { rateLimit: 10_000, burstLimit: 10_000 } },
+      // The run's Apple certificates, push credentials (copied into dataDir) and APNs TLS certificate.
+      apnsTls,
       ...options,
     });
   } catch (error) {
