@@ -60,6 +60,11 @@ export interface ApnsStandIn {
   /** Answer `status` to the next `times` pushes to any token. */
   failAll(status: number, times?: number): void;
   clearFaults(): void;
+  /**
+   * Runs `during` before answering the next push to this token (say, the device registering again while
+   * APNs answers), so tests can put a step between a push and what its sender does with the answer.
+   */
+  whilePushing(pushToken: string, during: () => Promise<void>): void;
   reset(): void;
   /** Resolves once `count` pushes were delivered (to this token, if given). */
   waitForDelivered(count: number, pushToken?: string, timeoutMs?: number): Promise<RecordedPush[]>;
@@ -151,6 +156,7 @@ export async function startApnsStandIn(options: {
 }): Promise<ApnsStandIn> {
   const key = await importSPKI(options.publicKey, 'ES256');
   const pushes: RecordedPush[] = [];
+  const interludes = new Map<string, () => Promise<void>>();
   const tokenFaults = new Map<string, ApnsFault>();
   let allFault: ApnsFault | undefined;
   const waiters = new Set<() => void>();
@@ -265,6 +271,11 @@ export async function startApnsStandIn(options: {
         const pushToken = match[1];
         const payload = Buffer.concat(chunks).toString('utf8');
         const verdict = await judge(stream, headers, payload, pushToken);
+        const during = interludes.get(pushToken);
+        if (during) {
+          interludes.delete(pushToken);
+          await during().catch((error: unknown) => options.log?.(`APNs interlude failed: ${error}`));
+        }
         pushes.push({
           pushToken,
           auth: verdict.auth,
@@ -310,9 +321,13 @@ export async function startApnsStandIn(options: {
       tokenFaults.clear();
       allFault = undefined;
     },
+    whilePushing(pushToken, during) {
+      interludes.set(pushToken, during);
+    },
     reset() {
       pushes.length = 0;
       tokenFaults.clear();
+      interludes.clear();
       allFault = undefined;
     },
     waitForDelivered(count, pushToken, timeoutMs = 30_000) {

@@ -283,33 +283,73 @@ function toRegistration(item: Record<string, unknown>): AppleRegistration {
   };
 }
 
-/** Removes a device's registration for a card (unregistration, or APNs answered 410). Idempotent. */
+/**
+ * Removes a device's registration for a card (unregistration, or APNs says the device is gone).
+ * Idempotent. `pushToken`: remove it only while it still holds this push token. APNs refused that token;
+ * a device that registered again meanwhile with a new one (Wallet re-registers when its token changes)
+ * keeps its registration, or it would never be pushed to again. Answers whether it is gone.
+ */
 export async function removeAppleRegistration(
   cardId: string,
   deviceLibraryIdentifier: string,
-): Promise<void> {
+  pushToken?: string,
+): Promise<'removed' | 'kept'> {
   const existing = await findRegistration(cardId, deviceLibraryIdentifier);
   if (!existing) {
-    // Nothing to pair with: remove a device listing that may have outlived it.
-    await db().send(
-      new DeleteCommand({ TableName: tableName(), Key: deviceKey(deviceLibraryIdentifier, cardId) }),
-    );
-    return;
+    // Nothing to pair with: remove a device listing that may have outlived it (with that push token).
+    try {
+      await db().send(
+        new DeleteCommand({
+          TableName: tableName(),
+          Key: deviceKey(deviceLibraryIdentifier, cardId),
+          ...(pushToken === undefined
+            ? {}
+            : {
+                ConditionExpression: 'pushToken = :push',
+                ExpressionAttributeValues: { ':push': pushToken },
+              }),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    return 'removed';
   }
-  await db().send(
-    new TransactWriteCommand({
-      TransactItems: [
-        { Delete: { TableName: tableName(), Key: registrationKey(cardId, deviceLibraryIdentifier) } },
-        { Delete: { TableName: tableName(), Key: deviceKey(deviceLibraryIdentifier, cardId) } },
-        {
-          Delete: {
-            TableName: tableName(),
-            Key: programKey(existing.programId, cardId, deviceLibraryIdentifier),
+  if (pushToken !== undefined && existing.pushToken !== pushToken) return 'kept';
+  try {
+    await db().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Delete: {
+              TableName: tableName(),
+              Key: registrationKey(cardId, deviceLibraryIdentifier),
+              ...(pushToken === undefined
+                ? {}
+                : {
+                    // Guarantees: a registration renewed with another push token meanwhile stays.
+                    ConditionExpression: 'pushToken = :push',
+                    ExpressionAttributeValues: { ':push': pushToken },
+                  }),
+            },
           },
-        },
-      ],
-    }),
-  );
+          { Delete: { TableName: tableName(), Key: deviceKey(deviceLibraryIdentifier, cardId) } },
+          {
+            Delete: {
+              TableName: tableName(),
+              Key: programKey(existing.programId, cardId, deviceLibraryIdentifier),
+            },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException) || pushToken === undefined) throw error;
+    const [registration] = error.CancellationReasons ?? [];
+    if (registration?.Code !== 'ConditionalCheckFailed') throw error;
+    return 'kept';
+  }
+  return 'removed';
 }
 
 /** The devices to push to when one card's pass changed. */
