@@ -17,6 +17,7 @@ import { waitForCount } from './wait-for';
  *   certificate auth, one of `topics` with a token (400 TopicDisallowed);
  * - `apns-push-type` against `apns-priority`: background pushes must be priority 5, alerts 5 or 10 (400
  *   InvalidPushType, BadPriority);
+ * - `apns-expiration`, when sent: UNIX seconds (400 BadExpirationDate), recorded;
  * - the payload: a pass push carries an empty JSON dictionary (400 PayloadEmpty when there is no body,
  *   400 BadPayload for anything else: Wallet ignores it, and a stray alert is a bug).
  * Every push is recorded with the authentication it used; tests make it answer 410, 400, 500 or 429
@@ -29,6 +30,11 @@ export interface RecordedPush {
   readonly topic: string | undefined;
   readonly pushType: string | undefined;
   readonly priority: string | undefined;
+  /**
+   * `apns-expiration` (UNIX seconds): until when APNs stores the push for a device that is offline;
+   * undefined when the header was left out.
+   */
+  readonly expiration: number | undefined;
   readonly payload: string;
   /** The provider token's `iat` (seconds): a new token means a refresh. */
   readonly tokenIssuedAt: number | undefined;
@@ -117,6 +123,11 @@ const PUSH_TYPES = new Set([
 ]);
 
 /** Apple's rule for the push type and priority: the reason a push breaks it, or undefined. */
+/** `apns-expiration`: UNIX seconds (0: deliver once, never store); anything else is 400 BadExpirationDate. */
+function expirationProblem(expiration: string | undefined): string | undefined {
+  return expiration === undefined || /^\d{1,12}$/.test(expiration) ? undefined : 'BadExpirationDate';
+}
+
 function pushTypeProblem(pushType: string | undefined, priority: string | undefined): string | undefined {
   if (!pushType || !PUSH_TYPES.has(pushType)) return 'InvalidPushType';
   const level = priority ?? '10';
@@ -225,7 +236,9 @@ export async function startApnsStandIn(options: {
       pushTypeProblem(
         headers['apns-push-type'] as string | undefined,
         headers['apns-priority'] as string | undefined,
-      ) ?? payloadProblem(payload);
+      ) ??
+      expirationProblem(headers['apns-expiration'] as string | undefined) ??
+      payloadProblem(payload);
     if (problem) return { status: 400, reason: problem, auth };
     const fault = takeFault(pushToken);
     if (fault)
@@ -282,6 +295,8 @@ export async function startApnsStandIn(options: {
           topic: headers['apns-topic'] as string | undefined,
           pushType: headers['apns-push-type'] as string | undefined,
           priority: headers['apns-priority'] as string | undefined,
+          expiration:
+            headers['apns-expiration'] === undefined ? undefined : Number(headers['apns-expiration']),
           payload,
           tokenIssuedAt: verdict.tokenIssuedAt,
           status: verdict.status,
