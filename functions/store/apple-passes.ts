@@ -7,7 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { nextPassVersion } from '../core/apple-pass';
-import { raiseCounter, readCounter } from './apple-update-tags';
+import { counterContentionPause, MAX_COUNTER_ATTEMPTS, raiseCounter, readCounter } from './apple-update-tags';
 import { db, tableName } from './dynamo-client';
 import { decodeCursor, encodeCursor } from './pagination';
 
@@ -231,6 +231,7 @@ export async function registerAppleDevice(
     );
   let contended = 0;
   for (let attempt = 0; attempt < 3; attempt++) {
+    if (contended > 0) await counterContentionPause(contended);
     try {
       await write(at, true, await readCounter(dlid));
       return 'created';
@@ -241,7 +242,7 @@ export async function registerAppleDevice(
       if (
         reg?.Code !== 'ConditionalCheckFailed' &&
         (counter?.Code === 'ConditionalCheckFailed' || counter?.Code === 'TransactionConflict') &&
-        contended++ < 10
+        ++contended < MAX_COUNTER_ATTEMPTS
       ) {
         // Another change of this device took the counter first: read it again.
         attempt -= 1;

@@ -25,7 +25,15 @@ const registrationKey = (dlid: string, cardId: string) => ({
   PK: `APPLEDEVICE#${dlid}`,
   SK: `CARD#${cardId}`,
 });
-const MAX_ATTEMPTS = 10;
+/**
+ * Attempts at raising one device's counter. The changes of one device race for it when a program message
+ * reaches many of its passes at once, or a phone restoring its passes registers them all in parallel: each
+ * round one wins, and the others wait a random pause that doubles (up to 200 ms) before reading it again.
+ */
+export const MAX_COUNTER_ATTEMPTS = 30;
+
+export const counterContentionPause = (attempt: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
 
 export async function readCounter(dlid: string): Promise<number> {
   const out = await db().send(
@@ -59,7 +67,8 @@ export async function markPassChangedOnDevice(
   cardId: string,
   dlid: string,
 ): Promise<number | 'unregistered'> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
+    if (attempt > 0) await counterContentionPause(attempt);
     const tag = await readCounter(dlid);
     const next = tag + 1;
     try {
