@@ -306,6 +306,7 @@ export async function removeAppleRegistration(
           ...(pushToken === undefined
             ? {}
             : {
+                // Guarantees: a listing renewed with another push token meanwhile stays.
                 ConditionExpression: 'pushToken = :push',
                 ExpressionAttributeValues: { ':push': pushToken },
               }),
