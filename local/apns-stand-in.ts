@@ -17,6 +17,7 @@ import { waitForCount } from './wait-for';
  *   certificate auth, one of `topics` with a token (400 TopicDisallowed);
  * - `apns-push-type` against `apns-priority`: background pushes must be priority 5, alerts 5 or 10 (400
  *   InvalidPushType, BadPriority);
+ * - `apns-expiration`, when sent: UNIX seconds (400 BadExpirationDate), recorded;
  * - the payload: a pass push carries an empty JSON dictionary (400 PayloadEmpty when there is no body,
  *   400 BadPayload for anything else: Wallet ignores it, and a stray alert is a bug).
  * Every push is recorded with the authentication it used; tests make it answer 410, 400, 500 or 429
@@ -29,6 +30,11 @@ export interface RecordedPush {
   readonly topic: string | undefined;
   readonly pushType: string | undefined;
   readonly priority: string | undefined;
+  /**
+   * `apns-expiration` (UNIX seconds): until when APNs stores the push for a device that is offline;
+   * undefined when the header was left out.
+   */
+  readonly expiration: number | undefined;
   readonly payload: string;
   /** The provider token's `iat` (seconds): a new token means a refresh. */
   readonly tokenIssuedAt: number | undefined;
@@ -60,6 +66,11 @@ export interface ApnsStandIn {
   /** Answer `status` to the next `times` pushes to any token. */
   failAll(status: number, times?: number): void;
   clearFaults(): void;
+  /**
+   * Runs `during` before answering the next push to this token (say, the device registering again while
+   * APNs answers), so tests can put a step between a push and what its sender does with the answer.
+   */
+  whilePushing(pushToken: string, during: () => Promise<void>): void;
   reset(): void;
   /** Resolves once `count` pushes were delivered (to this token, if given). */
   waitForDelivered(count: number, pushToken?: string, timeoutMs?: number): Promise<RecordedPush[]>;
@@ -112,6 +123,11 @@ const PUSH_TYPES = new Set([
 ]);
 
 /** Apple's rule for the push type and priority: the reason a push breaks it, or undefined. */
+/** `apns-expiration`: UNIX seconds (0: deliver once, never store); anything else is 400 BadExpirationDate. */
+function expirationProblem(expiration: string | undefined): string | undefined {
+  return expiration === undefined || /^\d{1,12}$/.test(expiration) ? undefined : 'BadExpirationDate';
+}
+
 function pushTypeProblem(pushType: string | undefined, priority: string | undefined): string | undefined {
   if (!pushType || !PUSH_TYPES.has(pushType)) return 'InvalidPushType';
   const level = priority ?? '10';
@@ -151,6 +167,7 @@ export async function startApnsStandIn(options: {
 }): Promise<ApnsStandIn> {
   const key = await importSPKI(options.publicKey, 'ES256');
   const pushes: RecordedPush[] = [];
+  const interludes = new Map<string, () => Promise<void>>();
   const tokenFaults = new Map<string, ApnsFault>();
   let allFault: ApnsFault | undefined;
   const waiters = new Set<() => void>();
@@ -219,7 +236,9 @@ export async function startApnsStandIn(options: {
       pushTypeProblem(
         headers['apns-push-type'] as string | undefined,
         headers['apns-priority'] as string | undefined,
-      ) ?? payloadProblem(payload);
+      ) ??
+      expirationProblem(headers['apns-expiration'] as string | undefined) ??
+      payloadProblem(payload);
     if (problem) return { status: 400, reason: problem, auth };
     const fault = takeFault(pushToken);
     if (fault)
@@ -265,12 +284,19 @@ export async function startApnsStandIn(options: {
         const pushToken = match[1];
         const payload = Buffer.concat(chunks).toString('utf8');
         const verdict = await judge(stream, headers, payload, pushToken);
+        const during = interludes.get(pushToken);
+        if (during) {
+          interludes.delete(pushToken);
+          await during().catch((error: unknown) => options.log?.(`APNs interlude failed: ${error}`));
+        }
         pushes.push({
           pushToken,
           auth: verdict.auth,
           topic: headers['apns-topic'] as string | undefined,
           pushType: headers['apns-push-type'] as string | undefined,
           priority: headers['apns-priority'] as string | undefined,
+          expiration:
+            headers['apns-expiration'] === undefined ? undefined : Number(headers['apns-expiration']),
           payload,
           tokenIssuedAt: verdict.tokenIssuedAt,
           status: verdict.status,
@@ -310,9 +336,13 @@ export async function startApnsStandIn(options: {
       tokenFaults.clear();
       allFault = undefined;
     },
+    whilePushing(pushToken, during) {
+      interludes.set(pushToken, during);
+    },
     reset() {
       pushes.length = 0;
       tokenFaults.clear();
+      interludes.clear();
       allFault = undefined;
     },
     waitForDelivered(count, pushToken, timeoutMs = 30_000) {

@@ -37,7 +37,7 @@ export interface BenchStack extends LocalStack {
 }
 
 /**
- * The whole local runtime (DynamoDB Local in memory, s3rver, HTTP API, stream poller, demo seed) on free
+ * The whole local runtime (DynamoDB Local in memory, s3rver, HTTP API, stream poller, mail catcher, demo seed) on free
  * ports in a throw-away directory, with the runtime's own logging silenced.
  */
 export async function startBenchStack(options: LocalStackOptions = {}): Promise<BenchStack> {
@@ -52,6 +52,8 @@ export async function startBenchStack(options: LocalStackOptions = {}): Promise<
     log: silentLog,
     requestLog: silentLog,
     usagePlans: BENCH_USAGE_PLANS,
+    // Free ports: another stack (a test run, `npm start`) may hold the default 1025 and 1080.
+    mailCatcher: { smtpPort: 0, webPort: 0 },
     ...options,
   });
   if (!stack.demo) throw new Error('the local stack did not seed its demo data');

@@ -16,6 +16,9 @@ import { type ApnsKey, apnsKey } from './push-credentials';
  * than an hour and throttles new ones more often than every 20 minutes), from a key of the certificate's
  * team. Neither configured: pushes are skipped (the caller counts them), passes are still served.
  *
+ * `apns-expiration` 28 days ahead: APNs stores the push for a device that is offline and delivers it when
+ * the device is back (without a nonzero date Apple documents no storage).
+ *
  * `apns-push-type`: Apple's list of push types has no Wallet entry; a pass push carries no alert and
  * triggers no user interaction, which is `background` (priority 5, as Apple requires for that type).
  *
@@ -111,6 +114,12 @@ export async function apnsAuth(): Promise<ApnsAuth | undefined> {
 }
 
 const TOKEN_LIFETIME_MS = 40 * 60 * 1000;
+/**
+ * `apns-expiration`: how long APNs keeps a pass push for a device that is offline (it keeps the latest
+ * one per topic, for at most 30 days). A nonzero date is what makes APNs store a push and deliver it when
+ * the device comes back; the change would otherwise wait for the next one. 28 days, inside Apple's limit.
+ */
+const PUSH_STORED_FOR_SECONDS = 28 * 24 * 60 * 60;
 const PUSH_TOKEN = /^[0-9a-fA-F]{16,200}$/;
 
 interface ProviderToken {
@@ -194,6 +203,8 @@ function send(
         'apns-topic': topic,
         'apns-push-type': 'background',
         'apns-priority': '5',
+        // Stored by APNs for a device that is offline (the latest push per topic), not dropped.
+        'apns-expiration': String(Math.floor(Date.now() / 1000) + PUSH_STORED_FOR_SECONDS),
         ...(bearer ? { authorization: `bearer ${bearer}` } : {}),
         'content-type': 'application/json',
       });

@@ -7,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { nextPassVersion } from '../core/apple-pass';
+import { counterContentionPause, MAX_COUNTER_ATTEMPTS, raiseCounter, readCounter } from './apple-update-tags';
 import { db, tableName } from './dynamo-client';
 import { decodeCursor, encodeCursor } from './pagination';
 
@@ -163,7 +164,8 @@ export async function stampApplePassVersion(cardId: string, now: Date): Promise<
 /**
  * Registers a device for a card's pass (Apple's "register a pass for update notifications"): `created`
  * for a new registration, `updated` when the device was registered already (its push token is replaced).
- * `refused` when the pass item no longer holds the token hash the caller was checked against.
+ * `refused` when the pass item no longer holds the token hash the caller was checked against. A new
+ * registration takes the device's next update tag in the same transaction (store/apple-update-tags.ts).
  */
 export async function registerAppleDevice(
   registration: Omit<AppleRegistration, 'createdAt' | 'updatedAt'>,
@@ -181,7 +183,8 @@ export async function registerAppleDevice(
       ExpressionAttributeValues: { ':hash': checkedTokenHash },
     },
   };
-  const write = (createdAt: string, onlyIfNew: boolean) =>
+  /** `tag`: for a new registration, the device's counter as read; the registration takes the next tag. */
+  const write = (createdAt: string, onlyIfNew: boolean, tag?: number) =>
     db().send(
       new TransactWriteCommand({
         TransactItems: [
@@ -201,8 +204,7 @@ export async function registerAppleDevice(
             Update: {
               TableName: tableName(),
               Key: deviceKey(dlid, cardId),
-              UpdateExpression:
-                'SET cardId = :card, programId = :program, deviceLibraryIdentifier = :dlid, passTypeIdentifier = :type, pushToken = :push, createdAt = :created, updatedAt = :at',
+              UpdateExpression: `SET cardId = :card, programId = :program, deviceLibraryIdentifier = :dlid, passTypeIdentifier = :type, pushToken = :push, createdAt = :created, updatedAt = :at${tag === undefined ? '' : ', updateTag = :tag'}`,
               ExpressionAttributeValues: {
                 ':card': cardId,
                 ':program': programId,
@@ -211,6 +213,7 @@ export async function registerAppleDevice(
                 ':push': registration.pushToken,
                 ':created': createdAt,
                 ':at': at,
+                ...(tag === undefined ? {} : { ':tag': tag + 1 }),
               },
             },
           },
@@ -220,17 +223,31 @@ export async function registerAppleDevice(
               Item: { ...programKey(programId, cardId, dlid), ...registration, createdAt, updatedAt: at },
             },
           },
+          // A new registration is a change for the device (store/apple-update-tags.ts): listed for the
+          // tag it holds, the pass is fetched again if it changed since the download.
+          ...(tag === undefined ? [] : [raiseCounter(dlid, tag)]),
         ],
       }),
     );
+  let contended = 0;
   for (let attempt = 0; attempt < 3; attempt++) {
+    if (contended > 0) await counterContentionPause(contended);
     try {
-      await write(at, true);
+      await write(at, true, await readCounter(dlid));
       return 'created';
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      const [pass, reg] = error.CancellationReasons ?? [];
+      const [pass, reg, , , counter] = error.CancellationReasons ?? [];
       if (pass?.Code === 'ConditionalCheckFailed') return 'refused';
+      if (
+        reg?.Code !== 'ConditionalCheckFailed' &&
+        (counter?.Code === 'ConditionalCheckFailed' || counter?.Code === 'TransactionConflict') &&
+        ++contended < MAX_COUNTER_ATTEMPTS
+      ) {
+        // Another change of this device took the counter first: read it again.
+        attempt -= 1;
+        continue;
+      }
       if (reg?.Code !== 'ConditionalCheckFailed') throw error;
     }
     const existing = await findRegistration(cardId, dlid);
@@ -267,33 +284,74 @@ function toRegistration(item: Record<string, unknown>): AppleRegistration {
   };
 }
 
-/** Removes a device's registration for a card (unregistration, or APNs answered 410). Idempotent. */
+/**
+ * Removes a device's registration for a card (unregistration, or APNs says the device is gone).
+ * Idempotent. `pushToken`: remove it only while it still holds this push token. APNs refused that token;
+ * a device that registered again meanwhile with a new one (Wallet re-registers when its token changes)
+ * keeps its registration, or it would never be pushed to again. Answers whether it is gone.
+ */
 export async function removeAppleRegistration(
   cardId: string,
   deviceLibraryIdentifier: string,
-): Promise<void> {
+  pushToken?: string,
+): Promise<'removed' | 'kept'> {
   const existing = await findRegistration(cardId, deviceLibraryIdentifier);
   if (!existing) {
-    // Nothing to pair with: remove a device listing that may have outlived it.
-    await db().send(
-      new DeleteCommand({ TableName: tableName(), Key: deviceKey(deviceLibraryIdentifier, cardId) }),
-    );
-    return;
+    // Nothing to pair with: remove a device listing that may have outlived it (with that push token).
+    try {
+      await db().send(
+        new DeleteCommand({
+          TableName: tableName(),
+          Key: deviceKey(deviceLibraryIdentifier, cardId),
+          ...(pushToken === undefined
+            ? {}
+            : {
+                // Guarantees: a listing renewed with another push token meanwhile stays.
+                ConditionExpression: 'pushToken = :push',
+                ExpressionAttributeValues: { ':push': pushToken },
+              }),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    return 'removed';
   }
-  await db().send(
-    new TransactWriteCommand({
-      TransactItems: [
-        { Delete: { TableName: tableName(), Key: registrationKey(cardId, deviceLibraryIdentifier) } },
-        { Delete: { TableName: tableName(), Key: deviceKey(deviceLibraryIdentifier, cardId) } },
-        {
-          Delete: {
-            TableName: tableName(),
-            Key: programKey(existing.programId, cardId, deviceLibraryIdentifier),
+  if (pushToken !== undefined && existing.pushToken !== pushToken) return 'kept';
+  try {
+    await db().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Delete: {
+              TableName: tableName(),
+              Key: registrationKey(cardId, deviceLibraryIdentifier),
+              ...(pushToken === undefined
+                ? {}
+                : {
+                    // Guarantees: a registration renewed with another push token meanwhile stays.
+                    ConditionExpression: 'pushToken = :push',
+                    ExpressionAttributeValues: { ':push': pushToken },
+                  }),
+            },
           },
-        },
-      ],
-    }),
-  );
+          { Delete: { TableName: tableName(), Key: deviceKey(deviceLibraryIdentifier, cardId) } },
+          {
+            Delete: {
+              TableName: tableName(),
+              Key: programKey(existing.programId, cardId, deviceLibraryIdentifier),
+            },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException) || pushToken === undefined) throw error;
+    const [registration] = error.CancellationReasons ?? [];
+    if (registration?.Code !== 'ConditionalCheckFailed') throw error;
+    return 'kept';
+  }
+  return 'removed';
 }
 
 /** The devices to push to when one card's pass changed. */

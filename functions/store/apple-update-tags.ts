@@ -14,19 +14,49 @@ import { db, tableName } from './dynamo-client';
  * reads the counter first, then the registrations: every change whose transaction committed before that
  * read has a tag at most the counter's, and every later one a greater tag, so a change committed after
  * a tag was handed out is listed for it. No clock is involved.
+ *
+ * A new registration takes a tag too, in the transaction that writes it: the pass the device registers
+ * was downloaded some time before (a file the holder may add minutes or days later), and a change made
+ * in between was tagged and pushed for no device. Listed for the device's earlier tag, the pass is then
+ * fetched with its If-Modified-Since: 304 when nothing changed, the newer pass when something did.
  */
 const counterKey = (dlid: string) => ({ PK: `APPLEDEVICE#${dlid}`, SK: 'TAG' });
 const registrationKey = (dlid: string, cardId: string) => ({
   PK: `APPLEDEVICE#${dlid}`,
   SK: `CARD#${cardId}`,
 });
-const MAX_ATTEMPTS = 10;
+/**
+ * Attempts at raising one device's counter. The changes of one device race for it when a program message
+ * reaches many of its passes at once, or a phone restoring its passes registers them all in parallel: each
+ * round one wins, and the others wait a random pause that doubles (up to 200 ms) before reading it again.
+ */
+export const MAX_COUNTER_ATTEMPTS = 30;
 
-async function readCounter(dlid: string): Promise<number> {
+export const counterContentionPause = (attempt: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
+
+export async function readCounter(dlid: string): Promise<number> {
   const out = await db().send(
     new GetCommand({ TableName: tableName(), Key: counterKey(dlid), ConsistentRead: true }),
   );
   return Number(out.Item?.tag ?? 0);
+}
+
+/**
+ * The write that raises a device's counter from `tag` to `tag + 1`, for a transaction that also puts
+ * `tag + 1` on a registration (here, and in a new registration: store/apple-passes.ts). Cancelled when
+ * another change took the counter first: re-read it and try again.
+ */
+export function raiseCounter(dlid: string, tag: number) {
+  return {
+    Put: {
+      TableName: tableName(),
+      Item: { ...counterKey(dlid), tag: tag + 1 },
+      // Guarantees: each tag is handed to one change, in the order the counter moves.
+      ConditionExpression: tag === 0 ? 'attribute_not_exists(PK) OR tag = :tag' : 'tag = :tag',
+      ExpressionAttributeValues: { ':tag': tag },
+    },
+  };
 }
 
 /**
@@ -37,22 +67,15 @@ export async function markPassChangedOnDevice(
   cardId: string,
   dlid: string,
 ): Promise<number | 'unregistered'> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
+    if (attempt > 0) await counterContentionPause(attempt);
     const tag = await readCounter(dlid);
     const next = tag + 1;
     try {
       await db().send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: tableName(),
-                Item: { ...counterKey(dlid), tag: next },
-                // Guarantees: each tag is handed to one change, in the order the counter moves.
-                ConditionExpression: tag === 0 ? 'attribute_not_exists(PK) OR tag = :tag' : 'tag = :tag',
-                ExpressionAttributeValues: { ':tag': tag },
-              },
-            },
+            raiseCounter(dlid, tag),
             {
               Update: {
                 TableName: tableName(),

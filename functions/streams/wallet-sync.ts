@@ -130,13 +130,20 @@ async function pushOne(target: PushTarget, invocation: Invocation): Promise<void
   const outcome = await pushPassUpdate(target.pushToken, topic, auth);
   invocation.report.pushes += 1;
   if (outcome.kind === 'gone') {
-    invocation.report.unregistered += 1;
-    await removeAppleRegistration(target.cardId, target.deviceLibraryIdentifier);
-    logger.info('APNs says the device is gone: registration removed', {
-      cardId: target.cardId,
-      status: outcome.status,
-      reason: outcome.reason,
-    });
+    // Only while the registration holds the token APNs refused: a device that registered again with a
+    // new token meanwhile stays registered.
+    const removed = await removeAppleRegistration(
+      target.cardId,
+      target.deviceLibraryIdentifier,
+      target.pushToken,
+    );
+    if (removed === 'removed') invocation.report.unregistered += 1;
+    logger.info(
+      removed === 'removed'
+        ? 'APNs says the device is gone: registration removed'
+        : 'APNs refused an old push token: the device registered again with a new one, kept',
+      { cardId: target.cardId, status: outcome.status, reason: outcome.reason },
+    );
   } else if (outcome.kind === 'rejected') {
     invocation.report.rejected += 1;
     logger.warn('APNs refused a pass push', {

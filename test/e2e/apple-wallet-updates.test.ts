@@ -30,8 +30,8 @@ afterEach(() => {
 
 const service = (path: string) => `${stack.baseUrl}/wallet/apple/v1${path}`;
 
-/** A card whose pass was downloaded and registered on `device`, as Wallet does when it adds it. */
-async function cardOnDevice(device: string) {
+/** A card and its pass as downloaded through the API (a .pkpass file not yet added to any device). */
+async function downloadedPass() {
   const issued = await request('POST', '/v1/cards', {
     token: apiKey,
     idempotencyKey: randomUUID(),
@@ -42,14 +42,35 @@ async function cardOnDevice(device: string) {
   const download = await fetchBytes(`${stack.baseUrl}/v1/cards/${cardId}/wallet/apple`, {
     headers: { Authorization: `Bearer ${apiKey}` },
   });
+  expect(download.status).toBe(200);
   const json = passJsonOf(download.bytes);
   const auth = { Authorization: `ApplePass ${json.authenticationToken}`, 'Content-Type': 'application/json' };
+  return {
+    cardId,
+    passType: json.passTypeIdentifier as string,
+    auth,
+    lastModified: download.headers.get('last-modified') ?? '',
+  };
+}
+
+/** Wallet adding a downloaded pass on `device`: it registers for the pass's pushes. */
+async function addToDevice(device: string, pass: Awaited<ReturnType<typeof downloadedPass>>) {
   const registered = await fetch(
-    service(`/devices/${device}/registrations/${json.passTypeIdentifier}/${cardId}`),
-    { method: 'POST', headers: auth, body: JSON.stringify({ pushToken: randomBytes(32).toString('hex') }) },
+    service(`/devices/${device}/registrations/${pass.passType}/${pass.cardId}`),
+    {
+      method: 'POST',
+      headers: pass.auth,
+      body: JSON.stringify({ pushToken: randomBytes(32).toString('hex') }),
+    },
   );
   expect(registered.status).toBe(201);
-  return { cardId, passType: json.passTypeIdentifier as string, auth };
+}
+
+/** A card whose pass was downloaded and registered on `device`, as Wallet does when it adds it. */
+async function cardOnDevice(device: string) {
+  const pass = await downloadedPass();
+  await addToDevice(device, pass);
+  return pass;
 }
 
 /** A redemption by an instance whose clock reads `at` (frozen for the request). */
@@ -195,5 +216,43 @@ describe("Apple's update list", () => {
     const stateReads = reads.filter((read) => read.key !== 'PROGRAM');
     expect(stateReads.length).toBeGreaterThan(0);
     expect(stateReads.filter((read) => !read.consistent)).toEqual([]);
+  });
+});
+
+describe('a pass added to a device some time after its download', () => {
+  it('is listed for the tag the device already holds and sent again if it changed in between', async () => {
+    const device = `dev${randomUUID().replaceAll('-', '')}`;
+    const a = await cardOnDevice(device);
+    await stack.poller.drain();
+    const held = await updates(device, a.passType);
+    expect(held.body.serialNumbers).toEqual([a.cardId]);
+    const tag: string = held.body.lastUpdated;
+
+    // Pass B is downloaded (a file the holder adds later), then its card changes: no device is
+    // registered for it yet, so wallet-sync tags and pushes it for nobody.
+    const b = await downloadedPass();
+    const pushesBefore = stack.apns.pushes.length;
+    await redeemAt(b.cardId, 1000);
+    await stack.poller.drain();
+    expect(stack.apns.pushes).toHaveLength(pushesBefore);
+
+    // The holder adds B; Wallet registers it, and next asks with the tag it holds from pass A.
+    await addToDevice(device, b);
+    const listed = await updates(device, b.passType, tag);
+    expect(listed.status).toBe(200);
+    expect(listed.body.serialNumbers).toEqual([b.cardId]);
+    const fetched = await fetchBytes(service(`/passes/${b.passType}/${b.cardId}`), {
+      headers: { ...b.auth, 'If-Modified-Since': b.lastModified },
+    });
+    expect(fetched.status).toBe(200);
+    expect(passJsonOf(fetched.bytes).storeCard.primaryFields[0].value).toBe(40);
+    // Registering again (a new push token) is no change: nothing more is listed.
+    const again = await fetch(service(`/devices/${device}/registrations/${b.passType}/${b.cardId}`), {
+      method: 'POST',
+      headers: b.auth,
+      body: JSON.stringify({ pushToken: randomBytes(32).toString('hex') }),
+    });
+    expect(again.status).toBe(200);
+    expect((await updates(device, b.passType, listed.body.lastUpdated)).status).toBe(204);
   });
 });

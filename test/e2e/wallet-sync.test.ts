@@ -84,7 +84,7 @@ async function registerDevice(card: { id: string; programId: string }, token = p
       tokenHash,
     ),
   ).toBe('created');
-  return { pushToken: token, deviceLibraryIdentifier };
+  return { pushToken: token, deviceLibraryIdentifier, tokenHash };
 }
 
 /** The card holder saved the pass to Google Wallet: the API handed out a save link. */
@@ -304,6 +304,44 @@ describe('balance updates reach the passes', () => {
     await redeem(card.id, 100);
     await stack.poller.drain();
     expect(stack.apns.pushes.map((push) => push.pushToken)).toEqual([kept.pushToken]);
+  });
+
+  it('a device that registered again with a new push token while APNs refused the old one stays registered', async () => {
+    const card = await issue(5000);
+    const device = await registerDevice(card);
+    await stack.poller.drain();
+    stack.apns.reset();
+    stack.apns.failToken(device.pushToken, 410, 1);
+    const renewed = pushToken();
+    // While APNs answers 410 to the old token, Wallet registers the pass again with its new token.
+    stack.apns.whilePushing(device.pushToken, async () => {
+      const again = await registerAppleDevice(
+        {
+          cardId: card.id,
+          programId: card.programId,
+          deviceLibraryIdentifier: device.deviceLibraryIdentifier,
+          passTypeIdentifier: PASS_TYPE,
+          pushToken: renewed,
+        },
+        device.tokenHash,
+      );
+      expect(again).toBe('updated');
+    });
+
+    await redeem(card.id, 100);
+    await stack.poller.drain();
+
+    expect(stack.apns.pushes.map((push) => [push.pushToken, push.status])).toEqual([[device.pushToken, 410]]);
+    expect(await applePushTargets(card.id)).toEqual([
+      { deviceLibraryIdentifier: device.deviceLibraryIdentifier, pushToken: renewed },
+    ]);
+    const tags = await deviceUpdateTags(device.deviceLibraryIdentifier, PASS_TYPE);
+    expect(tags.registrations.map((registration) => registration.serialNumber)).toEqual([card.id]);
+    // The next change reaches the device through its new token.
+    stack.apns.reset();
+    await redeem(card.id, 100);
+    await stack.poller.drain();
+    expect(stack.apns.delivered().map((push) => push.pushToken)).toEqual([renewed]);
   });
 
   it('400 BadDeviceToken and DeviceTokenNotForTopic remove the registration, as Apple asks', async () => {

@@ -195,6 +195,33 @@ describe('device registrations', () => {
     );
   });
 
+  it('registered in parallel on one device (a phone restoring its passes) each take a distinct tag', async () => {
+    const dlid = 'device-restore';
+    const cards = await Promise.all(Array.from({ length: 8 }, () => newCard()));
+    const hash = passTokenHash('token-of-this-pass-0009');
+    await Promise.all(
+      cards.map((card) =>
+        rememberApplePass({
+          cardId: card.id,
+          tokenHash: hash,
+          passTypeIdentifier: 'pass.test.giftcard',
+          createdAt: new Date().toISOString(),
+        }),
+      ),
+    );
+    const outcomes = await Promise.all(
+      cards.map((card, index) =>
+        register(card.id, dlid, index.toString(16).padStart(2, '0').repeat(32), hash),
+      ),
+    );
+    expect(outcomes).toEqual(cards.map(() => 'created'));
+    const { counter, registrations } = await deviceUpdateTags(dlid, 'pass.test.giftcard');
+    expect(counter).toBe(cards.length);
+    expect(registrations.map((registration) => registration.updateTag).sort((a, b) => a - b)).toEqual(
+      cards.map((_, index) => index + 1),
+    );
+  });
+
   it('page through a program with a cursor that only fits that program', async () => {
     const other = await makeProgram();
     const cards = await Promise.all(

@@ -121,6 +121,7 @@ describe('APNs client', () => {
   it('authenticates with the pass certificate by default: empty payload, pass type topic, background at 5', async () => {
     const auth = await authAs('certificate');
     expect(auth.kind).toBe('certificate');
+    const sentAt = Math.floor(Date.now() / 1000);
     expect(await pushPassUpdate(TOKEN, TOPIC, auth)).toEqual({ kind: 'delivered' });
     const [push] = apns.delivered(TOKEN);
     expect(push).toMatchObject({
@@ -130,6 +131,10 @@ describe('APNs client', () => {
       pushType: 'background',
       priority: '5',
     });
+    // Stored by APNs for a device that is offline: an expiration date weeks ahead, within Apple's 30 days.
+    const expiration = push?.expiration ?? 0;
+    expect(expiration).toBeGreaterThanOrEqual(sentAt + 7 * 24 * 60 * 60);
+    expect(expiration).toBeLessThanOrEqual(sentAt + 30 * 24 * 60 * 60 + 60);
   });
 
   it("authenticates with an ES256 provider token when told to, from a key of the certificate's team", async () => {
@@ -291,6 +296,10 @@ describe("the APNs stand-in holds callers to Apple's rules", () => {
       reason: 'BadPayload',
     });
     expect(await rawPush(good, '')).toEqual({ status: 400, reason: 'PayloadEmpty' });
+    expect(await rawPush({ ...good, 'apns-expiration': 'tomorrow' }, '{}')).toEqual({
+      status: 400,
+      reason: 'BadExpirationDate',
+    });
     expect(await rawPush({ ...good, authorization: 'bearer not.a.token' }, '{}', false)).toEqual({
       status: 403,
       reason: 'InvalidProviderToken',
