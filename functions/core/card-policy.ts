@@ -118,7 +118,9 @@ export const CARD_POLICY: Readonly<Record<CardVerb, VerbRule>> = {
     summary: 'add value',
     merchant: 'cards:transact',
     staff: CARE,
-    states: { merchant: ACTIVE, staff: ACTIVE, system: NONE },
+    // A loyalty member's reward lands on their linked card (functions/app/loyalty-rewards.ts).
+    holder: true,
+    states: { merchant: ACTIVE, staff: ACTIVE, system: NONE, holder: ACTIVE },
     limits: ['LOAD', 'MAX_BALANCE'],
   }),
   REDEEM: rule({
@@ -166,7 +168,9 @@ export const CARD_POLICY: Readonly<Record<CardVerb, VerbRule>> = {
     summary: 'undo an own redemption, capture, load or activation once',
     merchant: 'cards:transact',
     staff: CARE,
-    states: { merchant: LIVE, staff: LIVE, system: NONE },
+    // A member's timeout reversal of a reward undoes its load (functions/app/loyalty-rewards.ts).
+    holder: true,
+    states: { merchant: LIVE, staff: LIVE, system: NONE, holder: LIVE },
     ownEntry: true,
   }),
   TRANSFER: rule({
