@@ -27,13 +27,16 @@ export interface RewardHooks {
   readonly beforeWrite?: (attempt: number) => Promise<void>;
 }
 
-const holderContext = (
-  memberId: string,
-  rewardId: string,
-  now: Date,
-  currency: string,
-): OperationContext => ({
-  actor: { type: 'holder', id: memberId },
+/**
+ * The card change of a reward is the system's, not the holder's: the card policy lets no holder load or
+ * reverse (a member reaches this only through the reward routes, which load exactly the reward's value
+ * onto the member's own linked card, or reverse exactly that load). The member is named by the points
+ * SPEND entry, whose sourceId is the card entry's id.
+ */
+export const REWARD_ACTOR_ID = 'loyalty-rewards';
+
+const rewardContext = (rewardId: string, now: Date, currency: string): OperationContext => ({
+  actor: { type: 'system', id: REWARD_ACTOR_ID },
   request: { channel: 'PORTAL', reference: rewardReference(rewardId) },
   currency,
   now,
@@ -75,7 +78,7 @@ export async function redeemReward(
       const card = cards.get(cardId);
       if (!card) throw notFound('The card');
       const cardProgram = await getProgram(card.programId, { cached: true });
-      const context = holderContext(memberId, rewardId, at, program.currency);
+      const context = rewardContext(rewardId, at, program.currency);
       const planned = planOperation(card, cardProgram, { type: 'LOAD', amount: reward.valueMinor }, context);
       const points = await pointsItems(
         memberId,
@@ -155,7 +158,7 @@ async function undoRedemption(
       if (!card) throw notFound('The card');
       const cardProgram = await getProgram(card.programId, { cached: true });
       const { entry, returns } = await entryWithReturns(cardId, redemption.transactionId);
-      const context = holderContext(memberId, redemption.rewardId, at, card.currency);
+      const context = rewardContext(redemption.rewardId, at, card.currency);
       const planned = planOperation(
         card,
         cardProgram,

@@ -118,9 +118,10 @@ export const CARD_POLICY: Readonly<Record<CardVerb, VerbRule>> = {
     summary: 'add value',
     merchant: 'cards:transact',
     staff: CARE,
-    // A loyalty member's reward lands on their linked card (functions/app/loyalty-rewards.ts).
-    holder: true,
-    states: { merchant: ACTIVE, staff: ACTIVE, system: NONE, holder: ACTIVE },
+    // A loyalty reward lands on the member's linked card as the system's load (functions/app/loyalty-rewards.ts):
+    // no public route acts as the system, so the holder gains no right to add value.
+    system: true,
+    states: { merchant: ACTIVE, staff: ACTIVE, system: ACTIVE },
     limits: ['LOAD', 'MAX_BALANCE'],
   }),
   REDEEM: rule({
@@ -168,9 +169,10 @@ export const CARD_POLICY: Readonly<Record<CardVerb, VerbRule>> = {
     summary: 'undo an own redemption, capture, load or activation once',
     merchant: 'cards:transact',
     staff: CARE,
-    // A member's timeout reversal of a reward undoes its load (functions/app/loyalty-rewards.ts).
-    holder: true,
-    states: { merchant: LIVE, staff: LIVE, system: NONE, holder: LIVE },
+    // A member's timeout reversal of a reward undoes the reward's own load as the system
+    // (functions/app/loyalty-rewards.ts reverses only the entry its redemption recorded).
+    system: true,
+    states: { merchant: LIVE, staff: LIVE, system: LIVE },
     ownEntry: true,
   }),
   TRANSFER: rule({
