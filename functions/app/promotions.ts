@@ -1,3 +1,4 @@
+import { DomainError } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Actor } from '../core/ledger';
 import {
@@ -11,7 +12,7 @@ import {
 import { linkedCards } from '../store/card-links';
 import type { IdempotencyClaim } from '../store/idempotency';
 import { getLoyaltyProgram } from '../store/loyalty-programs';
-import { listMembers } from '../store/members';
+import { countMembersUpTo, listMembers } from '../store/members';
 import { findPointsAccount } from '../store/points-ledger';
 import { claimDelivery, createPromotion, finishPromotion } from '../store/promotions';
 import { recordWalletMessage } from '../store/wallet-messages';
@@ -21,10 +22,16 @@ import { recordWalletMessage } from '../store/wallet-messages';
  * walk the program's members page by page, and for each targeted one claim the delivery (once per
  * promotion, within the day's frequency cap), then write a wallet message to each of their linked cards:
  * the wallet-sync consumer pushes it to those cards' Apple and Google passes, as for any card message.
- * The walk runs in the request and is bounded (MAX_PROMOTION_MEMBERS); a larger program needs the
- * export's Step Functions fan-out (not built yet).
+ * The walk runs in the request and is bounded: a program with more than MAX_PROMOTION_MEMBERS members
+ * is refused before anything is written (LIMIT_EXCEEDED, 422), never sent to a part of its members. A
+ * larger program needs a background fan-out (the export's Step Functions pattern; not built yet).
  */
 export const MAX_PROMOTION_MEMBERS = 5_000;
+
+export interface PromotionOptions {
+  /** Tests: a lower bound than MAX_PROMOTION_MEMBERS. */
+  readonly maxMembers?: number;
+}
 
 export interface PromotionInput {
   readonly header: string;
@@ -39,8 +46,16 @@ export async function sendPromotion(
   actor: Actor,
   claim: IdempotencyClaim | undefined,
   now: Date,
+  options: PromotionOptions = {},
 ): Promise<{ result: Promotion; replayed: boolean }> {
   const program = await getLoyaltyProgram(loyaltyProgramId);
+  const bound = options.maxMembers ?? MAX_PROMOTION_MEMBERS;
+  if ((await countMembersUpTo(program.id, bound)) > bound) {
+    throw new DomainError(
+      'LIMIT_EXCEEDED',
+      `This program has more than ${bound} members: promotions are sent in the request to at most ${bound} members.`,
+    );
+  }
   const draft: Promotion = {
     id: newId('promo', now),
     loyaltyProgramId: program.id,
@@ -51,12 +66,17 @@ export async function sendPromotion(
   };
   const created = await createPromotion(draft, claim, now);
   if (created.replayed) return { result: created.promotion, replayed: true };
-  const counts = await deliver(draft, actor, now);
+  const counts = await deliver(draft, actor, now, bound);
   await finishPromotion(draft, counts, new Date());
   return { result: { ...draft, status: 'SENT', counts, sentAt: new Date().toISOString() }, replayed: false };
 }
 
-async function deliver(promotion: Promotion, actor: Actor, now: Date): Promise<PromotionCounts> {
+async function deliver(
+  promotion: Promotion,
+  actor: Actor,
+  now: Date,
+  bound: number,
+): Promise<PromotionCounts> {
   const counts = { ...NO_COUNTS };
   let cursor: string | undefined;
   let seen = 0;
@@ -93,6 +113,7 @@ async function deliver(promotion: Promotion, actor: Actor, now: Date): Promise<P
       counts.delivered += 1;
     }
     cursor = page.nextCursor ?? undefined;
-  } while (cursor && seen < MAX_PROMOTION_MEMBERS);
+    // Members who registered since the count are few; the walk still stops at the bound (plus a page).
+  } while (cursor && seen < bound + 100);
   return counts;
 }
