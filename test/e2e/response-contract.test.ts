@@ -162,6 +162,8 @@ async function walk() {
   );
   await call('POST /v1/cards/{cardId}/load', ids, { token: merchantKey, body: { amount: 500 } });
   const redeemKey = randomUUID();
+  // Another key for the timed-out redemption: the last character changed (a UUID may end in 'f' already).
+  const otherRedeemKey = redeemKey.replace(/.$/, (last) => (last === 'f' ? 'e' : 'f'));
   const redeemed = await call('POST /v1/cards/{cardId}/redeem', ids, {
     token: merchantKey,
     body: { amount: 200 },
@@ -221,11 +223,11 @@ async function walk() {
   await call('POST /v1/cards/{cardId}/redeem', ids, {
     token: merchantKey,
     body: { amount: 100 },
-    idempotencyKey: redeemKey.replace(/.$/, 'f'),
+    idempotencyKey: otherRedeemKey,
   });
   await call('POST /v1/reversals', ids, {
     token: merchantKey,
-    body: { idempotencyKey: redeemKey.replace(/.$/, 'f') },
+    body: { idempotencyKey: otherRedeemKey },
   });
 
   // Wallets: the pass's token registers a device, whose list of updated passes is JSON.
