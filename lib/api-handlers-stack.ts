@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { API_FUNCTIONS, type ApiFunctionName, routesOf } from '../functions/http/route-table';
 import { METRIC } from '../functions/observability/metric-names';
 import type { WalletSecretName } from '../functions/streams/registry';
+import { grantDelivery } from './constructs/delivery';
 import { type FunctionRuntime, GiftCardFunction, grantWalletSecrets } from './constructs/function';
 import { grantQueueDepthReads } from './constructs/queue-depths';
 import { grantUsageKeyRegistration, usagePlanPrefix } from './constructs/usage-keys';
@@ -50,6 +51,10 @@ export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   care: 'read',
   // Reads the job-run records; queue depths come from SQS.
   ops: 'read',
+  // Loyalty: programs, rewards, promotions (wallet messages), the loyalty report.
+  loyalty: 'readWrite',
+  // Members: registration, sign-in, sessions, card links, reward redemptions (points and card together).
+  members: 'readWrite',
 };
 
 /** Wallet secrets per API function: only the Google save link signs with the service account. */
@@ -105,6 +110,8 @@ export class ApiHandlersStack extends Stack {
     this.functions = functions as Record<ApiFunctionName, GiftCardFunction>;
     grantUsageKeyRegistration(this.functions.merchants);
     grantQueueDepthReads(this.functions.ops);
+    // Loyalty members sign in with one-time codes sent by e-mail or text (functions/app/member-sign-in.ts).
+    grantDelivery(this.functions.members, props.runtime);
     this.routeGroupAlarms = Object.fromEntries(
       API_FUNCTIONS.map((fn) => [fn, this.alarmOnRouteGroup(fn, this.functions[fn], props.runtime)]),
     ) as Record<ApiFunctionName, cloudwatch.Alarm[]>;

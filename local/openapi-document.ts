@@ -10,6 +10,8 @@ import { operations as care } from '../functions/api/care';
 import { operations as exports } from '../functions/api/exports';
 import { operations as fraud } from '../functions/api/fraud';
 import { operations as googleWallet } from '../functions/api/google-wallet';
+import { operations as loyalty } from '../functions/api/loyalty';
+import { operations as members } from '../functions/api/members';
 import { operations as merchants } from '../functions/api/merchants';
 import { operations as ops } from '../functions/api/ops';
 import { operations as portal } from '../functions/api/portal';
@@ -39,6 +41,8 @@ export const ALL_OPERATIONS = {
   portal,
   care,
   ops,
+  loyalty,
+  members,
 };
 
 export const buildOpenApiDocument = (): OpenApiDocument => openApiDocument(ALL_OPERATIONS);

@@ -118,7 +118,10 @@ export const CARD_POLICY: Readonly<Record<CardVerb, VerbRule>> = {
     summary: 'add value',
     merchant: 'cards:transact',
     staff: CARE,
-    states: { merchant: ACTIVE, staff: ACTIVE, system: NONE },
+    // A loyalty reward lands on the member's linked card as the system's load (functions/app/loyalty-rewards.ts):
+    // no public route acts as the system, so the holder gains no right to add value.
+    system: true,
+    states: { merchant: ACTIVE, staff: ACTIVE, system: ACTIVE },
     limits: ['LOAD', 'MAX_BALANCE'],
   }),
   REDEEM: rule({
@@ -166,7 +169,10 @@ export const CARD_POLICY: Readonly<Record<CardVerb, VerbRule>> = {
     summary: 'undo an own redemption, capture, load or activation once',
     merchant: 'cards:transact',
     staff: CARE,
-    states: { merchant: LIVE, staff: LIVE, system: NONE },
+    // A member's timeout reversal of a reward undoes the reward's own load as the system
+    // (functions/app/loyalty-rewards.ts reverses only the entry its redemption recorded).
+    system: true,
+    states: { merchant: LIVE, staff: LIVE, system: LIVE },
     ownEntry: true,
   }),
   TRANSFER: rule({

@@ -110,12 +110,17 @@ export function planEarn(account: PointsAccount, points: number, sourceId: strin
   return append(account, 'EARN', requirePoints(points), now, { sourceId });
 }
 
-export function planSpend(account: PointsAccount, points: number, now: Date): PointsChange {
+export function planSpend(
+  account: PointsAccount,
+  points: number,
+  now: Date,
+  details: Pick<EntryDetails, 'sourceId' | 'reason'> = {},
+): PointsChange {
   requirePoints(points);
   if (account.balance < points) {
     throw new DomainError('INSUFFICIENT_FUNDS', 'The member does not hold enough points.');
   }
-  return { ...append(account, 'SPEND', -points, now), minBalance: points };
+  return { ...append(account, 'SPEND', -points, now, details), minBalance: points };
 }
 
 /**

@@ -1,9 +1,11 @@
 import { breakageByProgram } from '../app/breakage-report';
+import { loyaltyReport } from '../app/loyalty-report';
 import { logger } from '../logger';
 import { observed } from '../observability/invocation';
 import { METRIC } from '../observability/metric-names';
 import { countMetric } from '../observability/metrics';
 import { writeBreakageFile } from '../store/export-breakage';
+import { writeLoyaltyFile } from '../store/export-loyalty';
 import { finalizeExport } from '../store/exports';
 
 /**
@@ -13,6 +15,10 @@ import { finalizeExport } from '../store/exports';
 async function handle(event: { readonly exportId: string }) {
   const run = await finalizeExport(event, new Date(), async (planned) => [
     await writeBreakageFile(planned.keyPrefix, await breakageByProgram(planned.month)),
+    await writeLoyaltyFile(
+      planned.keyPrefix,
+      await loyaltyReport(`${planned.month}-01`, planned.cutoff.slice(0, 10)),
+    ),
   ]);
   logger.info('Export finished', { exportId: run.id, month: run.month, files: run.files?.length ?? 0 });
   if (run.status === 'SUCCEEDED') countMetric(METRIC.financeExportSucceeded);

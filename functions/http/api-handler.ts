@@ -226,7 +226,7 @@ function idempotencyClaim(
   const key = header(event, 'idempotency-key');
   if (key === undefined) {
     // Staff may leave it out; merchants and the public portal (whose retries only the key tells apart) may not.
-    if (principal.type === 'merchant' || principal.type === 'anonymous') {
+    if (principal.type === 'merchant' || principal.type === 'anonymous' || principal.type === 'member') {
       throw validationFailed([
         { field: 'Idempotency-Key', message: 'required on this request (1-255 visible characters)' },
       ]);

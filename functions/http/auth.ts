@@ -3,9 +3,11 @@ import type { AuditContext } from '../core/audit';
 import type { Card } from '../core/card';
 import { DomainError } from '../core/errors';
 import type { Actor } from '../core/ledger';
+import { isMemberToken } from '../core/member-session';
 import { type ApiKeyRecord, type Merchant, merchantMaySee } from '../core/merchant';
 import type { Program } from '../core/program';
 import { authenticateApiKey } from '../store/api-keys';
+import { findSession } from '../store/member-sessions';
 import type { RouteDefinition } from './route-table';
 
 export type Principal =
@@ -17,6 +19,13 @@ export type Principal =
       readonly roles: readonly StaffRole[];
     }
   | { readonly type: 'anonymous' }
+  /** A loyalty member signed in with a one-time code (`Authorization: Bearer ms_...`, functions/app/member-sign-in.ts). */
+  | {
+      readonly type: 'member';
+      readonly memberId: string;
+      readonly loyaltyProgramId: string;
+      readonly sessionId: string;
+    }
   /** An Apple Wallet device holding the pass of this card (`Authorization: ApplePass <token>`). */
   | {
       readonly type: 'pass';
@@ -54,6 +63,17 @@ export async function authenticate(
     if (!found) throw unauthenticated();
     return { type: 'merchant', merchant: found.merchant, key: found.key };
   }
+  if (isMemberToken(token)) {
+    // A session unknown, expired or revoked answers like any bad credential.
+    const session = await findSession(token, new Date());
+    if (!session) throw unauthenticated();
+    return {
+      type: 'member',
+      memberId: session.memberId,
+      loyaltyProgramId: session.loyaltyProgramId,
+      sessionId: session.sessionId,
+    };
+  }
   // Loaded on the first staff token: merchant-only instances never evaluate jose (cold start).
   const { verifyStaffToken } = await import('./staff-token');
   const staff = await verifyStaffToken(token);
@@ -70,6 +90,13 @@ export function authorize(route: RouteDefinition, principal: Principal): void {
     throw unauthenticated();
   }
   if (principal.type === 'anonymous' || principal.type === 'pass') throw unauthenticated();
+  if (principal.type === 'member') {
+    if (access.member) return;
+    throw new DomainError('FORBIDDEN', 'Members may not call this route.');
+  }
+  if (access.member && !access.merchant && !access.staff) {
+    throw new DomainError('FORBIDDEN', 'Only a signed-in member may call this route.');
+  }
   if (principal.type === 'merchant') {
     if (access.merchant && principal.key.scopes.includes(access.merchant)) return;
     throw new DomainError(
@@ -93,6 +120,8 @@ export function actorOf(principal: Principal): Actor {
         id: principal.sub,
         ...(principal.roles[0] ? { role: principal.roles[0] } : {}),
       };
+    case 'member':
+      return { type: 'holder', id: principal.memberId };
     case 'anonymous':
     case 'pass':
       throw unauthenticated();
@@ -107,6 +136,8 @@ export function auditOf(principal: Principal, reason: string | undefined): Audit
 
 export function cardVisibility(principal: Principal): (card: Card) => boolean {
   if (principal.type === 'pass') return (card) => card.id === principal.cardId;
+  // A member reaches cards only through their links (functions/app/member-cards.ts), never by id.
+  if (principal.type === 'member') return () => false;
   return principal.type === 'merchant'
     ? (card) => merchantMaySee(principal.merchant, card)
     : () => principal.type === 'staff';
@@ -129,5 +160,7 @@ export function principalScope(principal: Principal): string {
       return 'A';
     case 'pass':
       return `P:${principal.cardId}`;
+    case 'member':
+      return `MB:${principal.memberId}`;
   }
 }

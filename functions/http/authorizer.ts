@@ -53,7 +53,7 @@ export function wholeApiArn(methodArn: string): string {
   return `${api}/${stage}/*`;
 }
 
-function usageOf(principal: Exclude<Principal, { type: 'anonymous' | 'pass' }>): {
+function usageOf(principal: Exclude<Principal, { type: 'anonymous' | 'pass' | 'member' }>): {
   usageIdentifierKey: string | undefined;
   context: AuthorizerContext;
 } {
@@ -92,7 +92,10 @@ export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<
   // The key's last-use write runs alongside; it finishes within this invocation.
   await settleLastUseWrites();
   // Wallet devices use PassKit routes, which have no authorizer: an ApplePass token is no credential here.
-  if (principal.type === 'anonymous' || principal.type === 'pass') throw new Error(UNAUTHORIZED);
+  // Members' routes have no authorizer either (functions/http/gateway.ts): their handlers check the session.
+  if (principal.type === 'anonymous' || principal.type === 'pass' || principal.type === 'member') {
+    throw new Error(UNAUTHORIZED);
+  }
   const { usageIdentifierKey, context } = usageOf(principal);
   return {
     principalId:

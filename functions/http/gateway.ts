@@ -8,6 +8,7 @@ import type { RouteDefinition } from './route-table';
  * Routes merchants or staff call go through the authorizer (functions/http/authorizer.ts) and count
  * against a usage plan; public routes do neither.
  */
+/** Members' routes (session tokens) are checked by their handlers, like Apple's PassKit web service. */
 export const usesAuthorizer = (route: Pick<RouteDefinition, 'access'>): boolean =>
   !route.access.public && Boolean(route.access.merchant || route.access.staff?.length);
 

@@ -25,6 +25,9 @@ function accessNote(route: RouteDefinition): string {
   const who = [
     access.merchant ? `merchant API keys with scope \`${access.merchant}\`` : undefined,
     access.staff?.length ? `staff roles ${access.staff.map((role) => `\`${role}\``).join(', ')}` : undefined,
+    access.member
+      ? 'a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only'
+      : undefined,
   ].filter(Boolean);
   const limit = route.rateLimit
     ? ' Failed checks (codes that find nothing, wrong or locked PINs) are limited per API key or staff user and per merchant (a 10-minute sliding window; successes are never limited here): over the limit the answer is 429 `RATE_LIMITED` with `Retry-After` (seconds).'

@@ -56,6 +56,8 @@ export function subjectOf(principal: Principal, sourceIp: string | undefined): F
     }
     case 'pass':
       return { owner: `pass#${principal.cardId}`, caller: `pass#${principal.cardId}` };
+    case 'member':
+      return { owner: `member#${principal.memberId}`, caller: `member#${principal.memberId}` };
   }
 }
 

@@ -29,6 +29,8 @@ export type RouteAccess =
       readonly passToken?: false;
       readonly merchant?: MerchantScope;
       readonly staff?: readonly StaffRole[];
+      /** A loyalty member signed in (`Bearer ms_...`), acting on their own data only (functions/api/members.ts). */
+      readonly member?: true;
     };
 
 export const RATE_LIMIT_KINDS = ['lookup', 'pin'] as const;
@@ -49,7 +51,9 @@ export type ApiFunctionName =
   | 'google-wallet'
   | 'portal'
   | 'care'
-  | 'ops';
+  | 'ops'
+  | 'loyalty'
+  | 'members';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -66,6 +70,7 @@ const ADMIN = ['admin'] as const satisfies readonly StaffRole[];
 const FINANCE = ['admin', 'finance'] as const satisfies readonly StaffRole[];
 const PASS_TOKEN = { passToken: true } as const;
 const PUBLIC = { public: true } as const;
+const MEMBER = { member: true } as const;
 
 const route = (
   method: HttpMethod,
@@ -222,6 +227,40 @@ export const ROUTES: readonly RouteDefinition[] = [
   limited('pin', route('POST', '/v1/portal/transfer', 'portal', PUBLIC)),
   route('GET', '/v1/portal/wallet/apple/{walletToken}', 'portal', PUBLIC),
   route('GET', '/v1/portal/wallet/google/{walletToken}', 'portal', PUBLIC),
+
+  // Loyalty (issue #17). Staff configure programs, rewards and promotions and read the loyalty report;
+  // card holders register and sign in with a one-time code (public, every miss alike), then act as a
+  // member (`Bearer ms_...`) on their own data only: every member route names `me`, never another member.
+  route('POST', '/v1/loyalty/programs', 'loyalty', { staff: ADMIN }),
+  route('GET', '/v1/loyalty/programs', 'loyalty', { staff: ALL_STAFF }),
+  route('GET', '/v1/loyalty/programs/{loyaltyProgramId}', 'loyalty', { staff: ALL_STAFF }),
+  route('GET', '/v1/loyalty/programs/{loyaltyProgramId}/members', 'loyalty', { staff: CARE }),
+  route('GET', '/v1/loyalty/members/{memberId}', 'loyalty', { staff: CARE }),
+  route('POST', '/v1/loyalty/programs/{loyaltyProgramId}/rewards', 'loyalty', { staff: ADMIN }),
+  route('GET', '/v1/loyalty/programs/{loyaltyProgramId}/rewards', 'loyalty', { staff: ALL_STAFF }),
+  route('POST', '/v1/loyalty/programs/{loyaltyProgramId}/promotions', 'loyalty', { staff: CARE }),
+  route('GET', '/v1/loyalty/programs/{loyaltyProgramId}/promotions/{promotionId}', 'loyalty', {
+    staff: CARE,
+  }),
+  route('GET', '/v1/reports/loyalty', 'loyalty', { staff: FINANCE }),
+  route('POST', '/v1/loyalty/programs/{loyaltyProgramId}/members', 'members', PUBLIC),
+  limited(
+    'lookup',
+    route('POST', '/v1/loyalty/programs/{loyaltyProgramId}/sign-in', 'members', PUBLIC, 'none'),
+  ),
+  limited('lookup', route('POST', '/v1/loyalty/sign-in/verify', 'members', PUBLIC, 'none')),
+  route('GET', '/v1/members/me', 'members', MEMBER),
+  route('DELETE', '/v1/members/me', 'members', MEMBER),
+  route('GET', '/v1/members/me/export', 'members', MEMBER),
+  route('GET', '/v1/members/me/points', 'members', MEMBER),
+  route('POST', '/v1/members/me/sign-out', 'members', MEMBER, 'none'),
+  route('POST', '/v1/members/me/sessions/revoke-all', 'members', MEMBER, 'none'),
+  limited('lookup', route('POST', '/v1/members/me/cards', 'members', MEMBER)),
+  route('GET', '/v1/members/me/cards', 'members', MEMBER),
+  route('DELETE', '/v1/members/me/cards/{cardId}', 'members', MEMBER),
+  route('GET', '/v1/members/me/rewards', 'members', MEMBER),
+  route('POST', '/v1/members/me/rewards/{rewardId}/redeem', 'members', MEMBER),
+  route('POST', '/v1/members/me/rewards/reversals', 'members', MEMBER),
 
   // Customer care's view of a card besides its ledger (web/console card page).
   route('GET', '/v1/cards/{cardId}/pin', 'care', { staff: ALL_STAFF }),

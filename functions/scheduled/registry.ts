@@ -35,6 +35,14 @@ export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
     localEveryMs: 60_000,
   },
   {
+    name: 'points-expiry',
+    module: 'points-expiry',
+    description:
+      "Expires loyalty members' points past their program's expireAfterMonths with an EXPIRE points entry.",
+    every: { cron: '45 2 * * ? *' },
+    localEveryMs: 600_000,
+  },
+  {
     name: 'webhook-retries',
     module: 'webhook-retries',
     description:

@@ -34,6 +34,59 @@ export const pointsEntryKey = (memberId: string, seq: number) => ({
 /** The exactly-once marker of what earned points (a card ledger entry id): one earn, one reversal. */
 export const pointsSourceKey = (sourceId: string) => ({ PK: `PTSSRC#${sourceId}`, SK: 'PTSSRC' });
 
+/** Loyalty (issue #17): programs, members, their contacts, card links, sign-in codes, sessions, rewards. */
+export const loyaltyProgramKey = (loyaltyProgramId: string) => ({
+  PK: `LOYALTY#${loyaltyProgramId}`,
+  SK: 'LOYALTY',
+});
+export const LOYALTY_PROGRAMS_INDEX_PK = 'LOYALTYPROGRAMS';
+export const memberKey = (memberId: string) => ({ PK: memberPartition(memberId), SK: 'MEMBER' });
+export const loyaltyMembersIndexPk = (loyaltyProgramId: string) => `LOYALTY#${loyaltyProgramId}#MEMBERS`;
+/** A contact (e-mail or phone, as an HMAC) names one member of a program: registration is unique by it. */
+export const memberContactKey = (loyaltyProgramId: string, contactHash: string) => ({
+  PK: `MEMBERCONTACT#${loyaltyProgramId}#${contactHash}`,
+  SK: 'MEMBERCONTACT',
+});
+/** A gift card linked to a member: one member per card, and the member's list of cards. */
+export const cardLinkKey = (cardId: string) => ({ PK: `CARDLINK#${cardId}`, SK: 'CARDLINK' });
+export const MEMBER_CARD_PREFIX = 'LINKEDCARD#';
+export const memberCardKey = (memberId: string, cardId: string) => ({
+  PK: memberPartition(memberId),
+  SK: `${MEMBER_CARD_PREFIX}${cardId}`,
+});
+export const signInCodeKey = (challengeId: string) => ({ PK: `SIGNIN#${challengeId}`, SK: 'SIGNIN' });
+export const memberSessionKey = (tokenHash: string) => ({ PK: `MSESSION#${tokenHash}`, SK: 'MSESSION' });
+export const MEMBER_SESSION_PREFIX = 'SESSION#';
+export const memberSessionRefKey = (memberId: string, sessionId: string) => ({
+  PK: memberPartition(memberId),
+  SK: `${MEMBER_SESSION_PREFIX}${sessionId}`,
+});
+export const rewardKey = (loyaltyProgramId: string, rewardId: string) => ({
+  PK: `LOYALTY#${loyaltyProgramId}`,
+  SK: `REWARD#${rewardId}`,
+});
+export const REWARD_PREFIX = 'REWARD#';
+export const promotionKey = (loyaltyProgramId: string, promotionId: string) => ({
+  PK: `LOYALTY#${loyaltyProgramId}`,
+  SK: `PROMO#${promotionId}`,
+});
+export const PROMOTION_PREFIX = 'PROMO#';
+/** A member's receipts of promotions, per UTC day, for the frequency cap. */
+export const memberPromoDayKey = (memberId: string, day: string) => ({
+  PK: memberPartition(memberId),
+  SK: `PROMODAY#${day}`,
+});
+/** The loyalty reporting counters: per program and UTC day, and the per-program outstanding points. */
+export const loyaltyDayKey = (loyaltyProgramId: string, day: string) => ({
+  PK: `LOYALTY#${loyaltyProgramId}`,
+  SK: `DAY#${day}`,
+});
+export const LOYALTY_DAY_PREFIX = 'DAY#';
+export const loyaltyCountedKey = (pointsEntryId: string) => ({
+  PK: `LOYCOUNTED#${pointsEntryId}`,
+  SK: 'LOYCOUNTED',
+});
+
 /** A finance export run and its scan segments (store/export-runs.ts). */
 export const exportKey = (exportId: string) => ({ PK: `EXPORT#${exportId}`, SK: 'EXPORT' });
 export const exportSegmentKey = (exportId: string, segment: number) => ({

@@ -1,3 +1,4 @@
+import { LOYALTY_ENTRY_TYPES } from '../core/earn-rules';
 import { FRAUD_ENTRY_TYPES } from '../core/fraud-rules';
 import { REPORTED_ENTRY_TYPES } from '../core/report';
 import { METRIC, type MetricName } from '../observability/metric-names';
@@ -118,6 +119,35 @@ export const STREAM_CONSUMERS: readonly StreamConsumerDefinition[] = [
     ],
     batchSize: 100,
     // Writes audit records; reads earlier entries for the status before a deactivation.
+    tableAccess: 'readWrite',
+  },
+  {
+    name: 'loyalty',
+    module: 'loyalty',
+    description:
+      'Loyalty earning: points for redemptions and loads on cards linked to members (exactly once per ledger entry), bonuses, day caps, tiers; takes them back on reversals and refunds.',
+    filters: [
+      {
+        eventName: ['INSERT'],
+        dynamodb: {
+          Keys: { SK: { S: [{ prefix: 'TX#' }] } },
+          NewImage: { type: { S: [...LOYALTY_ENTRY_TYPES] } },
+        },
+      },
+    ],
+    // One points transaction per earning record, handled in stream order.
+    batchSize: 50,
+    // Reads links, members and the day's points; writes points entries and tiers.
+    tableAccess: 'readWrite',
+  },
+  {
+    name: 'loyalty-reporting',
+    module: 'loyalty-reporting',
+    description:
+      "Loyalty liability: adds each new points entry to its loyalty program's day (earned, spent, expired, reversed, adjusted), once per entry.",
+    filters: [{ eventName: ['INSERT'], dynamodb: { Keys: { SK: { S: [{ prefix: 'PTS#' }] } } } }],
+    batchSize: 100,
+    // Reads the member's program; writes counters and markers.
     tableAccess: 'readWrite',
   },
   {

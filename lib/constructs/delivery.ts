@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as ses from 'aws-cdk-lib/aws-ses';
@@ -130,6 +130,16 @@ export function grantDelivery(fn: GiftCardFunction, runtime: FunctionRuntime): v
           stack.formatArn({ service: 'sms-voice', resource: 'pool', resourceName: '*' }),
         ],
       }),
+    );
+    // The origination identity is configured per region (a number, sender id or pool) and may change
+    // without a deployment; SendTextMessage is limited to this account and region's identities.
+    Validations.of(fn.role).acknowledge(
+      ...(['phone-number', 'sender-id', 'pool'] as const).map((resource) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:${stack.partition}:sms-voice:${stack.region}:<AWS::AccountId>:${resource}/*]`,
+        reason:
+          "SMS sending is limited to sms-voice:SendTextMessage on this account and region's origination " +
+          'identities; which one (phone number, sender id or pool) is regional configuration.',
+      })),
     );
   }
 }

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usesAuthorizer } from '../../functions/http/gateway';
 import { MERCHANT_SCOPES, ROUTES, STAFF_ROLES } from '../../functions/http/route-table';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
+import { registerMember, signInDirect } from '../support/loyalty';
 import { fetchBytes, passJsonOf } from '../support/pkpass';
 import { startTestStack } from '../support/stack';
 
@@ -16,6 +18,13 @@ import { startTestStack } from '../support/stack';
  */
 let stack: LocalStack;
 const tokens: Record<string, string> = {};
+let loyaltyProgramId: string;
+/** Member routes that end the caller's session or membership: each gets a member of its own. */
+const ENDS_SESSION = new Set([
+  'DELETE /v1/members/me',
+  'POST /v1/members/me/sign-out',
+  'POST /v1/members/me/sessions/revoke-all',
+]);
 let pass: { token: string; serialNumber: string; passTypeIdentifier: string };
 
 beforeAll(async () => {
@@ -40,6 +49,20 @@ beforeAll(async () => {
     body: { scopes: ['cards:read'] },
   });
   tokens['merchant:cards:read'] = readOnly.body.apiKey;
+  // A loyalty member signed in (`Bearer ms_...`): only member routes take it.
+  const loyalty = await request('POST', '/v1/loyalty/programs', {
+    token: demo.staffTokens.admin,
+    idempotencyKey: randomUUID(),
+    body: {
+      name: 'Matrix loyalty',
+      cardProgramIds: [demo.programId],
+      currency: 'USD',
+      earn: { pointsPerUnitRedeemed: 1 },
+      pointValueMilliMinor: 1000,
+    },
+  });
+  loyaltyProgramId = loyalty.body.id;
+  tokens.member = await signInDirect(await registerMember(loyaltyProgramId), loyaltyProgramId);
   const card = await request('POST', '/v1/cards', {
     token: demo.apiKey,
     idempotencyKey: randomUUID(),
@@ -66,6 +89,10 @@ const samplePath = (path: string) =>
     .replace('{transactionId}', `tx_${'1'.repeat(26)}_1`)
     .replace('{alertId}', `fa_${'1'.repeat(26)}`)
     .replace('{exportId}', `exp_${'1'.repeat(26)}`)
+    .replace('{loyaltyProgramId}', `lp_${'1'.repeat(26)}`)
+    .replace('{memberId}', `mem_${'1'.repeat(26)}`)
+    .replace('{rewardId}', `rwd_${'1'.repeat(26)}`)
+    .replace('{promotionId}', `promo_${'1'.repeat(26)}`)
     .replace('{deviceLibraryIdentifier}', 'device0123456789')
     .replace('{passTypeIdentifier}', pass.passTypeIdentifier)
     .replace('{serialNumber}', `gc_${'1'.repeat(26)}`);
@@ -77,6 +104,7 @@ describe('route x principal matrix', () => {
         ...STAFF_ROLES.map((role) => `staff:${role}`),
         'merchant:all',
         ...MERCHANT_SCOPES.map((s) => `merchant:${s}`),
+        'member',
       ].sort(),
     );
   });
@@ -88,7 +116,8 @@ describe('route x principal matrix', () => {
         access.public === true ||
         access.passToken === true ||
         Boolean(access.merchant) ||
-        Boolean(access.staff?.length);
+        Boolean(access.staff?.length) ||
+        access.member === true;
       expect(declared, `${route.method} ${route.path}`).toBe(true);
     }
   });
@@ -97,7 +126,12 @@ describe('route x principal matrix', () => {
     it(`${route.method} ${route.path}`, async () => {
       const callers = ['anonymous', 'pass', ...Object.keys(tokens)];
       for (const caller of callers) {
-        const token = caller === 'anonymous' || caller === 'pass' ? undefined : tokens[caller];
+        const token =
+          caller === 'anonymous' || caller === 'pass'
+            ? undefined
+            : caller === 'member' && ENDS_SESSION.has(`${route.method} ${route.path}`)
+              ? await signInDirect(await registerMember(loyaltyProgramId), loyaltyProgramId)
+              : tokens[caller];
         // The pass caller names its own pass where a route has a serial number.
         const path =
           caller === 'pass'
@@ -116,6 +150,7 @@ describe('route x principal matrix', () => {
         if (access.public) allowed = true;
         else if (access.passToken) allowed = caller === 'pass';
         else if (caller === 'anonymous' || caller === 'pass') allowed = false;
+        else if (caller === 'member') allowed = access.member === true;
         else if (caller.startsWith('merchant:')) {
           allowed =
             caller === 'merchant:all'
@@ -127,7 +162,12 @@ describe('route x principal matrix', () => {
         const label = `${caller} -> ${response.status} ${response.body?.code ?? ''}`;
         if (allowed) expect([401, 403], label).not.toContain(response.status);
         else {
-          const unauthenticated = caller === 'anonymous' || caller === 'pass' || access.passToken === true;
+          // A member's session is no credential for the gateway's authorizer (merchant and staff routes): 401.
+          const unauthenticated =
+            caller === 'anonymous' ||
+            caller === 'pass' ||
+            access.passToken === true ||
+            (caller === 'member' && usesAuthorizer(route));
           expect(response.status, label).toBe(unauthenticated ? 401 : 403);
         }
       }

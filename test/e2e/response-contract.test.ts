@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { z } from 'zod';
+import { newId } from '../../functions/core/ids';
+import { signInCodeHash } from '../../functions/core/member-session';
 import openApiJson from '../../functions/http/openapi.json';
 import { ROUTES, routeKey } from '../../functions/http/route-table';
+import { putChallenge } from '../../functions/store/member-sessions';
+import { sealingPepper } from '../../functions/store/secrets';
 import { STREAM_CONSUMERS } from '../../functions/streams/registry';
 import type { ALL_OPERATIONS } from '../../local/openapi-document';
 import type { LocalStack } from '../../local/stack';
@@ -64,7 +68,8 @@ beforeAll(async () => {
   // The route groups' modules load after the stack has set the handlers' environment (log level, names).
   ({ ALL_OPERATIONS: operations } = await import('../../local/openapi-document'));
   await walk();
-}, 60_000);
+  // The walk covers loyalty too (a member earning from the stream): past 60 s on a loaded 2-core machine.
+}, 90_000);
 afterAll(async () => stack.stop());
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -157,6 +162,8 @@ async function walk() {
   );
   await call('POST /v1/cards/{cardId}/load', ids, { token: merchantKey, body: { amount: 500 } });
   const redeemKey = randomUUID();
+  // Another key for the timed-out redemption: the last character changed (a UUID may end in 'f' already).
+  const otherRedeemKey = redeemKey.replace(/.$/, (last) => (last === 'f' ? 'e' : 'f'));
   const redeemed = await call('POST /v1/cards/{cardId}/redeem', ids, {
     token: merchantKey,
     body: { amount: 200 },
@@ -216,11 +223,11 @@ async function walk() {
   await call('POST /v1/cards/{cardId}/redeem', ids, {
     token: merchantKey,
     body: { amount: 100 },
-    idempotencyKey: redeemKey.replace(/.$/, 'f'),
+    idempotencyKey: otherRedeemKey,
   });
   await call('POST /v1/reversals', ids, {
     token: merchantKey,
-    body: { idempotencyKey: redeemKey.replace(/.$/, 'f') },
+    body: { idempotencyKey: otherRedeemKey },
   });
 
   // Wallets: the pass's token registers a device, whose list of updated passes is JSON.
@@ -298,6 +305,8 @@ async function walk() {
   await call('POST /v1/cards/{cardId}/cash-out', ids, { token: admin, body: { reason: 'moving away' } });
   await call('POST /v1/cards/{cardId}/deactivate', ids, { token: admin, body: { reason: 'closed' } });
 
+  await loyaltyWalk(ids, program.id, merchantKey);
+
   const range = `?from=${today()}&to=${today()}`;
   await call('GET /v1/reports/summary', ids, { token: finance, query: range });
   await call('GET /v1/reports/daily', ids, { token: finance, query: range });
@@ -327,6 +336,94 @@ async function exportDone(ids: Record<string, string>) {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error('the export did not finish in 20 s');
+}
+
+/** Loyalty: a program, a member signed in with a one-time code, a linked card earning, a reward, a promotion. */
+async function loyaltyWalk(ids: Record<string, string>, cardProgramId: string, merchantKey: string) {
+  const loyalty = await call('POST /v1/loyalty/programs', ids, {
+    token: admin,
+    body: {
+      name: 'Contract loyalty',
+      cardProgramIds: [cardProgramId],
+      currency: 'USD',
+      earn: { pointsPerUnitRedeemed: 100, firstUseBonus: 10 },
+      tiers: [
+        { name: 'BASE', minPoints: 0, earnMultiplierPercent: 100 },
+        { name: 'GOLD', minPoints: 100_000, earnMultiplierPercent: 150 },
+      ],
+      expireAfterMonths: 24,
+      pointValueMilliMinor: 1_000,
+    },
+  });
+  ids.loyaltyProgramId = loyalty.id;
+  await call('GET /v1/loyalty/programs', ids, { token: admin });
+  await call('GET /v1/loyalty/programs/{loyaltyProgramId}', ids, { token: admin });
+  const member = await call('POST /v1/loyalty/programs/{loyaltyProgramId}/members', ids, {
+    body: {
+      channel: 'EMAIL',
+      contact: `contract-${randomUUID()}@example.com`,
+      consent: { termsVersion: '1', accepted: true, marketing: true },
+    },
+  });
+  ids.memberId = member.id;
+  // A contact nobody registered gets the same answer (and no message).
+  await call('POST /v1/loyalty/programs/{loyaltyProgramId}/sign-in', ids, {
+    body: { channel: 'SMS', contact: '+15550100999' },
+  });
+  const challengeId = newId('sgn');
+  await putChallenge({
+    challengeId,
+    loyaltyProgramId: loyalty.id,
+    memberId: member.id,
+    codeHash: signInCodeHash(await sealingPepper(), challengeId, '654321'),
+    expiresAt: new Date(Date.now() + 600_000).toISOString(),
+  });
+  const session = await call('POST /v1/loyalty/sign-in/verify', ids, {
+    body: { challengeId, code: '654321' },
+  });
+  const me = { token: session.token as string };
+  const issued = await call('POST /v1/cards', ids, {
+    token: merchantKey,
+    body: { programId: cardProgramId, type: 'DIGITAL', amount: 10_000, activate: true },
+  });
+  const linked = await call('POST /v1/members/me/cards', ids, { ...me, body: { code: issued.code } });
+  ids.cardId = linked.cardId;
+  await call('GET /v1/members/me/cards', ids, me);
+  await call('POST /v1/cards/{cardId}/redeem', ids, { token: merchantKey, body: { amount: 1_000 } });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const profile = await call('GET /v1/members/me', ids, me);
+    if (profile.pointsBalance > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await call('GET /v1/members/me/points', ids, me);
+  await call('GET /v1/loyalty/members/{memberId}', ids, { token: admin });
+  await call('GET /v1/loyalty/programs/{loyaltyProgramId}/members', ids, { token: admin });
+  const reward = await call('POST /v1/loyalty/programs/{loyaltyProgramId}/rewards', ids, {
+    token: admin,
+    body: { name: 'Five dollars', pointsCost: 500, valueMinor: 500 },
+  });
+  ids.rewardId = reward.id;
+  await call('GET /v1/loyalty/programs/{loyaltyProgramId}/rewards', ids, { token: admin });
+  await call('GET /v1/members/me/rewards', ids, me);
+  const redemptionKey = randomUUID();
+  await call('POST /v1/members/me/rewards/{rewardId}/redeem', ids, {
+    ...me,
+    idempotencyKey: redemptionKey,
+    body: { cardId: ids.cardId },
+  });
+  await call('POST /v1/members/me/rewards/reversals', ids, {
+    ...me,
+    body: { idempotencyKey: redemptionKey },
+  });
+  const promotion = await call('POST /v1/loyalty/programs/{loyaltyProgramId}/promotions', ids, {
+    token: admin,
+    body: { header: 'Double points', body: 'This weekend only', target: { tiers: ['BASE'] } },
+  });
+  ids.promotionId = promotion.id;
+  await call('GET /v1/loyalty/programs/{loyaltyProgramId}/promotions/{promotionId}', ids, { token: admin });
+  await call('GET /v1/members/me/export', ids, me);
+  await call('GET /v1/reports/loyalty', ids, { token: finance, query: `?from=${today()}&to=${today()}` });
+  await call('POST /v1/members/me/sessions/revoke-all', ids, { ...me, body: {} });
 }
 
 const operationOf = (key: string) => {

@@ -114,9 +114,10 @@ describe('api stack', () => {
     for (const route of ROUTES) {
       const method = methods.get(routeKey(route));
       expect(method, routeKey(route)).toBeDefined();
-      if (route.access.public || route.access.passToken) {
+      if (route.access.public || route.access.passToken || (route.access.member && !route.access.staff)) {
         // Public routes, and Apple's PassKit web service (devices send `ApplePass <token>`, checked by the
-        // wallet function): no authorizer, no usage plan.
+        // wallet function), and members' routes (sessions checked by the members function): no authorizer,
+        // no usage plan.
         expect(usesAuthorizer(route), routeKey(route)).toBe(false);
         expect(method?.AuthorizationType, routeKey(route)).toBe('NONE');
         expect(method?.ApiKeyRequired ?? false, routeKey(route)).toBe(false);

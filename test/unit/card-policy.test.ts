@@ -35,6 +35,15 @@ describe('the card-verb policy', () => {
     ).toEqual(['EXPIRE']);
   });
 
+  it('lets a holder only transfer: rewards load and reverse as the system, never as the holder', () => {
+    expect(CARD_VERBS.filter((verb) => CARD_POLICY[verb].holder)).toEqual(['TRANSFER']);
+    const holder = { type: 'holder', id: 'mem_1' } as const;
+    for (const verb of ['LOAD', 'REVERSE'] as const) {
+      expect(mayActInState(verb, holder, 'ACTIVE'), verb).toBe(false);
+      expect(mayActInState(verb, { type: 'system', id: 'loyalty-rewards' }, 'ACTIVE'), verb).toBe(true);
+    }
+  });
+
   it('answers a refused state with the code a till can act on', () => {
     expect(stateRefusal('REDEEM', 'BLOCKED').code).toBe('CARD_BLOCKED');
     expect(stateRefusal('REDEEM', 'EXPIRED').code).toBe('CARD_EXPIRED');

@@ -1,13 +1,15 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { MemberPortal } from './member/MemberPortal';
+import { programOfHash } from './member/session';
 import { Portal } from './Portal';
 import './portal.css';
 
 const root = document.getElementById('root');
+// Loyalty members: #/member/<loyaltyProgramId> (issue #17).
+const memberProgram = programOfHash(window.location.hash);
 if (root) {
   createRoot(root).render(
-    <StrictMode>
-      <Portal />
-    </StrictMode>,
+    <StrictMode>{memberProgram ? <MemberPortal loyaltyProgramId={memberProgram} /> : <Portal />}</StrictMode>,
   );
 }

@@ -1291,6 +1291,426 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/loyalty/programs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List loyalty programs
+         * @description Callers: staff roles `admin`, `support`, `finance`, `ops`.
+         */
+        get: operations["getV1LoyaltyPrograms"];
+        put?: never;
+        /**
+         * Create a loyalty program (card programs, earn rules, tiers, expiry, point value)
+         * @description Callers: staff roles `admin`.
+         */
+        post: operations["postV1LoyaltyPrograms"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/loyalty/programs/{loyaltyProgramId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a loyalty program
+         * @description Callers: staff roles `admin`, `support`, `finance`, `ops`.
+         */
+        get: operations["getV1LoyaltyProgramsByLoyaltyProgramId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/loyalty/programs/{loyaltyProgramId}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a loyalty program's members (customer care)
+         * @description Callers: staff roles `admin`, `support`.
+         */
+        get: operations["getV1LoyaltyProgramsByLoyaltyProgramIdMembers"];
+        put?: never;
+        /**
+         * Card holder: register as a member with an e-mail or phone number and consent
+         * @description Anyone (no credentials).
+         */
+        post: operations["postV1LoyaltyProgramsByLoyaltyProgramIdMembers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/loyalty/members/{memberId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a member with their points balance (customer care)
+         * @description Callers: staff roles `admin`, `support`.
+         */
+        get: operations["getV1LoyaltyMembersByMemberId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/loyalty/programs/{loyaltyProgramId}/rewards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A loyalty program's rewards catalogue
+         * @description Callers: staff roles `admin`, `support`, `finance`, `ops`.
+         */
+        get: operations["getV1LoyaltyProgramsByLoyaltyProgramIdRewards"];
+        put?: never;
+        /**
+         * Add a reward to the catalogue (points for value loaded onto a linked card)
+         * @description Callers: staff roles `admin`.
+         */
+        post: operations["postV1LoyaltyProgramsByLoyaltyProgramIdRewards"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/loyalty/programs/{loyaltyProgramId}/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a member promotion to the wallet passes of targeted members (tier, activity), with a frequency cap
+         * @description Callers: staff roles `admin`, `support`.
+         */
+        post: operations["postV1LoyaltyProgramsByLoyaltyProgramIdPromotions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/loyalty/programs/{loyaltyProgramId}/promotions/{promotionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A promotion and its counts
+         * @description Callers: staff roles `admin`, `support`.
+         */
+        get: operations["getV1LoyaltyProgramsByLoyaltyProgramIdPromotionsByPromotionId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/loyalty": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Loyalty report: points earned, spent, expired per day, points outstanding and their value
+         * @description Callers: staff roles `admin`, `finance`.
+         */
+        get: operations["getV1ReportsLoyalty"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/loyalty/programs/{loyaltyProgramId}/sign-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Card holder: ask for a one-time sign-in code (the same answer for unknown contacts)
+         * @description Anyone (no credentials).
+         */
+        post: operations["postV1LoyaltyProgramsByLoyaltyProgramIdSignIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/loyalty/sign-in/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Card holder: exchange the one-time code for a session token
+         * @description Anyone (no credentials).
+         */
+        post: operations["postV1LoyaltySignInVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Member: profile, tier and points balance
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only.
+         */
+        get: operations["getV1MembersMe"];
+        put?: never;
+        post?: never;
+        /**
+         * Member: delete my data (pseudonymised; the points ledger is kept under the id)
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only.
+         */
+        delete: operations["deleteV1MembersMe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Member: export all my data (profile, consent, linked cards, points ledger)
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only.
+         */
+        get: operations["getV1MembersMeExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/me/points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Member: my points ledger, newest first
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only.
+         */
+        get: operations["getV1MembersMePoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/me/sign-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Member: end this session
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only.
+         */
+        post: operations["postV1MembersMeSignOut"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/me/sessions/revoke-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Member: end every session of mine (this one too)
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only.
+         */
+        post: operations["postV1MembersMeSessionsRevokeAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/me/cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Member: my linked cards
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only.
+         */
+        get: operations["getV1MembersMeCards"];
+        put?: never;
+        /**
+         * Member: link a gift card by its code (and PIN where it has one)
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only. Failed checks (codes that find nothing, wrong or locked PINs) are limited per API key or staff user and per merchant (a 10-minute sliding window; successes are never limited here): over the limit the answer is 429 `RATE_LIMITED` with `Retry-After` (seconds).
+         */
+        post: operations["postV1MembersMeCards"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/me/cards/{cardId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Member: unlink one of my cards
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only.
+         */
+        delete: operations["deleteV1MembersMeCardsByCardId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/me/rewards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Member: my program's rewards catalogue
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only.
+         */
+        get: operations["getV1MembersMeRewards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/me/rewards/{rewardId}/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Member: spend points on a reward loaded onto one of my linked cards (both or neither)
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only.
+         */
+        post: operations["postV1MembersMeRewardsByRewardIdRedeem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/me/rewards/reversals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Member: timeout reversal of a reward redemption by its Idempotency-Key (undoes points and load)
+         * @description Callers: a signed-in loyalty member (`Authorization: Bearer ms_...`), on their own data only.
+         */
+        post: operations["postV1MembersMeRewardsReversals"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/cards/{cardId}/wallet/registrations": {
         parameters: {
             query?: never;
@@ -6979,6 +7399,1134 @@ export interface operations {
                     "application/json": {
                         /** @description a Save to Google Wallet link (a signed JWT) */
                         saveUrl: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1LoyaltyPrograms: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            name: string;
+                            cardProgramIds: string[];
+                            currency: string;
+                            minorPerUnit: number;
+                            earn: {
+                                pointsPerUnitRedeemed: number;
+                                pointsPerUnitLoaded: number;
+                                activationBonus: number;
+                                firstUseBonus: number;
+                                campaigns: {
+                                    name: string;
+                                    /** @description ISO 8601 UTC */
+                                    from: string;
+                                    /** @description ISO 8601 UTC */
+                                    to: string;
+                                    extraPointsPerUnit: number;
+                                }[];
+                                dailyCapPoints: number;
+                            };
+                            tiers: {
+                                name: string;
+                                minPoints: number;
+                                earnMultiplierPercent: number;
+                            }[];
+                            tierWindowDays: number;
+                            expireAfterMonths?: number;
+                            pointValueMilliMinor: number;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                            /** @description ISO 8601 UTC */
+                            updatedAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1LoyaltyPrograms: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    cardProgramIds: string[];
+                    /** @enum {string} */
+                    currency: "AED" | "AUD" | "BHD" | "BRL" | "CAD" | "CHF" | "CLP" | "CNY" | "CZK" | "DKK" | "EUR" | "GBP" | "HKD" | "HUF" | "IDR" | "ILS" | "INR" | "ISK" | "JOD" | "JPY" | "KRW" | "KWD" | "MXN" | "MYR" | "NOK" | "NZD" | "OMR" | "PHP" | "PLN" | "QAR" | "RON" | "SAR" | "SEK" | "SGD" | "THB" | "TND" | "TRY" | "TWD" | "UAH" | "USD" | "VND" | "ZAR";
+                    earn: {
+                        pointsPerUnitRedeemed: number;
+                        /** @default 0 */
+                        pointsPerUnitLoaded?: number;
+                        /** @default 0 */
+                        activationBonus?: number;
+                        /** @default 0 */
+                        firstUseBonus?: number;
+                        campaigns?: {
+                            name: string;
+                            from: string;
+                            to: string;
+                            extraPointsPerUnit: number;
+                        }[];
+                        /** @default 0 */
+                        dailyCapPoints?: number;
+                    };
+                    tiers?: {
+                        name: string;
+                        minPoints: number;
+                        earnMultiplierPercent: number;
+                    }[];
+                    /** @default 365 */
+                    tierWindowDays?: number;
+                    expireAfterMonths?: number;
+                    pointValueMilliMinor: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        cardProgramIds: string[];
+                        currency: string;
+                        minorPerUnit: number;
+                        earn: {
+                            pointsPerUnitRedeemed: number;
+                            pointsPerUnitLoaded: number;
+                            activationBonus: number;
+                            firstUseBonus: number;
+                            campaigns: {
+                                name: string;
+                                /** @description ISO 8601 UTC */
+                                from: string;
+                                /** @description ISO 8601 UTC */
+                                to: string;
+                                extraPointsPerUnit: number;
+                            }[];
+                            dailyCapPoints: number;
+                        };
+                        tiers: {
+                            name: string;
+                            minPoints: number;
+                            earnMultiplierPercent: number;
+                        }[];
+                        tierWindowDays: number;
+                        expireAfterMonths?: number;
+                        pointValueMilliMinor: number;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        updatedAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1LoyaltyProgramsByLoyaltyProgramId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                loyaltyProgramId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        cardProgramIds: string[];
+                        currency: string;
+                        minorPerUnit: number;
+                        earn: {
+                            pointsPerUnitRedeemed: number;
+                            pointsPerUnitLoaded: number;
+                            activationBonus: number;
+                            firstUseBonus: number;
+                            campaigns: {
+                                name: string;
+                                /** @description ISO 8601 UTC */
+                                from: string;
+                                /** @description ISO 8601 UTC */
+                                to: string;
+                                extraPointsPerUnit: number;
+                            }[];
+                            dailyCapPoints: number;
+                        };
+                        tiers: {
+                            name: string;
+                            minPoints: number;
+                            earnMultiplierPercent: number;
+                        }[];
+                        tierWindowDays: number;
+                        expireAfterMonths?: number;
+                        pointValueMilliMinor: number;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        updatedAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1LoyaltyProgramsByLoyaltyProgramIdMembers: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                loyaltyProgramId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            loyaltyProgramId: string;
+                            /** @enum {string} */
+                            status: "ACTIVE" | "DELETED";
+                            /** @enum {string} */
+                            channel: "EMAIL" | "SMS";
+                            contact?: string;
+                            consent?: {
+                                termsVersion: string;
+                                /** @description ISO 8601 UTC */
+                                acceptedAt: string;
+                                marketing: boolean;
+                            };
+                            tier: string;
+                            tierEarnedPoints: number;
+                            pointsBalance: number;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1LoyaltyProgramsByLoyaltyProgramIdMembers: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                loyaltyProgramId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    channel: "EMAIL" | "SMS";
+                    contact: string;
+                    consent: {
+                        termsVersion: string;
+                        /** @constant */
+                        accepted: true;
+                        /** @default false */
+                        marketing?: boolean;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        loyaltyProgramId: string;
+                        /** @enum {string} */
+                        status: "ACTIVE" | "DELETED";
+                        /** @enum {string} */
+                        channel: "EMAIL" | "SMS";
+                        contact?: string;
+                        consent?: {
+                            termsVersion: string;
+                            /** @description ISO 8601 UTC */
+                            acceptedAt: string;
+                            marketing: boolean;
+                        };
+                        tier: string;
+                        tierEarnedPoints: number;
+                        pointsBalance: number;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1LoyaltyMembersByMemberId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        loyaltyProgramId: string;
+                        /** @enum {string} */
+                        status: "ACTIVE" | "DELETED";
+                        /** @enum {string} */
+                        channel: "EMAIL" | "SMS";
+                        contact?: string;
+                        consent?: {
+                            termsVersion: string;
+                            /** @description ISO 8601 UTC */
+                            acceptedAt: string;
+                            marketing: boolean;
+                        };
+                        tier: string;
+                        tierEarnedPoints: number;
+                        pointsBalance: number;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1LoyaltyProgramsByLoyaltyProgramIdRewards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                loyaltyProgramId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            loyaltyProgramId: string;
+                            name: string;
+                            pointsCost: number;
+                            /** @description minor units */
+                            valueMinor: number;
+                            active: boolean;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                        }[];
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1LoyaltyProgramsByLoyaltyProgramIdRewards: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                loyaltyProgramId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    pointsCost: number;
+                    valueMinor: number;
+                    /** @default true */
+                    active?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        loyaltyProgramId: string;
+                        name: string;
+                        pointsCost: number;
+                        /** @description minor units */
+                        valueMinor: number;
+                        active: boolean;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1LoyaltyProgramsByLoyaltyProgramIdPromotions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                loyaltyProgramId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    header: string;
+                    body: string;
+                    target?: {
+                        tiers?: string[];
+                        activeWithinDays?: number;
+                        minPointsBalance?: number;
+                    };
+                    /** @default 1 */
+                    maxPerMemberPerDay?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        loyaltyProgramId: string;
+                        header: string;
+                        body: string;
+                        target: {
+                            tiers?: string[];
+                            activeWithinDays?: number;
+                            minPointsBalance?: number;
+                        };
+                        maxPerMemberPerDay: number;
+                        /** @enum {string} */
+                        status: "SENDING" | "SENT";
+                        counts: {
+                            targeted: number;
+                            delivered: number;
+                            messages: number;
+                            capped: number;
+                            withoutCards: number;
+                        };
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        sentAt?: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1LoyaltyProgramsByLoyaltyProgramIdPromotionsByPromotionId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                loyaltyProgramId: string;
+                promotionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        loyaltyProgramId: string;
+                        header: string;
+                        body: string;
+                        target: {
+                            tiers?: string[];
+                            activeWithinDays?: number;
+                            minPointsBalance?: number;
+                        };
+                        maxPerMemberPerDay: number;
+                        /** @enum {string} */
+                        status: "SENDING" | "SENT";
+                        counts: {
+                            targeted: number;
+                            delivered: number;
+                            messages: number;
+                            capped: number;
+                            withoutCards: number;
+                        };
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        sentAt?: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1ReportsLoyalty: {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+                loyaltyProgramId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            loyaltyProgramId: string;
+                            currency: string;
+                            days: {
+                                /** @description yyyy-mm-dd */
+                                day: string;
+                                earned: number;
+                                spent: number;
+                                expired: number;
+                                reversed: number;
+                                adjusted: number;
+                                outstandingPoints: number;
+                                /** @description minor units */
+                                outstandingValueMinor: number;
+                            }[];
+                            outstandingPoints: number;
+                            /** @description minor units */
+                            outstandingValueMinor: number;
+                        }[];
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1LoyaltyProgramsByLoyaltyProgramIdSignIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                loyaltyProgramId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    channel: "EMAIL" | "SMS";
+                    contact: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        challengeId: string;
+                        /** @description ISO 8601 UTC */
+                        expiresAt: string;
+                    };
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1LoyaltySignInVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    challengeId: string;
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        token: string;
+                        /** @description ISO 8601 UTC */
+                        expiresAt: string;
+                        memberId: string;
+                    };
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1MembersMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        loyaltyProgramId: string;
+                        /** @enum {string} */
+                        status: "ACTIVE" | "DELETED";
+                        /** @enum {string} */
+                        channel: "EMAIL" | "SMS";
+                        contact?: string;
+                        consent?: {
+                            termsVersion: string;
+                            /** @description ISO 8601 UTC */
+                            acceptedAt: string;
+                            marketing: boolean;
+                        };
+                        tier: string;
+                        tierEarnedPoints: number;
+                        pointsBalance: number;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    deleteV1MembersMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1MembersMeExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        member: {
+                            id: string;
+                            loyaltyProgramId: string;
+                            /** @enum {string} */
+                            status: "ACTIVE" | "DELETED";
+                            /** @enum {string} */
+                            channel: "EMAIL" | "SMS";
+                            contact?: string;
+                            consent?: {
+                                termsVersion: string;
+                                /** @description ISO 8601 UTC */
+                                acceptedAt: string;
+                                marketing: boolean;
+                            };
+                            tier: string;
+                            tierEarnedPoints: number;
+                            pointsBalance: number;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                        };
+                        points: {
+                            balance: number;
+                            entries: {
+                                id: string;
+                                seq: number;
+                                /** @enum {string} */
+                                type: "EARN" | "SPEND" | "REVERSE_EARN" | "EXPIRE" | "ADJUST";
+                                points: number;
+                                balanceAfter: number;
+                                sourceId?: string;
+                                reason?: string;
+                                /** @description ISO 8601 UTC */
+                                createdAt: string;
+                            }[];
+                        };
+                        cards: {
+                            cardId: string;
+                            last4: string;
+                            /** @description ISO 8601 UTC */
+                            linkedAt: string;
+                        }[];
+                        /** @description ISO 8601 UTC */
+                        exportedAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1MembersMePoints: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            seq: number;
+                            /** @enum {string} */
+                            type: "EARN" | "SPEND" | "REVERSE_EARN" | "EXPIRE" | "ADJUST";
+                            points: number;
+                            balanceAfter: number;
+                            sourceId?: string;
+                            reason?: string;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1MembersMeSignOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1MembersMeSessionsRevokeAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        revoked: number;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1MembersMeCards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            cardId: string;
+                            last4: string;
+                            /** @description ISO 8601 UTC */
+                            linkedAt: string;
+                        }[];
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1MembersMeCards: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                    pin?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cardId: string;
+                        last4: string;
+                        /** @description ISO 8601 UTC */
+                        linkedAt: string;
+                    };
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    deleteV1MembersMeCardsByCardId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cardId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1MembersMeRewards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            loyaltyProgramId: string;
+                            name: string;
+                            pointsCost: number;
+                            /** @description minor units */
+                            valueMinor: number;
+                            active: boolean;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                        }[];
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1MembersMeRewardsByRewardIdRedeem: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                rewardId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    cardId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        rewardId: string;
+                        cardId: string;
+                        transactionId: string;
+                        pointsSpent: number;
+                        /** @description minor units */
+                        valueMinor: number;
+                        currency: string;
+                        pointsBalanceAfter: number;
+                        /** @description minor units */
+                        cardBalanceAfter: number;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1MembersMeRewardsReversals: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    idempotencyKey: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "REVERSED" | "ALREADY_REVERSED" | "NOTHING_TO_REVERSE";
+                        transactionId?: string;
+                        reversalTransactionId?: string;
+                        pointsReturned?: number;
                     };
                 };
             };
