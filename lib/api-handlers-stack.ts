@@ -50,6 +50,8 @@ export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   care: 'read',
   // Reads the job-run records; queue depths come from SQS.
   ops: 'read',
+  // Printers, production orders, cartons and shipments; range deactivation of a lost carton's cards.
+  production: 'readWrite',
 };
 
 /** Wallet secrets per API function: only the Google save link signs with the service account. */

@@ -1,5 +1,6 @@
 import type { OpsCommand } from './command';
 import { createStaffCommand } from './create-staff';
+import { productionCommand } from './production';
 import { replayDlqCommand } from './replay-dlq';
 import { restoreDrill } from './restore-drill';
 import { verifyLedgerCommand } from './verify-ledger';
@@ -13,4 +14,5 @@ export const OPS_COMMANDS: readonly OpsCommand[] = [
   restoreDrill,
   replayDlqCommand,
   verifyLedgerCommand,
+  productionCommand,
 ];
