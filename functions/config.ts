@@ -167,7 +167,6 @@ const fields = {
   EXPORT_SCAN_PAGE_ITEMS: optional(integer(1, 100_000)),
   WEBHOOKS_ALLOW_HTTP_LOCALHOST: withDefault(flag, 'false'),
   /**
-<<<<<<< ours
    * The delivery service (functions/store/message-sender.ts). E-mail goes out through SES v2 from
    * MAIL_FROM_ADDRESS (a verified identity of the region), named MAIL_FROM_NAME, in the configuration set
    * whose event destination reports deliveries, bounces and complaints. Text messages go through AWS End
@@ -182,7 +181,7 @@ const fields = {
   SMS_ORIGINATION_IDENTITY: optional(text(1, 256)),
   SMS_CONFIGURATION_SET: optional(text(1, 256)),
   SMS_ENDPOINT: optional(url),
-=======
+  /**
    * Physical card production (docs/production.md): the bucket and KMS key of printer files (locally the
    * s3rver bucket; s3rver ignores the key), the worker function orders run in (unset: in this process),
    * and the cards per chunk (one file part, one progress marker).
@@ -191,7 +190,6 @@ const fields = {
   PRINTER_FILE_KMS_KEY_ID: withDefault(text(), 'alias/aws/s3'),
   PRODUCTION_WORKER_FUNCTION_NAME: optional(text()),
   PRODUCTION_CHUNK_CARDS: withDefault(integer(1, 5_000), '5000'),
->>>>>>> theirs
   /**
    * Wallet pushes (functions/store/apns.ts, google-wallet.ts). Credentials are JSON: given directly under
    * `npm start` and in tests (*_JSON), read from Secrets Manager in AWS (*_SECRET_ID) and kept for
