@@ -24,6 +24,7 @@ describe('npm run ops', () => {
       'restore-drill',
       'replay-dlq',
       'verify-ledger',
+      'production',
     ]);
   });
 
