@@ -28,6 +28,8 @@ interface DrawnCard {
   readonly code: string;
   readonly cardId: string;
   readonly pin?: string;
+  /** The code's card ids under the older peppers (after a rotation): they must not exist. */
+  readonly olderIds: readonly string[];
 }
 
 export interface ChunkEnv {
@@ -67,7 +69,11 @@ function drawCards(env: ChunkEnv, first: number, last: number): DrawnCard[] {
       cardId = cardIdForCode(code, env.peppers.current.value);
     }
     ids.add(cardId);
-    drawn.push({ sequence, code, cardId, ...(env.order.withPin ? { pin: drawPin() } : {}) });
+    // As for any issue (app/card-issue.ts): the same code under an older pepper is another card's.
+    const olderIds = [
+      ...new Set(env.peppers.lookupOrder.slice(1).map((pepper) => cardIdForCode(code, pepper.value))),
+    ].filter((id) => id !== cardId);
+    drawn.push({ sequence, code, cardId, olderIds, ...(env.order.withPin ? { pin: drawPin() } : {}) });
   }
   return drawn;
 }
@@ -91,7 +97,8 @@ async function produce(env: ChunkEnv, drawn: DrawnCard): Promise<ProducedCard> {
     },
     context,
   );
-  if (!drawn.pin) return { card: planned.card, entries: planned.entries };
+  const olderIds = drawn.olderIds.length > 0 ? { olderIds: drawn.olderIds } : {};
+  if (!drawn.pin) return { card: planned.card, entries: planned.entries, ...olderIds };
   const pin: PinRecord = {
     cardId: drawn.cardId,
     ...(await hashPinInPool(drawn.pin)),
@@ -99,7 +106,7 @@ async function produce(env: ChunkEnv, drawn: DrawnCard): Promise<ProducedCard> {
     version: 1,
     updatedAt: context.now.toISOString(),
   };
-  return { card: planned.card, entries: planned.entries, pin };
+  return { card: planned.card, entries: planned.entries, pin, ...olderIds };
 }
 
 /** Transactions of a chunk in flight at once (each on its own issue shard, mostly). */
@@ -129,7 +136,8 @@ async function commitBatch(env: ChunkEnv, batch: readonly ProducedCard[]): Promi
 
 /** Commits the chunk's cards in transactions, a few in flight, each batch counted in an issue shard. */
 async function commitCards(env: ChunkEnv, drawn: readonly DrawnCard[]): Promise<void> {
-  const perTransaction = cardsPerTransaction(env.order.withPin ? 3 : 2);
+  const olderPeppers = env.peppers.lookupOrder.length - 1;
+  const perTransaction = cardsPerTransaction((env.order.withPin ? 3 : 2) + olderPeppers);
   let next = 0;
   const worker = async () => {
     while (next < drawn.length) {

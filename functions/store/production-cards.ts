@@ -1,7 +1,7 @@
 import type { Card } from '../core/card';
 import type { LedgerEntry } from '../core/ledger';
 import type { PinRecord } from '../core/pin';
-import { entryPut, newCardPut } from './card-items';
+import { codeNotIssuedCheck, entryPut, newCardPut } from './card-items';
 import { tableName } from './dynamo-client';
 import { ISSUE_COUNT_SHARDS, shardShare } from './issued-cards';
 import { issuedCountKey, pinKey } from './keys';
@@ -12,6 +12,8 @@ export interface ProducedCard {
   readonly card: Card;
   readonly entries: readonly LedgerEntry[];
   readonly pin?: PinRecord;
+  /** The code's card ids under the older peppers: no card may have them (the code is another card's). */
+  readonly olderIds?: readonly string[];
 }
 
 /**
@@ -25,10 +27,14 @@ export type BatchOutcome = 'COMMITTED' | 'CODE_TAKEN' | 'SHARD_FULL' | 'CONFLICT
 
 /** How many cards one transaction commits (each needs its items, plus one count update for all). */
 export const cardsPerTransaction = (itemsPerCard: number): number =>
-  Math.floor((MAX_TRANSACTION_ITEMS - 1) / itemsPerCard);
+  Math.max(1, Math.floor((MAX_TRANSACTION_ITEMS - 1) / itemsPerCard));
 
 function itemsOf(produced: ProducedCard): TransactItem[] {
-  const items = [newCardPut(produced.card), ...produced.entries.map(entryPut)];
+  const items = [
+    newCardPut(produced.card),
+    ...(produced.olderIds ?? []).map(codeNotIssuedCheck),
+    ...produced.entries.map(entryPut),
+  ];
   if (produced.pin) {
     items.push({
       Put: {

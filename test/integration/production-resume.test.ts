@@ -2,16 +2,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPrinter } from '../../functions/app/production-orders';
 import { cardIdsOfRange } from '../../functions/app/production-packaging';
 import { runProductionOrder } from '../../functions/app/production-run';
 import { resetConfigForTests } from '../../functions/config';
+import { planIssue } from '../../functions/core/card';
 import { cardIdForCode } from '../../functions/core/card-code';
 import { readCsv } from '../../functions/core/csv-read';
 import { chunkCount, type ProductionOrder } from '../../functions/core/production/production-order';
+import { db, tableName } from '../../functions/store/dynamo-client';
 import { batchGet } from '../../functions/store/listing';
+import { commitCardBatch } from '../../functions/store/production-cards';
 import { createOrder, findOrder, orderChunks } from '../../functions/store/production-orders';
 import { resetS3ForTests, s3 } from '../../functions/store/s3-client';
 import { codePeppers } from '../../functions/store/secrets';
@@ -143,5 +147,38 @@ describe('a production order that crashes midway', () => {
     const lost = await batchGet(lostIds.map((id) => ({ PK: `CARD#${id}`, SK: 'CARD' })));
     expect(lost.size).toBe(CHUNK_CARDS);
     expect([...lost.values()].every((card) => card.status === 'DEACTIVATED')).toBe(true);
+  });
+});
+
+describe('a production card batch', () => {
+  it('is refused whole when a code is already a card under an older pepper (after a rotation)', async () => {
+    const program = await makeProgram();
+    const context = {
+      actor: { type: 'system' as const, id: 'production' },
+      request: { channel: 'SYSTEM' as const, reference: 'pord_test' },
+      now: new Date(),
+    };
+    const produced = ['gc_new_a', 'gc_new_b'].map((cardId) =>
+      planIssue(
+        program,
+        { cardId, last4: '1234', type: 'PHYSICAL', amount: 0, activate: false, pepperId: 'v2' },
+        context,
+      ),
+    );
+    // The second card's code names an existing card under the older pepper.
+    await db().send(
+      new PutCommand({ TableName: tableName(), Item: { PK: 'CARD#gc_old_b', SK: 'CARD', status: 'ACTIVE' } }),
+    );
+    const batch = produced.map((planned, index) => ({
+      card: planned.card,
+      entries: planned.entries,
+      ...(index === 1 ? { olderIds: ['gc_old_b'] } : {}),
+    }));
+    expect(await commitCardBatch(batch, program.id, program.maxCards, 0, context.now)).toBe('CODE_TAKEN');
+    const written = await batchGet(['gc_new_a', 'gc_new_b'].map((id) => ({ PK: `CARD#${id}`, SK: 'CARD' })));
+    expect(written.size).toBe(0);
+    // Without the older card in the way, the same batch commits.
+    const clear = batch.map((produced, index) => ({ ...produced, olderIds: [`gc_old_none_${index}`] }));
+    expect(await commitCardBatch(clear, program.id, program.maxCards, 0, context.now)).toBe('COMMITTED');
   });
 });
