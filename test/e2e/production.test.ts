@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cardIdForCode } from '../../functions/core/card-code';
-import { readCsv } from '../../functions/core/csv-read';
 import { pinMatches } from '../../functions/core/pin';
 import { decodedCodes, type PrinterRow } from '../../functions/core/production/printer-row';
 import { decodeTrack2Bits } from '../../functions/core/production/track2';
@@ -14,6 +13,7 @@ import { findPin } from '../../functions/store/pins';
 import { codePeppers } from '../../functions/store/secrets';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
+import { decryptOrderFile, type PrinterKeys, printerKeyPair, waitForOrder } from '../support/production';
 import { startTestStack } from '../support/stack';
 
 /**
@@ -34,14 +34,9 @@ let admin: string;
 let ops: string;
 let apiKey: string;
 let programId: string;
-let printerKeys: { publicKey: string; privateKey: string };
+let printerKeys: PrinterKeys;
 let printerId: string;
 const logText: string[] = [];
-
-interface Decrypted {
-  readonly rows: PrinterRow[];
-  readonly header: string[];
-}
 
 function captureLog(): void {
   for (const level of ['debug', 'info', 'warn', 'error', 'critical'] as const) {
@@ -58,51 +53,6 @@ function captureLog(): void {
       return write(chunk, ...rest);
     }) as typeof stream.write);
   }
-}
-
-async function waitForOrder(orderId: string, timeoutMs: number) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const answer = await request('GET', `/v1/production/orders/${orderId}`, { token: ops });
-    expect(answer.status).toBe(200);
-    if (answer.body.generation === 'DONE' || answer.body.generation === 'FAILED') return answer.body;
-    if (Date.now() > until) throw new Error(`order ${orderId} still ${answer.body.generation}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-/** Fetches the order's parts through its links and decrypts them with the printer's private key. */
-async function decryptOrderFile(orderId: string): Promise<Decrypted> {
-  const links = await request('POST', `/v1/production/orders/${orderId}/downloads`, { token: ops });
-  expect(links.status).toBe(200);
-  const privateKey = await openpgp.readPrivateKey({ armoredKey: printerKeys.privateKey });
-  const rows: PrinterRow[] = [];
-  let header: string[] = [];
-  for (const file of links.body.files as { url: string; rows: number }[]) {
-    const response = await fetch(file.url);
-    expect(response.status).toBe(200);
-    const message = await openpgp.readMessage({
-      binaryMessage: new Uint8Array(await response.arrayBuffer()),
-    });
-    const { data } = await openpgp.decrypt({ message, decryptionKeys: privateKey, format: 'binary' });
-    const text = new TextDecoder().decode(data);
-    header = (text.split('\r\n')[0] ?? '').split(',');
-    const records = readCsv(text);
-    for (const record of records) {
-      rows.push({
-        sequence: Number(record.sequence),
-        code: record.code ?? '',
-        pin: record.pin ?? '',
-        code128: record.code128 ?? '',
-        qr: record.qr ?? '',
-        track2: record.track2 ?? '',
-        track2Lrc: record.track2_lrc ?? '',
-        track2Bits: record.track2_bits ?? '',
-      });
-    }
-    expect(records).toHaveLength(file.rows);
-  }
-  return { rows, header };
 }
 
 async function cardsOf(codes: readonly string[]) {
@@ -125,12 +75,7 @@ beforeAll(async () => {
   ops = demo.staffTokens.ops;
   apiKey = demo.apiKey;
   programId = demo.programId;
-  printerKeys = await openpgp.generateKey({
-    type: 'ecc',
-    curve: 'curve25519Legacy',
-    userIDs: [{ name: 'Test card printer', email: 'printer@example.com' }],
-    format: 'armored',
-  });
+  printerKeys = await printerKeyPair();
 }, 60_000);
 
 afterAll(async () => {
@@ -174,10 +119,10 @@ describe('physical card production', () => {
       },
     });
     expect(placed.status, JSON.stringify(placed.body)).toBe(202);
-    const done = await waitForOrder(placed.body.id, 170_000);
+    const done = await waitForOrder(ops, placed.body.id, 540_000);
     expect(done.generation, done.error).toBe('DONE');
     expect(done.progress).toMatchObject({ cards: BIG_ORDER, cardsDone: BIG_ORDER });
-    const { rows, header } = await decryptOrderFile(placed.body.id);
+    const { rows, header } = await decryptOrderFile(ops, placed.body.id, printerKeys);
     expect(header[0]).toBe('sequence');
     expect(rows.map((row) => row.sequence)).toEqual(Array.from({ length: BIG_ORDER }, (_, i) => i + 1));
     expect(new Set(rows.map((row) => row.code)).size).toBe(BIG_ORDER);
@@ -196,7 +141,7 @@ describe('physical card production', () => {
     });
     expect(looked.body).toMatchObject({ status: 'PENDING', programId, type: 'PHYSICAL' });
     big = { orderId: placed.body.id, rows };
-  }, 180_000);
+  }, 600_000);
 
   it('gives every card of a PIN order a PIN that verifies', async () => {
     const pinProgram = await request('POST', '/v1/programs', {
@@ -218,9 +163,9 @@ describe('physical card production', () => {
     });
     expect(placed.status, JSON.stringify(placed.body)).toBe(202);
     expect(placed.body.withPin).toBe(true);
-    const done = await waitForOrder(placed.body.id, 30_000);
+    const done = await waitForOrder(ops, placed.body.id, 120_000);
     expect(done.generation, done.error).toBe('DONE');
-    const { rows } = await decryptOrderFile(placed.body.id);
+    const { rows } = await decryptOrderFile(ops, placed.body.id, printerKeys);
     expect(rows).toHaveLength(PIN_ORDER);
     const cards = await cardsOf(rows.map((row) => row.code));
     for (const [index, row] of rows.entries()) {
@@ -237,7 +182,7 @@ describe('physical card production', () => {
     });
     expect(verified.status).toBe(204);
     pinned = { orderId: placed.body.id, rows };
-  }, 40_000);
+  }, 150_000);
 
   it('activates a card at the till and a timeout reversal by key makes it PENDING again', async () => {
     const code = big.rows[0]?.code;
