@@ -9,6 +9,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * two thirds of the way in, and one worker could still be running it while the other sat idle.
  */
 const LONG_FILES: readonly string[] = [
+  'test/e2e/production.test.ts',
   'test/e2e/openapi-fuzz.test.ts',
   'test/e2e/concurrency.test.ts',
   'test/e2e/card-policy-matrix.test.ts',

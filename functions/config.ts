@@ -182,6 +182,15 @@ const fields = {
   SMS_CONFIGURATION_SET: optional(text(1, 256)),
   SMS_ENDPOINT: optional(url),
   /**
+   * Physical card production (docs/production.md): the bucket and KMS key of printer files (locally the
+   * s3rver bucket; s3rver ignores the key), the worker function orders run in (unset: in this process),
+   * and the cards per chunk (one file part, one progress marker).
+   */
+  PRINTER_FILE_BUCKET_NAME: optional(text()),
+  PRINTER_FILE_KMS_KEY_ID: withDefault(text(), 'alias/aws/s3'),
+  PRODUCTION_WORKER_FUNCTION_NAME: optional(text()),
+  PRODUCTION_CHUNK_CARDS: withDefault(integer(1, 5_000), '5000'),
+  /**
    * Wallet pushes (functions/store/apns.ts, google-wallet.ts). Credentials are JSON: given directly under
    * `npm start` and in tests (*_JSON), read from Secrets Manager in AWS (*_SECRET_ID) and kept for
    * WALLET_SECRET_CACHE_SECONDS. APNs key: `{ teamId, keyId, privateKey }` (the .p8 PEM); Google service

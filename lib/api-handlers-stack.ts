@@ -55,6 +55,8 @@ export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   loyalty: 'readWrite',
   // Members: registration, sign-in, sessions, card links, reward redemptions (points and card together).
   members: 'readWrite',
+  // Printers, production orders, cartons and shipments; range deactivation of a lost carton's cards.
+  production: 'readWrite',
 };
 
 /** Wallet secrets per API function: only the Google save link signs with the service account. */

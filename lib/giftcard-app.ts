@@ -10,6 +10,7 @@ import { DataStack } from './data-stack';
 import { ExportsStack } from './exports-stack';
 import { AlarmActions } from './monitoring/alarm-actions';
 import { MonitoringStack } from './monitoring-stack';
+import { ProductionStack } from './production-stack';
 import { SchedulesStack } from './schedules-stack';
 import { StreamsStack } from './streams-stack';
 import { authDomainPrefix, WebContentStack, WebStack, webApiOrigin } from './web-stack';
@@ -31,6 +32,7 @@ export interface RegionStacks {
   readonly streams: StreamsStack;
   readonly schedules: SchedulesStack;
   readonly exports: ExportsStack;
+  readonly production: ProductionStack;
   readonly web: WebStack;
   readonly webContent: WebContentStack;
 }
@@ -116,6 +118,11 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       runtime,
       description: describe('finance exports: bucket, state machine, monthly schedule, alarms'),
     });
+    const production = new ProductionStack(app, name('Production'), {
+      env,
+      runtime,
+      description: describe('physical card production: printer file bucket, production worker'),
+    });
     const apiHandlers = new ApiHandlersStack(app, name('ApiHandlers'), {
       env,
       runtime,
@@ -158,6 +165,8 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
 
     // POST /v1/exports starts the state machine; GET signs download links for its files.
     exports.grantApi(apiHandlers.functions.exports);
+    // POST /v1/production/orders starts the worker; downloads sign links to the printer file parts.
+    production.grantApi(apiHandlers.functions.production);
 
     const monitoring = new MonitoringStack(app, name('Monitoring'), {
       env,
@@ -175,6 +184,7 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       data,
       auth,
       exports,
+      production,
       apiHandlers,
       api,
       streams,

@@ -67,7 +67,13 @@ export function handlerEnvironment(env: HandlerEnvironment): Record<string, stri
     ...(env.metricsFile
       ? { METRICS_LOCAL_FILE: env.metricsFile, POWERTOOLS_METRICS_DISABLED: 'false' }
       : { POWERTOOLS_METRICS_DISABLED: 'true' }),
-    ...(env.s3 ? { S3_ENDPOINT: env.s3.endpoint, EXPORT_BUCKET_NAME: env.s3.bucket } : {}),
+    ...(env.s3
+      ? {
+          S3_ENDPOINT: env.s3.endpoint,
+          EXPORT_BUCKET_NAME: env.s3.bucket,
+          PRINTER_FILE_BUCKET_NAME: env.s3.bucket,
+        }
+      : {}),
     ...(env.walletPush
       ? {
           APNS_URL: env.walletPush.apnsUrl,

@@ -15,6 +15,7 @@ import { operations as members } from '../functions/api/members';
 import { operations as merchants } from '../functions/api/merchants';
 import { operations as ops } from '../functions/api/ops';
 import { operations as portal } from '../functions/api/portal';
+import { operations as production } from '../functions/api/production';
 import { operations as programs } from '../functions/api/programs';
 import { operations as reports } from '../functions/api/reports';
 import { operations as system } from '../functions/api/system';
@@ -43,6 +44,7 @@ export const ALL_OPERATIONS = {
   ops,
   loyalty,
   members,
+  production,
 };
 
 export const buildOpenApiDocument = (): OpenApiDocument => openApiDocument(ALL_OPERATIONS);

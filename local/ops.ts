@@ -42,7 +42,9 @@ export async function runOps(argv: readonly string[], io: OpsIo): Promise<number
 if (import.meta.url === `file://${process.argv[1]}`) {
   const io: OpsIo = {
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-    progress: (text) => process.stderr.write(`${text}\n`),
+    // A progress bar (\r...) redraws its line; anything else is a line of its own.
+    progress: (text) =>
+      process.stderr.write(text.startsWith('\r') || text.endsWith('\n') ? text : `${text}\n`),
   };
   runOps(process.argv.slice(2), io).then(
     (code) => process.exit(code),

@@ -5,6 +5,7 @@ import { getCard, lookupCard, mayReadEntry } from '../app/card-lookup';
 import { reissueCard } from '../app/card-reissue';
 import { transferValue } from '../app/card-transfer';
 import { setPin } from '../app/pin-change';
+import { activateAtTill } from '../app/till-activation';
 import { displayStatus } from '../core/card';
 import { ownsEntry } from '../core/card-policy';
 import { notFound } from '../core/errors';
@@ -207,6 +208,37 @@ export const operations: Operations = {
       amount: body.amount,
     }),
   ),
+  'POST /v1/cards/activate': operation({
+    summary:
+      'Activate a scanned physical card at the till: its denomination, or the amount paid (open value)',
+    response: cardChangeSchema,
+    body: z
+      .object({
+        code: z.string().min(1).max(64),
+        amount: amount
+          .optional()
+          .describe("required for open value; for a fixed value it must be the card's"),
+        ...requestContextFields,
+      })
+      .strict(),
+    run: async (request) => {
+      const { code, amount: paid } = request.body;
+      const committed = await activateAtTill(
+        code,
+        paid,
+        operationContext(request),
+        cardVisibility(request.principal),
+        {
+          claim: request.idempotency,
+          ...(request.deadlineMs === undefined ? {} : { deadlineMs: request.deadlineMs }),
+        },
+      );
+      return answerOf(committed, (result) => ({
+        transaction: transactionView(result.transaction),
+        card: cardView(result.card, request.now),
+      }));
+    },
+  }),
   'POST /v1/cards/{cardId}/load': cardVerb('Load value onto a card', { amount }, (body) => ({
     type: 'LOAD',
     amount: body.amount,

@@ -222,7 +222,9 @@ export const CARD_POLICY: Readonly<Record<CardVerb, VerbRule>> = {
   DEACTIVATE: rule({
     summary: 'end the card for good',
     staff: CARE,
-    states: { merchant: NONE, staff: LIVE, system: NONE },
+    // Production voids PENDING cards of a lost carton, or whose printer file part was lost (app/production-*).
+    system: true,
+    states: { merchant: NONE, staff: LIVE, system: ['PENDING'] },
     wrongState: 'CONFLICT',
     reason: 'STAFF',
   }),

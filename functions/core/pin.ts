@@ -1,4 +1,4 @@
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { DomainError } from './errors';
 
 /**
@@ -49,6 +49,22 @@ export function hashPin(
   salt: string = randomBytes(16).toString('hex'),
 ): { hash: string; salt: string } {
   return { hash: scryptSync(pin, Buffer.from(salt, 'hex'), KEY_LENGTH, SCRYPT).toString('hex'), salt };
+}
+
+/**
+ * hashPin off the main thread (libuv's pool): for the many PINs of a production order, so hashing them
+ * never stalls the process's other work for seconds.
+ */
+export function hashPinInPool(
+  pin: string,
+  salt: string = randomBytes(16).toString('hex'),
+): Promise<{ hash: string; salt: string }> {
+  return new Promise((resolve, reject) => {
+    scrypt(pin, Buffer.from(salt, 'hex'), KEY_LENGTH, SCRYPT, (error, key) => {
+      if (error) reject(error);
+      else resolve({ hash: key.toString('hex'), salt });
+    });
+  });
 }
 
 /** Constant-time comparison of a presented PIN with the stored hash. */

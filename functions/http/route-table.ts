@@ -53,7 +53,8 @@ export type ApiFunctionName =
   | 'care'
   | 'ops'
   | 'loyalty'
-  | 'members';
+  | 'members'
+  | 'production';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -68,6 +69,7 @@ const ALL_STAFF = STAFF_ROLES;
 const CARE = ['admin', 'support'] as const satisfies readonly StaffRole[];
 const ADMIN = ['admin'] as const satisfies readonly StaffRole[];
 const FINANCE = ['admin', 'finance'] as const satisfies readonly StaffRole[];
+const PRODUCTION = ['admin', 'ops'] as const satisfies readonly StaffRole[];
 const PASS_TOKEN = { passToken: true } as const;
 const PUBLIC = { public: true } as const;
 const MEMBER = { member: true } as const;
@@ -114,6 +116,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   ),
   route('GET', '/v1/cards/{cardId}', 'cards', { merchant: 'cards:read', staff: ALL_STAFF }),
   route('POST', '/v1/cards/{cardId}/activate', 'cards', verbAccess('ACTIVATE')),
+  // The till scans a physical card and sells it: found by its code, so limited like a lookup.
+  limited('lookup', route('POST', '/v1/cards/activate', 'cards', verbAccess('ACTIVATE'))),
   route('POST', '/v1/cards/{cardId}/load', 'cards', verbAccess('LOAD')),
   route('POST', '/v1/cards/{cardId}/redeem', 'cards', verbAccess('REDEEM')),
   route('POST', '/v1/cards/{cardId}/adjust', 'cards', verbAccess('ADJUST')),
@@ -269,6 +273,25 @@ export const ROUTES: readonly RouteDefinition[] = [
   // Operations (web/console Ops page): dead-letter queue depths and the scheduled jobs' recent runs.
   route('GET', '/v1/ops/queues', 'ops', { staff: ['admin', 'ops'] }),
   route('GET', '/v1/ops/job-runs', 'ops', { staff: ['admin', 'ops'] }),
+
+  // Physical card production (functions/api/production.ts, docs/production.md): admin registers printers;
+  // admin and ops order cards, hand out the printer file's links (audited), and track cartons to stores.
+  route('POST', '/v1/production/printers', 'production', { staff: ADMIN }),
+  route('GET', '/v1/production/printers', 'production', { staff: PRODUCTION }),
+  route('POST', '/v1/production/orders', 'production', { staff: PRODUCTION }),
+  route('GET', '/v1/production/orders', 'production', { staff: PRODUCTION }),
+  route('GET', '/v1/production/orders/{orderId}', 'production', { staff: PRODUCTION }),
+  route('POST', '/v1/production/orders/{orderId}/resume', 'production', { staff: PRODUCTION }),
+  route('POST', '/v1/production/orders/{orderId}/printed', 'production', { staff: PRODUCTION }),
+  route('POST', '/v1/production/orders/{orderId}/downloads', 'production', { staff: PRODUCTION }, 'none'),
+  route('GET', '/v1/production/orders/{orderId}/cartons', 'production', { staff: PRODUCTION }),
+  route('POST', '/v1/production/orders/{orderId}/cartons/{carton}/deactivate', 'production', {
+    staff: PRODUCTION,
+  }),
+  route('POST', '/v1/production/shipments', 'production', { staff: PRODUCTION }),
+  route('GET', '/v1/production/shipments/{shipmentId}', 'production', { staff: PRODUCTION }),
+  route('POST', '/v1/production/shipments/{shipmentId}/receive', 'production', { staff: PRODUCTION }),
+  route('GET', '/v1/production/stores/{storeId}/inventory', 'production', { staff: PRODUCTION }),
 ];
 
 /** `METHOD /path/{param}`: the key API Gateway gives a handler as httpMethod + resource. */

@@ -141,3 +141,22 @@ export function shardOf(id: string, shards: number): number {
   for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
   return hash % shards;
 }
+
+/** Physical card production (store/production-orders.ts, store/printers.ts, store/packaging.ts). */
+export const PRODUCTION_ORDERS_INDEX_PK = 'PRODORDERS';
+export const productionOrderKey = (orderId: string) => ({ PK: `PRODORDER#${orderId}`, SK: 'ORDER' });
+/** A chunk's progress marker: its attempt and the ids of the cards that attempt commits. */
+export const productionChunkKey = (orderId: string, chunk: number) => ({
+  PK: `PRODORDER#${orderId}`,
+  SK: `CHUNK#${String(chunk).padStart(6, '0')}`,
+});
+export const PRODUCTION_CHUNK_PREFIX = 'CHUNK#';
+export const cartonKey = (orderId: string, carton: number) => ({
+  PK: `PRODORDER#${orderId}`,
+  SK: `CARTON#${String(carton).padStart(6, '0')}`,
+});
+export const CARTON_PREFIX = 'CARTON#';
+export const storeCartonsIndexPk = (storeId: string) => `STORE#${storeId}#CARTONS`;
+export const shipmentKey = (shipmentId: string) => ({ PK: `SHIPMENT#${shipmentId}`, SK: 'SHIPMENT' });
+export const printerKey = (printerId: string) => ({ PK: `PRINTER#${printerId}`, SK: 'PRINTER' });
+export const PRINTERS_INDEX_PK = 'PRINTERS';

@@ -1,6 +1,7 @@
 import type { OpsCommand } from './command';
 import { createStaffCommand } from './create-staff';
 import { loyaltyCommand } from './loyalty';
+import { productionCommand } from './production';
 import { replayDlqCommand } from './replay-dlq';
 import { restoreDrill } from './restore-drill';
 import { verifyLedgerCommand } from './verify-ledger';
@@ -15,4 +16,5 @@ export const OPS_COMMANDS: readonly OpsCommand[] = [
   replayDlqCommand,
   verifyLedgerCommand,
   loyaltyCommand,
+  productionCommand,
 ];

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { z } from 'zod';
 import { newId } from '../../functions/core/ids';
@@ -69,7 +70,7 @@ beforeAll(async () => {
   ({ ALL_OPERATIONS: operations } = await import('../../local/openapi-document'));
   await walk();
   // The walk covers loyalty too (a member earning from the stream): past 60 s on a loaded 2-core machine.
-}, 90_000);
+}, 120_000);
 afterAll(async () => stack.stop());
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -325,6 +326,72 @@ async function walk() {
   await call('GET /v1/ops/queues', ids, { token: ops });
   await call('GET /v1/ops/job-runs', ids, { token: ops });
   await call('DELETE /v1/webhooks/{webhookId}', ids, { token: merchantKey });
+
+  // Activation at the till, by the scanned code of a pending card.
+  const scanned = await call('POST /v1/cards', ids, {
+    token: merchantKey,
+    body: { programId: program.id, type: 'PHYSICAL' },
+  });
+  await call('POST /v1/cards/activate', ids, {
+    token: merchantKey,
+    body: { code: scanned.code, amount: 1_000, channel: 'POS' },
+  });
+  await productionWalk(ids);
+}
+
+/** Physical card production: a printer, a small order, its file links, cartons, a shipment, a store. */
+async function productionWalk(ids: Record<string, string>) {
+  const keys = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'curve25519Legacy',
+    userIDs: [{ name: 'Contract printer' }],
+    format: 'armored',
+  });
+  const printer = await call('POST /v1/production/printers', ids, {
+    token: admin,
+    body: { name: 'Contract printer', publicKey: keys.publicKey },
+  });
+  await call('GET /v1/production/printers', ids, { token: ops });
+  const order = await call('POST /v1/production/orders', ids, {
+    token: ops,
+    body: {
+      programId: ids.programId,
+      count: 20,
+      denomination: 2_500,
+      withPin: false,
+      artworkRef: 'CONTRACT',
+      printerId: printer.id,
+      cartonCards: 10,
+      magstripe: { serviceCode: '721' },
+      qrUrlTemplate: 'https://gift.example.com/b?c={code}',
+    },
+  });
+  ids.orderId = order.id;
+  await call('POST /v1/production/orders/{orderId}/resume', ids, { token: ops });
+  for (let attempt = 0; attempt < 120; attempt++) {
+    const read = await call('GET /v1/production/orders/{orderId}', ids, { token: ops });
+    if (read.generation === 'DONE') break;
+    expect(read.generation, read.error).not.toBe('FAILED');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  await call('GET /v1/production/orders', ids, { token: ops });
+  await call('POST /v1/production/orders/{orderId}/downloads', ids, { token: ops });
+  await call('POST /v1/production/orders/{orderId}/printed', ids, { token: ops });
+  await call('GET /v1/production/orders/{orderId}/cartons', ids, { token: ops });
+  const shipment = await call('POST /v1/production/shipments', ids, {
+    token: ops,
+    body: { orderId: order.id, storeId: 'store-9', cartons: [1] },
+  });
+  ids.shipmentId = shipment.id;
+  await call('GET /v1/production/shipments/{shipmentId}', ids, { token: ops });
+  await call('POST /v1/production/shipments/{shipmentId}/receive', ids, { token: ops });
+  ids.carton = '2';
+  await call('POST /v1/production/orders/{orderId}/cartons/{carton}/deactivate', ids, {
+    token: ops,
+    body: { reason: 'lost in transit' },
+  });
+  ids.storeId = 'store-9';
+  await call('GET /v1/production/stores/{storeId}/inventory', ids, { token: ops });
 }
 
 /** Reads the export until it has SUCCEEDED (its files and totals then show), at most 20 s. */

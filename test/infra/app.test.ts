@@ -44,6 +44,7 @@ describe('one stack set per region', () => {
         'GiftCard-Data-us-east-1-prod',
         'GiftCard-Auth-us-east-1-prod',
         'GiftCard-Exports-us-east-1-prod',
+        'GiftCard-Production-us-east-1-prod',
         'GiftCard-ApiHandlers-us-east-1-prod',
         'GiftCard-Api-us-east-1-prod',
         'GiftCard-Streams-us-east-1-prod',
@@ -53,6 +54,7 @@ describe('one stack set per region', () => {
         'GiftCard-Data-eu-west-1-prod',
         'GiftCard-Auth-eu-west-1-prod',
         'GiftCard-Exports-eu-west-1-prod',
+        'GiftCard-Production-eu-west-1-prod',
         'GiftCard-ApiHandlers-eu-west-1-prod',
         'GiftCard-Api-eu-west-1-prod',
         'GiftCard-Streams-eu-west-1-prod',
@@ -70,6 +72,7 @@ describe('one stack set per region', () => {
         set.data,
         set.auth,
         set.exports,
+        set.production,
         set.apiHandlers,
         set.api,
         set.streams,
@@ -88,8 +91,11 @@ describe('one stack set per region', () => {
       // The console's sign-in (callback URLs) and the API's CORS name the web site's origin.
       expect(deps(set.auth)).toEqual([set.web.stackName]);
       const base = [set.alarms.stackName, set.auth.stackName, set.data.stackName];
-      // The handlers start export executions (POST /v1/exports); the API invokes the handlers.
-      expect(deps(set.apiHandlers)).toEqual([...base, set.exports.stackName, set.web.stackName].sort());
+      // The handlers start export executions (POST /v1/exports) and production workers (POST
+      // /v1/production/orders); the API invokes the handlers.
+      expect(deps(set.apiHandlers)).toEqual(
+        [...base, set.exports.stackName, set.production.stackName, set.web.stackName].sort(),
+      );
       expect(deps(set.api)).toEqual([...base, set.apiHandlers.stackName, set.web.stackName].sort());
       // The files and config.json go out once the sign-in exists; config.json names the region's API
       // domain (cdk.json `apiDomain`), or without one the API's URL, and then the API stack too.
@@ -97,6 +103,7 @@ describe('one stack set per region', () => {
         [...(set.config.apiDomain ? [] : [set.api.stackName]), set.auth.stackName, set.web.stackName].sort(),
       );
       expect(deps(set.exports)).toEqual([...base].sort());
+      expect(deps(set.production)).toEqual([...base].sort());
       expect(deps(set.streams)).toEqual([...base].sort());
       expect(deps(set.schedules)).toEqual([...base].sort());
       // The dashboard reads every stack of its region.

@@ -168,13 +168,23 @@ describe('exports stack', () => {
     expect(s3.flatMap(actionsOf)).toEqual(['s3:GetObject']);
     expect(JSON.stringify(s3[0]?.Resource)).toContain('/exports/*');
     expect(statements.flatMap(actionsOf)).toContain('states:StartExecution');
-    // Other API functions get neither.
+    // Other API functions get neither, but for the production function, which signs links to printer
+    // file parts: GetObject under production/ of the printer file bucket, never the exports bucket.
     const others = Object.values(resourcesOf(api, 'AWS::Lambda::Function')).filter(
       (resource) => envOf(resource).POWERTOOLS_SERVICE_NAME !== 'giftcard-api-exports',
     );
     for (const other of others) {
-      const actions = statementsOfRole(api, refTarget(other.Properties.Role)).flatMap(actionsOf);
-      expect(actions.some((action) => action.startsWith('s3:') || action.startsWith('states:'))).toBe(false);
+      const statements = statementsOfRole(api, refTarget(other.Properties.Role));
+      const actions = statements.flatMap(actionsOf);
+      expect(actions.some((action) => action.startsWith('states:'))).toBe(false);
+      if (envOf(other).POWERTOOLS_SERVICE_NAME === 'giftcard-api-production') {
+        const printerFiles = s3Statements(statements);
+        expect(printerFiles.flatMap(actionsOf)).toEqual(['s3:GetObject']);
+        expect(JSON.stringify(printerFiles[0]?.Resource)).toContain('giftcard-printer-files-');
+        expect(JSON.stringify(printerFiles[0]?.Resource)).toContain('/production/*');
+      } else {
+        expect(actions.some((action) => action.startsWith('s3:'))).toBe(false);
+      }
     }
   });
 

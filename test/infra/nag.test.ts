@@ -74,6 +74,12 @@ const EXPECTED_ACKNOWLEDGED = [
   'AwsSolutions-IAM5[Resource::<StepfinalizeLive9B6F979F>:*]',
   'AwsSolutions-IAM5[Resource::<StepplanLiveE3A388A1>:*]',
   'AwsSolutions-IAM5[Resource::<StepsegmentLiveC1AA09AE>:*]',
+  // Physical card production: printer file parts under production/ (worker writes, API signs links).
+  'AwsSolutions-IAM5[Resource::<PrinterFiles34B46EBB.Arn>/production/*]',
+  ...CDK_JSON.context.regions.map(
+    (region) =>
+      `AwsSolutions-IAM5[Resource::arn:aws:s3:::giftcard-printer-files-prod-<AWS::AccountId>-${String(region.region)}/production/*]`,
+  ),
   'AwsSolutions-L1',
   // The web apps: CloudFront without geo restriction or its own WAF (static files; the API has the WAF), the
   // default certificate without a custom domain, the CDK BucketDeployment helper that publishes the build.

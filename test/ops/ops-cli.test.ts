@@ -25,6 +25,7 @@ describe('npm run ops', () => {
       'replay-dlq',
       'verify-ledger',
       'loyalty',
+      'production',
     ]);
   });
 

@@ -307,6 +307,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/cards/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate a scanned physical card at the till: its denomination, or the amount paid (open value)
+         * @description Callers: merchant API keys with scope `cards:issue`; staff roles `admin`, `support`. Failed checks (codes that find nothing, wrong or locked PINs) are limited per API key or staff user and per merchant (a 10-minute sliding window; successes are never limited here): over the limit the answer is 429 `RATE_LIMITED` with `Retry-After` (seconds).
+         */
+        post: operations["postV1CardsActivate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/cards/{cardId}/load": {
         parameters: {
             query?: never;
@@ -1763,6 +1783,254 @@ export interface paths {
          * @description Callers: staff roles `admin`, `ops`.
          */
         get: operations["getV1OpsJobRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/printers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Registered card printers
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        get: operations["getV1ProductionPrinters"];
+        put?: never;
+        /**
+         * Register a card printer with its OpenPGP public key (armored; never a private key)
+         * @description Callers: staff roles `admin`.
+         */
+        post: operations["postV1ProductionPrinters"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Production orders, newest first
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        get: operations["getV1ProductionOrders"];
+        put?: never;
+        /**
+         * Order physical cards: PENDING cards and their encrypted printer file, made in the background
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        post: operations["postV1ProductionOrders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/orders/{orderId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A production order: its generation progress and packaging status
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        get: operations["getV1ProductionOrdersByOrderId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/orders/{orderId}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a failed or stalled order again; it resumes where it stopped
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        post: operations["postV1ProductionOrdersByOrderIdResume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/orders/{orderId}/printed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The printer printed the order: it and its cartons are PRINTED
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        post: operations["postV1ProductionOrdersByOrderIdPrinted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/orders/{orderId}/downloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Links to the order's encrypted printer file parts, valid for minutes (each handing-out is audited)
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        post: operations["postV1ProductionOrdersByOrderIdDownloads"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/orders/{orderId}/cartons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The order's cartons and where each is
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        get: operations["getV1ProductionOrdersByOrderIdCartons"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/orders/{orderId}/cartons/{carton}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A carton is lost: every card in it still PENDING is deactivated at once (audited)
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        post: operations["postV1ProductionOrdersByOrderIdCartonsByCartonDeactivate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/shipments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ship cartons of an order to a store
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        post: operations["postV1ProductionShipments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/shipments/{shipmentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A shipment of cartons
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        get: operations["getV1ProductionShipmentsByShipmentId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/shipments/{shipmentId}/receive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The store received the shipment: its cartons are RECEIVED
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        post: operations["postV1ProductionShipmentsByShipmentIdReceive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/production/stores/{storeId}/inventory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A store's physical cards: cartons shipped and received, cards received, activated, still PENDING
+         * @description Callers: staff roles `admin`, `ops`.
+         */
+        get: operations["getV1ProductionStoresByStoreIdInventory"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3311,6 +3579,124 @@ export interface operations {
                     };
                 };
             };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1CardsActivate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                    /** @description required for open value; for a fixed value it must be the card's */
+                    amount?: number;
+                    /** @enum {string} */
+                    channel?: "POS" | "ONLINE" | "CONSOLE" | "PORTAL" | "SYSTEM" | "API";
+                    locationId?: string;
+                    terminalId?: string;
+                    reference?: string;
+                    /** @enum {string} */
+                    currency?: "AED" | "AUD" | "BHD" | "BRL" | "CAD" | "CHF" | "CLP" | "CNY" | "CZK" | "DKK" | "EUR" | "GBP" | "HKD" | "HUF" | "IDR" | "ILS" | "INR" | "ISK" | "JOD" | "JPY" | "KRW" | "KWD" | "MXN" | "MYR" | "NOK" | "NZD" | "OMR" | "PHP" | "PLN" | "QAR" | "RON" | "SAR" | "SEK" | "SGD" | "THB" | "TND" | "TRY" | "TWD" | "UAH" | "USD" | "VND" | "ZAR";
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        transaction: {
+                            id: string;
+                            cardId: string;
+                            /** @enum {string} */
+                            type: "ISSUE" | "ACTIVATE" | "LOAD" | "REDEEM" | "REFUND" | "HOLD" | "CAPTURE" | "VOID" | "REVERSAL" | "TRANSFER_OUT" | "TRANSFER_IN" | "ADJUST_INCREMENT" | "ADJUST_DECREMENT" | "CLEAR_BALANCE" | "EXPIRE" | "BLOCK" | "UNBLOCK" | "DEACTIVATE" | "PIN_SET" | "PIN_RESET";
+                            /** @description minor units */
+                            amount: number;
+                            currency: string;
+                            /** @description minor units */
+                            balanceAfter: number;
+                            /** @description minor units */
+                            availableAfter: number;
+                            merchantId: string | null;
+                            actor: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                /** @description null on another merchant's entry */
+                                id: string | null;
+                            };
+                            reason: string | null;
+                            reference: string | null;
+                            relatedTransactionId: string | null;
+                            /** @enum {string} */
+                            channel: "POS" | "ONLINE" | "CONSOLE" | "PORTAL" | "SYSTEM" | "API";
+                            locationId: string | null;
+                            terminalId: string | null;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                        };
+                        card: {
+                            id: string;
+                            programId: string;
+                            /** @enum {string} */
+                            type: "DIGITAL" | "PHYSICAL";
+                            /** @enum {string} */
+                            status: "PENDING" | "ACTIVE" | "BLOCKED" | "DEACTIVATED" | "EXPIRED";
+                            currency: string;
+                            /** @description minor units */
+                            balance: number;
+                            /** @description minor units */
+                            available: number;
+                            last4: string;
+                            expiresAt: string | null;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                            activatedAt: string | null;
+                            /** @description ISO 8601 UTC */
+                            updatedAt: string;
+                            customerId: string | null;
+                            merchantId: string | null;
+                            statusReason: string | null;
+                            recipient: {
+                                [key: string]: unknown;
+                            } | null;
+                            metadata: {
+                                [key: string]: string | number | boolean;
+                            };
+                        };
+                        hold?: {
+                            id: string;
+                            cardId: string;
+                            /** @description minor units */
+                            amount: number;
+                            currency: string;
+                            status: string;
+                            /** @description ISO 8601 UTC */
+                            expiresAt: string;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                            transactionId: string;
+                            capturedAmount: number | null;
+                            closedAt: string | null;
+                            closingTransactionId: string | null;
+                            reference: string | null;
+                        };
+                    };
+                };
+            };
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["TimedOut"];
             "4XX": components["responses"]["Problem"];
             "5XX": components["responses"]["Problem"];
@@ -7018,7 +7404,7 @@ export interface operations {
                             /** @description <subject>.<verb>, e.g. card.block */
                             action: string;
                             /** @enum {string} */
-                            subjectType: "card" | "program" | "merchant" | "apiKey" | "webhook" | "fraudAlert";
+                            subjectType: "card" | "program" | "merchant" | "apiKey" | "webhook" | "fraudAlert" | "printer" | "productionOrder";
                             subjectId: string;
                             cardId: string | null;
                             programId: string | null;
@@ -8630,6 +9016,825 @@ export interface operations {
                             failed?: number;
                             error?: string;
                         }[];
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1ProductionPrinters: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            name: string;
+                            /** @description of the OpenPGP public key files are encrypted to */
+                            fingerprint: string;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1ProductionPrinters: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    publicKey: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /** @description of the OpenPGP public key files are encrypted to */
+                        fingerprint: string;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1ProductionOrders: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            programId: string;
+                            count: number;
+                            /** @description null: open value, the amount is paid at activation */
+                            denomination: number | null;
+                            withPin: boolean;
+                            artworkRef: string;
+                            printerId: string;
+                            recipientFingerprint: string;
+                            /** @enum {string} */
+                            layout: "CSV" | "FIXED_WIDTH";
+                            cartonCards: number;
+                            cartons: number;
+                            magstripe: {
+                                serviceCode: string;
+                                discretionaryData?: string;
+                            } | null;
+                            qrUrlTemplate: string | null;
+                            /** @enum {string} */
+                            generation: "QUEUED" | "RUNNING" | "DONE" | "FAILED";
+                            progress: {
+                                chunks: number;
+                                chunksDone: number;
+                                cards: number;
+                                cardsDone: number;
+                            };
+                            /** @enum {string} */
+                            status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED";
+                            history: {
+                                /** @enum {string} */
+                                status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED";
+                                by: {
+                                    /** @enum {string} */
+                                    type: "merchant" | "staff" | "system" | "holder";
+                                    id: string;
+                                };
+                                /** @description ISO 8601 UTC */
+                                at: string;
+                            }[];
+                            createdBy: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                            completedAt: string | null;
+                            error: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1ProductionOrders: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    programId: string;
+                    count: number;
+                    /** @description fixed value in minor units; absent: open value */
+                    denomination?: number;
+                    /** @description default: the program's PIN policy is not NEVER */
+                    withPin?: boolean;
+                    artworkRef: string;
+                    printerId: string;
+                    /**
+                     * @default CSV
+                     * @enum {string}
+                     */
+                    layout?: "CSV" | "FIXED_WIDTH";
+                    /** @default 100 */
+                    cartonCards?: number;
+                    magstripe?: {
+                        serviceCode: string;
+                        discretionaryData?: string;
+                    };
+                    qrUrlTemplate?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        programId: string;
+                        count: number;
+                        /** @description null: open value, the amount is paid at activation */
+                        denomination: number | null;
+                        withPin: boolean;
+                        artworkRef: string;
+                        printerId: string;
+                        recipientFingerprint: string;
+                        /** @enum {string} */
+                        layout: "CSV" | "FIXED_WIDTH";
+                        cartonCards: number;
+                        cartons: number;
+                        magstripe: {
+                            serviceCode: string;
+                            discretionaryData?: string;
+                        } | null;
+                        qrUrlTemplate: string | null;
+                        /** @enum {string} */
+                        generation: "QUEUED" | "RUNNING" | "DONE" | "FAILED";
+                        progress: {
+                            chunks: number;
+                            chunksDone: number;
+                            cards: number;
+                            cardsDone: number;
+                        };
+                        /** @enum {string} */
+                        status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED";
+                        history: {
+                            /** @enum {string} */
+                            status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED";
+                            by: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            /** @description ISO 8601 UTC */
+                            at: string;
+                        }[];
+                        createdBy: {
+                            /** @enum {string} */
+                            type: "merchant" | "staff" | "system" | "holder";
+                            id: string;
+                        };
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        completedAt: string | null;
+                        error: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1ProductionOrdersByOrderId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        programId: string;
+                        count: number;
+                        /** @description null: open value, the amount is paid at activation */
+                        denomination: number | null;
+                        withPin: boolean;
+                        artworkRef: string;
+                        printerId: string;
+                        recipientFingerprint: string;
+                        /** @enum {string} */
+                        layout: "CSV" | "FIXED_WIDTH";
+                        cartonCards: number;
+                        cartons: number;
+                        magstripe: {
+                            serviceCode: string;
+                            discretionaryData?: string;
+                        } | null;
+                        qrUrlTemplate: string | null;
+                        /** @enum {string} */
+                        generation: "QUEUED" | "RUNNING" | "DONE" | "FAILED";
+                        progress: {
+                            chunks: number;
+                            chunksDone: number;
+                            cards: number;
+                            cardsDone: number;
+                        };
+                        /** @enum {string} */
+                        status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED";
+                        history: {
+                            /** @enum {string} */
+                            status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED";
+                            by: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            /** @description ISO 8601 UTC */
+                            at: string;
+                        }[];
+                        createdBy: {
+                            /** @enum {string} */
+                            type: "merchant" | "staff" | "system" | "holder";
+                            id: string;
+                        };
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        completedAt: string | null;
+                        error: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1ProductionOrdersByOrderIdResume: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        programId: string;
+                        count: number;
+                        /** @description null: open value, the amount is paid at activation */
+                        denomination: number | null;
+                        withPin: boolean;
+                        artworkRef: string;
+                        printerId: string;
+                        recipientFingerprint: string;
+                        /** @enum {string} */
+                        layout: "CSV" | "FIXED_WIDTH";
+                        cartonCards: number;
+                        cartons: number;
+                        magstripe: {
+                            serviceCode: string;
+                            discretionaryData?: string;
+                        } | null;
+                        qrUrlTemplate: string | null;
+                        /** @enum {string} */
+                        generation: "QUEUED" | "RUNNING" | "DONE" | "FAILED";
+                        progress: {
+                            chunks: number;
+                            chunksDone: number;
+                            cards: number;
+                            cardsDone: number;
+                        };
+                        /** @enum {string} */
+                        status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED";
+                        history: {
+                            /** @enum {string} */
+                            status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED";
+                            by: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            /** @description ISO 8601 UTC */
+                            at: string;
+                        }[];
+                        createdBy: {
+                            /** @enum {string} */
+                            type: "merchant" | "staff" | "system" | "holder";
+                            id: string;
+                        };
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        completedAt: string | null;
+                        error: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1ProductionOrdersByOrderIdPrinted: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        programId: string;
+                        count: number;
+                        /** @description null: open value, the amount is paid at activation */
+                        denomination: number | null;
+                        withPin: boolean;
+                        artworkRef: string;
+                        printerId: string;
+                        recipientFingerprint: string;
+                        /** @enum {string} */
+                        layout: "CSV" | "FIXED_WIDTH";
+                        cartonCards: number;
+                        cartons: number;
+                        magstripe: {
+                            serviceCode: string;
+                            discretionaryData?: string;
+                        } | null;
+                        qrUrlTemplate: string | null;
+                        /** @enum {string} */
+                        generation: "QUEUED" | "RUNNING" | "DONE" | "FAILED";
+                        progress: {
+                            chunks: number;
+                            chunksDone: number;
+                            cards: number;
+                            cardsDone: number;
+                        };
+                        /** @enum {string} */
+                        status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED";
+                        history: {
+                            /** @enum {string} */
+                            status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED";
+                            by: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            /** @description ISO 8601 UTC */
+                            at: string;
+                        }[];
+                        createdBy: {
+                            /** @enum {string} */
+                            type: "merchant" | "staff" | "system" | "holder";
+                            id: string;
+                        };
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        completedAt: string | null;
+                        error: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1ProductionOrdersByOrderIdDownloads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        orderId: string;
+                        recipientFingerprint: string;
+                        /** @description ISO 8601 UTC */
+                        expiresAt: string;
+                        files: {
+                            name: string;
+                            firstSequence: number;
+                            lastSequence: number;
+                            rows: number;
+                            bytes: number;
+                            sha256: string;
+                            /** @description a presigned GET, valid for minutes */
+                            url: string;
+                        }[];
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1ProductionOrdersByOrderIdCartons: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            orderId: string;
+                            carton: number;
+                            firstSequence: number;
+                            lastSequence: number;
+                            /** @enum {string} */
+                            status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED" | "LOST";
+                            history: {
+                                /** @enum {string} */
+                                status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED" | "LOST";
+                                by: {
+                                    /** @enum {string} */
+                                    type: "merchant" | "staff" | "system" | "holder";
+                                    id: string;
+                                };
+                                /** @description ISO 8601 UTC */
+                                at: string;
+                            }[];
+                            shipmentId: string | null;
+                            storeId: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1ProductionOrdersByOrderIdCartonsByCartonDeactivate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orderId: string;
+                carton: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        carton: {
+                            orderId: string;
+                            carton: number;
+                            firstSequence: number;
+                            lastSequence: number;
+                            /** @enum {string} */
+                            status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED" | "LOST";
+                            history: {
+                                /** @enum {string} */
+                                status: "ORDERED" | "PRINTED" | "SHIPPED" | "RECEIVED" | "LOST";
+                                by: {
+                                    /** @enum {string} */
+                                    type: "merchant" | "staff" | "system" | "holder";
+                                    id: string;
+                                };
+                                /** @description ISO 8601 UTC */
+                                at: string;
+                            }[];
+                            shipmentId: string | null;
+                            storeId: string | null;
+                        };
+                        /** @description cards still PENDING, now DEACTIVATED */
+                        deactivated: number;
+                        /** @description cards already sold (ACTIVE or BLOCKED), left as they are */
+                        alreadyLive: number;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1ProductionShipments: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    orderId: string;
+                    storeId: string;
+                    cartons: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        orderId: string;
+                        storeId: string;
+                        cartons: number[];
+                        /** @enum {string} */
+                        status: "SHIPPED" | "RECEIVED";
+                        history: {
+                            /** @enum {string} */
+                            status: "SHIPPED" | "RECEIVED";
+                            by: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            /** @description ISO 8601 UTC */
+                            at: string;
+                        }[];
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1ProductionShipmentsByShipmentId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shipmentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        orderId: string;
+                        storeId: string;
+                        cartons: number[];
+                        /** @enum {string} */
+                        status: "SHIPPED" | "RECEIVED";
+                        history: {
+                            /** @enum {string} */
+                            status: "SHIPPED" | "RECEIVED";
+                            by: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            /** @description ISO 8601 UTC */
+                            at: string;
+                        }[];
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1ProductionShipmentsByShipmentIdReceive: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                shipmentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        orderId: string;
+                        storeId: string;
+                        cartons: number[];
+                        /** @enum {string} */
+                        status: "SHIPPED" | "RECEIVED";
+                        history: {
+                            /** @enum {string} */
+                            status: "SHIPPED" | "RECEIVED";
+                            by: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            /** @description ISO 8601 UTC */
+                            at: string;
+                        }[];
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1ProductionStoresByStoreIdInventory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                storeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        storeId: string;
+                        cartons: {
+                            shipped: number;
+                            received: number;
+                            lost: number;
+                        };
+                        cards: {
+                            received: number;
+                            activated: number;
+                            pending: number;
+                            deactivated: number;
+                        };
                     };
                 };
             };
