@@ -11,7 +11,17 @@ import type { Actor, EntryType, LedgerEntry } from './ledger';
  * keys, webhooks and fraud alerts write their record in the same transaction as the change. Records are
  * never updated or deleted: there is no function or route that could.
  */
-export const AUDIT_SUBJECTS = ['card', 'program', 'merchant', 'apiKey', 'webhook', 'fraudAlert'] as const;
+export const AUDIT_SUBJECTS = [
+  'card',
+  'program',
+  'merchant',
+  'apiKey',
+  'webhook',
+  'fraudAlert',
+  // Issue #19: bulk batches (their invoice summary) and e-gift deliveries (resends, cancels).
+  'bulkBatch',
+  'delivery',
+] as const;
 export type AuditSubject = (typeof AUDIT_SUBJECTS)[number];
 
 export type Snapshot = object;

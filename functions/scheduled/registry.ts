@@ -64,4 +64,12 @@ export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
     // Locally hourly too: a fresh `npm start` has no export of last month, and says so once an hour at most.
     localEveryMs: 3_600_000,
   },
+  {
+    name: 'egift-deliveries',
+    module: 'egift-deliveries',
+    description:
+      'Sends the e-gift deliveries whose time has come (issue #19), at most 500 a run, and any a dead sender left half sent.',
+    every: { minutes: 1 },
+    localEveryMs: 15_000,
+  },
 ];

@@ -93,3 +93,26 @@ export class IssueShards {
     return this.candidates.length === 0;
   }
 }
+
+/**
+ * The update that counts `count` cards issued together (a bulk group) in one shard; its condition fails
+ * when the shard has no room for all of them.
+ */
+export function countIssuedCards(
+  programId: string,
+  shard: number,
+  maxCards: number,
+  count: number,
+): TransactItem {
+  const share = shardShare(maxCards, shard);
+  return {
+    Update: {
+      TableName: tableName(),
+      Key: issuedCountKey(programId, shard),
+      UpdateExpression: 'ADD issued :count',
+      // Guarantees: the shards together never count more than maxCards issued cards.
+      ConditionExpression: '(attribute_not_exists(issued) AND :count <= :share) OR issued <= :room',
+      ExpressionAttributeValues: { ':count': count, ':share': share, ':room': share - count },
+    },
+  };
+}

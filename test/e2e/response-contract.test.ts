@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { z } from 'zod';
 import openApiJson from '../../functions/http/openapi.json';
@@ -7,6 +8,7 @@ import { STREAM_CONSUMERS } from '../../functions/streams/registry';
 import type { ALL_OPERATIONS } from '../../local/openapi-document';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
+import { mailbox } from '../support/mailbox';
 import { fetchBytes, passJsonOf } from '../support/pkpass';
 import { startTestStack } from '../support/stack';
 
@@ -55,7 +57,7 @@ async function call(
 }
 
 beforeAll(async () => {
-  stack = await startTestStack({ consumers: STREAM_CONSUMERS });
+  stack = await startTestStack({ consumers: STREAM_CONSUMERS, mailCatcher: { smtpPort: 0, webPort: 0 } });
   const demo = stack.demo;
   if (!demo) throw new Error('the test stack did not seed');
   admin = demo.staffTokens.admin;
@@ -64,7 +66,9 @@ beforeAll(async () => {
   // The route groups' modules load after the stack has set the handlers' environment (log level, names).
   ({ ALL_OPERATIONS: operations } = await import('../../local/openapi-document'));
   await walk();
-}, 60_000);
+  // The walk runs an export and a bulk batch to their end besides every route: on a loaded machine it
+  // takes over a minute.
+}, 120_000);
 afterAll(async () => stack.stop());
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -298,6 +302,9 @@ async function walk() {
   await call('POST /v1/cards/{cardId}/cash-out', ids, { token: admin, body: { reason: 'moving away' } });
   await call('POST /v1/cards/{cardId}/deactivate', ids, { token: admin, body: { reason: 'closed' } });
 
+  await bulkBatch(ids, program.id);
+  await egift(ids, program.id);
+
   const range = `?from=${today()}&to=${today()}`;
   await call('GET /v1/reports/summary', ids, { token: finance, query: range });
   await call('GET /v1/reports/daily', ids, { token: finance, query: range });
@@ -316,6 +323,68 @@ async function walk() {
   await call('GET /v1/ops/queues', ids, { token: ops });
   await call('GET /v1/ops/job-runs', ids, { token: ops });
   await call('DELETE /v1/webhooks/{webhookId}', ids, { token: merchantKey });
+}
+
+/** E-gift orders (issue #19): one sent now (claimed, resent), one scheduled (moved, cancelled). */
+async function egift(ids: Record<string, string>, programId: string) {
+  const inDays = (days: number) =>
+    `${new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10)}T09:00`;
+  const support = stack.demo?.staffTokens.support ?? '';
+  const now = await call('POST /v1/egift-orders', ids, {
+    token: admin,
+    body: { programId, amount: 1_000, recipient: { email: 'contract@example.com' }, senderName: 'Contract' },
+  });
+  const mail = await mailbox(stack).waitFor('contract@example.com');
+  const token = /#token=([A-Za-z0-9_-]{43})/.exec(mail.text)?.[1] ?? '';
+  await call('POST /v1/portal/claim', ids, { body: { token } });
+  await call('GET /v1/cards/{cardId}/delivery', { cardId: now.card.id }, { token: support });
+  await call(
+    'POST /v1/cards/{cardId}/delivery/resend',
+    { cardId: now.card.id },
+    {
+      token: support,
+      body: { reason: 'lost it' },
+    },
+  );
+  const later = await call('POST /v1/egift-orders', ids, {
+    token: admin,
+    body: {
+      programId,
+      amount: 1_000,
+      recipient: { email: 'later@example.com' },
+      senderName: 'Contract',
+      deliverAt: { localTime: inDays(30), timeZone: 'Europe/Paris' },
+    },
+  });
+  const scheduled = { cardId: later.card.id };
+  await call('PATCH /v1/cards/{cardId}/delivery', scheduled, {
+    token: admin,
+    body: { deliverAt: { localTime: inDays(31), timeZone: 'Europe/Paris' } },
+  });
+  await call('POST /v1/cards/{cardId}/delivery/cancel', scheduled, { token: admin, body: {} });
+}
+
+/** A 3-row bulk batch (issue #19): opened, its CSV uploaded, submitted, followed until it ran. */
+async function bulkBatch(ids: Record<string, string>, programId: string) {
+  const { publicKey } = await openpgp.generateKey({
+    curve: 'curve25519Legacy',
+    userIDs: [{ name: 'Contract' }],
+  });
+  const opened = await call('POST /v1/bulk-batches', ids, {
+    token: admin,
+    body: { programId, customerName: 'Contract Ltd', output: 'CODES', recipientKey: publicKey },
+  });
+  ids.batchId = opened.batch.id;
+  const csv = 'reference,amount,recipient_name\r\nC-1,1000,Ann\r\nC-2,2000,Bob\r\nC-3,3000,Cyd\r\n';
+  expect((await fetch(opened.uploadUrl, { method: 'PUT', body: csv })).status).toBe(200);
+  await call('POST /v1/bulk-batches/{batchId}/submit', ids, { token: admin, body: {} });
+  for (let attempt = 0; attempt < 80; attempt++) {
+    const batch = await call('GET /v1/bulk-batches/{batchId}', ids, { token: admin });
+    if (batch.status === 'SUCCEEDED') break;
+    expect(batch.status, JSON.stringify(batch)).toBe('RUNNING');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  await call('GET /v1/bulk-batches', ids, { token: finance });
 }
 
 /** Reads the export until it has SUCCEEDED (its files and totals then show), at most 20 s. */
