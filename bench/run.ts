@@ -22,6 +22,7 @@ const ALL = [
   'web',
   'breakage',
   'bulk-validate',
+  'bulk-issue',
 ] as const;
 const asked = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = asked.filter((name) => !(ALL as readonly string[]).includes(name));

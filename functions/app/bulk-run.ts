@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BulkBatch } from '../core/bulk/bulk-batch-model';
-import { CHUNK_ROWS, GROUP_ROWS, ISSUE_CONCURRENCY } from '../core/bulk/bulk-batch-model';
+import { CHUNK_ROWS, CHUNKS_IN_FLIGHT, GROUP_ROWS, GROUPS_IN_FLIGHT } from '../core/bulk/bulk-batch-model';
 import { type BulkResultRow, resultHeader, resultLine } from '../core/bulk/bulk-result-row';
 import type { OperationContext } from '../core/card';
 import { type ClaimToken, newClaimToken } from '../core/delivery/claim-token';
@@ -21,13 +21,14 @@ import { claimLinkFor } from './claim-links';
 /**
  * The background run of an accepted bulk batch (issue #19).
  *
- * Primary course: read the accepted file from the first unfinished chunk on, issue each chunk's cards
- * ISSUE_CONCURRENCY at a time, store the chunk's results (sealed) and move the progress past it; once
- * every chunk is done, stream the results into the result file, encrypted to the customer's key, and
- * mark the batch SUCCEEDED. Each row is issued under the idempotency key (batch, reference), so a chunk
- * run again after a crash gets the cards it already issued back instead of issuing them again. Memory is
- * one chunk of rows and results, whatever the file's size; the run stops at `deadlineMs` (a Lambda's
- * time) between chunks and says so, for the caller to continue it.
+ * Primary course: read the accepted file from the first unfinished chunk on, CHUNKS_IN_FLIGHT chunks at
+ * once, issuing their cards a group (one transaction) at a time over GROUPS_IN_FLIGHT slots; record each
+ * chunk's results (sealed) and move the progress past it in file order; once every chunk is done, stream
+ * the results into the result file, encrypted to the customer's key, and mark the batch SUCCEEDED. Each
+ * row is issued under the idempotency key (batch, reference), so a chunk run again after a crash gets the
+ * cards it already issued back instead of issuing them again. Memory is CHUNKS_IN_FLIGHT chunks of rows
+ * and results, whatever the file's size; the run stops at `deadlineMs` (a Lambda's time) between chunks
+ * and says so, for the caller to continue it.
  */
 export type BulkRunOutcome = 'done' | 'continue' | 'not-running';
 
@@ -39,20 +40,8 @@ export async function runBulkBatch(
   if (batch?.status !== 'RUNNING') return 'not-running';
   const program = await getProgram(batch.programId, { cached: true });
   if (batch.chunksDone < batch.chunks) {
-    const chunks = await bulkFileChunks(batch.fileKey);
-    if (!chunks) throw new Error(`Bulk batch ${batch.id}: its accepted file is gone`);
-    let chunk = batch.chunksDone;
-    let rows: NumberedRow[] = [];
-    for await (const row of acceptedRows(chunks, program, chunk * CHUNK_ROWS)) {
-      rows.push(row);
-      if (rows.length < CHUNK_ROWS) continue;
-      await finishChunk(batch.id, chunk, await issueChunk(batch, program, rows), new Date());
-      chunk += 1;
-      rows = [];
-      if (Date.now() >= deadlineMs) return 'continue';
-    }
-    if (rows.length > 0)
-      await finishChunk(batch.id, chunk, await issueChunk(batch, program, rows), new Date());
+    const outcome = await issueRemainingChunks(batch, program, deadlineMs);
+    if (outcome === 'continue') return outcome;
   }
   const resultFile = await writeEncryptedResult(
     resultLines(batch),
@@ -64,33 +53,102 @@ export async function runBulkBatch(
   return 'done';
 }
 
+interface ChunkUnderWay {
+  readonly chunk: number;
+  readonly results: Promise<BulkResultRow[]>;
+}
+
+/** Issues the chunks from the first unfinished one on; 'continue' when the deadline stopped it first. */
+async function issueRemainingChunks(
+  batch: BulkBatch,
+  program: Program,
+  deadlineMs: number,
+): Promise<'done' | 'continue'> {
+  const file = await bulkFileChunks(batch.fileKey);
+  if (!file) throw new Error(`Bulk batch ${batch.id}: its accepted file is gone`);
+  const slots = new GroupSlots(GROUPS_IN_FLIGHT);
+  const underWay: ChunkUnderWay[] = [];
+  const start = (chunk: number, rows: NumberedRow[]) => {
+    const results = issueChunk(batch, program, rows, slots);
+    // Awaited in order below; until then a failure must not count as unhandled.
+    results.catch(() => undefined);
+    underWay.push({ chunk, results });
+  };
+  const finishOldest = async () => {
+    const oldest = underWay.shift();
+    if (oldest) await finishChunk(batch.id, oldest.chunk, await oldest.results, new Date());
+  };
+  let chunk = batch.chunksDone;
+  let rows: NumberedRow[] = [];
+  try {
+    for await (const row of acceptedRows(file, program, chunk * CHUNK_ROWS)) {
+      rows.push(row);
+      if (rows.length < CHUNK_ROWS) continue;
+      start(chunk++, rows);
+      rows = [];
+      if (underWay.length < CHUNKS_IN_FLIGHT) continue;
+      await finishOldest();
+      if (Date.now() < deadlineMs) continue;
+      while (underWay.length > 0) await finishOldest();
+      return 'continue';
+    }
+    if (rows.length > 0) start(chunk, rows);
+    while (underWay.length > 0) await finishOldest();
+    return 'done';
+  } finally {
+    // A failed run ends only once nothing it started is still writing (a retry starts from a quiet table).
+    await Promise.allSettled(underWay.map((entry) => entry.results));
+  }
+}
+
 async function* resultLines(batch: BulkBatch): AsyncGenerator<string> {
   yield resultHeader();
+  // The next chunk's results are read while this one's lines are written.
+  let next = chunkResults(batch.id, 0);
   for (let chunk = 0; chunk < batch.chunks; chunk++) {
-    const rows = await chunkResults(batch.id, chunk);
+    const rows = await next;
     if (!rows) throw new Error(`Bulk batch ${batch.id}: chunk ${chunk} has no results`);
+    if (chunk + 1 < batch.chunks) next = chunkResults(batch.id, chunk + 1);
     for (const row of rows) yield resultLine(row);
   }
 }
 
-/** Issues the rows in groups of GROUP_ROWS, ISSUE_CONCURRENCY groups at once; results in the rows' order. */
+/**
+ * A bounded number of numbered slots: a group runs holding one, and uses its number as its issue-count
+ * shard, so groups under way never meet on a counter item.
+ */
+class GroupSlots {
+  private readonly free: number[];
+  private readonly waiting: ((slot: number) => void)[] = [];
+
+  constructor(size: number) {
+    this.free = Array.from({ length: size }, (_, slot) => slot);
+  }
+
+  async run<T>(work: (slot: number) => Promise<T>): Promise<T> {
+    const slot = this.free.pop() ?? (await new Promise<number>((resolve) => this.waiting.push(resolve)));
+    try {
+      return await work(slot);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(slot);
+      else this.free.push(slot);
+    }
+  }
+}
+
+/** Issues the rows in groups of GROUP_ROWS, each in a free slot; results in the rows' order. */
 async function issueChunk(
   batch: BulkBatch,
   program: Program,
   rows: readonly NumberedRow[],
+  slots: GroupSlots,
 ): Promise<BulkResultRow[]> {
   const groups: NumberedRow[][] = [];
   for (let at = 0; at < rows.length; at += GROUP_ROWS) groups.push(rows.slice(at, at + GROUP_ROWS));
-  const results: BulkResultRow[][] = new Array(groups.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < groups.length) {
-      const at = next++;
-      const group = groups[at];
-      if (group) results[at] = await issueGroup(batch, program, group);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(ISSUE_CONCURRENCY, groups.length) }, worker));
+  const results = await Promise.all(
+    groups.map((group) => slots.run((slot) => issueGroup(batch, program, group, slot))),
+  );
   return results.flat();
 }
 
@@ -159,6 +217,7 @@ async function issueGroup(
   batch: BulkBatch,
   program: Program,
   rows: readonly NumberedRow[],
+  shard: number,
 ): Promise<BulkResultRow[]> {
   const now = new Date();
   const context: OperationContext = {
@@ -171,6 +230,7 @@ async function issueGroup(
     program,
     planned.map((row) => row.member),
     context,
+    shard,
   );
   return Promise.all(
     planned.map(async ({ numbered, sends, link }, index) => {

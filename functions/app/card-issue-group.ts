@@ -32,9 +32,11 @@ export async function issueCardGroup(
   program: Program,
   members: readonly GroupMember[],
   context: OperationContext,
+  shardHint?: number,
 ): Promise<Committed<IssuedCard>[]> {
   for (let attempt = 0; attempt < GROUP_ATTEMPTS; attempt++) {
-    const planned = await planGroup(program, members, context);
+    // The first try on the caller's shard (concurrent groups each keep their own), retries on any.
+    const planned = await planGroup(program, members, context, attempt === 0 ? shardHint : undefined);
     if (!planned) break;
     const outcome = await writeAllOrNothing(planned.items);
     if (outcome === 'committed') return planned.results.map((result) => ({ result, replayed: false }));
@@ -50,11 +52,16 @@ export async function issueCardGroup(
 }
 
 /** The group's items, or undefined when it would not fit one transaction (then it goes card by card). */
-async function planGroup(program: Program, members: readonly GroupMember[], context: OperationContext) {
+async function planGroup(
+  program: Program,
+  members: readonly GroupMember[],
+  context: OperationContext,
+  shardHint: number | undefined,
+) {
   const peppers = await codePeppers();
   // After a pepper rotation each code is also checked under the older peppers: too many items for a group.
   if (peppers.lookupOrder.length > 1) return undefined;
-  const shard = new IssueShards(program.id, program.maxCards).pick();
+  const shard = new IssueShards(program.id, program.maxCards).pick(shardHint);
   if (shard === undefined) return undefined;
   const items: TransactItem[] = [countIssuedCards(program.id, shard, program.maxCards, members.length)];
   const results: IssuedCard[] = [];

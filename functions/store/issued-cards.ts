@@ -74,8 +74,10 @@ export class IssueShards {
     );
   }
 
-  pick(): number | undefined {
+  /** A random shard with room, or `preferred` when it has room (concurrent writers that each keep one). */
+  pick(preferred?: number): number | undefined {
     if (this.candidates.length === 0) return undefined;
+    if (preferred !== undefined && this.candidates.includes(preferred)) return preferred;
     return this.candidates[Math.floor(this.random() * this.candidates.length)];
   }
 

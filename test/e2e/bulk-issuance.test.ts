@@ -1,6 +1,8 @@
+import { format } from 'node:util';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CHUNK_ROWS, GROUP_ROWS } from '../../functions/core/bulk/bulk-batch-model';
 import { readCsv } from '../../functions/core/csv-read';
 import type { LocalStack } from '../../local/stack';
 import { bulkCsvFile } from '../support/bulk-csv-file';
@@ -12,10 +14,11 @@ import { startTestStack } from '../support/stack';
  * row file with 3 bad rows is refused up front with each problem by line and field and nothing created;
  * the corrected file runs to the end through one crash in the middle (a DynamoDB failure while a chunk's
  * cards are being issued, so some of its rows committed and some did not), and every row has exactly one
- * card, in the result file encrypted to the customer's key.
+ * card, in the result file encrypted to the customer's key. No log line, at any level, holds a claim
+ * link's token or (for a batch whose result file carries codes) a card code.
  */
 const ROWS = 10_000;
-/** Mid-run: groups of 16 rows, 625 transactions in all (chunk 51 or so). */
+/** Mid-run: groups of 16 rows, 625 transactions in all (chunk 40 of 79 or so). */
 const CRASH_AT_TRANSACTION = 321;
 let stack: LocalStack;
 let admin: string;
@@ -35,7 +38,43 @@ interface BatchAnswer {
   error: string | null;
 }
 
+const logged: string[] = [];
+const restores: (() => void)[] = [];
+
+// Before any module (the Powertools logger included) is loaded: the handlers and the runner log at DEBUG.
+vi.hoisted(() => {
+  process.env.LOG_LEVEL = 'DEBUG';
+  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+});
+
+/** Every line written to stdout, stderr or the console from here on is kept: none may hold a secret. */
+function captureLogs(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const original = stream.write;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      logged.push(Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
+      (rest.find((arg) => typeof arg === 'function') as (() => void) | undefined)?.();
+      return true;
+    }) as typeof stream.write;
+    restores.push(() => {
+      stream.write = original;
+    });
+  }
+  for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
+    const original = console[method];
+    console[method] = (...args: unknown[]) => {
+      logged.push(`${format(...args)}\n`);
+    };
+    restores.push(() => {
+      console[method] = original;
+    });
+  }
+}
+
+const loggedLinesHolding = (secret: string) => logged.filter((line) => line.includes(secret));
+
 beforeAll(async () => {
+  captureLogs();
   // No stream consumers: 10,000 cards' entries would keep them busy on the same two cores, and nothing
   // here reads what they write.
   stack = await startTestStack({ consumers: [] });
@@ -59,13 +98,18 @@ beforeAll(async () => {
     privateKey: await openpgp.readPrivateKey({ armoredKey: generated.privateKey }),
   };
 }, 60_000);
-afterAll(async () => stack?.stop());
+afterAll(async () => {
+  for (const restore of restores.splice(0)) restore();
+  delete process.env.LOG_LEVEL;
+  delete process.env.POWERTOOLS_LOG_LEVEL;
+  await stack?.stop();
+});
 
-async function openBatch(): Promise<{ id: string; uploadUrl: string }> {
+async function openBatch(output = 'CLAIM_LINKS'): Promise<{ id: string; uploadUrl: string }> {
   const opened = await request<{ batch: BatchAnswer; uploadUrl: string }>('POST', '/v1/bulk-batches', {
     token: support,
     headers: { 'Idempotency-Key': `bulk-${Math.random()}` },
-    body: { programId, customerName: 'Acme Ltd', output: 'CLAIM_LINKS', recipientKey: keys.publicKey },
+    body: { programId, customerName: 'Acme Ltd', output, recipientKey: keys.publicKey },
   });
   expect(opened.status, JSON.stringify(opened.body)).toBe(201);
   expect(opened.body.batch.status).toBe('AWAITING_FILE');
@@ -85,6 +129,16 @@ async function upload(url: string, file: AsyncIterable<Uint8Array>): Promise<voi
 
 const submit = (id: string) =>
   request<BatchAnswer>('POST', `/v1/bulk-batches/${id}/submit`, { token: support, body: {} });
+
+async function resultRows(url: string): Promise<Record<string, string>[]> {
+  const encrypted = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const { data } = await openpgp.decrypt({
+    message: await openpgp.readMessage({ binaryMessage: encrypted }),
+    decryptionKeys: keys.privateKey,
+    format: 'binary',
+  });
+  return readCsv(Buffer.from(data as Uint8Array).toString('utf8'));
+}
 
 async function cardsOfProgram(): Promise<string[]> {
   const ids: string[] = [];
@@ -174,17 +228,12 @@ describe('a 10,000-row bulk batch', () => {
       expect(final.status).toBe('SUCCEEDED');
       expect(seenInProgress).toBe(true);
       expect(crashed).toBe(true);
-      expect(final.progress).toEqual({ chunks: 100, chunksDone: 100, rowsDone: ROWS });
+      const chunks = Math.ceil(ROWS / CHUNK_ROWS);
+      expect(final.progress).toEqual({ chunks, chunksDone: chunks, rowsDone: ROWS });
       expect(final.resultFile?.rows).toBe(ROWS);
       expect(final.resultFile?.recipientFingerprint).toBe(keys.privateKey.getFingerprint());
 
-      const encrypted = new Uint8Array(await (await fetch(final.resultFile?.url ?? '')).arrayBuffer());
-      const { data } = await openpgp.decrypt({
-        message: await openpgp.readMessage({ binaryMessage: encrypted }),
-        decryptionKeys: keys.privateKey,
-        format: 'binary',
-      });
-      const rows = readCsv(Buffer.from(data as Uint8Array).toString('utf8'));
+      const rows = await resultRows(final.resultFile?.url ?? '');
       expect(Object.keys(rows[0] ?? {})).toEqual([
         'line',
         'reference',
@@ -206,8 +255,32 @@ describe('a 10,000-row bulk batch', () => {
       const cards = await cardsOfProgram();
       expect(cards).toHaveLength(ROWS);
       expect(new Set(cards)).toEqual(fileCards);
+
+      // The runner's crash was logged; no claim link's token was.
+      expect(logged.some((line) => line.includes('injected crash'))).toBe(true);
+      const tokens = rows.map((row) => row.claim_link?.split('#token=')[1] ?? '');
+      expect(tokens.filter((token) => token.length !== 43)).toEqual([]);
+      expect(tokens.flatMap(loggedLinesHolding)).toEqual([]);
     } finally {
       spy.mockRestore();
     }
   }, 400_000);
+
+  it('carrying codes for a customer who hands them out: the codes are in the file and in no log line', async () => {
+    const { id, uploadUrl } = await openBatch('CODES');
+    await upload(
+      uploadUrl,
+      bulkCsvFile(2 * GROUP_ROWS, { cells: (row, cells) => ({ ...cells, reference: `C-${row}` }) }),
+    );
+    expect((await submit(id)).body.status).toBe('RUNNING');
+    const { final } = await finished(id);
+    expect(final.status).toBe('SUCCEEDED');
+    const rows = await resultRows(final.resultFile?.url ?? '');
+    expect(rows).toHaveLength(2 * GROUP_ROWS);
+    const codes = rows.map((row) => row.code ?? '');
+    expect(codes.filter((code) => code.length < 8)).toEqual([]);
+    expect(new Set(codes).size).toBe(2 * GROUP_ROWS);
+    expect(logged.length).toBeGreaterThan(0);
+    expect(codes.flatMap(loggedLinesHolding)).toEqual([]);
+  }, 120_000);
 });

@@ -16,15 +16,23 @@ export type BulkStatus = (typeof BULK_STATUSES)[number];
 export const BULK_OUTPUTS = ['CLAIM_LINKS', 'CODES'] as const;
 export type BulkOutput = (typeof BULK_OUTPUTS)[number];
 
-/** Rows issued together and recorded as one unit of progress. */
-export const CHUNK_ROWS = 100;
 /**
  * Cards written in one transaction: 6 items each at most (card, ISSUE and ACTIVATE entries, idempotency
  * record, delivery, claim token) plus the shard count, under DynamoDB's 100 a transaction.
  */
 export const GROUP_ROWS = 16;
-/** Groups of a chunk written at once. */
-export const ISSUE_CONCURRENCY = 4;
+/** Rows issued together and recorded as one unit of progress: whole groups (8 of GROUP_ROWS). */
+export const CHUNK_ROWS = 8 * GROUP_ROWS;
+/**
+ * Chunks under way at once: read ahead from the file and issued concurrently, recorded in file order. Memory
+ * is this many chunks of rows and results, whatever the file's size.
+ */
+export const CHUNKS_IN_FLIGHT = 4;
+/**
+ * Group transactions in flight at once over those chunks: one per issue-count shard at most (16), so two
+ * groups never contend for the same counter item.
+ */
+export const GROUPS_IN_FLIGHT = 12;
 
 export interface BulkInvoice {
   readonly batchId: string;

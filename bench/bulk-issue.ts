@@ -1,0 +1,125 @@
+/**
+ * Bulk issuance runs (issue #19): a generated CSV of 10,000 and of 100,000 rows (BENCH_BULK_ISSUE_SIZES)
+ * opened, uploaded and submitted through the local API, then run to the end by the in-process runner
+ * (functions/app/bulk-run.ts) against DynamoDB Local and s3rver, with the result file written. Per size:
+ * the validation (submit) time, the run time, rows per second, DynamoDB round trips by command and their
+ * time, and memory sampled every 50 ms (peak RSS and heap in use over the run, RSS before). Memory flat in
+ * the rows means the 100,000-row peaks sit near the 10,000-row ones. The process also holds DynamoDB
+ * Local's client side, s3rver and the HTTP server: the RSS is the whole local runtime's.
+ */
+import { db } from '../functions/store/dynamo-client';
+import { bulkCsvFile } from '../test/support/bulk-csv-file';
+import { emit, progress } from './lib/env';
+import { startBenchStack } from './lib/local';
+import { machine } from './lib/machine';
+import { countRoundTrips } from './lib/round-trips';
+import { elapsedMs, round } from './lib/stats';
+
+const SIZES = (process.env.BENCH_BULK_ISSUE_SIZES ?? '10000,100000')
+  .split(',')
+  .map((size) => Number(size.trim()))
+  .filter((size) => Number.isInteger(size) && size > 0);
+const MiB = 1024 * 1024;
+/** A throw-away OpenPGP public key (curve25519) to encrypt the result file to. */
+const openpgp = await import('openpgp');
+const { publicKey } = await openpgp.generateKey({
+  type: 'ecc',
+  curve: 'curve25519Legacy',
+  userIDs: [{ name: 'Bench', email: 'bench@example.com' }],
+  format: 'armored',
+});
+
+const stack = await startBenchStack({ consumers: [], scheduleTimers: false, mailCatcher: false });
+const token = stack.staffTokens.admin ?? '';
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${stack.baseUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'idempotency-key': `bench-${Math.random()}`,
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+interface Batch {
+  id: string;
+  status: string;
+  error: string | null;
+  progress: { rowsDone: number };
+  resultFile: { rows: number } | null;
+}
+
+async function measure(rows: number) {
+  const program = await call<{ id: string }>('POST', '/v1/programs', {
+    name: `Bench bulk ${rows}`,
+    currency: 'USD',
+    maxLoad: 100_000,
+    maxBalance: 100_000,
+  });
+  if (program.status !== 201) throw new Error(`program: ${JSON.stringify(program.body)}`);
+  const opened = await call<{ batch: Batch; uploadUrl: string }>('POST', '/v1/bulk-batches', {
+    programId: program.body.id,
+    customerName: 'Bench Ltd',
+    output: 'CLAIM_LINKS',
+    recipientKey: publicKey,
+  });
+  if (opened.status !== 201) throw new Error(`open: ${JSON.stringify(opened.body)}`);
+  const parts: Uint8Array[] = [];
+  for await (const chunk of bulkCsvFile(rows)) parts.push(chunk);
+  const put = await fetch(opened.body.uploadUrl, { method: 'PUT', body: Buffer.concat(parts) });
+  if (put.status !== 200) throw new Error(`upload: ${put.status}`);
+  parts.length = 0;
+
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let peakRss = rssBefore;
+  let peakHeap = 0;
+  const sampler = setInterval(() => {
+    const memory = process.memoryUsage();
+    peakRss = Math.max(peakRss, memory.rss);
+    peakHeap = Math.max(peakHeap, memory.heapUsed);
+  }, 50);
+  const counter = countRoundTrips(db());
+  const submitted = process.hrtime.bigint();
+  const accepted = await call<Batch>('POST', `/v1/bulk-batches/${opened.body.batch.id}/submit`, {});
+  const validateMs = elapsedMs(submitted);
+  if (accepted.body.status !== 'RUNNING') throw new Error(`submit: ${JSON.stringify(accepted.body)}`);
+  let batch = accepted.body;
+  while (batch.status === 'RUNNING') {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    batch = (await call<Batch>('GET', `/v1/bulk-batches/${batch.id}`)).body;
+  }
+  const totalMs = elapsedMs(submitted);
+  clearInterval(sampler);
+  if (batch.status !== 'SUCCEEDED' || batch.resultFile?.rows !== rows)
+    throw new Error(`run: ${JSON.stringify(batch)}`);
+  const runMs = totalMs - validateMs;
+  return {
+    rows,
+    validateMs: round(validateMs, 0),
+    runMs: round(runMs, 0),
+    rowsPerSecond: Math.round((rows * 1000) / runMs),
+    dynamoRoundTrips: counter.count,
+    dynamoMs: round(counter.ms, 0),
+    byCommand: counter.byCommand,
+    rssBeforeMiB: round(rssBefore / MiB, 1),
+    peakRssMiB: round(peakRss / MiB, 1),
+    peakHeapUsedMiB: round(peakHeap / MiB, 1),
+  };
+}
+
+const results = [];
+try {
+  for (const rows of SIZES) {
+    progress(`bulk batch of ${rows} rows`);
+    results.push(await measure(rows));
+    progress(JSON.stringify(results.at(-1)));
+  }
+} finally {
+  await stack.stop();
+}
+emit({ benchmark: 'bulk-issue', machine: machine(), results });
