@@ -24,7 +24,7 @@ describe('cdk.json', () => {
 });
 
 describe('one stack set per region', () => {
-  it('builds Data, Auth, Exports, ApiHandlers, Api, Streams and Schedules stacks for each region of cdk.json, in their region, each with room under CloudFormation’s 500 resources', () => {
+  it('builds Data, Auth, Exports, Issuance, ApiHandlers, Api, Streams and Schedules stacks for each region of cdk.json, in their region, each with room under CloudFormation’s 500 resources', () => {
     // cdk.json's regions as they are (custom domains included): what `cdk synth` builds.
     const { app, sets } = buildAllRegions();
     // Resolves the cross-stack references, which is what creates the stack dependencies; refuses a
@@ -44,6 +44,7 @@ describe('one stack set per region', () => {
         'GiftCard-Data-us-east-1-prod',
         'GiftCard-Auth-us-east-1-prod',
         'GiftCard-Exports-us-east-1-prod',
+        'GiftCard-Issuance-us-east-1-prod',
         'GiftCard-ApiHandlers-us-east-1-prod',
         'GiftCard-Api-us-east-1-prod',
         'GiftCard-Streams-us-east-1-prod',
@@ -53,6 +54,7 @@ describe('one stack set per region', () => {
         'GiftCard-Data-eu-west-1-prod',
         'GiftCard-Auth-eu-west-1-prod',
         'GiftCard-Exports-eu-west-1-prod',
+        'GiftCard-Issuance-eu-west-1-prod',
         'GiftCard-ApiHandlers-eu-west-1-prod',
         'GiftCard-Api-eu-west-1-prod',
         'GiftCard-Streams-eu-west-1-prod',
