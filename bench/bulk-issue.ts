@@ -5,11 +5,12 @@
  * the validation (submit) time, the run time, rows per second, DynamoDB round trips by command and their
  * time, and memory sampled every 50 ms (peak RSS and heap in use over the run, RSS before). Memory flat in
  * the rows means the 100,000-row peaks sit near the 10,000-row ones. The process also holds DynamoDB
- * Local's client side, s3rver and the HTTP server: the RSS is the whole local runtime's.
+ * Local's client side, s3rver and the HTTP server: the RSS is the whole local runtime's. A run still going
+ * after BENCH_BULK_ISSUE_MAX_MS is reported as it stands (`stoppedAfterMs`, `rowsDone`).
  */
 import { db } from '../functions/store/dynamo-client';
 import { bulkCsvFile } from '../test/support/bulk-csv-file';
-import { emit, progress } from './lib/env';
+import { emit, knob, progress } from './lib/env';
 import { startBenchStack } from './lib/local';
 import { machine } from './lib/machine';
 import { countRoundTrips } from './lib/round-trips';
@@ -20,6 +21,8 @@ const SIZES = (process.env.BENCH_BULK_ISSUE_SIZES ?? '10000,100000')
   .map((size) => Number(size.trim()))
   .filter((size) => Number.isInteger(size) && size > 0);
 const MiB = 1024 * 1024;
+/** A run still going after this long is reported as it stands (rows done, memory so far): BENCH_BULK_ISSUE_MAX_MS. */
+const MAX_RUN_MS = knob('BULK_ISSUE_MAX_MS', Number.POSITIVE_INFINITY);
 /** A throw-away OpenPGP public key (curve25519) to encrypt the result file to. */
 const openpgp = await import('openpgp');
 const { publicKey } = await openpgp.generateKey({
@@ -33,6 +36,18 @@ const stack = await startBenchStack({ consumers: [], scheduleTimers: false, mail
 const token = stack.staffTokens.admin ?? '';
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  // Progress polls on a loaded machine may meet a reset connection: a GET is tried again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send<T>(method, path, body);
+    } catch (error) {
+      if (method !== 'GET' || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
+async function send<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const response = await fetch(`${stack.baseUrl}${path}`, {
     method,
     headers: {
@@ -89,20 +104,23 @@ async function measure(rows: number) {
   const validateMs = elapsedMs(submitted);
   if (accepted.body.status !== 'RUNNING') throw new Error(`submit: ${JSON.stringify(accepted.body)}`);
   let batch = accepted.body;
-  while (batch.status === 'RUNNING') {
+  while (batch.status === 'RUNNING' && elapsedMs(submitted) < MAX_RUN_MS) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     batch = (await call<Batch>('GET', `/v1/bulk-batches/${batch.id}`)).body;
   }
   const totalMs = elapsedMs(submitted);
   clearInterval(sampler);
-  if (batch.status !== 'SUCCEEDED' || batch.resultFile?.rows !== rows)
+  const partial = batch.status === 'RUNNING';
+  if (!partial && (batch.status !== 'SUCCEEDED' || batch.resultFile?.rows !== rows))
     throw new Error(`run: ${JSON.stringify(batch)}`);
   const runMs = totalMs - validateMs;
+  const rowsDone = partial ? batch.progress.rowsDone : rows;
   return {
     rows,
+    ...(partial ? { stoppedAfterMs: round(totalMs, 0), rowsDone } : {}),
     validateMs: round(validateMs, 0),
     runMs: round(runMs, 0),
-    rowsPerSecond: Math.round((rows * 1000) / runMs),
+    rowsPerSecond: Math.round((rowsDone * 1000) / runMs),
     dynamoRoundTrips: counter.count,
     dynamoMs: round(counter.ms, 0),
     byCommand: counter.byCommand,
@@ -113,13 +131,19 @@ async function measure(rows: number) {
 }
 
 const results = [];
+let failed = false;
 try {
   for (const rows of SIZES) {
     progress(`bulk batch of ${rows} rows`);
     results.push(await measure(rows));
     progress(JSON.stringify(results.at(-1)));
   }
+} catch (error) {
+  failed = true;
+  progress(`failed: ${String(error)}`);
 } finally {
-  await stack.stop();
+  // A run stopped part way is still writing: the process ends here rather than waiting for it.
+  emit({ benchmark: 'bulk-issue', machine: machine(), results });
+  await Promise.race([stack.stop(), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  process.exit(failed ? 1 : 0);
 }
-emit({ benchmark: 'bulk-issue', machine: machine(), results });

@@ -109,7 +109,7 @@ export class IssuanceStack extends Stack {
       ],
     });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'Dlq', {
+    this.deadLetterQueue = new sqs.Queue(this, 'Dlq-issuance', {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.key,
       enforceSSL: true,

@@ -183,7 +183,8 @@ describe('a scheduled e-gift', () => {
     await stack.scheduler.runNow('egift-deliveries', new Date(sendAt.getTime() - 1_000));
     expect((await deliveryOf(cardId)).body.status).toBe('SCHEDULED');
     await stack.scheduler.runNow('egift-deliveries', sendAt);
-    expect((await deliveryOf(cardId)).body.status).toBe('SENT');
+    // Sent; the SES stand-in's delivery event may already have marked it delivered.
+    expect(['SENT', 'DELIVERED']).toContain((await deliveryOf(cardId)).body.status);
     await mailbox(stack).waitFor('later@example.com');
 
     // Moved a day later, then cancelled: nothing goes out at either time.

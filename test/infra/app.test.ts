@@ -90,8 +90,11 @@ describe('one stack set per region', () => {
       // The console's sign-in (callback URLs) and the API's CORS name the web site's origin.
       expect(deps(set.auth)).toEqual([set.web.stackName]);
       const base = [set.alarms.stackName, set.auth.stackName, set.data.stackName];
-      // The handlers start export executions (POST /v1/exports); the API invokes the handlers.
-      expect(deps(set.apiHandlers)).toEqual([...base, set.exports.stackName, set.web.stackName].sort());
+      // The handlers start export executions (POST /v1/exports) and bulk runs (their bucket's key); the API
+      // invokes the handlers.
+      expect(deps(set.apiHandlers)).toEqual(
+        [...base, set.exports.stackName, set.issuance.stackName, set.web.stackName].sort(),
+      );
       expect(deps(set.api)).toEqual([...base, set.apiHandlers.stackName, set.web.stackName].sort());
       // The files and config.json go out once the sign-in exists; config.json names the region's API
       // domain (cdk.json `apiDomain`), or without one the API's URL, and then the API stack too.
@@ -100,7 +103,10 @@ describe('one stack set per region', () => {
       );
       expect(deps(set.exports)).toEqual([...base].sort());
       expect(deps(set.streams)).toEqual([...base].sort());
-      expect(deps(set.schedules)).toEqual([...base].sort());
+      // The e-gift sender's claim links name the portal's origin (the web stack's).
+      expect(deps(set.schedules)).toEqual([...base, set.web.stackName].sort());
+      // The bulk runner's claim links likewise; the SES events consumer subscribes to the data stack's topic.
+      expect(deps(set.issuance)).toEqual([...base, set.web.stackName].sort());
       // The dashboard reads every stack of its region.
       expect(deps(set.monitoring)).toEqual(
         [set.alarms, set.data, set.api, set.streams, set.schedules, set.exports]
