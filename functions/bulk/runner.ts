@@ -10,7 +10,8 @@ const STOP_MARGIN_MS = 90_000;
 /**
  * The bulk runner Lambda (asynchronous invocations `{ batchId }`): runs the batch until its time is
  * nearly up, then invokes itself again to go on. A crash is retried by Lambda (twice) and resumes at the
- * first unfinished chunk; the bulk-resume schedule restarts a batch whose retries are spent.
+ * first unfinished chunk; once its retries are spent the event lands in the issuance DLQ (an alarm) and
+ * invoking the runner again with it resumes the batch.
  */
 async function handle(event: { batchId?: unknown }, context?: Context): Promise<void> {
   if (typeof event.batchId !== 'string') throw new Error('The bulk runner needs { batchId }');
