@@ -34,6 +34,7 @@ const { publicKey } = await openpgp.generateKey({
 
 const stack = await startBenchStack({ consumers: [], scheduleTimers: false, mailCatcher: false });
 const token = stack.staffTokens.admin ?? '';
+const counter = countRoundTrips(db());
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   // Progress polls on a loaded machine may meet a reset connection: a GET is tried again.
@@ -98,7 +99,7 @@ async function measure(rows: number) {
     peakRss = Math.max(peakRss, memory.rss);
     peakHeap = Math.max(peakHeap, memory.heapUsed);
   }, 50);
-  const counter = countRoundTrips(db());
+  const before = { ...counter.mark(), byCommand: { ...counter.byCommand } };
   const submitted = process.hrtime.bigint();
   const accepted = await call<Batch>('POST', `/v1/bulk-batches/${opened.body.batch.id}/submit`, {});
   const validateMs = elapsedMs(submitted);
@@ -121,9 +122,11 @@ async function measure(rows: number) {
     validateMs: round(validateMs, 0),
     runMs: round(runMs, 0),
     rowsPerSecond: Math.round((rowsDone * 1000) / runMs),
-    dynamoRoundTrips: counter.count,
-    dynamoMs: round(counter.ms, 0),
-    byCommand: counter.byCommand,
+    dynamoRoundTrips: counter.count - before.count,
+    dynamoMs: round(counter.ms - before.ms, 0),
+    byCommand: Object.fromEntries(
+      Object.entries(counter.byCommand).map(([name, n]) => [name, n - (before.byCommand[name] ?? 0)]),
+    ),
     rssBeforeMiB: round(rssBefore / MiB, 1),
     peakRssMiB: round(peakRss / MiB, 1),
     peakHeapUsedMiB: round(peakHeap / MiB, 1),
