@@ -10,6 +10,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 const LONG_FILES: readonly string[] = [
   'test/e2e/production.test.ts',
+  // 10,000 cards through DynamoDB Local (issue #19): the longest file by far.
+  'test/e2e/bulk-issuance.test.ts',
   'test/e2e/openapi-fuzz.test.ts',
   'test/e2e/concurrency.test.ts',
   'test/e2e/card-policy-matrix.test.ts',

@@ -23,6 +23,7 @@ const ALL = [
   'breakage',
   'bulk-validate',
   'production-order',
+  'bulk-issue',
 ] as const;
 const asked = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = asked.filter((name) => !(ALL as readonly string[]).includes(name));

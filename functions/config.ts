@@ -231,6 +231,13 @@ const fields = {
   /** Attempts of one APNs or Google call within an invocation (429, 5xx, network) before the record fails. */
   WALLET_CALL_ATTEMPTS: withDefault(integer(1, 10), '3'),
   WALLET_CALL_TIMEOUT_MS: withDefault(integer(100, 30_000), '5000'),
+  // E-gift delivery and bulk issuance (issue #19).
+  /** The bucket of bulk batches' uploads and result files; unset, the export bucket (npm start, tests). */
+  BULK_BUCKET_NAME: optional(text()),
+  /** The bulk runner function the API invokes asynchronously in AWS; unset, batches run in this process. */
+  BULK_RUNNER_FUNCTION_NAME: optional(text()),
+  /** Where claim links point: the card-holder portal's origin; unset, PUBLIC_BASE_URL. */
+  PORTAL_BASE_URL: optional(url),
 };
 
 export type Config = {

@@ -57,6 +57,10 @@ export const API_TABLE_ACCESS: Record<ApiFunctionName, 'read' | 'readWrite'> = {
   members: 'readWrite',
   // Printers, production orders, cartons and shipments; range deactivation of a lost carton's cards.
   production: 'readWrite',
+  // Issue #19: bulk batches (the batch records, and the validation reads programs).
+  bulk: 'readWrite',
+  // E-gift orders issue cards; deliveries, claim tokens and the audit of resends are written.
+  delivery: 'readWrite',
 };
 
 /** Wallet secrets per API function: only the Google save link signs with the service account. */

@@ -5,9 +5,12 @@ import { ApiHandlersStack } from './api-handlers-stack';
 import { ApiStack } from './api-stack';
 import { AuthStack } from './auth-stack';
 import { type DeploymentConfig, parseDeploymentConfig, type RegionConfig } from './config';
+import { grantDelivery } from './constructs/delivery';
 import type { FunctionRuntime } from './constructs/function';
+import { usePortalBaseUrl } from './constructs/function';
 import { DataStack } from './data-stack';
 import { ExportsStack } from './exports-stack';
+import { IssuanceStack } from './issuance-stack';
 import { AlarmActions } from './monitoring/alarm-actions';
 import { MonitoringStack } from './monitoring-stack';
 import { ProductionStack } from './production-stack';
@@ -18,7 +21,7 @@ import { authDomainPrefix, WebContentStack, WebStack, webApiOrigin } from './web
 export const PROJECT_TAG = 'giftcard';
 
 /**
- * The stacks of one region and stage. Deploy order: alarms, data, auth, exports, then the API's handlers, api,
+ * The stacks of one region and stage. Deploy order: alarms, data, auth, exports, production, issuance, then the API's handlers, api,
  * streams and schedules, then monitoring (CDK orders them).
  */
 export interface RegionStacks {
@@ -33,6 +36,7 @@ export interface RegionStacks {
   readonly schedules: SchedulesStack;
   readonly exports: ExportsStack;
   readonly production: ProductionStack;
+  readonly issuance: IssuanceStack;
   readonly web: WebStack;
   readonly webContent: WebContentStack;
 }
@@ -68,7 +72,7 @@ export function configFromContext(app: App): DeploymentConfig {
 
 /**
  * Builds the whole platform into `app`: one stack set per configured region of the configured stage
- * (GiftCard-{Alarms,Data,Auth,Exports,ApiHandlers,Api,Streams,Schedules,Monitoring}-<region>-<stage>), gives every
+ * (GiftCard-{Alarms,Data,Auth,Exports,Production,Issuance,ApiHandlers,Api,Streams,Schedules,Monitoring}-<region>-<stage>), gives every
  * alarm the region's alarm topic, tags everything and registers the cdk-nag AwsSolutions checks.
  */
 export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionStacks[] {
@@ -112,6 +116,8 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       },
       functionsDir: options.functionsDir,
       ...(data.delivery ? { delivery: data.delivery } : {}),
+      // E-gift claim links open the portal (issue #19).
+      portalBaseUrl: web.siteOrigin,
     };
     const exports = new ExportsStack(app, name('Exports'), {
       env,
@@ -122,6 +128,11 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       env,
       runtime,
       description: describe('physical card production: printer file bucket, production worker'),
+    });
+    const issuance = new IssuanceStack(app, name('Issuance'), {
+      env,
+      runtime,
+      description: describe('bulk issuance bucket and runner, SES delivery events consumer'),
     });
     const apiHandlers = new ApiHandlersStack(app, name('ApiHandlers'), {
       env,
@@ -167,6 +178,11 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
     exports.grantApi(apiHandlers.functions.exports);
     // POST /v1/production/orders starts the worker; downloads sign links to the printer file parts.
     production.grantApi(apiHandlers.functions.production);
+    // Bulk batches: upload and result links, validation reads, starting the runner (issue #19).
+    issuance.grantBulkApi(apiHandlers.functions.bulk);
+    // E-gift orders sent now, resends: mail and SMS with claim links to the portal.
+    grantDelivery(apiHandlers.functions.delivery, runtime);
+    usePortalBaseUrl(apiHandlers.functions.delivery, runtime);
 
     const monitoring = new MonitoringStack(app, name('Monitoring'), {
       env,
@@ -185,6 +201,7 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
       auth,
       exports,
       production,
+      issuance,
       apiHandlers,
       api,
       streams,

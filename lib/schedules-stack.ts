@@ -16,7 +16,8 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SCHEDULED_JOBS, type ScheduledJobDefinition } from '../functions/scheduled/registry';
-import { type FunctionRuntime, GiftCardFunction } from './constructs/function';
+import { grantDelivery } from './constructs/delivery';
+import { type FunctionRuntime, GiftCardFunction, usePortalBaseUrl } from './constructs/function';
 import { grantUsageKeyRegistration, usagePlanPrefix } from './constructs/usage-keys';
 import { opsAlarm } from './monitoring/ops-alarm';
 import { DLQ_WHY } from './monitoring/thresholds';
@@ -147,6 +148,10 @@ export class SchedulesStack extends Stack {
           : {}),
       });
       if (definition.registersUsageKeys) grantUsageKeyRegistration(fn);
+      if (definition.sendsMessages) {
+        grantDelivery(fn, runtime);
+        usePortalBaseUrl(fn, runtime);
+      }
       for (const metric of definition.alarmMetrics ?? []) {
         fn.alarmOnMetric(
           metric,

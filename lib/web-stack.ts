@@ -35,13 +35,17 @@ export const hostedUiOrigin = (region: RegionConfig): string =>
 
 /**
  * A console path without a file extension is one of its client-side routes: CloudFront serves the
- * console's page for it (the portal at `/` is a single page). Assets (`/assets/...`) pass unchanged.
+ * console's page for it (the portal at `/` is a single page; e-gift claim links, `/portal/claim`, open it).
+ * Assets (`/assets/...`) pass unchanged.
  */
 const CONSOLE_ROUTES_FUNCTION = `function handler(event) {
   var request = event.request;
   var uri = request.uri;
   if ((uri === '/console' || uri.indexOf('/console/') === 0) && uri.indexOf('.', uri.lastIndexOf('/')) === -1) {
     request.uri = '/console/index.html';
+  }
+  if (uri === '/portal/claim') {
+    request.uri = '/index.html';
   }
   return request;
 }`;

@@ -5,8 +5,10 @@
  * schema), which kept its cold start at twice the others. test/integration/openapi.test.ts fails when
  * the checked-in file differs from what this builds.
  */
+import { operations as bulk } from '../functions/api/bulk';
 import { operations as cards } from '../functions/api/cards';
 import { operations as care } from '../functions/api/care';
+import { operations as delivery } from '../functions/api/delivery';
 import { operations as exports } from '../functions/api/exports';
 import { operations as fraud } from '../functions/api/fraud';
 import { operations as googleWallet } from '../functions/api/google-wallet';
@@ -45,6 +47,8 @@ export const ALL_OPERATIONS = {
   loyalty,
   members,
   production,
+  bulk,
+  delivery,
 };
 
 export const buildOpenApiDocument = (): OpenApiDocument => openApiDocument(ALL_OPERATIONS);

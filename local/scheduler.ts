@@ -11,8 +11,11 @@ export const importScheduledJob = (module: string): Promise<ScheduledModule> =>
   import(`../functions/scheduled/${module}.ts`) as Promise<ScheduledModule>;
 
 export interface LocalScheduler {
-  /** Runs one job now (waits for a run already under way first). */
-  runNow(name: string): Promise<Awaited<ReturnType<ScheduledModule['run']>>>;
+  /**
+   * Runs one job now (waits for a run already under way first); `at` runs it as if the clock said so
+   * (tests of what is due when).
+   */
+  runNow(name: string, at?: Date): Promise<Awaited<ReturnType<ScheduledModule['run']>>>;
   stop(): Promise<void>;
 }
 
@@ -32,11 +35,11 @@ export function startScheduler(options: {
   const running = new Map<string, Promise<unknown>>();
   let stopped = false;
 
-  const runJob = async (job: ScheduledJobDefinition) => {
+  const runJob = async (job: ScheduledJobDefinition, at?: Date) => {
     const previous = running.get(job.name);
     if (previous) await previous.catch(() => undefined);
     // Recorded like the Lambda handlers record their runs (functions/store/job-runs.ts: the Ops page).
-    const run = load(job.module).then((module) => recordedRun(job.name, () => module.run()));
+    const run = load(job.module).then((module) => recordedRun(job.name, () => module.run(at)));
     running.set(job.name, run);
     try {
       const report = await run;
@@ -59,11 +62,11 @@ export function startScheduler(options: {
   for (const timer of timers) timer.unref();
 
   return {
-    runNow: (name) => {
+    runNow: (name, at) => {
       const job = jobs.find((candidate) => candidate.name === name);
       if (!job)
         throw new Error(`No scheduled job named ${name}; known: ${jobs.map((j) => j.name).join(', ')}`);
-      return runJob(job);
+      return runJob(job, at);
     },
     stop: async () => {
       stopped = true;

@@ -297,6 +297,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     options.onEnvironment?.();
     environmentReady();
+    // SES's events (the configuration set's SNS destination in AWS) mark the e-gift deliveries (issue #19).
+    ses.onEvent(async (event) => {
+      const [{ readSesEvent }, { markMessageEvent }] = await Promise.all([
+        import('../functions/core/delivery/ses-event'),
+        import('../functions/app/delivery-events'),
+      ]);
+      const message = readSesEvent(JSON.stringify(event));
+      if (message) await markMessageEvent(message);
+    });
 
     const poller = createStreamPoller({
       endpoint: dynamodbEndpoint,

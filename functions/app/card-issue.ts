@@ -12,7 +12,7 @@ import { findReplay, type IdempotencyClaim } from '../store/idempotency';
 import { countIssuedCard, IssueShards } from '../store/issued-cards';
 import { getProgram } from '../store/programs';
 import { codePeppers } from '../store/secrets';
-import { backoff, keyInProgress, writeAtomically } from '../store/transact';
+import { backoff, keyInProgress, type TransactItem, writeAtomically } from '../store/transact';
 
 export interface IssuedCard {
   readonly card: Card;
@@ -35,6 +35,8 @@ export async function issueCard(
   context: OperationContext,
   claim: IdempotencyClaim | undefined,
   programVisible: (program: Program) => boolean,
+  /** Items written in the same transaction as the card (an e-gift's delivery), after its entries. */
+  alongside?: (issued: IssuedCard, program: Program) => Promise<TransactItem[]>,
 ): Promise<Committed<IssuedCard>> {
   const program = await getProgram(programId, { cached: true }).catch((error: unknown) => {
     throw error instanceof DomainError ? notFound('The program') : error;
@@ -77,6 +79,7 @@ export async function issueCard(
         countIssuedCard(program.id, shard, program.maxCards),
         ...olderIds.map(codeNotIssuedCheck),
         ...planned.entries.map(entryPut),
+        ...(alongside ? await alongside(result, program) : []),
       ],
       { claim, result, now: context.now },
     );

@@ -21,6 +21,9 @@ export const AUDIT_SUBJECTS = [
   // Physical card production (functions/app/production-*.ts): printers, orders, their files and cartons.
   'printer',
   'productionOrder',
+  // Issue #19: bulk batches (their invoice summary) and e-gift deliveries (resends, cancels).
+  'bulkBatch',
+  'delivery',
 ] as const;
 export type AuditSubject = (typeof AUDIT_SUBJECTS)[number];
 

@@ -54,7 +54,9 @@ export type ApiFunctionName =
   | 'ops'
   | 'loyalty'
   | 'members'
-  | 'production';
+  | 'production'
+  | 'bulk'
+  | 'delivery';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -292,6 +294,37 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('GET', '/v1/production/shipments/{shipmentId}', 'production', { staff: PRODUCTION }),
   route('POST', '/v1/production/shipments/{shipmentId}/receive', 'production', { staff: PRODUCTION }),
   route('GET', '/v1/production/stores/{storeId}/inventory', 'production', { staff: PRODUCTION }),
+  // Bulk issuance for business customers (issue #19): open a batch (an upload URL), submit the uploaded
+  // file (validated whole, then run in the background), follow it, list the batches' invoice summaries.
+  route('POST', '/v1/bulk-batches', 'bulk', { merchant: 'cards:issue', staff: CARE }),
+  route('GET', '/v1/bulk-batches', 'bulk', { staff: ['admin', 'support', 'finance'] }),
+  route('GET', '/v1/bulk-batches/{batchId}', 'bulk', {
+    merchant: 'cards:issue',
+    staff: ['admin', 'support', 'finance'],
+  }),
+  route(
+    'POST',
+    '/v1/bulk-batches/{batchId}/submit',
+    'bulk',
+    { merchant: 'cards:issue', staff: CARE },
+    'none',
+  ),
+
+  // E-gift delivery (issue #19): an order issues a digital card and delivers it (now or at a time in the
+  // recipient's zone) by a claim link; support resends it (audited), the orderer may move or cancel it
+  // before it goes out. The claim link opens the portal, rate limited like lookups, every miss one 404.
+  route('POST', '/v1/egift-orders', 'delivery', { merchant: 'cards:issue', staff: CARE }),
+  route('GET', '/v1/cards/{cardId}/delivery', 'delivery', { merchant: 'cards:read', staff: ALL_STAFF }),
+  route('PATCH', '/v1/cards/{cardId}/delivery', 'delivery', { merchant: 'cards:issue', staff: CARE }),
+  route(
+    'POST',
+    '/v1/cards/{cardId}/delivery/cancel',
+    'delivery',
+    { merchant: 'cards:issue', staff: CARE },
+    'none',
+  ),
+  route('POST', '/v1/cards/{cardId}/delivery/resend', 'delivery', { staff: CARE }, 'none'),
+  limited('lookup', route('POST', '/v1/portal/claim', 'delivery', PUBLIC, 'none')),
 ];
 
 /** `METHOD /path/{param}`: the key API Gateway gives a handler as httpMethod + resource. */

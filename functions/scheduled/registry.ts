@@ -17,6 +17,8 @@ export interface ScheduledJobDefinition {
   readonly alarmMetrics?: readonly MetricName[];
   /** The job registers merchants' usage keys in the API's usage plans (functions/store/usage-keys.ts). */
   readonly registersUsageKeys?: true;
+  /** The job sends e-gift messages (mail, SMS) with claim links: the delivery grants and the portal's URL. */
+  readonly sendsMessages?: true;
 }
 
 export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
@@ -71,5 +73,14 @@ export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
     every: { cron: '5 * * * ? *' },
     // Locally hourly too: a fresh `npm start` has no export of last month, and says so once an hour at most.
     localEveryMs: 3_600_000,
+  },
+  {
+    name: 'egift-deliveries',
+    module: 'egift-deliveries',
+    description:
+      'Sends the e-gift deliveries whose time has come (issue #19), at most 500 a run, and any a dead sender left half sent.',
+    every: { minutes: 1 },
+    localEveryMs: 15_000,
+    sendsMessages: true,
   },
 ];

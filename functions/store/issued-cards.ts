@@ -74,8 +74,10 @@ export class IssueShards {
     );
   }
 
-  pick(): number | undefined {
+  /** A random shard with room, or `preferred` when it has room (concurrent writers that each keep one). */
+  pick(preferred?: number): number | undefined {
     if (this.candidates.length === 0) return undefined;
+    if (preferred !== undefined && this.candidates.includes(preferred)) return preferred;
     return this.candidates[Math.floor(this.random() * this.candidates.length)];
   }
 
@@ -92,4 +94,27 @@ export class IssueShards {
   get exhausted(): boolean {
     return this.candidates.length === 0;
   }
+}
+
+/**
+ * The update that counts `count` cards issued together (a bulk group) in one shard; its condition fails
+ * when the shard has no room for all of them.
+ */
+export function countIssuedCards(
+  programId: string,
+  shard: number,
+  maxCards: number,
+  count: number,
+): TransactItem {
+  const share = shardShare(maxCards, shard);
+  return {
+    Update: {
+      TableName: tableName(),
+      Key: issuedCountKey(programId, shard),
+      UpdateExpression: 'ADD issued :count',
+      // Guarantees: the shards together never count more than maxCards issued cards.
+      ConditionExpression: '(attribute_not_exists(issued) AND :count <= :share) OR issued <= :room',
+      ExpressionAttributeValues: { ':count': count, ':share': share, ':room': share - count },
+    },
+  };
 }

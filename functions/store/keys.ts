@@ -160,3 +160,21 @@ export const storeCartonsIndexPk = (storeId: string) => `STORE#${storeId}#CARTON
 export const shipmentKey = (shipmentId: string) => ({ PK: `SHIPMENT#${shipmentId}`, SK: 'SHIPMENT' });
 export const printerKey = (printerId: string) => ({ PK: `PRINTER#${printerId}`, SK: 'PRINTER' });
 export const PRINTERS_INDEX_PK = 'PRINTERS';
+// E-gift delivery and bulk issuance (issue #19): store/deliveries.ts, store/claim-tokens.ts,
+// store/bulk-batches.ts.
+/** A card's e-gift delivery, in a partition of its own (the card's partition is the ledger's). */
+export const deliveryKey = (cardId: string) => ({ PK: `DELIVERY#${cardId}`, SK: 'DELIVERY' });
+/** Scheduled deliveries by send time, spread over a few partitions, for the sender job (GSI1). */
+export const DELIVERY_DUE_SHARDS = 4;
+export const dueDeliveriesIndexPk = (shard: number) => `DELIVERY#DUE#${shard}`;
+/** A delivery by the provider's message id, for SES bounce and complaint events (GSI2). */
+export const deliveryMessageIndexPk = (providerMessageId: string) => `DELIVERY#MESSAGE#${providerMessageId}`;
+/** A claim token by its SHA-256. */
+export const claimTokenKey = (tokenHash: string) => ({ PK: `CLAIM#${tokenHash}`, SK: 'CLAIM' });
+export const bulkBatchKey = (batchId: string) => ({ PK: `BULK#${batchId}`, SK: 'BATCH' });
+export const bulkChunkKey = (batchId: string, chunk: number) => ({
+  PK: `BULK#${batchId}`,
+  SK: `CHUNK#${String(chunk).padStart(6, '0')}`,
+});
+/** Batches by creation, for the finance listing (GSI1). */
+export const BULK_BATCHES_INDEX_PK = 'BULKBATCHES';

@@ -1,4 +1,4 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as ses from 'aws-cdk-lib/aws-ses';
@@ -121,25 +121,24 @@ export function grantDelivery(fn: GiftCardFunction, runtime: FunctionRuntime): v
   if (delivery.smsOriginationIdentity) {
     target.addEnvironment('SMS_ORIGINATION_IDENTITY', delivery.smsOriginationIdentity);
     const stack = Stack.of(fn);
+    const kinds = ['phone-number', 'sender-id', 'pool'] as const;
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['sms-voice:SendTextMessage'],
-        resources: [
-          stack.formatArn({ service: 'sms-voice', resource: 'phone-number', resourceName: '*' }),
-          stack.formatArn({ service: 'sms-voice', resource: 'sender-id', resourceName: '*' }),
-          stack.formatArn({ service: 'sms-voice', resource: 'pool', resourceName: '*' }),
-        ],
+        resources: kinds.map((resource) =>
+          stack.formatArn({ service: 'sms-voice', resource, resourceName: '*' }),
+        ),
       }),
     );
-    // The origination identity is configured per region (a number, sender id or pool) and may change
-    // without a deployment; SendTextMessage is limited to this account and region's identities.
-    Validations.of(fn.role).acknowledge(
-      ...(['phone-number', 'sender-id', 'pool'] as const).map((resource) => ({
-        id: `AwsSolutions-IAM5[Resource::arn:${stack.partition}:sms-voice:${stack.region}:<AWS::AccountId>:${resource}/*]`,
+    const nag = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+    for (const kind of kinds) {
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:${nag(stack.partition, 'Partition')}:sms-voice:${nag(stack.region, 'Region')}:${nag(stack.account, 'AccountId')}:${kind}/*]`,
         reason:
-          "SMS sending is limited to sms-voice:SendTextMessage on this account and region's origination " +
-          'identities; which one (phone number, sender id or pool) is regional configuration.',
-      })),
-    );
+          'SendTextMessage names the origination identity by its value (SMS_ORIGINATION_IDENTITY: a phone number, ' +
+          'sender id or pool), whose ARN holds an id End User Messaging assigns when it is provisioned outside ' +
+          'this app; the grant is that one action on origination identities of this account and region only.',
+      });
+    }
   }
 }

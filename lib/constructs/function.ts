@@ -46,6 +46,11 @@ export interface FunctionRuntime {
   /** The delivery service of the region (lib/constructs/delivery.ts), when it configures one. */
   readonly delivery?: DeliverySettings;
   /**
+   * The card-holder portal's origin (lib/web-stack.ts siteOrigin: the region's `web.domainName`, else
+   * CloudFront's): e-gift claim links point there (functions/config.ts PORTAL_BASE_URL).
+   */
+  readonly portalBaseUrl?: string;
+  /**
    * Directory holding the Lambda sources (`api/<fn>.ts`, `streams/<module>.ts`).
    * @default <repo>/functions
    */
@@ -72,6 +77,11 @@ export interface GiftCardFunctionProps {
   /** Table access: most handlers read and write; stream consumers may only need to read. */
   readonly tableAccess: 'read' | 'readWrite' | 'none';
   readonly environment?: Record<string, string>;
+  /**
+   * A fixed function name, for a function that must name itself in its own policy (a self-reinvoking
+   * runner): a generated name would make the role's policy depend on the function that depends on it.
+   */
+  readonly functionName?: string;
   /**
    * Other actions this function is granted on Resource `*` (beyond X-Ray), with why, for the cdk-nag
    * IAM5 acknowledgement.
@@ -182,6 +192,7 @@ export class GiftCardFunction extends Construct {
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.join(functionsDir, props.entry),
+      ...(props.functionName ? { functionName: props.functionName } : {}),
       handler: 'handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,
@@ -317,6 +328,11 @@ export class GiftCardFunction extends Construct {
       datapointsToAlarm: threshold.datapointsToAlarm,
     });
   }
+}
+
+/** Tells a function where claim links point (the functions that issue or send e-gift claim links). */
+export function usePortalBaseUrl(fn: GiftCardFunction, runtime: FunctionRuntime): void {
+  if (runtime.portalBaseUrl) fn.function.addEnvironment('PORTAL_BASE_URL', runtime.portalBaseUrl);
 }
 
 /** The alias name every caller invokes. */

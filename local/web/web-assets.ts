@@ -43,7 +43,9 @@ export function createWebAssets(options: { readonly distDir: string; readonly co
   };
 
   const fileFor = (pathname: string): string | undefined => {
-    if (pathname === '/' || pathname === '/index.html') return join(root, 'index.html');
+    // The portal is one page; e-gift claim links (/portal/claim#token=...) open it too.
+    if (pathname === '/' || pathname === '/index.html' || pathname === '/portal/claim')
+      return join(root, 'index.html');
     if (pathname === '/console' || pathname.startsWith('/console/')) {
       const asset = safeJoin(root, pathname);
       return asset && isFile(asset) ? asset : join(root, 'console', 'index.html');

@@ -12,6 +12,7 @@ import { STREAM_CONSUMERS } from '../../functions/streams/registry';
 import type { ALL_OPERATIONS } from '../../local/openapi-document';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
+import { mailbox } from '../support/mailbox';
 import { fetchBytes, passJsonOf } from '../support/pkpass';
 import { startTestStack } from '../support/stack';
 
@@ -60,7 +61,7 @@ async function call(
 }
 
 beforeAll(async () => {
-  stack = await startTestStack({ consumers: STREAM_CONSUMERS });
+  stack = await startTestStack({ consumers: STREAM_CONSUMERS, mailCatcher: { smtpPort: 0, webPort: 0 } });
   const demo = stack.demo;
   if (!demo) throw new Error('the test stack did not seed');
   admin = demo.staffTokens.admin;
@@ -69,8 +70,9 @@ beforeAll(async () => {
   // The route groups' modules load after the stack has set the handlers' environment (log level, names).
   ({ ALL_OPERATIONS: operations } = await import('../../local/openapi-document'));
   await walk();
-  // The walk covers loyalty too (a member earning from the stream): past 60 s on a loaded 2-core machine.
-}, 120_000);
+  // The walk runs an export and a bulk batch to their end and a member earning from the stream, besides
+  // every route: on a loaded 2-core machine it takes over a minute.
+}, 180_000);
 afterAll(async () => stack.stop());
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -307,6 +309,8 @@ async function walk() {
   await call('POST /v1/cards/{cardId}/deactivate', ids, { token: admin, body: { reason: 'closed' } });
 
   await loyaltyWalk(ids, program.id, merchantKey);
+  await bulkBatch(ids, program.id);
+  await egift(ids, program.id);
 
   const range = `?from=${today()}&to=${today()}`;
   await call('GET /v1/reports/summary', ids, { token: finance, query: range });
@@ -392,6 +396,68 @@ async function productionWalk(ids: Record<string, string>) {
   });
   ids.storeId = 'store-9';
   await call('GET /v1/production/stores/{storeId}/inventory', ids, { token: ops });
+}
+
+/** E-gift orders (issue #19): one sent now (claimed, resent), one scheduled (moved, cancelled). */
+async function egift(ids: Record<string, string>, programId: string) {
+  const inDays = (days: number) =>
+    `${new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10)}T09:00`;
+  const support = stack.demo?.staffTokens.support ?? '';
+  const now = await call('POST /v1/egift-orders', ids, {
+    token: admin,
+    body: { programId, amount: 1_000, recipient: { email: 'contract@example.com' }, senderName: 'Contract' },
+  });
+  const mail = await mailbox(stack).waitFor('contract@example.com');
+  const token = /#token=([A-Za-z0-9_-]{43})/.exec(mail.text)?.[1] ?? '';
+  await call('POST /v1/portal/claim', ids, { body: { token } });
+  await call('GET /v1/cards/{cardId}/delivery', { cardId: now.card.id }, { token: support });
+  await call(
+    'POST /v1/cards/{cardId}/delivery/resend',
+    { cardId: now.card.id },
+    {
+      token: support,
+      body: { reason: 'lost it' },
+    },
+  );
+  const later = await call('POST /v1/egift-orders', ids, {
+    token: admin,
+    body: {
+      programId,
+      amount: 1_000,
+      recipient: { email: 'later@example.com' },
+      senderName: 'Contract',
+      deliverAt: { localTime: inDays(30), timeZone: 'Europe/Paris' },
+    },
+  });
+  const scheduled = { cardId: later.card.id };
+  await call('PATCH /v1/cards/{cardId}/delivery', scheduled, {
+    token: admin,
+    body: { deliverAt: { localTime: inDays(31), timeZone: 'Europe/Paris' } },
+  });
+  await call('POST /v1/cards/{cardId}/delivery/cancel', scheduled, { token: admin, body: {} });
+}
+
+/** A 3-row bulk batch (issue #19): opened, its CSV uploaded, submitted, followed until it ran. */
+async function bulkBatch(ids: Record<string, string>, programId: string) {
+  const { publicKey } = await openpgp.generateKey({
+    curve: 'curve25519Legacy',
+    userIDs: [{ name: 'Contract' }],
+  });
+  const opened = await call('POST /v1/bulk-batches', ids, {
+    token: admin,
+    body: { programId, customerName: 'Contract Ltd', output: 'CODES', recipientKey: publicKey },
+  });
+  ids.batchId = opened.batch.id;
+  const csv = 'reference,amount,recipient_name\r\nC-1,1000,Ann\r\nC-2,2000,Bob\r\nC-3,3000,Cyd\r\n';
+  expect((await fetch(opened.uploadUrl, { method: 'PUT', body: csv })).status).toBe(200);
+  await call('POST /v1/bulk-batches/{batchId}/submit', ids, { token: admin, body: {} });
+  for (let attempt = 0; attempt < 80; attempt++) {
+    const batch = await call('GET /v1/bulk-batches/{batchId}', ids, { token: admin });
+    if (batch.status === 'SUCCEEDED') break;
+    expect(batch.status, JSON.stringify(batch)).toBe('RUNNING');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  await call('GET /v1/bulk-batches', ids, { token: finance });
 }
 
 /** Reads the export until it has SUCCEEDED (its files and totals then show), at most 20 s. */

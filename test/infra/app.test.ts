@@ -24,7 +24,7 @@ describe('cdk.json', () => {
 });
 
 describe('one stack set per region', () => {
-  it('builds Data, Auth, Exports, ApiHandlers, Api, Streams and Schedules stacks for each region of cdk.json, in their region, each with room under CloudFormation’s 500 resources', () => {
+  it('builds Data, Auth, Exports, Issuance, ApiHandlers, Api, Streams and Schedules stacks for each region of cdk.json, in their region, each with room under CloudFormation’s 500 resources', () => {
     // cdk.json's regions as they are (custom domains included): what `cdk synth` builds.
     const { app, sets } = buildAllRegions();
     // Resolves the cross-stack references, which is what creates the stack dependencies; refuses a
@@ -45,6 +45,7 @@ describe('one stack set per region', () => {
         'GiftCard-Auth-us-east-1-prod',
         'GiftCard-Exports-us-east-1-prod',
         'GiftCard-Production-us-east-1-prod',
+        'GiftCard-Issuance-us-east-1-prod',
         'GiftCard-ApiHandlers-us-east-1-prod',
         'GiftCard-Api-us-east-1-prod',
         'GiftCard-Streams-us-east-1-prod',
@@ -55,6 +56,7 @@ describe('one stack set per region', () => {
         'GiftCard-Auth-eu-west-1-prod',
         'GiftCard-Exports-eu-west-1-prod',
         'GiftCard-Production-eu-west-1-prod',
+        'GiftCard-Issuance-eu-west-1-prod',
         'GiftCard-ApiHandlers-eu-west-1-prod',
         'GiftCard-Api-eu-west-1-prod',
         'GiftCard-Streams-eu-west-1-prod',
@@ -91,10 +93,16 @@ describe('one stack set per region', () => {
       // The console's sign-in (callback URLs) and the API's CORS name the web site's origin.
       expect(deps(set.auth)).toEqual([set.web.stackName]);
       const base = [set.alarms.stackName, set.auth.stackName, set.data.stackName];
-      // The handlers start export executions (POST /v1/exports) and production workers (POST
-      // /v1/production/orders); the API invokes the handlers.
+      // The handlers start export executions (POST /v1/exports), production workers (POST
+      // /v1/production/orders) and bulk runs (their bucket's key); the API invokes the handlers.
       expect(deps(set.apiHandlers)).toEqual(
-        [...base, set.exports.stackName, set.production.stackName, set.web.stackName].sort(),
+        [
+          ...base,
+          set.exports.stackName,
+          set.production.stackName,
+          set.issuance.stackName,
+          set.web.stackName,
+        ].sort(),
       );
       expect(deps(set.api)).toEqual([...base, set.apiHandlers.stackName, set.web.stackName].sort());
       // The files and config.json go out once the sign-in exists; config.json names the region's API
@@ -105,7 +113,10 @@ describe('one stack set per region', () => {
       expect(deps(set.exports)).toEqual([...base].sort());
       expect(deps(set.production)).toEqual([...base].sort());
       expect(deps(set.streams)).toEqual([...base].sort());
-      expect(deps(set.schedules)).toEqual([...base].sort());
+      // The e-gift sender's claim links name the portal's origin (the web stack's).
+      expect(deps(set.schedules)).toEqual([...base, set.web.stackName].sort());
+      // The bulk runner's claim links likewise; the SES events consumer subscribes to the data stack's topic.
+      expect(deps(set.issuance)).toEqual([...base, set.web.stackName].sort());
       // The dashboard reads every stack of its region.
       expect(deps(set.monitoring)).toEqual(
         [set.alarms, set.data, set.api, set.streams, set.schedules, set.exports]

@@ -29,6 +29,8 @@ export const FUNCTION_ENTRIES = [
   ...STREAM_CONSUMERS.map((consumer) => `streams/${consumer.module}.ts`),
   ...SCHEDULED_JOBS.map((job) => `scheduled/${job.module}.ts`),
   ...EXPORT_STEPS.map((step) => `exports/${step}.ts`),
+  'bulk/runner.ts',
+  'delivery/ses-events.ts',
 ];
 
 /**

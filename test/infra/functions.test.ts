@@ -45,6 +45,7 @@ describe('functions', () => {
       { name: 'api', t: template(set.api) },
       { name: 'streams', t: template(set.streams) },
       { name: 'schedules', t: template(set.schedules) },
+      { name: 'issuance', t: template(set.issuance) },
     ];
   });
 
@@ -73,12 +74,18 @@ describe('functions', () => {
     });
   });
 
-  it('give API handlers 10 s, stream consumers what the registry says (a minute by default), jobs five minutes', () => {
+  it('give API handlers 10 s, stream consumers what the registry says (a minute by default), jobs five minutes, the bulk runner Lambda’s 15', () => {
     const timeouts: Record<string, number> = { api: 10, streams: 60, schedules: 300 };
+    const issuance: Record<string, number> = {
+      'giftcard-bulk-runner': 900,
+      'giftcard-delivery-ses-events': 30,
+    };
     eachFunction((fn, _t, stack) => {
       const service = String(envOf(fn).POWERTOOLS_SERVICE_NAME);
       const consumer = STREAM_CONSUMERS.find((c) => service === `giftcard-stream-${c.name}`);
-      expect(fn.Properties.Timeout, service).toBe(consumer?.timeoutSeconds ?? timeouts[stack]);
+      expect(fn.Properties.Timeout, service).toBe(
+        consumer?.timeoutSeconds ?? issuance[service] ?? timeouts[stack],
+      );
     });
   });
 
@@ -163,7 +170,7 @@ describe('functions', () => {
     });
   });
 
-  it('API handlers (except the read-only health check and reports) and scheduled jobs read and write items; consumers as the registry says', () => {
+  it('API handlers (except the read-only health check and reports), scheduled jobs and the issuance functions read and write items; consumers as the registry says', () => {
     eachFunction((fn, t, stack) => {
       const service = String(envOf(fn).POWERTOOLS_SERVICE_NAME);
       const actions = statementsOf(fn, t).flatMap(actionsOf);
@@ -174,6 +181,7 @@ describe('functions', () => {
         // The authorizer records an API key's last use (once a minute), as the handlers do.
         service === 'giftcard-api-authorizer' ||
         stack === 'schedules' ||
+        stack === 'issuance' ||
         consumer?.tableAccess === 'readWrite';
       expect(actions.includes('dynamodb:UpdateItem'), service).toBe(writes);
       expect(actions).toContain('dynamodb:GetItem');

@@ -70,6 +70,23 @@ const EXPECTED_ACKNOWLEDGED = [
     (region) =>
       `AwsSolutions-IAM5[Resource::arn:aws:s3:::giftcard-exports-prod-<AWS::AccountId>-${String(region.region)}/exports/*]`,
   ),
+  // Bulk issuance (issue #19): batch files under bulk/ of the bulk bucket.
+  ...CDK_JSON.context.regions.map(
+    (region) =>
+      `AwsSolutions-IAM5[Resource::arn:aws:s3:::giftcard-bulk-prod-<AWS::AccountId>-${String(region.region)}/bulk/*]`,
+  ),
+  // E-gift text messages: End User Messaging origination identities, in the regions that configure one.
+  ...CDK_JSON.context.regions
+    .filter(
+      (region) =>
+        (region.delivery as { smsOriginationIdentity?: string } | undefined)?.smsOriginationIdentity,
+    )
+    .flatMap((region) =>
+      ['phone-number', 'sender-id', 'pool'].map(
+        (kind) =>
+          `AwsSolutions-IAM5[Resource::arn:aws:sms-voice:${String(region.region)}:<AWS::AccountId>:${kind}/*]`,
+      ),
+    ),
   'AwsSolutions-IAM5[Resource::<StepfailedLiveA1A8B464>:*]',
   'AwsSolutions-IAM5[Resource::<StepfinalizeLive9B6F979F>:*]',
   'AwsSolutions-IAM5[Resource::<StepplanLiveE3A388A1>:*]',
@@ -180,11 +197,11 @@ describe('cdk-nag AwsSolutions', () => {
     for (const ack of acks) expect(ack.path.split('/').length, ack.path).toBeGreaterThan(1);
   });
 
-  it('acknowledges SQS3 (no DLQ of its own) only on the DLQs of stream consumers, scheduled jobs and exports', () => {
+  it('acknowledges SQS3 (no DLQ of its own) only on the DLQs of stream consumers, scheduled jobs, exports and issuance', () => {
     const sqs3 = acknowledgements(built.app).filter((ack) => ack.id === 'AwsSolutions-SQS3');
     expect(sqs3.length).toBeGreaterThan(0);
     for (const ack of sqs3) {
-      expect(ack.path).toMatch(/^GiftCard-(Streams|Schedules|Exports)-[a-z0-9-]+\/Dlq-[a-z0-9-]+$/);
+      expect(ack.path).toMatch(/^GiftCard-(Streams|Schedules|Exports|Issuance)-[a-z0-9-]+\/Dlq-[a-z0-9-]+$/);
     }
     const schedules = sqs3.filter((ack) => ack.path.startsWith('GiftCard-Schedules-'));
     expect(schedules.length).toBeGreaterThan(0);

@@ -166,7 +166,7 @@ function CardBalance({
   );
 }
 
-function WalletButtons({ token }: { token: string }) {
+export function WalletButtons({ token }: { token: string }) {
   const [apiBaseUrl, setApiBaseUrl] = useState<string>();
   const [error, setError] = useState<string>();
   useEffect(() => {

@@ -1,5 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { CLAIM_PATH, ClaimPage } from './ClaimPage';
 import { MemberPortal } from './member/MemberPortal';
 import { programOfHash } from './member/session';
 import { Portal } from './Portal';
@@ -10,6 +11,14 @@ const root = document.getElementById('root');
 const memberProgram = programOfHash(window.location.hash);
 if (root) {
   createRoot(root).render(
-    <StrictMode>{memberProgram ? <MemberPortal loyaltyProgramId={memberProgram} /> : <Portal />}</StrictMode>,
+    <StrictMode>
+      {window.location.pathname === CLAIM_PATH ? (
+        <ClaimPage />
+      ) : memberProgram ? (
+        <MemberPortal loyaltyProgramId={memberProgram} />
+      ) : (
+        <Portal />
+      )}
+    </StrictMode>,
   );
 }

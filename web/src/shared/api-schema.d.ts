@@ -2039,6 +2039,174 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/bulk-batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Bulk batches, newest first, each with its invoice summary (count, total, currency, program, who)
+         * @description Callers: staff roles `admin`, `support`, `finance`.
+         */
+        get: operations["getV1BulkBatches"];
+        put?: never;
+        /**
+         * Open a bulk issuance batch: answers the URL to PUT its CSV file to
+         * @description Callers: merchant API keys with scope `cards:issue`; staff roles `admin`, `support`.
+         */
+        post: operations["postV1BulkBatches"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/bulk-batches/{batchId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A bulk batch: status, progress, problems and, once done, its encrypted result file
+         * @description Callers: merchant API keys with scope `cards:issue`; staff roles `admin`, `support`, `finance`.
+         */
+        get: operations["getV1BulkBatchesByBatchId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/bulk-batches/{batchId}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate the uploaded file: refused with every bad row by line and field, or accepted and run
+         * @description Callers: merchant API keys with scope `cards:issue`; staff roles `admin`, `support`.
+         */
+        post: operations["postV1BulkBatchesByBatchIdSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/egift-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Order an e-gift: a digital card, active, delivered to its recipient now or at a time (no code here)
+         * @description Callers: merchant API keys with scope `cards:issue`; staff roles `admin`, `support`.
+         */
+        post: operations["postV1EgiftOrders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cards/{cardId}/delivery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A card's e-gift delivery: status (scheduled, sent, delivered, bounced, claimed...), recipient, times
+         * @description Callers: merchant API keys with scope `cards:read`; staff roles `admin`, `support`, `finance`, `ops`.
+         */
+        get: operations["getV1CardsByCardIdDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Move a scheduled delivery to another time (in the recipient's time zone)
+         * @description Callers: merchant API keys with scope `cards:issue`; staff roles `admin`, `support`.
+         */
+        patch: operations["patchV1CardsByCardIdDelivery"];
+        trace?: never;
+    };
+    "/v1/cards/{cardId}/delivery/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a delivery that has not gone out (the card stays)
+         * @description Callers: merchant API keys with scope `cards:issue`; staff roles `admin`, `support`.
+         */
+        post: operations["postV1CardsByCardIdDeliveryCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cards/{cardId}/delivery/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Support: send the delivery again, to the same or a corrected address (audited); the old link dies
+         * @description Callers: staff roles `admin`, `support`.
+         */
+        post: operations["postV1CardsByCardIdDeliveryResend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Card holder: open an e-gift's claim link: the card's code, balance and wallet buttons
+         * @description Anyone (no credentials).
+         */
+        post: operations["postV1PortalClaim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -7404,7 +7572,7 @@ export interface operations {
                             /** @description <subject>.<verb>, e.g. card.block */
                             action: string;
                             /** @enum {string} */
-                            subjectType: "card" | "program" | "merchant" | "apiKey" | "webhook" | "fraudAlert" | "printer" | "productionOrder";
+                            subjectType: "card" | "program" | "merchant" | "apiKey" | "webhook" | "fraudAlert" | "printer" | "productionOrder" | "bulkBatch" | "delivery";
                             subjectId: string;
                             cardId: string | null;
                             programId: string | null;
@@ -9838,6 +10006,698 @@ export interface operations {
                     };
                 };
             };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1BulkBatches: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            /** @enum {string} */
+                            status: "AWAITING_FILE" | "REFUSED" | "RUNNING" | "SUCCEEDED" | "FAILED";
+                            programId: string;
+                            currency: string;
+                            customerName: string;
+                            /** @enum {string} */
+                            output: "CLAIM_LINKS" | "CODES";
+                            deliver: boolean;
+                            recipientFingerprint: string;
+                            rows: number;
+                            /** @description minor units */
+                            totalMinor: number;
+                            progress: {
+                                chunks: number;
+                                chunksDone: number;
+                                rowsDone: number;
+                            };
+                            problems: {
+                                line: number;
+                                field: string;
+                                message: string;
+                            }[];
+                            moreProblems: number;
+                            requestedBy: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                            submittedAt: string | null;
+                            completedAt: string | null;
+                            error: string | null;
+                            resultFile: {
+                                rows: number;
+                                bytes: number;
+                                sha256: string;
+                                recipientFingerprint: string;
+                                /** @description download link, 15 minutes */
+                                url: string;
+                            } | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1BulkBatches: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    programId: string;
+                    /** @description the business customer, as the invoice names it */
+                    customerName: string;
+                    /**
+                     * @description CLAIM_LINKS (default) or CODES, for customers who hand the codes out
+                     * @enum {string}
+                     */
+                    output: "CLAIM_LINKS" | "CODES";
+                    /** @description send each row with a recipient_email its e-gift message */
+                    deliver?: boolean;
+                    /** @description the customer's armored OpenPGP public key */
+                    recipientKey: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        batch: {
+                            id: string;
+                            /** @enum {string} */
+                            status: "AWAITING_FILE" | "REFUSED" | "RUNNING" | "SUCCEEDED" | "FAILED";
+                            programId: string;
+                            currency: string;
+                            customerName: string;
+                            /** @enum {string} */
+                            output: "CLAIM_LINKS" | "CODES";
+                            deliver: boolean;
+                            recipientFingerprint: string;
+                            rows: number;
+                            /** @description minor units */
+                            totalMinor: number;
+                            progress: {
+                                chunks: number;
+                                chunksDone: number;
+                                rowsDone: number;
+                            };
+                            problems: {
+                                line: number;
+                                field: string;
+                                message: string;
+                            }[];
+                            moreProblems: number;
+                            requestedBy: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                            submittedAt: string | null;
+                            completedAt: string | null;
+                            error: string | null;
+                            resultFile: {
+                                rows: number;
+                                bytes: number;
+                                sha256: string;
+                                recipientFingerprint: string;
+                                /** @description download link, 15 minutes */
+                                url: string;
+                            } | null;
+                        };
+                        /** @description PUT the CSV file here (text/csv), within an hour */
+                        uploadUrl: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1BulkBatchesByBatchId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batchId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        status: "AWAITING_FILE" | "REFUSED" | "RUNNING" | "SUCCEEDED" | "FAILED";
+                        programId: string;
+                        currency: string;
+                        customerName: string;
+                        /** @enum {string} */
+                        output: "CLAIM_LINKS" | "CODES";
+                        deliver: boolean;
+                        recipientFingerprint: string;
+                        rows: number;
+                        /** @description minor units */
+                        totalMinor: number;
+                        progress: {
+                            chunks: number;
+                            chunksDone: number;
+                            rowsDone: number;
+                        };
+                        problems: {
+                            line: number;
+                            field: string;
+                            message: string;
+                        }[];
+                        moreProblems: number;
+                        requestedBy: {
+                            /** @enum {string} */
+                            type: "merchant" | "staff" | "system" | "holder";
+                            id: string;
+                        };
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        submittedAt: string | null;
+                        completedAt: string | null;
+                        error: string | null;
+                        resultFile: {
+                            rows: number;
+                            bytes: number;
+                            sha256: string;
+                            recipientFingerprint: string;
+                            /** @description download link, 15 minutes */
+                            url: string;
+                        } | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1BulkBatchesByBatchIdSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batchId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        status: "AWAITING_FILE" | "REFUSED" | "RUNNING" | "SUCCEEDED" | "FAILED";
+                        programId: string;
+                        currency: string;
+                        customerName: string;
+                        /** @enum {string} */
+                        output: "CLAIM_LINKS" | "CODES";
+                        deliver: boolean;
+                        recipientFingerprint: string;
+                        rows: number;
+                        /** @description minor units */
+                        totalMinor: number;
+                        progress: {
+                            chunks: number;
+                            chunksDone: number;
+                            rowsDone: number;
+                        };
+                        problems: {
+                            line: number;
+                            field: string;
+                            message: string;
+                        }[];
+                        moreProblems: number;
+                        requestedBy: {
+                            /** @enum {string} */
+                            type: "merchant" | "staff" | "system" | "holder";
+                            id: string;
+                        };
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        submittedAt: string | null;
+                        completedAt: string | null;
+                        error: string | null;
+                        resultFile: {
+                            rows: number;
+                            bytes: number;
+                            sha256: string;
+                            recipientFingerprint: string;
+                            /** @description download link, 15 minutes */
+                            url: string;
+                        } | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1EgiftOrders: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required from merchants (1-255 visible ASCII characters). A retry with the same key and request gets the first answer (`Idempotent-Replayed: true`); another request with the key is 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    programId: string;
+                    amount: number;
+                    recipient: {
+                        name?: string;
+                        /** Format: email */
+                        email: string;
+                        phone?: string;
+                    };
+                    senderName: string;
+                    message?: string;
+                    designId?: string;
+                    /** @description absent: now */
+                    deliverAt?: {
+                        localTime: string;
+                        timeZone: string;
+                    };
+                    metadata?: {
+                        [key: string]: string | number | boolean;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        card: {
+                            id: string;
+                            programId: string;
+                            /** @enum {string} */
+                            type: "DIGITAL" | "PHYSICAL";
+                            /** @enum {string} */
+                            status: "PENDING" | "ACTIVE" | "BLOCKED" | "DEACTIVATED" | "EXPIRED";
+                            currency: string;
+                            /** @description minor units */
+                            balance: number;
+                            /** @description minor units */
+                            available: number;
+                            last4: string;
+                            expiresAt: string | null;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                            activatedAt: string | null;
+                            /** @description ISO 8601 UTC */
+                            updatedAt: string;
+                            customerId: string | null;
+                            merchantId: string | null;
+                            statusReason: string | null;
+                            recipient: {
+                                [key: string]: unknown;
+                            } | null;
+                            metadata: {
+                                [key: string]: string | number | boolean;
+                            };
+                        };
+                        delivery: {
+                            cardId: string;
+                            /** @enum {string} */
+                            status: "SCHEDULED" | "SENDING" | "SENT" | "DELIVERED" | "BOUNCED" | "COMPLAINED" | "FAILED" | "CANCELLED" | "CLAIMED" | "LINK_ISSUED";
+                            recipient: {
+                                name: string | null;
+                                email: string;
+                                phone: string | null;
+                            } | null;
+                            senderName: string;
+                            message: string | null;
+                            designId: string | null;
+                            /** @description ISO 8601 UTC */
+                            sendAt: string;
+                            timeZone: string;
+                            sends: number;
+                            sentAt: string | null;
+                            deliveredAt: string | null;
+                            bouncedAt: string | null;
+                            claimedAt: string | null;
+                            cancelledAt: string | null;
+                            problem: string | null;
+                            linkExpiresAt: string | null;
+                            /** @description ISO 8601 UTC */
+                            createdAt: string;
+                            /** @description ISO 8601 UTC */
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1CardsByCardIdDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cardId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cardId: string;
+                        /** @enum {string} */
+                        status: "SCHEDULED" | "SENDING" | "SENT" | "DELIVERED" | "BOUNCED" | "COMPLAINED" | "FAILED" | "CANCELLED" | "CLAIMED" | "LINK_ISSUED";
+                        recipient: {
+                            name: string | null;
+                            email: string;
+                            phone: string | null;
+                        } | null;
+                        senderName: string;
+                        message: string | null;
+                        designId: string | null;
+                        /** @description ISO 8601 UTC */
+                        sendAt: string;
+                        timeZone: string;
+                        sends: number;
+                        sentAt: string | null;
+                        deliveredAt: string | null;
+                        bouncedAt: string | null;
+                        claimedAt: string | null;
+                        cancelledAt: string | null;
+                        problem: string | null;
+                        linkExpiresAt: string | null;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        updatedAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    patchV1CardsByCardIdDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cardId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    deliverAt: {
+                        localTime: string;
+                        timeZone: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cardId: string;
+                        /** @enum {string} */
+                        status: "SCHEDULED" | "SENDING" | "SENT" | "DELIVERED" | "BOUNCED" | "COMPLAINED" | "FAILED" | "CANCELLED" | "CLAIMED" | "LINK_ISSUED";
+                        recipient: {
+                            name: string | null;
+                            email: string;
+                            phone: string | null;
+                        } | null;
+                        senderName: string;
+                        message: string | null;
+                        designId: string | null;
+                        /** @description ISO 8601 UTC */
+                        sendAt: string;
+                        timeZone: string;
+                        sends: number;
+                        sentAt: string | null;
+                        deliveredAt: string | null;
+                        bouncedAt: string | null;
+                        claimedAt: string | null;
+                        cancelledAt: string | null;
+                        problem: string | null;
+                        linkExpiresAt: string | null;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        updatedAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1CardsByCardIdDeliveryCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cardId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cardId: string;
+                        /** @enum {string} */
+                        status: "SCHEDULED" | "SENDING" | "SENT" | "DELIVERED" | "BOUNCED" | "COMPLAINED" | "FAILED" | "CANCELLED" | "CLAIMED" | "LINK_ISSUED";
+                        recipient: {
+                            name: string | null;
+                            email: string;
+                            phone: string | null;
+                        } | null;
+                        senderName: string;
+                        message: string | null;
+                        designId: string | null;
+                        /** @description ISO 8601 UTC */
+                        sendAt: string;
+                        timeZone: string;
+                        sends: number;
+                        sentAt: string | null;
+                        deliveredAt: string | null;
+                        bouncedAt: string | null;
+                        claimedAt: string | null;
+                        cancelledAt: string | null;
+                        problem: string | null;
+                        linkExpiresAt: string | null;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        updatedAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1CardsByCardIdDeliveryResend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cardId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                    name?: string;
+                    /** Format: email */
+                    email?: string;
+                    phone?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cardId: string;
+                        /** @enum {string} */
+                        status: "SCHEDULED" | "SENDING" | "SENT" | "DELIVERED" | "BOUNCED" | "COMPLAINED" | "FAILED" | "CANCELLED" | "CLAIMED" | "LINK_ISSUED";
+                        recipient: {
+                            name: string | null;
+                            email: string;
+                            phone: string | null;
+                        } | null;
+                        senderName: string;
+                        message: string | null;
+                        designId: string | null;
+                        /** @description ISO 8601 UTC */
+                        sendAt: string;
+                        timeZone: string;
+                        sends: number;
+                        sentAt: string | null;
+                        deliveredAt: string | null;
+                        bouncedAt: string | null;
+                        claimedAt: string | null;
+                        cancelledAt: string | null;
+                        problem: string | null;
+                        linkExpiresAt: string | null;
+                        /** @description ISO 8601 UTC */
+                        createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        updatedAt: string;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    postV1PortalClaim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        card: {
+                            last4: string;
+                            /** @enum {string} */
+                            status: "PENDING" | "ACTIVE" | "BLOCKED" | "DEACTIVATED" | "EXPIRED";
+                            currency: string;
+                            /** @description minor units */
+                            balance: number;
+                            /** @description minor units */
+                            available: number;
+                            expiresAt: string | null;
+                            programName: string;
+                        };
+                        /** @description the card code, shown to the holder of the claim link */
+                        code: string;
+                        from: string;
+                        message: string | null;
+                        /** @description for the wallet buttons: /v1/portal/wallet/{apple|google}/{walletToken} */
+                        walletToken: string;
+                    };
+                };
+            };
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["TimedOut"];
             "4XX": components["responses"]["Problem"];
             "5XX": components["responses"]["Problem"];

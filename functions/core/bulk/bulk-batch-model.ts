@@ -1,0 +1,99 @@
+import type { BulkProblem } from '../bulk-batch';
+import type { Actor } from '../ledger';
+
+/**
+ * A bulk issuance batch (issue #19): a business customer's file of cards to issue, validated whole, then
+ * issued in the background in chunks of CHUNK_ROWS rows. The row's reference is its idempotency key, so a
+ * chunk run again after a crash issues no card twice; `chunksDone` moves on only once a chunk's results
+ * are stored, so a run resumes at the first chunk not finished.
+ *
+ *   AWAITING_FILE -> (file uploaded, submitted) -> REFUSED | RUNNING -> SUCCEEDED | FAILED
+ */
+export const BULK_STATUSES = ['AWAITING_FILE', 'REFUSED', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+export type BulkStatus = (typeof BULK_STATUSES)[number];
+
+/** What the result file gives per card: a claim link to hand on, or the code itself (B2B distributes it). */
+export const BULK_OUTPUTS = ['CLAIM_LINKS', 'CODES'] as const;
+export type BulkOutput = (typeof BULK_OUTPUTS)[number];
+
+/**
+ * Cards written in one transaction: 6 items each at most (card, ISSUE and ACTIVATE entries, idempotency
+ * record, delivery, claim token) plus the shard count, under DynamoDB's 100 a transaction.
+ */
+export const GROUP_ROWS = 16;
+/** Rows issued together and recorded as one unit of progress: whole groups (8 of GROUP_ROWS). */
+export const CHUNK_ROWS = 8 * GROUP_ROWS;
+/**
+ * Chunks under way at once: read ahead from the file and issued concurrently, recorded in file order. Memory
+ * is this many chunks of rows and results, whatever the file's size.
+ */
+export const CHUNKS_IN_FLIGHT = 4;
+/**
+ * Group transactions in flight at once over those chunks: one per issue-count shard at most (16), so two
+ * groups never contend for the same counter item.
+ */
+export const GROUPS_IN_FLIGHT = 12;
+
+export interface BulkInvoice {
+  readonly batchId: string;
+  readonly count: number;
+  readonly totalMinor: number;
+  readonly currency: string;
+  readonly programId: string;
+  readonly customerName: string;
+  readonly requestedBy: Pick<Actor, 'type' | 'id'>;
+}
+
+export interface BulkResultFile {
+  readonly key: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly recipientFingerprint: string;
+}
+
+export interface BulkBatch {
+  readonly id: string;
+  readonly programId: string;
+  readonly currency: string;
+  readonly merchantId?: string;
+  readonly customerName: string;
+  readonly output: BulkOutput;
+  /** Send each row that has an e-mail address its e-gift message (else only the result file carries links). */
+  readonly deliver: boolean;
+  /** The customer's OpenPGP public key (armored) the result file is encrypted to, and its fingerprint. */
+  readonly recipientKey: string;
+  readonly recipientFingerprint: string;
+  readonly status: BulkStatus;
+  /** The uploaded file in the bulk bucket. */
+  readonly fileKey: string;
+  readonly rows: number;
+  readonly totalMinor: number;
+  readonly chunks: number;
+  readonly chunksDone: number;
+  readonly rowsDone: number;
+  readonly problems: readonly BulkProblem[];
+  readonly moreProblems: number;
+  readonly resultFile?: BulkResultFile;
+  readonly error?: string;
+  readonly requestedBy: Pick<Actor, 'type' | 'id' | 'role' | 'keyId'>;
+  readonly createdAt: string;
+  readonly submittedAt?: string;
+  readonly completedAt?: string;
+  readonly updatedAt: string;
+}
+
+export const chunksOf = (rows: number): number => Math.ceil(rows / CHUNK_ROWS);
+
+/** The chunk a data row (0-based, in file order) belongs to. */
+export const chunkOfRow = (rowIndex: number): number => Math.floor(rowIndex / CHUNK_ROWS);
+
+export const invoiceOf = (batch: BulkBatch): BulkInvoice => ({
+  batchId: batch.id,
+  count: batch.rows,
+  totalMinor: batch.totalMinor,
+  currency: batch.currency,
+  programId: batch.programId,
+  customerName: batch.customerName,
+  requestedBy: { type: batch.requestedBy.type, id: batch.requestedBy.id },
+});

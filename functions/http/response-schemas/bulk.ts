@@ -1,0 +1,47 @@
+import * as z from 'zod';
+import { BULK_OUTPUTS, BULK_STATUSES } from '../../core/bulk/bulk-batch-model';
+import { actorSchema, count, isoTime, minor, pageSchema } from './common';
+
+/** Bulk issuance batches (issue #19): status, progress, problems, the invoice summary and the result file. */
+export const bulkProblemSchema = z.object({
+  line: z.number().int().min(0),
+  field: z.string(),
+  message: z.string(),
+});
+
+export const bulkBatchSchema = z.object({
+  id: z.string(),
+  status: z.enum(BULK_STATUSES),
+  programId: z.string(),
+  currency: z.string(),
+  customerName: z.string(),
+  output: z.enum(BULK_OUTPUTS),
+  deliver: z.boolean(),
+  recipientFingerprint: z.string(),
+  rows: count,
+  totalMinor: minor,
+  progress: z.object({ chunks: count, chunksDone: count, rowsDone: count }),
+  problems: z.array(bulkProblemSchema),
+  moreProblems: count,
+  requestedBy: actorSchema,
+  createdAt: isoTime,
+  submittedAt: isoTime.nullable(),
+  completedAt: isoTime.nullable(),
+  error: z.string().nullable(),
+  resultFile: z
+    .object({
+      rows: count,
+      bytes: count,
+      sha256: z.string(),
+      recipientFingerprint: z.string(),
+      url: z.string().describe('download link, 15 minutes'),
+    })
+    .nullable(),
+});
+
+export const bulkBatchOpenedSchema = z.object({
+  batch: bulkBatchSchema,
+  uploadUrl: z.string().describe('PUT the CSV file here (text/csv), within an hour'),
+});
+
+export const bulkBatchPageSchema = pageSchema(bulkBatchSchema);
