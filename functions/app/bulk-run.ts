@@ -81,7 +81,7 @@ async function issueRemainingChunks(
   let chunk = batch.chunksDone;
   let rows: NumberedRow[] = [];
   try {
-    for await (const row of acceptedRows(file, program, chunk * CHUNK_ROWS)) {
+    for await (const row of acceptedRows(file, program, chunk * CHUNK_ROWS, batch.format)) {
       rows.push(row);
       if (rows.length < CHUNK_ROWS) continue;
       start(chunk++, rows);

@@ -16,6 +16,10 @@ export type BulkStatus = (typeof BULK_STATUSES)[number];
 export const BULK_OUTPUTS = ['CLAIM_LINKS', 'CODES'] as const;
 export type BulkOutput = (typeof BULK_OUTPUTS)[number];
 
+/** The uploaded file: a CSV with a header line, or a JSON batch (one array of row objects). */
+export const BULK_FILE_FORMATS = ['CSV', 'JSON'] as const;
+export type BulkFileFormat = (typeof BULK_FILE_FORMATS)[number];
+
 /**
  * Cards written in one transaction: 6 items each at most (card, ISSUE and ACTIVATE entries, idempotency
  * record, delivery, claim token) plus the shard count, under DynamoDB's 100 a transaction.
@@ -65,8 +69,9 @@ export interface BulkBatch {
   readonly recipientKey: string;
   readonly recipientFingerprint: string;
   readonly status: BulkStatus;
-  /** The uploaded file in the bulk bucket. */
+  /** The uploaded file in the bulk bucket, and its format (batches from before JSON have none: CSV). */
   readonly fileKey: string;
+  readonly format?: BulkFileFormat;
   readonly rows: number;
   readonly totalMinor: number;
   readonly chunks: number;

@@ -10040,6 +10040,8 @@ export interface operations {
                             /** @enum {string} */
                             output: "CLAIM_LINKS" | "CODES";
                             deliver: boolean;
+                            /** @enum {string} */
+                            format: "CSV" | "JSON";
                             recipientFingerprint: string;
                             rows: number;
                             /** @description minor units */
@@ -10106,6 +10108,11 @@ export interface operations {
                     output: "CLAIM_LINKS" | "CODES";
                     /** @description send each row with a recipient_email its e-gift message */
                     deliver?: boolean;
+                    /**
+                     * @description the file to upload: CSV (default, text/csv) or JSON, one array of row objects (application/json)
+                     * @enum {string}
+                     */
+                    format?: "CSV" | "JSON";
                     /** @description the customer's armored OpenPGP public key */
                     recipientKey: string;
                 };
@@ -10129,6 +10136,8 @@ export interface operations {
                             /** @enum {string} */
                             output: "CLAIM_LINKS" | "CODES";
                             deliver: boolean;
+                            /** @enum {string} */
+                            format: "CSV" | "JSON";
                             recipientFingerprint: string;
                             rows: number;
                             /** @description minor units */
@@ -10163,7 +10172,7 @@ export interface operations {
                                 url: string;
                             } | null;
                         };
-                        /** @description PUT the CSV file here (text/csv), within an hour */
+                        /** @description PUT the file here within an hour: text/csv, or application/json for a JSON batch */
                         uploadUrl: string;
                     };
                 };
@@ -10200,6 +10209,8 @@ export interface operations {
                         /** @enum {string} */
                         output: "CLAIM_LINKS" | "CODES";
                         deliver: boolean;
+                        /** @enum {string} */
+                        format: "CSV" | "JSON";
                         recipientFingerprint: string;
                         rows: number;
                         /** @description minor units */
@@ -10272,6 +10283,8 @@ export interface operations {
                         /** @enum {string} */
                         output: "CLAIM_LINKS" | "CODES";
                         deliver: boolean;
+                        /** @enum {string} */
+                        format: "CSV" | "JSON";
                         recipientFingerprint: string;
                         rows: number;
                         /** @description minor units */

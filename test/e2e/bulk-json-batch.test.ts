@@ -1,0 +1,130 @@
+import * as openpgp from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCsv } from '../../functions/core/csv-read';
+import type { LocalStack } from '../../local/stack';
+import { bulkJsonFile } from '../support/bulk-csv-file';
+import { request } from '../support/http';
+import { startTestStack } from '../support/stack';
+
+/**
+ * A JSON batch end to end (issue #19: "a CSV upload (or a JSON batch)"): the same open / upload / submit
+ * flow with `format: "JSON"` and a JSON array file; bad rows are refused by row and field with nothing
+ * created, a good batch runs in the background to the same encrypted result file, its `line` being the
+ * batch's row number.
+ */
+const ROWS = 40;
+let stack: LocalStack;
+let support: string;
+let programId: string;
+let keys: { publicKey: string; privateKey: openpgp.PrivateKey };
+
+interface BatchAnswer {
+  id: string;
+  status: string;
+  format: string;
+  rows: number;
+  problems: { line: number; field: string; message: string }[];
+  resultFile: { rows: number; url: string } | null;
+  error: string | null;
+}
+
+beforeAll(async () => {
+  stack = await startTestStack({ consumers: [] });
+  if (!stack.demo) throw new Error('no demo');
+  support = stack.demo.staffTokens.support;
+  const program = await request<{ id: string }>('POST', '/v1/programs', {
+    token: stack.demo.staffTokens.admin,
+    body: { name: `Bulk JSON ${Date.now()}`, currency: 'USD', maxLoad: 100_000, maxBalance: 100_000 },
+  });
+  expect(program.status, JSON.stringify(program.body)).toBe(201);
+  programId = program.body.id;
+  const generated = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'curve25519Legacy',
+    userIDs: [{ name: 'Acme payroll', email: 'payroll@acme.example' }],
+    format: 'armored',
+  });
+  keys = {
+    publicKey: generated.publicKey,
+    privateKey: await openpgp.readPrivateKey({ armoredKey: generated.privateKey }),
+  };
+}, 60_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function jsonBatch(file: AsyncIterable<Uint8Array>): Promise<BatchAnswer> {
+  const opened = await request<{ batch: BatchAnswer; uploadUrl: string }>('POST', '/v1/bulk-batches', {
+    token: support,
+    body: {
+      programId,
+      customerName: 'Acme Ltd',
+      output: 'CLAIM_LINKS',
+      format: 'JSON',
+      recipientKey: keys.publicKey,
+    },
+  });
+  expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+  expect(opened.body.batch.format).toBe('JSON');
+  const parts: Uint8Array[] = [];
+  for await (const chunk of file) parts.push(chunk);
+  const put = await fetch(opened.body.uploadUrl, {
+    method: 'PUT',
+    body: Buffer.concat(parts),
+    headers: { 'Content-Type': 'application/json' },
+  });
+  expect(put.status).toBe(200);
+  const submitted = await request<BatchAnswer>('POST', `/v1/bulk-batches/${opened.body.batch.id}/submit`, {
+    token: support,
+    body: {},
+  });
+  expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
+  return submitted.body;
+}
+
+async function cardCount(): Promise<number> {
+  const page = await request<{ items: unknown[] }>('GET', `/v1/cards?programId=${programId}&limit=200`, {
+    token: support,
+  });
+  expect(page.status).toBe(200);
+  return page.body.items.length;
+}
+
+describe('a JSON bulk batch', () => {
+  it('with bad rows is refused by row and field, and creates nothing', async () => {
+    const refused = await jsonBatch(
+      bulkJsonFile(ROWS, {
+        row: (row, value) => (row === 7 ? { ...value, amount: '12.50' } : row === 30 ? 'not a row' : value),
+      }),
+    );
+    expect(refused.status).toBe('REFUSED');
+    expect(refused.problems.map(({ line, field }) => ({ line, field }))).toEqual([
+      { line: 7, field: 'amount' },
+      { line: 30, field: 'row' },
+    ]);
+    expect(await cardCount()).toBe(0);
+  }, 60_000);
+
+  it('runs to the end: one card per row, in the encrypted result file by row number', async () => {
+    const accepted = await jsonBatch(bulkJsonFile(ROWS));
+    expect(accepted).toMatchObject({ status: 'RUNNING', rows: ROWS, problems: [] });
+    let final = accepted;
+    for (let attempt = 0; attempt < 600 && final.status === 'RUNNING'; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      final = (await request<BatchAnswer>('GET', `/v1/bulk-batches/${accepted.id}`, { token: support })).body;
+    }
+    expect(final.error).toBeNull();
+    expect(final.status).toBe('SUCCEEDED');
+    const encrypted = new Uint8Array(await (await fetch(final.resultFile?.url ?? '')).arrayBuffer());
+    const { data } = await openpgp.decrypt({
+      message: await openpgp.readMessage({ binaryMessage: encrypted }),
+      decryptionKeys: keys.privateKey,
+      format: 'binary',
+    });
+    const rows = readCsv(Buffer.from(data as Uint8Array).toString('utf8'));
+    expect(rows.map((row) => row.line)).toEqual(Array.from({ length: ROWS }, (_, at) => String(at + 1)));
+    expect(rows[0]?.reference).toBe('REF-000001');
+    expect(new Set(rows.map((row) => row.card_id)).size).toBe(ROWS);
+    expect(await cardCount()).toBe(ROWS);
+  }, 200_000);
+});
