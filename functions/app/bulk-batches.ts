@@ -3,6 +3,7 @@ import type { AuditRecord } from '../core/audit';
 import {
   type BulkBatch,
   type BulkFileFormat,
+  type BulkInvoiceRecord,
   type BulkOutput,
   chunksOf,
   invoiceOf,
@@ -20,6 +21,7 @@ import {
   bulkUploadUrl,
   readRecipientKey,
 } from '../store/bulk-files';
+import { bulkInvoicePut } from '../store/bulk-invoices';
 import { getProgram } from '../store/programs';
 import { BULK_FILE_LIMITS, validateBulkFile } from './bulk-validate';
 
@@ -98,6 +100,19 @@ export async function visibleBatch(batchId: string, visible: BatchVisibility): P
   return batch;
 }
 
+/** The invoice summary finance lists and exports (store/bulk-invoices.ts), written with the acceptance. */
+function invoiceRecord(
+  batch: BulkBatch,
+  verdict: { rows: number; totalMinor: number },
+  now: Date,
+): BulkInvoiceRecord {
+  return {
+    ...invoiceOf({ ...batch, rows: verdict.rows, totalMinor: verdict.totalMinor }),
+    acceptedAt: now.toISOString(),
+    ...(batch.merchantId ? { merchantId: batch.merchantId } : {}),
+  };
+}
+
 /** The invoice-style audit record of an accepted batch, written with the decision that accepts it. */
 function invoiceAudit(
   batch: BulkBatch,
@@ -153,7 +168,12 @@ export async function submitBulkBatch(
       moreProblems: validation.moreProblems,
     },
     now,
-    validation.accepted ? [auditInsert(invoiceAudit(batch, validation, now))] : [],
+    validation.accepted
+      ? [
+          auditInsert(invoiceAudit(batch, validation, now)),
+          bulkInvoicePut(invoiceRecord(batch, validation, now)),
+        ]
+      : [],
   );
   const after = (await findBulkBatch(batch.id)) ?? batch;
   if (decided && status === 'RUNNING') await launchBulkRun(batch.id);

@@ -176,5 +176,8 @@ export const bulkChunkKey = (batchId: string, chunk: number) => ({
   PK: `BULK#${batchId}`,
   SK: `CHUNK#${String(chunk).padStart(6, '0')}`,
 });
+/** An accepted batch's invoice summary (GSI1: BULKINVOICES / <acceptedAt>#<batchId>, for finance). */
+export const bulkInvoiceKey = (batchId: string) => ({ PK: `BULK#${batchId}`, SK: 'INVOICE' });
+export const BULK_INVOICES_INDEX_PK = 'BULKINVOICES';
 /** Batches by creation, for the finance listing (GSI1). */
 export const BULK_BATCHES_INDEX_PK = 'BULKBATCHES';

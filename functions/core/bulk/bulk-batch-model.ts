@@ -48,6 +48,38 @@ export interface BulkInvoice {
   readonly requestedBy: Pick<Actor, 'type' | 'id'>;
 }
 
+/** An accepted batch's invoice as finance reads it: when it was accepted, and for which merchant. */
+export interface BulkInvoiceRecord extends BulkInvoice {
+  readonly acceptedAt: string;
+  readonly merchantId?: string;
+}
+
+export const BULK_INVOICE_COLUMNS = [
+  'batch_id',
+  'accepted_at',
+  'program_id',
+  'currency',
+  'count',
+  'total',
+  'customer_name',
+  'requested_by_type',
+  'requested_by_id',
+  'merchant_id',
+] as const;
+
+export const bulkInvoiceCells = (invoice: BulkInvoiceRecord) => [
+  invoice.batchId,
+  invoice.acceptedAt,
+  invoice.programId,
+  invoice.currency,
+  invoice.count,
+  invoice.totalMinor,
+  invoice.customerName,
+  invoice.requestedBy.type,
+  invoice.requestedBy.id,
+  invoice.merchantId ?? '',
+];
+
 export interface BulkResultFile {
   readonly key: string;
   readonly rows: number;

@@ -48,3 +48,16 @@ export const bulkBatchOpenedSchema = z.object({
 });
 
 export const bulkBatchPageSchema = pageSchema(bulkBatchSchema);
+
+/** An accepted batch's invoice summary (finance: GET /v1/reports/bulk-invoices, the export's bulk-invoices file). */
+export const bulkInvoiceSchema = z.object({
+  batchId: z.string(),
+  acceptedAt: isoTime,
+  programId: z.string(),
+  currency: z.string(),
+  count,
+  totalMinor: minor,
+  customerName: z.string(),
+  requestedBy: actorSchema,
+  merchantId: z.string().nullable(),
+});

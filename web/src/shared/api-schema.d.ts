@@ -1167,6 +1167,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/bulk-invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Bulk batches accepted on UTC days from..to (at most 366), oldest first: the invoice summary of each (count, total, currency, program, customer, who asked)
+         * @description Callers: staff roles `admin`, `finance`.
+         */
+        get: operations["getV1ReportsBulkInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -7528,6 +7548,53 @@ export interface operations {
                         };
                         /** @description minor units */
                         reportedLiability: number;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    getV1ReportsBulkInvoices: {
+        parameters: {
+            query: {
+                limit?: number;
+                cursor?: string;
+                from: string;
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            batchId: string;
+                            /** @description ISO 8601 UTC */
+                            acceptedAt: string;
+                            programId: string;
+                            currency: string;
+                            count: number;
+                            /** @description minor units */
+                            totalMinor: number;
+                            customerName: string;
+                            requestedBy: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            merchantId: string | null;
+                        }[];
+                        nextCursor: string | null;
                     };
                 };
             };

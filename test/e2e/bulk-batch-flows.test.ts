@@ -1,21 +1,29 @@
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCsv } from '../../functions/core/csv-read';
+import { writeBulkInvoiceFile } from '../../functions/store/export-bulk-invoices';
+import { exportBucket, s3 } from '../../functions/store/s3-client';
 import type { LocalStack } from '../../local/stack';
 import { bulkJsonFile } from '../support/bulk-csv-file';
 import { request } from '../support/http';
 import { startTestStack } from '../support/stack';
 
 /**
- * A JSON batch end to end (issue #19: "a CSV upload (or a JSON batch)"): the same open / upload / submit
- * flow with `format: "JSON"` and a JSON array file; bad rows are refused by row and field with nothing
- * created, a good batch runs in the background to the same encrypted result file, its `line` being the
- * batch's row number.
+ * Bulk batch flows beyond the CSV run (issue #19), small batches on one stack:
+ * - a JSON batch: the same open / upload / submit flow with `format: "JSON"` and a JSON array file; bad
+ *   rows are refused by row and field with nothing created, a good batch runs in the background to the
+ *   same encrypted result file, its `line` being the batch's row number;
+ * - the accepted batch's invoice summary in the finance reports (the route and the export's file).
  */
 const ROWS = 40;
 let stack: LocalStack;
 let support: string;
+let finance: string;
 let programId: string;
+/** The JSON batch that ran, for the finance checks. */
+let ranBatch: BatchAnswer | undefined;
 let keys: { publicKey: string; privateKey: openpgp.PrivateKey };
 
 interface BatchAnswer {
@@ -23,6 +31,7 @@ interface BatchAnswer {
   status: string;
   format: string;
   rows: number;
+  totalMinor: number;
   problems: { line: number; field: string; message: string }[];
   resultFile: { rows: number; url: string } | null;
   error: string | null;
@@ -32,6 +41,7 @@ beforeAll(async () => {
   stack = await startTestStack({ consumers: [] });
   if (!stack.demo) throw new Error('no demo');
   support = stack.demo.staffTokens.support;
+  finance = stack.demo.staffTokens.finance;
   const program = await request<{ id: string }>('POST', '/v1/programs', {
     token: stack.demo.staffTokens.admin,
     body: { name: `Bulk JSON ${Date.now()}`, currency: 'USD', maxLoad: 100_000, maxBalance: 100_000 },
@@ -126,5 +136,68 @@ describe('a JSON bulk batch', () => {
     expect(rows[0]?.reference).toBe('REF-000001');
     expect(new Set(rows.map((row) => row.card_id)).size).toBe(ROWS);
     expect(await cardCount()).toBe(ROWS);
+    ranBatch = final;
   }, 200_000);
+});
+
+describe("an accepted batch's invoice summary", () => {
+  const day = () => new Date().toISOString().slice(0, 10);
+
+  it('is listed for finance by acceptance day: count, total, currency, program, customer, who asked', async () => {
+    const batch = ranBatch;
+    if (!batch) throw new Error('the JSON batch did not run');
+    const listed = await request<{ items: Record<string, unknown>[]; nextCursor: string | null }>(
+      'GET',
+      `/v1/reports/bulk-invoices?from=${day()}&to=${day()}`,
+      { token: finance },
+    );
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+    const invoice = listed.body.items.find((item) => item.batchId === batch.id);
+    expect(invoice).toMatchObject({
+      count: ROWS,
+      totalMinor: batch.totalMinor,
+      currency: 'USD',
+      programId,
+      customerName: 'Acme Ltd',
+      requestedBy: { type: 'staff' },
+      merchantId: null,
+    });
+    // The refused batch is not invoiced; nothing before the range is listed.
+    expect(listed.body.items).toHaveLength(1);
+    const before = await request<{ items: unknown[] }>(
+      'GET',
+      '/v1/reports/bulk-invoices?from=2026-01-01&to=2026-01-31',
+      { token: finance },
+    );
+    expect(before.body.items).toEqual([]);
+    expect(
+      (await request('GET', `/v1/reports/bulk-invoices?from=${day()}&to=${day()}`, { token: support }))
+        .status,
+    ).toBe(403);
+  });
+
+  it("is a row of the finance export's bulk-invoices file for its period", async () => {
+    const batch = ranBatch;
+    if (!batch) throw new Error('the JSON batch did not run');
+    const from = `${day()}T00:00:00.000Z`;
+    const file = await writeBulkInvoiceFile('exports/test/bulk-invoices/', from, new Date().toISOString());
+    expect(file).toMatchObject({ name: 'bulk-invoices.csv.gz', rows: 1 });
+    const object = await s3().send(new GetObjectCommand({ Bucket: exportBucket(), Key: file.key }));
+    const rows = readCsv(
+      gunzipSync((await object.Body?.transformToByteArray()) ?? new Uint8Array()).toString('utf8'),
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({
+        batch_id: batch.id,
+        program_id: programId,
+        currency: 'USD',
+        count: String(ROWS),
+        total: String(batch.totalMinor),
+        customer_name: 'Acme Ltd',
+        requested_by_type: 'staff',
+      }),
+    ]);
+    const empty = await writeBulkInvoiceFile('exports/test/bulk-invoices-none/', from, from);
+    expect(empty.rows).toBe(0);
+  });
 });
