@@ -188,6 +188,7 @@ function planRow(batch: BulkBatch, numbered: NumberedRow, context: OperationCont
       recipient,
       senderName: batch.customerName,
       ...(row.message ? { message: row.message } : {}),
+      ...(row.designId ? { designId: row.designId } : {}),
       sendAt: now,
       timeZone: 'UTC',
     };

@@ -15,7 +15,8 @@ import { startTestStack } from '../support/stack';
  * - a JSON batch: the same open / upload / submit flow with `format: "JSON"` and a JSON array file; bad
  *   rows are refused by row and field with nothing created, a good batch runs in the background to the
  *   same encrypted result file, its `line` being the batch's row number;
- * - the accepted batch's invoice summary in the finance reports (the route and the export's file).
+ * - the accepted batch's invoice summary in the finance reports (the route and the export's file);
+ * - the program's e-gift designs: an order naming another design is refused, naming the field.
  */
 const ROWS = 40;
 let stack: LocalStack;
@@ -199,5 +200,40 @@ describe("an accepted batch's invoice summary", () => {
     ]);
     const empty = await writeBulkInvoiceFile('exports/test/bulk-invoices-none/', from, from);
     expect(empty.rows).toBe(0);
+  });
+});
+
+describe("a program's e-gift designs", () => {
+  const order = (designId: string) =>
+    request<{ code?: string; errors?: { field: string }[] }>('POST', '/v1/egift-orders', {
+      token: stack.demo?.staffTokens.admin ?? '',
+      headers: { 'Idempotency-Key': `design-${designId}-${Math.random()}` },
+      body: {
+        programId,
+        amount: 1_000,
+        recipient: { email: 'designs@example.com' },
+        senderName: 'Acme',
+        designId,
+      },
+    });
+
+  it('are set on the program; an order naming another is VALIDATION_FAILED on designId, one naming a listed one issues', async () => {
+    const noDesigns = await order('birthday');
+    expect(noDesigns.status).toBe(400);
+    expect(noDesigns.body.code).toBe('VALIDATION_FAILED');
+    expect(noDesigns.body.errors?.map((error) => error.field)).toEqual(['designId']);
+    const patched = await request<{ designs?: string[] }>('PATCH', `/v1/programs/${programId}`, {
+      token: stack.demo?.staffTokens.admin ?? '',
+      body: { designs: ['birthday', 'thank-you'] },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.designs).toEqual(['birthday', 'thank-you']);
+    const before = await cardCount();
+    const unknown = await order('wedding');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors?.map((error) => error.field)).toEqual(['designId']);
+    expect(await cardCount()).toBe(before);
+    expect((await order('thank-you')).status).toBe(201);
+    expect(await cardCount()).toBe(before + 1);
   });
 });

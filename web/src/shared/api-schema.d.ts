@@ -2473,6 +2473,8 @@ export interface operations {
                                 failuresPerCaller?: number;
                                 failuresPerMerchant?: number;
                             };
+                            /** @description the e-gift design ids orders and bulk rows may name */
+                            designs?: string[];
                             /** @description ISO 8601 UTC */
                             createdAt: string;
                             /** @description ISO 8601 UTC */
@@ -2572,6 +2574,8 @@ export interface operations {
                         failuresPerCaller?: number;
                         failuresPerMerchant?: number;
                     };
+                    /** @description the e-gift design ids its digital cards may be sent with; [] for none */
+                    designs?: string[];
                     /** @enum {string} */
                     currency: "AED" | "AUD" | "BHD" | "BRL" | "CAD" | "CHF" | "CLP" | "CNY" | "CZK" | "DKK" | "EUR" | "GBP" | "HKD" | "HUF" | "IDR" | "ILS" | "INR" | "ISK" | "JOD" | "JPY" | "KRW" | "KWD" | "MXN" | "MYR" | "NOK" | "NZD" | "OMR" | "PHP" | "PLN" | "QAR" | "RON" | "SAR" | "SEK" | "SGD" | "THB" | "TND" | "TRY" | "TWD" | "UAH" | "USD" | "VND" | "ZAR";
                     merchants?: string[];
@@ -2667,6 +2671,8 @@ export interface operations {
                             failuresPerCaller?: number;
                             failuresPerMerchant?: number;
                         };
+                        /** @description the e-gift design ids orders and bulk rows may name */
+                        designs?: string[];
                         /** @description ISO 8601 UTC */
                         createdAt: string;
                         /** @description ISO 8601 UTC */
@@ -2777,6 +2783,8 @@ export interface operations {
                             failuresPerCaller?: number;
                             failuresPerMerchant?: number;
                         };
+                        /** @description the e-gift design ids orders and bulk rows may name */
+                        designs?: string[];
                         /** @description ISO 8601 UTC */
                         createdAt: string;
                         /** @description ISO 8601 UTC */
@@ -2873,6 +2881,8 @@ export interface operations {
                         failuresPerCaller?: number;
                         failuresPerMerchant?: number;
                     };
+                    /** @description the e-gift design ids its digital cards may be sent with; [] for none */
+                    designs?: string[];
                     reason?: string;
                 };
             };
@@ -2965,6 +2975,8 @@ export interface operations {
                             failuresPerCaller?: number;
                             failuresPerMerchant?: number;
                         };
+                        /** @description the e-gift design ids orders and bulk rows may name */
+                        designs?: string[];
                         /** @description ISO 8601 UTC */
                         createdAt: string;
                         /** @description ISO 8601 UTC */
