@@ -32,7 +32,11 @@ export const bulkInputKey = (batchId: string, format: BulkFileFormat = 'CSV') =>
   `bulk/${batchId}/input.${format === 'JSON' ? 'json' : 'csv'}`;
 export const bulkContentType = (format: BulkFileFormat = 'CSV') =>
   format === 'JSON' ? 'application/json' : 'text/csv';
-export const bulkResultKey = (batchId: string) => `bulk/${batchId}/result.csv.pgp`;
+/**
+ * Each run that writes a result file writes its own object (`run`, random): if a resumed runner and a live
+ * one both reach the end, the batch records the one whose completion won, and the other is never read.
+ */
+export const bulkResultKey = (batchId: string, run: string) => `bulk/${batchId}/result-${run}.csv.pgp`;
 
 export function bulkUploadUrl(key: string, contentType = 'text/csv'): Promise<string> {
   return getSignedUrl(

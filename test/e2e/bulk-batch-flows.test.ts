@@ -1,7 +1,9 @@
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as openpgp from 'openpgp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BULK_STALL_MINUTES } from '../../functions/core/bulk/bulk-batch-model';
 import { readCsv } from '../../functions/core/csv-read';
 import { writeBulkInvoiceFile } from '../../functions/store/export-bulk-invoices';
 import { exportBucket, s3 } from '../../functions/store/s3-client';
@@ -16,7 +18,9 @@ import { startTestStack } from '../support/stack';
  *   rows are refused by row and field with nothing created, a good batch runs in the background to the
  *   same encrypted result file, its `line` being the batch's row number;
  * - the accepted batch's invoice summary in the finance reports (the route and the export's file);
- * - the program's e-gift designs: an order naming another design is refused, naming the field.
+ * - the program's e-gift designs: an order naming another design is refused, naming the field;
+ * - the bulk-resume job: a batch whose runner crashed for good (every local retry spent) stays RUNNING
+ *   until its progress has stood still long enough, then is resumed to the end with no card twice.
  */
 const ROWS = 40;
 let stack: LocalStack;
@@ -64,11 +68,11 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function jsonBatch(file: AsyncIterable<Uint8Array>): Promise<BatchAnswer> {
+async function jsonBatch(file: AsyncIterable<Uint8Array>, forProgram = programId): Promise<BatchAnswer> {
   const opened = await request<{ batch: BatchAnswer; uploadUrl: string }>('POST', '/v1/bulk-batches', {
     token: support,
     body: {
-      programId,
+      programId: forProgram,
       customerName: 'Acme Ltd',
       output: 'CLAIM_LINKS',
       format: 'JSON',
@@ -93,12 +97,44 @@ async function jsonBatch(file: AsyncIterable<Uint8Array>): Promise<BatchAnswer> 
   return submitted.body;
 }
 
-async function cardCount(): Promise<number> {
-  const page = await request<{ items: unknown[] }>('GET', `/v1/cards?programId=${programId}&limit=200`, {
-    token: support,
+async function cardsOf(program: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < 50; page++) {
+    const answer: { status: number; body: { items: { id: string }[]; nextCursor: string | null } } =
+      await request(
+        'GET',
+        `/v1/cards?programId=${program}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        { token: support },
+      );
+    expect(answer.status).toBe(200);
+    ids.push(...answer.body.items.map((card) => card.id));
+    cursor = answer.body.nextCursor;
+    if (!cursor) break;
+  }
+  return ids;
+}
+
+const cardCount = async () => (await cardsOf(programId)).length;
+
+async function batchNow(id: string): Promise<BatchAnswer & { progress: { chunksDone: number } }> {
+  const answer = await request<BatchAnswer & { progress: { chunksDone: number } }>(
+    'GET',
+    `/v1/bulk-batches/${id}`,
+    { token: support },
+  );
+  expect(answer.status).toBe(200);
+  return answer.body;
+}
+
+async function resultRowsOf(batch: BatchAnswer): Promise<Record<string, string>[]> {
+  const encrypted = new Uint8Array(await (await fetch(batch.resultFile?.url ?? '')).arrayBuffer());
+  const { data } = await openpgp.decrypt({
+    message: await openpgp.readMessage({ binaryMessage: encrypted }),
+    decryptionKeys: keys.privateKey,
+    format: 'binary',
   });
-  expect(page.status).toBe(200);
-  return page.body.items.length;
+  return readCsv(Buffer.from(data as Uint8Array).toString('utf8'));
 }
 
 describe('a JSON bulk batch', () => {
@@ -126,13 +162,7 @@ describe('a JSON bulk batch', () => {
     }
     expect(final.error).toBeNull();
     expect(final.status).toBe('SUCCEEDED');
-    const encrypted = new Uint8Array(await (await fetch(final.resultFile?.url ?? '')).arrayBuffer());
-    const { data } = await openpgp.decrypt({
-      message: await openpgp.readMessage({ binaryMessage: encrypted }),
-      decryptionKeys: keys.privateKey,
-      format: 'binary',
-    });
-    const rows = readCsv(Buffer.from(data as Uint8Array).toString('utf8'));
+    const rows = await resultRowsOf(final);
     expect(rows.map((row) => row.line)).toEqual(Array.from({ length: ROWS }, (_, at) => String(at + 1)));
     expect(rows[0]?.reference).toBe('REF-000001');
     expect(new Set(rows.map((row) => row.card_id)).size).toBe(ROWS);
@@ -236,4 +266,80 @@ describe("a program's e-gift designs", () => {
     expect((await order('thank-you')).status).toBe(201);
     expect(await cardCount()).toBe(before + 1);
   });
+});
+
+describe('the bulk-resume job', () => {
+  const RESUME_ROWS = 600;
+  /** The runner dies for good after this many group transactions: the 21st commits, then it and every later one fails. */
+  const HEALTHY_TRANSACTIONS = 20;
+
+  it('resumes a batch whose runner crashed once its progress stood still, to the end, no card twice', async () => {
+    const program = await request<{ id: string }>('POST', '/v1/programs', {
+      token: stack.demo?.staffTokens.admin ?? '',
+      body: { name: `Bulk resume ${Date.now()}`, currency: 'USD', maxLoad: 100_000, maxBalance: 100_000 },
+    });
+    expect(program.status).toBe(201);
+    const send = DynamoDBDocumentClient.prototype.send as (...args: unknown[]) => Promise<unknown>;
+    let transactions = 0;
+    let faults = 0;
+    let broken = true;
+    const spy = vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockImplementation(async function (
+      this: DynamoDBDocumentClient,
+      ...args: unknown[]
+    ) {
+      const transaction = args[0] instanceof TransactWriteCommand;
+      if (transaction && broken && transactions >= HEALTHY_TRANSACTIONS + 1) {
+        faults++;
+        throw new Error('injected crash: the runner is gone');
+      }
+      const answer = await send.apply(this, args);
+      if (transaction && broken && ++transactions === HEALTHY_TRANSACTIONS + 1) {
+        faults++;
+        throw new Error('injected crash: the runner died after a write');
+      }
+      return answer;
+    } as typeof DynamoDBDocumentClient.prototype.send);
+    let batch: BatchAnswer;
+    try {
+      batch = await jsonBatch(bulkJsonFile(RESUME_ROWS), program.body.id);
+      expect(batch.status).toBe('RUNNING');
+      // The runner crashes, and every retry of it fails: wait until they are spent (no new fault for 3 s).
+      for (let attempt = 0; faults === 0 && attempt < 600; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      for (let seen = -1, attempt = 0; seen !== faults && attempt < 60; attempt++) {
+        seen = faults;
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+      }
+      const stuck = await batchNow(batch.id);
+      expect(stuck.status).toBe('RUNNING');
+      const issuedBeforeResume = (await cardsOf(program.body.id)).length;
+      expect(issuedBeforeResume).toBeGreaterThan(0);
+      expect(issuedBeforeResume).toBeLessThan(RESUME_ROWS);
+      // Its progress moved moments ago: not stuck yet, so not resumed.
+      expect((await stack.scheduler.runNow('bulk-resume', new Date())).changed).toBe(0);
+    } finally {
+      broken = false;
+      spy.mockRestore();
+    }
+    const later = new Date(Date.now() + (BULK_STALL_MINUTES + 1) * 60_000);
+    const resumed = await stack.scheduler.runNow('bulk-resume', later);
+    expect(resumed).toMatchObject({ changed: 1, failed: 0 });
+    let final = await batchNow(batch.id);
+    for (let attempt = 0; attempt < 600 && final.status === 'RUNNING'; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      final = await batchNow(batch.id);
+    }
+    expect(final.error).toBeNull();
+    expect(final.status).toBe('SUCCEEDED');
+    const rows = await resultRowsOf(final);
+    expect(rows).toHaveLength(RESUME_ROWS);
+    const fileCards = new Set(rows.map((row) => row.card_id));
+    expect(fileCards.size).toBe(RESUME_ROWS);
+    const cards = await cardsOf(program.body.id);
+    expect(cards).toHaveLength(RESUME_ROWS);
+    expect(new Set(cards)).toEqual(fileCards);
+    // Ended: the job has nothing left to resume.
+    expect((await stack.scheduler.runNow('bulk-resume', later)).changed).toBe(0);
+  }, 240_000);
 });

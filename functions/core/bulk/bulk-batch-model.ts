@@ -118,6 +118,31 @@ export interface BulkBatch {
   readonly submittedAt?: string;
   readonly completedAt?: string;
   readonly updatedAt: string;
+  /** Resumes by the bulk-resume job (functions/app/bulk-resume.ts), the last one, and at which chunk. */
+  readonly resumes?: number;
+  readonly resumedAt?: string;
+  readonly resumedAtChunk?: number;
+  /** Resumes in a row that found the batch at the same chunk: past MAX_STALLED_RESUMES it is failed. */
+  readonly stalledResumes?: number;
+}
+
+/** Minutes without progress after which a running batch counts as stuck (its runner died). */
+export const BULK_STALL_MINUTES = 15;
+/** Resumes in a row that find no progress before the batch is failed (a fault no retry will cure). */
+export const MAX_STALLED_RESUMES = 3;
+
+/**
+ * Whether a running batch should be resumed at `now`, and the stall count it would then have; the batch's
+ * `updatedAt` moves with each chunk recorded (and each resume), so a live runner is never judged stuck.
+ */
+export function resumeVerdict(
+  batch: Pick<BulkBatch, 'status' | 'updatedAt' | 'chunksDone' | 'resumedAtChunk' | 'stalledResumes'>,
+  now: Date,
+): { readonly action: 'wait' } | { readonly action: 'resume' | 'fail'; readonly stalledResumes: number } {
+  if (batch.status !== 'RUNNING') return { action: 'wait' };
+  if (now.getTime() - Date.parse(batch.updatedAt) < BULK_STALL_MINUTES * 60_000) return { action: 'wait' };
+  const stalledResumes = batch.resumedAtChunk === batch.chunksDone ? (batch.stalledResumes ?? 0) + 1 : 1;
+  return { action: stalledResumes > MAX_STALLED_RESUMES ? 'fail' : 'resume', stalledResumes };
 }
 
 export const chunksOf = (rows: number): number => Math.ceil(rows / CHUNK_ROWS);
