@@ -269,9 +269,9 @@ describe("a program's e-gift designs", () => {
 });
 
 describe('the bulk-resume job', () => {
-  const RESUME_ROWS = 600;
-  /** The runner dies for good after this many group transactions: the 21st commits, then it and every later one fails. */
-  const HEALTHY_TRANSACTIONS = 20;
+  const RESUME_ROWS = 200;
+  /** The runner dies for good after this many group transactions: the next commits, then it and every later one fails. */
+  const HEALTHY_TRANSACTIONS = 4;
 
   it('resumes a batch whose runner crashed once its progress stood still, to the end, no card twice', async () => {
     const program = await request<{ id: string }>('POST', '/v1/programs', {
@@ -303,13 +303,13 @@ describe('the bulk-resume job', () => {
     try {
       batch = await jsonBatch(bulkJsonFile(RESUME_ROWS), program.body.id);
       expect(batch.status).toBe('RUNNING');
-      // The runner crashes, and every retry of it fails: wait until they are spent (no new fault for 3 s).
+      // The runner crashes, and every retry of it fails: wait until they are spent (no new fault for 2 s).
       for (let attempt = 0; faults === 0 && attempt < 600; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       for (let seen = -1, attempt = 0; seen !== faults && attempt < 60; attempt++) {
         seen = faults;
-        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
       }
       const stuck = await batchNow(batch.id);
       expect(stuck.status).toBe('RUNNING');
