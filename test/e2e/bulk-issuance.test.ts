@@ -1,4 +1,3 @@
-import { format } from 'node:util';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -7,6 +6,7 @@ import { readCsv } from '../../functions/core/csv-read';
 import type { LocalStack } from '../../local/stack';
 import { bulkCsvFile } from '../support/bulk-csv-file';
 import { request } from '../support/http';
+import { type CapturedOutput, captureOutput } from '../support/log-capture';
 import { startTestStack } from '../support/stack';
 
 /**
@@ -39,7 +39,7 @@ interface BatchAnswer {
 }
 
 const logged: string[] = [];
-const restores: (() => void)[] = [];
+let output: CapturedOutput | undefined;
 
 // Before any module (the Powertools logger included) is loaded: the handlers and the runner log at DEBUG.
 vi.hoisted(() => {
@@ -47,34 +47,11 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
 });
 
-/** Every line written to stdout, stderr or the console from here on is kept: none may hold a secret. */
-function captureLogs(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    const original = stream.write;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      logged.push(Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
-      (rest.find((arg) => typeof arg === 'function') as (() => void) | undefined)?.();
-      return true;
-    }) as typeof stream.write;
-    restores.push(() => {
-      stream.write = original;
-    });
-  }
-  for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-    const original = console[method];
-    console[method] = (...args: unknown[]) => {
-      logged.push(`${format(...args)}\n`);
-    };
-    restores.push(() => {
-      console[method] = original;
-    });
-  }
-}
-
 const loggedLinesHolding = (secret: string) => logged.filter((line) => line.includes(secret));
 
 beforeAll(async () => {
-  captureLogs();
+  // Every line written from here on is kept: none may hold a secret.
+  output = captureOutput(logged);
   // No stream consumers: 10,000 cards' entries would keep them busy on the same two cores, and nothing
   // here reads what they write.
   stack = await startTestStack({ consumers: [] });
@@ -99,7 +76,7 @@ beforeAll(async () => {
   };
 }, 60_000);
 afterAll(async () => {
-  for (const restore of restores.splice(0)) restore();
+  output?.restore();
   delete process.env.LOG_LEVEL;
   delete process.env.POWERTOOLS_LOG_LEVEL;
   await stack?.stop();
