@@ -67,7 +67,7 @@ describe('earn rules', () => {
     expect(decision).toEqual({
       kind: 'earn',
       earns: [
-        { sourceId: 'tx_a_2', kind: 'REDEEM', points: 250, capped: true },
+        { sourceId: 'tx_a_2', kind: 'REDEEM', points: 250, capped: true, sourceAmountMinor: 2550 },
         { sourceId: firstUseBonusSource('gc_a'), kind: 'FIRST_USE_BONUS', points: 25, capped: false },
       ],
     });
@@ -87,7 +87,7 @@ describe('earn rules', () => {
     expect(activation).toEqual({
       kind: 'earn',
       earns: [
-        { sourceId: 'tx_a_2', kind: 'LOAD', points: 50, capped: true },
+        { sourceId: 'tx_a_2', kind: 'LOAD', points: 50, capped: true, sourceAmountMinor: 5000 },
         { sourceId: activationBonusSource('gc_a'), kind: 'ACTIVATION_BONUS', points: 50, capped: false },
       ],
     });
@@ -98,18 +98,30 @@ describe('earn rules', () => {
     });
   });
 
-  it('a reversal or refund of a redemption takes back that redemption; other currencies earn nothing', () => {
+  it('a refund of a redemption takes back its share, a reversal the rest; other currencies earn nothing', () => {
     expect(
-      decideEarn(entry({ type: 'REVERSAL', amount: 2550, relatedTransactionId: 'tx_a_2' }), program, base),
+      decideEarn(
+        entry({ id: 'tx_a_4', type: 'REVERSAL', amount: 2550, relatedTransactionId: 'tx_a_2' }),
+        program,
+        base,
+      ),
     ).toEqual({
       kind: 'take-back',
       sourceId: 'tx_a_2',
+      takeBackId: 'tx_a_4',
+      takeBack: { kind: 'reversal' },
     });
     expect(
-      decideEarn(entry({ type: 'REFUND', amount: 100, relatedTransactionId: 'tx_a_2' }), program, base),
+      decideEarn(
+        entry({ id: 'tx_a_3', type: 'REFUND', amount: 100, relatedTransactionId: 'tx_a_2' }),
+        program,
+        base,
+      ),
     ).toEqual({
       kind: 'take-back',
       sourceId: 'tx_a_2',
+      takeBackId: 'tx_a_3',
+      takeBack: { kind: 'refund', amountMinor: 100 },
     });
     expect(decideEarn(entry({ currency: 'USD' }), program, base)).toEqual({ kind: 'none' });
     expect(decideEarn(entry({ amount: -99 }), program, { ...base })).toMatchObject({
