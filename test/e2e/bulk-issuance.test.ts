@@ -136,7 +136,8 @@ async function cardsOfProgram(): Promise<string[]> {
 
 async function finished(id: string): Promise<{ final: BatchAnswer; seenInProgress: boolean }> {
   let seenInProgress = false;
-  for (let attempt = 0; attempt < 1_500; attempt++) {
+  // A bound on waiting, generous for a loaded 2-core machine (about 200 s here alone), not a figure.
+  for (let attempt = 0; attempt < 3_600; attempt++) {
     const answer = await request<BatchAnswer>('GET', `/v1/bulk-batches/${id}`, { token: support });
     expect(answer.status).toBe(200);
     const { progress } = answer.body;
@@ -144,7 +145,7 @@ async function finished(id: string): Promise<{ final: BatchAnswer; seenInProgres
     if (answer.body.status !== 'RUNNING') return { final: answer.body, seenInProgress };
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error('the batch did not finish in 375 s');
+  throw new Error('the batch did not finish in 900 s');
 }
 
 describe('a 10,000-row bulk batch', () => {
@@ -241,7 +242,7 @@ describe('a 10,000-row bulk batch', () => {
     } finally {
       spy.mockRestore();
     }
-  }, 400_000);
+  }, 1_000_000);
 
   it('carrying codes for a customer who hands them out: the codes are in the file and in no log line', async () => {
     const { id, uploadUrl } = await openBatch('CODES');
