@@ -7,7 +7,7 @@ import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
 import { memberPartition, memberPromoDayKey, promotionKey, withoutLayout } from './keys';
 import { listByIndex } from './listing';
-import { keyInProgress, writeAtomically } from './transact';
+import { backoff, keyInProgress, type TransactItem, writeAtomically } from './transact';
 import { walletMessagePut } from './wallet-messages';
 
 /**
@@ -19,6 +19,9 @@ import { walletMessagePut } from './wallet-messages';
  * working on it, so two runs never walk one promotion at once and a dead run's lease runs out.
  */
 export const ACTIVE_PROMOTIONS_INDEX_PK = 'PROMOTIONS#ACTIVE';
+
+/** Tries of one member's delivery when another write to their day counter conflicts. */
+const DELIVERY_ATTEMPTS = 5;
 
 const RUN_STATE = ['cursor', 'leaseOwner', 'leaseUntil', 'actor'] as const;
 
@@ -217,46 +220,63 @@ export async function deliverPromotion(
   actor: Actor,
   now: Date,
 ): Promise<{ kind: 'delivered'; messages: number } | { kind: 'capped' }> {
-  const day = now.toISOString().slice(0, 10);
-  const outcome = await writeAtomically(
-    [
-      {
-        Put: {
-          TableName: tableName(),
-          Item: {
-            PK: memberPartition(memberId),
-            SK: `PROMOSENT#${promotion.id}`,
-            promotionId: promotion.id,
-            messages: cardIds.length,
-            at: now.toISOString(),
-          },
-          // Guarantees: a promotion reaches a member once, whatever runs or reruns its pages.
-          ConditionExpression: 'attribute_not_exists(PK)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      },
-      {
-        Update: {
-          TableName: tableName(),
-          Key: memberPromoDayKey(memberId, day),
-          UpdateExpression: 'ADD received :one',
-          // Guarantees: the frequency cap, whatever promotions run side by side.
-          ConditionExpression: 'attribute_not_exists(received) OR received < :max',
-          ExpressionAttributeValues: { ':one': 1, ':max': promotion.maxPerMemberPerDay },
-        },
-      },
-      ...cardIds.map((cardId) => ({
-        Put: walletMessagePut({ cardId }, { header: promotion.header, body: promotion.body }, actor, now).put,
-      })),
-    ],
-    { claim: undefined, result: undefined, now },
-  );
-  if (outcome.kind === 'committed') return { kind: 'delivered', messages: cardIds.length };
-  if (outcome.kind === 'cancelled' && outcome.reasons[0]?.code === 'ConditionalCheckFailed') {
-    return { kind: 'delivered', messages: Number(outcome.reasons[0].item?.messages ?? 0) };
-  }
-  if (outcome.kind === 'cancelled' && outcome.reasons[1]?.code === 'ConditionalCheckFailed') {
-    return { kind: 'capped' };
+  for (let attempt = 0; attempt < DELIVERY_ATTEMPTS; attempt++) {
+    const outcome = await writeAtomically(deliveryItems(memberId, promotion, cardIds, actor, now), {
+      claim: undefined,
+      result: undefined,
+      now,
+    });
+    if (outcome.kind === 'committed') return { kind: 'delivered', messages: cardIds.length };
+    if (outcome.kind === 'cancelled' && outcome.reasons[0]?.code === 'ConditionalCheckFailed') {
+      return { kind: 'delivered', messages: Number(outcome.reasons[0].item?.messages ?? 0) };
+    }
+    if (outcome.kind === 'cancelled' && outcome.reasons[1]?.code === 'ConditionalCheckFailed') {
+      return { kind: 'capped' };
+    }
+    // Another promotion's delivery to this member was committing (the day counter): try again shortly.
+    if (outcome.kind !== 'cancelled' || !outcome.reasons.some((r) => r.code === 'TransactionConflict')) break;
+    await backoff(attempt);
   }
   throw new Error(`Promotion delivery to ${memberId} failed`);
+}
+
+/** The once-record, the day counter within the cap, a wallet message per card: one transaction. */
+function deliveryItems(
+  memberId: string,
+  promotion: Pick<Promotion, 'id' | 'header' | 'body' | 'maxPerMemberPerDay'>,
+  cardIds: readonly string[],
+  actor: Actor,
+  now: Date,
+): TransactItem[] {
+  const day = now.toISOString().slice(0, 10);
+  return [
+    {
+      Put: {
+        TableName: tableName(),
+        Item: {
+          PK: memberPartition(memberId),
+          SK: `PROMOSENT#${promotion.id}`,
+          promotionId: promotion.id,
+          messages: cardIds.length,
+          at: now.toISOString(),
+        },
+        // Guarantees: a promotion reaches a member once, whatever runs or reruns its pages.
+        ConditionExpression: 'attribute_not_exists(PK)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    },
+    {
+      Update: {
+        TableName: tableName(),
+        Key: memberPromoDayKey(memberId, day),
+        UpdateExpression: 'ADD received :one',
+        // Guarantees: the frequency cap, whatever promotions run side by side.
+        ConditionExpression: 'attribute_not_exists(received) OR received < :max',
+        ExpressionAttributeValues: { ':one': 1, ':max': promotion.maxPerMemberPerDay },
+      },
+    },
+    ...cardIds.map((cardId) => ({
+      Put: walletMessagePut({ cardId }, { header: promotion.header, body: promotion.body }, actor, now).put,
+    })),
+  ];
 }
