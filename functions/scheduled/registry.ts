@@ -90,6 +90,6 @@ export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
       'Sends queued member promotions to the wallet passes of targeted members (issue #17), a page of members ' +
       'at a time under a lease, resuming at the recorded page; at most 3 minutes a run.',
     every: { minutes: 1 },
-    localEveryMs: 5_000,
+    localEveryMs: 15_000,
   },
 ];
