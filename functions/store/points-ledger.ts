@@ -14,6 +14,7 @@ import {
   pointsSourceKey,
   withoutLayout,
 } from './keys';
+import { batchGet } from './listing';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
 import {
   accountUpdate,
@@ -240,6 +241,18 @@ export async function findPointsAccount(memberId: string): Promise<PointsAccount
     new GetCommand({ TableName: tableName(), Key: pointsAccountKey(memberId), ConsistentRead: true }),
   );
   return out.Item ? withoutLayout<PointsAccount>(out.Item) : undefined;
+}
+
+/** Several members' accounts in one BatchGet (eventually consistent: a promotion's targeting reads). */
+export async function findPointsAccounts(memberIds: readonly string[]): Promise<Map<string, PointsAccount>> {
+  const items = await batchGet(memberIds.map(pointsAccountKey));
+  const accounts = new Map<string, PointsAccount>();
+  for (const memberId of memberIds) {
+    const key = pointsAccountKey(memberId);
+    const item = items.get(`${key.PK}|${key.SK}`);
+    if (item) accounts.set(memberId, withoutLayout<PointsAccount>(item));
+  }
+  return accounts;
 }
 
 export async function findPointsEntry(memberId: string, seq: number): Promise<PointsEntry | undefined> {

@@ -13,7 +13,7 @@ import {
 } from '../../functions/core/loyalty-program';
 import { withOutstanding } from '../../functions/core/loyalty-report';
 import type { PointsEntry } from '../../functions/core/points';
-import { isTargeted } from '../../functions/core/promotion';
+import { countOutcomes, isTargeted, NO_COUNTS } from '../../functions/core/promotion';
 import { rewardReference } from '../../functions/core/reward';
 import { earnedInWindow, tierFor, tierNamed } from '../../functions/core/tiers';
 
@@ -234,5 +234,20 @@ describe('promotion targets', () => {
       false,
     );
     expect(isTargeted({ minPointsBalance: 11 }, member, active, now)).toBe(false);
+  });
+});
+
+describe('promotion page counts', () => {
+  it('count each member once by their outcome; a delivery counts its messages', () => {
+    expect(
+      countOutcomes([
+        { kind: 'not-targeted' },
+        { kind: 'without-cards' },
+        { kind: 'capped' },
+        { kind: 'delivered', messages: 2 },
+        { kind: 'delivered', messages: 1 },
+      ]),
+    ).toEqual({ examined: 5, targeted: 4, delivered: 2, messages: 3, capped: 1, withoutCards: 1 });
+    expect(countOutcomes([])).toEqual(NO_COUNTS);
   });
 });

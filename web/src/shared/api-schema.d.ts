@@ -1433,7 +1433,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a member promotion to the wallet passes of targeted members (tier, activity), with a frequency cap
+         * Queue a member promotion to the wallet passes of targeted members (tier, activity), with a frequency cap; sent in the background
          * @description Callers: staff roles `admin`, `support`.
          */
         post: operations["postV1LoyaltyProgramsByLoyaltyProgramIdPromotions"];
@@ -1451,7 +1451,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A promotion and its counts
+         * A promotion: its status (QUEUED, SENDING, SENT) and its counts so far
          * @description Callers: staff roles `admin`, `support`.
          */
         get: operations["getV1LoyaltyProgramsByLoyaltyProgramIdPromotionsByPromotionId"];
@@ -8445,7 +8445,7 @@ export interface operations {
         };
         responses: {
             /** @description Success */
-            201: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8462,16 +8462,20 @@ export interface operations {
                         };
                         maxPerMemberPerDay: number;
                         /** @enum {string} */
-                        status: "SENDING" | "SENT";
+                        status: "QUEUED" | "SENDING" | "SENT";
                         counts: {
+                            examined: number;
                             targeted: number;
                             delivered: number;
                             messages: number;
                             capped: number;
                             withoutCards: number;
                         };
+                        pagesDone: number;
                         /** @description ISO 8601 UTC */
                         createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        startedAt?: string;
                         /** @description ISO 8601 UTC */
                         sentAt?: string;
                     };
@@ -8512,16 +8516,20 @@ export interface operations {
                         };
                         maxPerMemberPerDay: number;
                         /** @enum {string} */
-                        status: "SENDING" | "SENT";
+                        status: "QUEUED" | "SENDING" | "SENT";
                         counts: {
+                            examined: number;
                             targeted: number;
                             delivered: number;
                             messages: number;
                             capped: number;
                             withoutCards: number;
                         };
+                        pagesDone: number;
                         /** @description ISO 8601 UTC */
                         createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        startedAt?: string;
                         /** @description ISO 8601 UTC */
                         sentAt?: string;
                     };
