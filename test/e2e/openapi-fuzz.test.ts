@@ -222,7 +222,9 @@ beforeAll(async () => {
     consumers: STREAM_CONSUMERS.filter((consumer) => ['webhooks', 'audit'].includes(consumer.name)),
   });
   world = await seed();
-});
+  // The stack and the seed (a program, merchants, cards in every state, exports) take well over the
+  // default two minutes when the machine runs the long e2e files beside this one.
+}, 300_000);
 afterAll(async () => {
   await stack?.stop();
   await new Promise<void>((resolve) => receiver?.close(() => resolve()));
