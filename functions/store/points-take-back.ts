@@ -89,7 +89,10 @@ async function takeBackWithRetries(
     const account = await accountSince(memberId, attempt === 0 ? arrivedAt : tick());
     const now = clock();
     const planned = plan(account, marker, now);
-    if (!planned) return { entry: undefined, replayed: false };
+    // Nothing left to take: unless another delivery of this take-back took it after the record was
+    // looked up above (the marker read here already holds its totals), in which case that is the answer.
+    if (!planned)
+      return (await earlierTakeBack(memberId, sourceId, takeBackId)) ?? { entry: undefined, replayed: false };
     const entry = planned.change?.entry;
     if (entry && entry.memberId !== memberId)
       throw new Error(`A take-back of ${memberId} planned on another`);
