@@ -53,7 +53,7 @@ export default defineConfig({
     maxWorkers: 2,
     // The files known to run long start first (LongFilesFirstSequencer above), so both workers end together.
     sequence: { sequencer: LongFilesFirstSequencer },
-    // One DynamoDB Local (in memory) for the whole run; each test file makes its own tables.
+    // A pool of in-memory DynamoDB Locals: each runtime test file leases its own (dynamodb-pool.ts).
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
@@ -80,7 +80,18 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'runtime', include: ['test/**/*.test.ts'], exclude: ['test/infra/**'] },
+        // Pure code: no DynamoDB Local, no stack.
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'runtime',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/infra/**', 'test/unit/**'],
+          // Every file gets a DynamoDB Local of its own, started ahead by the pool.
+          setupFiles: ['test/support/dynamodb-per-file.ts'],
+        },
       },
     ],
   },

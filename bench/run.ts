@@ -24,6 +24,7 @@ const ALL = [
   'bulk-validate',
   'production-order',
   'bulk-issue',
+  'promotion-run',
 ] as const;
 const asked = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = asked.filter((name) => !(ALL as readonly string[]).includes(name));

@@ -6,7 +6,6 @@ import {
   Stack,
   type StackProps,
   TimeZone,
-  Token,
   Validations,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -21,6 +20,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { METRIC } from '../functions/observability/metric-names';
+import { accessLogBucket, nagValue } from './constructs/access-log-bucket';
 import { FUNCTION_LOG_RETENTION, type FunctionRuntime, GiftCardFunction } from './constructs/function';
 import { opsAlarm } from './monitoring/ops-alarm';
 import { DLQ_WHY } from './monitoring/thresholds';
@@ -51,10 +51,6 @@ export const EXPORT_IA_AFTER = Duration.days(30);
  */
 export const exportBucketName = (stage: string, account: string, region: string): string =>
   `giftcard-exports-${stage}-${account}-${region}`;
-
-/** How cdk-nag writes a value that may be a CloudFormation pseudo parameter. */
-const nagValue = (value: string, pseudo: string): string =>
-  Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value;
 
 export interface ExportsStackProps extends StackProps {
   readonly runtime: FunctionRuntime;
@@ -92,21 +88,7 @@ export class ExportsStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // Server access logs cannot be written to a KMS-encrypted bucket: S3-managed keys here.
-    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ expiration: Duration.days(400) }],
-    });
-    Validations.of(this.accessLogs).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This bucket receives the server access logs of the finance export bucket; logging its own access ' +
-        'would log the log deliveries (an endless chain). It is private, TLS-only, and keeps logs 400 days.',
-    });
+    this.accessLogs = accessLogBucket(this, 'finance export bucket');
 
     this.bucket = new s3.Bucket(this, 'Exports', {
       bucketName: exportBucketName(this.stage, this.account, this.region),

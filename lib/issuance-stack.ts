@@ -5,7 +5,6 @@ import {
   RemovalPolicy,
   Stack,
   type StackProps,
-  Token,
   Validations,
 } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -15,6 +14,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { accessLogBucket, nagValue } from './constructs/access-log-bucket';
 import { type FunctionRuntime, GiftCardFunction, LIVE_ALIAS, usePortalBaseUrl } from './constructs/function';
 import { opsAlarm } from './monitoring/ops-alarm';
 import { DLQ_WHY } from './monitoring/thresholds';
@@ -36,10 +36,6 @@ export const BULK_RUNNER_TIMEOUT = Duration.minutes(15);
 export const BULK_RUNNER_RETRY_ATTEMPTS = 2;
 /** Uploads and result files are kept this long: the customer fetches the result within days. */
 export const BULK_FILE_DAYS = 30;
-
-/** How cdk-nag writes a value that may be a CloudFormation pseudo parameter. */
-const nagValue = (value: string, pseudo: string): string =>
-  Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value;
 
 export interface IssuanceStackProps extends StackProps {
   readonly runtime: FunctionRuntime;
@@ -74,20 +70,7 @@ export class IssuanceStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ expiration: Duration.days(400) }],
-    });
-    Validations.of(this.accessLogs).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This bucket receives the server access logs of the bulk bucket; logging its own access would log ' +
-        'the log deliveries (an endless chain). It is private, TLS-only, and keeps logs 400 days.',
-    });
+    this.accessLogs = accessLogBucket(this, 'bulk bucket');
     this.bucket = new s3.Bucket(this, 'Bulk', {
       bucketName: bulkBucketName(this.stage, this.account, this.region),
       encryption: s3.BucketEncryption.KMS,

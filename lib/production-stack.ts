@@ -1,8 +1,9 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { accessLogBucket, nagValue } from './constructs/access-log-bucket';
 import { type FunctionRuntime, GiftCardFunction } from './constructs/function';
 
 export interface ProductionStackProps extends StackProps {
@@ -15,9 +16,6 @@ const PRINTER_FILE_DAYS = 365;
 /** Fixed per stage, account and region, so the API stack names the files without a cross-stack reference. */
 export const printerFileBucketName = (stage: string, account: string, region: string): string =>
   `giftcard-printer-files-${stage}-${account}-${region}`;
-
-const nagValue = (value: string, pseudo: string): string =>
-  Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value;
 
 /**
  * Physical card production of one region (docs/production.md): the printer file bucket (SSE-KMS under
@@ -40,20 +38,7 @@ export class ProductionStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ expiration: Duration.days(400) }],
-    });
-    Validations.of(this.accessLogs).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This bucket receives the server access logs of the printer file bucket (every download of a ' +
-        'printer file); logging its own access would log the log deliveries. Private, TLS-only, 400 days.',
-    });
+    this.accessLogs = accessLogBucket(this, 'printer file bucket (every download of a printer file)');
     this.bucket = new s3.Bucket(this, 'PrinterFiles', {
       bucketName: printerFileBucketName(this.stage, this.account, this.region),
       encryption: s3.BucketEncryption.KMS,

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { loyaltyReport } from '../app/loyalty-report';
-import { sendPromotion } from '../app/promotions';
+import { queuePromotion } from '../app/promotions';
 import { DomainError, notFound } from '../core/errors';
 import { checkLoyaltyProgram, DEFAULT_TIERS } from '../core/loyalty-program';
 import { minorUnits } from '../core/money';
@@ -152,9 +152,9 @@ export const operations: Operations = {
   }),
   'POST /v1/loyalty/programs/{loyaltyProgramId}/promotions': operation({
     summary:
-      'Send a member promotion to the wallet passes of targeted members (tier, activity), with a frequency cap',
+      'Queue a member promotion to the wallet passes of targeted members (tier, activity), with a frequency cap; sent in the background',
     response: promotionSchema,
-    status: 201,
+    status: 202,
     body: z
       .object({
         header: safeText(60),
@@ -172,12 +172,12 @@ export const operations: Operations = {
       .strict(),
     run: async ({ principal, params, body, idempotency, now }) =>
       answerOf(
-        await sendPromotion(programIdOf(params), body, actorOf(principal), idempotency, now),
+        await queuePromotion(programIdOf(params), body, actorOf(principal), idempotency, now),
         (p) => p,
       ),
   }),
   'GET /v1/loyalty/programs/{loyaltyProgramId}/promotions/{promotionId}': operation({
-    summary: 'A promotion and its counts',
+    summary: 'A promotion: its status (QUEUED, SENDING, SENT) and its counts so far',
     response: promotionSchema,
     run: ({ params }) => getPromotion(programIdOf(params), params.promotionId ?? ''),
   }),

@@ -18,7 +18,7 @@ import {
   type ProductionOrder,
   type StatusStep,
 } from '../core/production/production-order';
-import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { apiHandler, emptyBody, type Operations, operation } from '../http/api-handler';
 import { actorOf } from '../http/auth';
 import { pathId } from '../http/params';
 import { pageSchema } from '../http/response-schemas/common';
@@ -192,11 +192,13 @@ export const operations: Operations = {
     summary: 'Start a failed or stalled order again; it resumes where it stopped',
     status: 202,
     response: productionOrderSchema,
+    body: emptyBody,
     run: async ({ params }) => orderView(await resumeOrder(orderId(params))),
   }),
   'POST /v1/production/orders/{orderId}/printed': operation({
     summary: 'The printer printed the order: it and its cartons are PRINTED',
     response: productionOrderSchema,
+    body: emptyBody,
     run: async ({ params, principal, now }) =>
       orderView(await advanceOrder(orderId(params), 'PRINTED', actorOf(principal), now)),
   }),
@@ -204,6 +206,7 @@ export const operations: Operations = {
     summary:
       "Links to the order's encrypted printer file parts, valid for minutes (each handing-out is audited)",
     response: printerFileLinksSchema,
+    body: emptyBody,
     run: async ({ params, principal, now }) => printerFileLinks(orderId(params), actorOf(principal), now),
   }),
   'GET /v1/production/orders/{orderId}/cartons': operation({
@@ -253,6 +256,7 @@ export const operations: Operations = {
   'POST /v1/production/shipments/{shipmentId}/receive': operation({
     summary: 'The store received the shipment: its cartons are RECEIVED',
     response: shipmentSchema,
+    body: emptyBody,
     run: async ({ params, principal, now }) =>
       shipmentView(await receive(shipmentId(params), actorOf(principal), now)),
   }),

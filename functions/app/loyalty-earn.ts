@@ -1,5 +1,6 @@
 import {
   decideEarn,
+  type EarnDecision,
   type EarnSource,
   type PlannedEarn,
   utcDayStart,
@@ -20,7 +21,7 @@ import {
   type PointsCommitted,
   pointsEntriesAfter,
 } from '../store/points-ledger';
-import { reverseEarn } from './points';
+import { takeBackEarn } from './points';
 
 /**
  * Points from the card ledger stream (functions/streams/loyalty.ts calls it for each new entry).
@@ -44,7 +45,7 @@ export async function applyCardEntry(entry: EarnSource, now = new Date()): Promi
   const decision = decideEarn(entry, program, tierNamed(program, member.tier));
   if (decision.kind === 'none') return { kind: 'nothing' };
   if (decision.kind === 'take-back') {
-    const taken = await takeBack(decision.sourceId, member.id);
+    const taken = await takeBack(decision, member.id);
     await recomputeTier(member, program, now);
     return { kind: 'taken-back', entry: taken };
   }
@@ -95,7 +96,7 @@ async function earnOnce(
         if (points <= 0) return undefined;
         return planEarn(current, points, planned.sourceId, now);
       },
-      { once: { kind: 'earn', sourceId: planned.sourceId } },
+      { once: { kind: 'earn', sourceId: planned.sourceId, sourceAmountMinor: planned.sourceAmountMinor } },
     );
   } catch (error) {
     if (error instanceof DomainError && error.code === 'IDEMPOTENCY_KEY_REUSED') {
@@ -106,11 +107,19 @@ async function earnOnce(
   }
 }
 
-/** Takes back what a source earned, once; a source that earned nothing (or for another member) takes nothing. */
-async function takeBack(sourceId: string, memberId: string): Promise<PointsEntry | undefined> {
-  const marker = await findPointsSource(sourceId);
+/**
+ * Takes back a refund's share or a reversal's rest of what a source earned, once per refund or
+ * reversal entry; a source that earned nothing (or for another member) takes nothing.
+ */
+async function takeBack(
+  decision: Extract<EarnDecision, { kind: 'take-back' }>,
+  memberId: string,
+): Promise<PointsEntry | undefined> {
+  const marker = await findPointsSource(decision.sourceId);
   if (!marker || marker.memberId !== memberId) return undefined;
-  const committed = await reverseEarn(sourceId);
+  const committed = await takeBackEarn(decision.sourceId, decision.takeBack, {
+    takeBackId: decision.takeBackId,
+  });
   return committed.entry;
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { notFound, validationFailed } from '../core/errors';
+import { MAX_AMOUNT } from '../core/money';
 import {
   emptyPointsAccount,
   expiryCutoff,
@@ -11,8 +12,11 @@ import {
   planReverseEarn,
   planSpend,
   requirePoints,
+  type TakeBack,
+  takeBackShare,
 } from '../core/points';
 import type { IdempotencyClaim } from '../store/idempotency';
+import { settlementOf } from '../store/points-items';
 import {
   commitPoints,
   findPointsEntry,
@@ -20,13 +24,15 @@ import {
   type PointsCommitted,
   pointsEntriesAfter,
 } from '../store/points-ledger';
+import { commitTakeBack } from '../store/points-take-back';
 
 /**
  * The member points use cases. Each plans on the account with core/points.ts and commits with
  * store/points-ledger.ts, in one conditional transaction with what makes it happen once: the source
  * marker of an earn (a stream retry or replay of the same card ledger entry never earns twice), the
- * Idempotency-Key record of a spend, the marker's reversal of a reverse earn. The expiry sweep needs no
- * record: it is planned on the account's version, and after it nothing is left to expire.
+ * Idempotency-Key record of a spend, the take-back record of a refund or reversal (with the earn's
+ * running totals on its marker). The expiry sweep needs no record: it is planned on the account's
+ * version, and after it nothing is left to expire.
  */
 
 export interface PointsOptions {
@@ -48,20 +54,36 @@ function requireId(value: string, field: string): string {
 const accountOf = (memberId: string, account: PointsAccount | undefined, now: Date): PointsAccount =>
   account ?? emptyPointsAccount(memberId, now);
 
-/** Primary course: credit the member's points for a source (a card ledger entry id), once ever. */
+function requireAmountMinor(amountMinor: number, field: string): number {
+  if (!Number.isSafeInteger(amountMinor) || amountMinor <= 0 || amountMinor > MAX_AMOUNT) {
+    throw validationFailed([{ field, message: `a whole number of minor units from 1 to ${MAX_AMOUNT}` }]);
+  }
+  return amountMinor;
+}
+
+/**
+ * Primary course: credit the member's points for a source (a card ledger entry id), once ever.
+ * `sourceAmountMinor`, the source entry's amount, lets refunds of it take back their share.
+ */
 export async function earnPoints(
   memberId: string,
   points: number,
   sourceId: string,
-  options: PointsOptions = {},
+  options: PointsOptions & { readonly sourceAmountMinor?: number } = {},
 ): Promise<PointsCommitted> {
   requireId(memberId, 'memberId');
   requireId(sourceId, 'sourceId');
   requirePoints(points);
+  const { sourceAmountMinor } = options;
+  if (sourceAmountMinor !== undefined) requireAmountMinor(sourceAmountMinor, 'sourceAmountMinor');
   return commitPoints(
     memberId,
     async (account, now) => planEarn(accountOf(memberId, account, now), points, sourceId, now),
-    { once: { kind: 'earn', sourceId }, now: options.now, singleFlight: options.singleFlight },
+    {
+      once: { kind: 'earn', sourceId, sourceAmountMinor },
+      now: options.now,
+      singleFlight: options.singleFlight,
+    },
   );
 }
 
@@ -96,19 +118,55 @@ export async function spendPoints(
 }
 
 /**
- * Primary course: take back the points a source earned, once. When the member already spent them the
- * balance floors at 0 and the entry records the rest as its shortfall (core/points.ts planReverseEarn).
+ * Primary course: take back the points a source earned, all that is left of them, once. When the
+ * member already spent them the balance floors at 0 and the entry records the rest as its shortfall
+ * (core/points.ts planReverseEarn).
  */
-export async function reverseEarn(sourceId: string, options: PointsOptions = {}): Promise<PointsCommitted> {
+export async function reverseEarn(
+  sourceId: string,
+  options: PointsOptions & { readonly takeBackId?: string } = {},
+): Promise<PointsCommitted> {
+  return takeBackEarn(sourceId, { kind: 'reversal' }, options);
+}
+
+/**
+ * Primary course: a refund of part of what a source entry moved takes back its share of the earn
+ * (core/points.ts takeBackShare: floor(earn x refunded total / source amount), less what earlier
+ * refunds took), a reversal all that is left; once per take-back (`takeBackId`, the refund or reversal
+ * card entry), in one conditional transaction with the earn's running totals. Floored at 0 with a
+ * shortfall like every take-back.
+ */
+export async function takeBackEarn(
+  sourceId: string,
+  takeBack: TakeBack,
+  options: PointsOptions & { readonly takeBackId?: string } = {},
+): Promise<PointsCommitted> {
   requireId(sourceId, 'sourceId');
+  if (options.takeBackId !== undefined) requireId(options.takeBackId, 'takeBackId');
+  if (takeBack.kind === 'refund') requireAmountMinor(takeBack.amountMinor, 'amountMinor');
   const marker = await findPointsSource(sourceId);
   if (!marker) throw notFound('The earn of this source');
   const earn = await findPointsEntry(marker.memberId, marker.earnSeq);
   if (!earn) throw new Error(`Earn ${marker.earnSeq} of ${marker.memberId} is missing under its marker`);
-  return commitPoints(
+  return commitTakeBack(
     marker.memberId,
-    async (account, now) => planReverseEarn(accountOf(marker.memberId, account, now), earn, now),
-    { once: { kind: 'reverse', sourceId }, now: options.now, singleFlight: options.singleFlight },
+    sourceId,
+    (account, current, now) => {
+      const share = takeBackShare(earn.points, current.sourceAmountMinor, settlementOf(current), takeBack);
+      if (!share) return undefined;
+      const change =
+        share.points === 0
+          ? undefined
+          : planReverseEarn(
+              accountOf(marker.memberId, account, now),
+              earn,
+              now,
+              share.points,
+              options.takeBackId,
+            );
+      return { change, after: share.after };
+    },
+    { takeBackId: options.takeBackId, now: options.now, singleFlight: options.singleFlight },
   );
 }
 

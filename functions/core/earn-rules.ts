@@ -1,5 +1,6 @@
 import type { LedgerEntry } from './ledger';
 import type { EarnRules, LoyaltyProgram, Tier } from './loyalty-program';
+import type { TakeBack } from './points';
 import { REWARD_REFERENCE_PREFIX } from './reward';
 
 /**
@@ -19,12 +20,22 @@ export interface PlannedEarn {
   readonly points: number;
   /** Whether the day cap applies (bonuses are once per card and are not capped). */
   readonly capped: boolean;
+  /** A value earn: the entry's amount (minor units), whose refunds take back their share of the points. */
+  readonly sourceAmountMinor?: number;
 }
 
 export type EarnDecision =
   | { readonly kind: 'earn'; readonly earns: readonly PlannedEarn[] }
-  /** The entry takes back what an earlier entry earned (a reversal or refund of a redemption). */
-  | { readonly kind: 'take-back'; readonly sourceId: string }
+  /**
+   * The entry (`takeBackId`) takes back what an earlier entry (`sourceId`) earned: a refund its share,
+   * a reversal all that is left (core/points.ts takeBackShare).
+   */
+  | {
+      readonly kind: 'take-back';
+      readonly sourceId: string;
+      readonly takeBackId: string;
+      readonly takeBack: TakeBack;
+    }
   | { readonly kind: 'none' };
 
 /** The card ledger entry types the loyalty stream consumer reads (functions/streams/registry.ts). */
@@ -54,18 +65,29 @@ function valueEarn(entry: EarnSource, program: LoyaltyProgram, tier: Tier): Plan
     : program.earn.pointsPerUnitLoaded;
   const points = pointsFor(entry.amount, program.minorPerUnit, rate, tier);
   if (points <= 0) return undefined;
-  return { sourceId: entry.id, kind: redeemed ? 'REDEEM' : 'LOAD', points, capped: true };
+  return {
+    sourceId: entry.id,
+    kind: redeemed ? 'REDEEM' : 'LOAD',
+    points,
+    capped: true,
+    sourceAmountMinor: Math.abs(entry.amount),
+  };
 }
 
 /**
  * Primary course: a redemption (REDEEM, CAPTURE) earns at the redemption rate plus running campaigns,
  * and a first-use bonus once per card; a load (LOAD, ACTIVATE with value) at the load rate; an
- * activation the activation bonus once per card. A REVERSAL or REFUND naming an earlier entry takes
- * back what that entry earned. Entries in another currency than the program's earn nothing.
+ * activation the activation bonus once per card. A REFUND naming an earlier entry takes back its
+ * share of what that entry earned, a REVERSAL all that is left of it. Entries in another currency than
+ * the program's earn nothing.
  */
 export function decideEarn(entry: EarnSource, program: LoyaltyProgram, tier: Tier): EarnDecision {
   if ((entry.type === 'REVERSAL' || entry.type === 'REFUND') && entry.relatedTransactionId) {
-    return { kind: 'take-back', sourceId: entry.relatedTransactionId };
+    const takeBack: TakeBack =
+      entry.type === 'REFUND'
+        ? { kind: 'refund', amountMinor: Math.abs(entry.amount) }
+        : { kind: 'reversal' };
+    return { kind: 'take-back', sourceId: entry.relatedTransactionId, takeBackId: entry.id, takeBack };
   }
   if (entry.currency !== program.currency) return { kind: 'none' };
   // A reward's own load is paid with points: it earns none.

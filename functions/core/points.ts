@@ -38,6 +38,8 @@ export interface PointsEntry {
   readonly relatedEarnedAt?: string;
   /** REVERSE_EARN: points of the earn not taken back because the member had spent them (see planReverseEarn). */
   readonly shortfall?: number;
+  /** REVERSE_EARN: the card ledger entry (a refund or reversal) that took the points back. */
+  readonly takenBackBy?: string;
   /** EXPIRE: points earned at or before this instant expired. */
   readonly expiredBefore?: string;
   readonly reason?: string;
@@ -70,7 +72,10 @@ export function requirePoints(points: number, field = 'points'): number {
 }
 
 type EntryDetails = Partial<
-  Pick<PointsEntry, 'sourceId' | 'relatedSeq' | 'relatedEarnedAt' | 'shortfall' | 'reason' | 'expiredBefore'>
+  Pick<
+    PointsEntry,
+    'sourceId' | 'relatedSeq' | 'relatedEarnedAt' | 'shortfall' | 'takenBackBy' | 'reason' | 'expiredBefore'
+  >
 >;
 
 /** Appends one entry to the account, asserting the ledger's invariants. */
@@ -124,21 +129,113 @@ export function planSpend(
 }
 
 /**
- * Takes back the points of one earn. Rule when the member already spent some of them: the balance
- * floors at 0; the entry takes what is there and records the rest as `shortfall` (the points the
- * member kept by spending them first), so the ledger never goes negative and finance sees the gap.
+ * Takes back `share` points of one earn (all of them by default). Rule when the member already spent
+ * some of them: the balance floors at 0; the entry takes what is there and records the rest as
+ * `shortfall` (the points the member kept by spending them first), so the ledger never goes negative
+ * and finance sees the gap.
  */
-export function planReverseEarn(account: PointsAccount, earn: PointsEntry, now: Date): PointsChange {
+export function planReverseEarn(
+  account: PointsAccount,
+  earn: PointsEntry,
+  now: Date,
+  share: number = earn.points,
+  takenBackBy?: string,
+): PointsChange {
   if (earn.type !== 'EARN' || earn.memberId !== account.memberId) {
     throw new Error(`Entry ${earn.id} is not an earn of ${account.memberId}`);
   }
-  const taken = Math.min(earn.points, account.balance);
-  return append(account, 'REVERSE_EARN', -taken, now, {
+  if (!Number.isSafeInteger(share) || share <= 0 || share > earn.points) {
+    throw new Error(`A take-back of ${share} points does not fit earn ${earn.id} of ${earn.points}`);
+  }
+  const taken = Math.min(share, account.balance);
+  return append(account, 'REVERSE_EARN', 0 - taken, now, {
     ...(earn.sourceId === undefined ? {} : { sourceId: earn.sourceId }),
     relatedSeq: earn.seq,
     relatedEarnedAt: earn.createdAt,
-    shortfall: earn.points - taken,
+    shortfall: share - taken,
+    ...(takenBackBy === undefined ? {} : { takenBackBy }),
   });
+}
+
+/**
+ * What refunds and a reversal have settled of one earn so far (kept on the earn's source marker and
+ * written with each take-back, conditioned on its previous value). `takenBackPoints` counts the points
+ * of the earn settled: those taken from the balance plus the shortfalls, so a later take-back never
+ * asks again for points the member had already spent.
+ */
+export interface EarnSettlement {
+  readonly refundedMinor: number;
+  readonly takenBackPoints: number;
+  readonly reversed: boolean;
+}
+
+/** A card entry that takes back (part of) an earn: a refund of some minor units, or a reversal. */
+export type TakeBack =
+  | { readonly kind: 'refund'; readonly amountMinor: number }
+  | { readonly kind: 'reversal' };
+
+export interface TakeBackShare {
+  /** Points of the earn this take-back settles now (0: nothing to take yet). */
+  readonly points: number;
+  readonly after: EarnSettlement;
+}
+
+/** floor(points x part / whole), exact for any amounts (the product may pass 2^53). */
+export function proportionalPoints(points: number, partMinor: number, wholeMinor: number): number {
+  if (wholeMinor <= 0 || partMinor < 0 || points < 0) {
+    throw new Error(`No share of ${points} points for ${partMinor} of ${wholeMinor}`);
+  }
+  if (partMinor >= wholeMinor) return points;
+  return Number((BigInt(points) * BigInt(partMinor)) / BigInt(wholeMinor));
+}
+
+/**
+ * The share of an earn a refund or reversal takes back. A refund brings the refunded total to
+ * `refundedMinor + amount` (at most the earning entry's amount) and settles the earn up to
+ * floor(earn x refunded total / earning amount), less what earlier take-backs settled: the shares of
+ * several refunds add up to at most the earn, and the refund that reaches the whole amount settles
+ * exactly the rest. A reversal settles everything left. Without the earning amount (earns recorded
+ * before it was kept) any refund settles everything left. After a reversal nothing is left.
+ * Undefined when there is nothing to record: the earn was reversed, or the take-back settles no point
+ * and moves no total (a reversal of an earn refunds already settled). A refund whose share rounds to
+ * 0 points still moves the refunded total, which the next refund's share counts.
+ */
+export function takeBackShare(
+  earnPoints: number,
+  sourceAmountMinor: number | undefined,
+  settled: EarnSettlement,
+  takeBack: TakeBack,
+): TakeBackShare | undefined {
+  if (settled.reversed) return undefined;
+  if (settled.takenBackPoints < 0 || settled.takenBackPoints > earnPoints) {
+    throw new Error(`Settled ${settled.takenBackPoints} points of an earn of ${earnPoints}`);
+  }
+  let refundedMinor = settled.refundedMinor;
+  let target = earnPoints;
+  if (takeBack.kind === 'refund') {
+    if (!Number.isSafeInteger(takeBack.amountMinor) || takeBack.amountMinor <= 0) {
+      throw new Error(`A refund of ${takeBack.amountMinor} minor units takes nothing back`);
+    }
+    refundedMinor += takeBack.amountMinor;
+    if (sourceAmountMinor !== undefined && sourceAmountMinor > 0) {
+      refundedMinor = Math.min(refundedMinor, sourceAmountMinor);
+      target = proportionalPoints(earnPoints, refundedMinor, sourceAmountMinor);
+    }
+  } else if (sourceAmountMinor !== undefined) {
+    refundedMinor = Math.max(refundedMinor, sourceAmountMinor);
+  }
+  const points = Math.max(0, target - settled.takenBackPoints);
+  if (points === 0 && (takeBack.kind === 'reversal' || refundedMinor === settled.refundedMinor)) {
+    return undefined;
+  }
+  const after: EarnSettlement = {
+    refundedMinor,
+    takenBackPoints: settled.takenBackPoints + points,
+    reversed: takeBack.kind === 'reversal',
+  };
+  // Invariant: what is settled of an earn never passes the earn.
+  if (after.takenBackPoints > earnPoints) throw new Error('A take-back would settle more than its earn');
+  return { points, after };
 }
 
 /** A staff correction: signed points with a reason; never below zero. */

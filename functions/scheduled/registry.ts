@@ -94,4 +94,13 @@ export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
     localEveryMs: 60_000,
     startsBulkRuns: true,
   },
+  {
+    name: 'promotions',
+    module: 'promotions',
+    description:
+      'Sends queued member promotions to the wallet passes of targeted members (issue #17), a page of members ' +
+      'at a time under a lease, resuming at the recorded page; at most 3 minutes a run.',
+    every: { minutes: 1 },
+    localEveryMs: 15_000,
+  },
 ];

@@ -31,8 +31,13 @@ export const pointsEntryKey = (memberId: string, seq: number) => ({
   PK: memberPartition(memberId),
   SK: pointsEntrySortKey(seq),
 });
-/** The exactly-once marker of what earned points (a card ledger entry id): one earn, one reversal. */
+/**
+ * The exactly-once marker of what earned points (a card ledger entry id): one earn, and the running
+ * totals of the refunds and the reversal that took it back.
+ */
 export const pointsSourceKey = (sourceId: string) => ({ PK: `PTSSRC#${sourceId}`, SK: 'PTSSRC' });
+/** The exactly-once record of one take-back of an earn: the refund or reversal card entry's id. */
+export const pointsTakeBackKey = (takeBackId: string) => ({ PK: `PTSTAKE#${takeBackId}`, SK: 'PTSTAKE' });
 
 /** Loyalty (issue #17): programs, members, their contacts, card links, sign-in codes, sessions, rewards. */
 export const loyaltyProgramKey = (loyaltyProgramId: string) => ({

@@ -208,25 +208,3 @@ export async function deleteMemberSideItems(keys: readonly { PK: string; SK: str
     }
   }
 }
-
-/** The program's members counted up to `atMost + 1` (enough to tell "more than atMost"), keys only. */
-export async function countMembersUpTo(loyaltyProgramId: string, atMost: number): Promise<number> {
-  let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await db().send(
-      new QueryCommand({
-        TableName: tableName(),
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :pk',
-        ExpressionAttributeValues: { ':pk': loyaltyMembersIndexPk(loyaltyProgramId) },
-        Select: 'COUNT',
-        Limit: atMost + 1 - count,
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += out.Count ?? 0;
-    start = out.LastEvaluatedKey;
-  } while (start && count <= atMost);
-  return count;
-}

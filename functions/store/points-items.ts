@@ -1,17 +1,46 @@
-import type { PointsChange, PointsEntry } from '../core/points';
+import type { EarnSettlement, PointsChange, PointsEntry } from '../core/points';
 import { tableName } from './dynamo-client';
-import { pointsAccountKey, pointsEntryKey, pointsSourceKey } from './keys';
+import { pointsAccountKey, pointsEntryKey, pointsSourceKey, pointsTakeBackKey } from './keys';
 import type { TransactItem } from './transact';
 
 /** The points ledger's items as the table stores them, and the conditions that protect them. */
 
-/** What a source marker holds: the earn it made and, once taken back, the reversal's number. */
+/**
+ * What a source marker holds: the earn it made; the amount of the card entry that earned (absent on
+ * markers written before it was kept); the running totals of what refunds and a reversal took back
+ * (absent until the first take-back on markers written before they were kept); the reversal's number.
+ */
 export interface PointsSourceMarker {
   readonly sourceId: string;
   readonly memberId: string;
   readonly earnSeq: number;
   readonly points: number;
+  readonly sourceAmountMinor?: number;
+  readonly refundedMinor?: number;
+  readonly takenBackPoints?: number;
   readonly reversedSeq?: number;
+}
+
+/** One take-back's exactly-once record: the earn it took from and the entry it wrote (none for 0 points). */
+export interface PointsTakeBackRecord {
+  readonly takeBackId: string;
+  readonly sourceId: string;
+  readonly memberId: string;
+  readonly points: number;
+  readonly seq?: number;
+}
+
+/**
+ * The marker's totals as core reads them. A marker written before the totals were kept and already
+ * reversed had its whole earn taken back.
+ */
+export function settlementOf(marker: PointsSourceMarker): EarnSettlement {
+  const reversed = marker.reversedSeq !== undefined;
+  return {
+    refundedMinor: marker.refundedMinor ?? 0,
+    takenBackPoints: marker.takenBackPoints ?? (reversed ? marker.points : 0),
+    reversed,
+  };
 }
 
 /** The account write: lands only on the version it was planned on, and a spend only on enough points. */
@@ -56,12 +85,19 @@ export function entryPut(entry: PointsEntry): TransactItem {
   };
 }
 
-export function earnSourcePut(sourceId: string, entry: PointsEntry): TransactItem {
+export function earnSourcePut(
+  sourceId: string,
+  entry: PointsEntry,
+  sourceAmountMinor?: number,
+): TransactItem {
   const marker: PointsSourceMarker = {
     sourceId,
     memberId: entry.memberId,
     earnSeq: entry.seq,
     points: entry.points,
+    ...(sourceAmountMinor === undefined ? {} : { sourceAmountMinor }),
+    refundedMinor: 0,
+    takenBackPoints: 0,
   };
   return {
     Put: {
@@ -74,27 +110,90 @@ export function earnSourcePut(sourceId: string, entry: PointsEntry): TransactIte
   };
 }
 
-export function reversalSourceUpdate(sourceId: string, entry: PointsEntry): TransactItem {
+/**
+ * The marker's totals after a take-back (and its reversal's number when a reversal wrote an entry),
+ * written only on the totals the take-back was planned on.
+ */
+export function takeBackMarkerUpdate(
+  before: PointsSourceMarker,
+  after: EarnSettlement,
+  entry: PointsEntry | undefined,
+  at: string,
+): TransactItem {
+  const values: Record<string, unknown> = {
+    ':memberId': before.memberId,
+    ':refunded': after.refundedMinor,
+    ':taken': after.takenBackPoints,
+    ':at': at,
+  };
+  const sets = ['refundedMinor = :refunded', 'takenBackPoints = :taken', 'takenBackAt = :at'];
+  if (after.reversed && entry) {
+    sets.push('reversedSeq = :seq', 'reversedAt = :at');
+    values[':seq'] = entry.seq;
+  }
+  const conditions = ['attribute_exists(PK)', 'memberId = :memberId', 'attribute_not_exists(reversedSeq)'];
+  for (const [name, placeholder, value] of [
+    ['refundedMinor', ':refundedBefore', before.refundedMinor],
+    ['takenBackPoints', ':takenBefore', before.takenBackPoints],
+  ] as const) {
+    if (value === undefined) conditions.push(`attribute_not_exists(${name})`);
+    else {
+      conditions.push(`${name} = ${placeholder}`);
+      values[placeholder] = value;
+    }
+  }
   return {
     Update: {
       TableName: tableName(),
-      Key: pointsSourceKey(sourceId),
-      UpdateExpression: 'SET reversedSeq = :seq, reversedAt = :at',
-      // Guarantees: an earn is taken back once, and only from the member it was earned by.
-      ConditionExpression:
-        'attribute_exists(PK) AND memberId = :memberId AND attribute_not_exists(reversedSeq)',
-      ExpressionAttributeValues: { ':seq': entry.seq, ':at': entry.createdAt, ':memberId': entry.memberId },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      Key: pointsSourceKey(before.sourceId),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      // Guarantees: an earn is taken back only from the member it was earned by, never after its
+      // reversal, and only from the totals the share was computed on: two refunds racing cannot both
+      // take the same share, and the shares never add up to more than the earn.
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeValues: values,
     },
   };
 }
 
+export function takeBackRecordPut(record: PointsTakeBackRecord, at: string): TransactItem {
+  return {
+    Put: {
+      TableName: tableName(),
+      Item: { ...record, ...pointsTakeBackKey(record.takeBackId), createdAt: at },
+      // Guarantees: a refund or reversal entry takes points back once, whatever the stream's replays.
+      ConditionExpression: 'attribute_not_exists(PK)',
+    },
+  };
+}
+
+const optionalNumber = (value: unknown): number | undefined =>
+  value === undefined || value === null ? undefined : Number(value);
+
 export function toSourceMarker(item: Record<string, unknown>): PointsSourceMarker {
+  const sourceAmountMinor = optionalNumber(item.sourceAmountMinor);
+  const refundedMinor = optionalNumber(item.refundedMinor);
+  const takenBackPoints = optionalNumber(item.takenBackPoints);
+  const reversedSeq = optionalNumber(item.reversedSeq);
   return {
     sourceId: String(item.sourceId),
     memberId: String(item.memberId),
     earnSeq: Number(item.earnSeq),
     points: Number(item.points),
-    ...(item.reversedSeq === undefined ? {} : { reversedSeq: Number(item.reversedSeq) }),
+    ...(sourceAmountMinor === undefined ? {} : { sourceAmountMinor }),
+    ...(refundedMinor === undefined ? {} : { refundedMinor }),
+    ...(takenBackPoints === undefined ? {} : { takenBackPoints }),
+    ...(reversedSeq === undefined ? {} : { reversedSeq }),
+  };
+}
+
+export function toTakeBackRecord(item: Record<string, unknown>): PointsTakeBackRecord {
+  const seq = optionalNumber(item.seq);
+  return {
+    takeBackId: String(item.takeBackId),
+    sourceId: String(item.sourceId),
+    memberId: String(item.memberId),
+    points: Number(item.points),
+    ...(seq === undefined ? {} : { seq }),
   };
 }

@@ -14,13 +14,13 @@ import {
   pointsSourceKey,
   withoutLayout,
 } from './keys';
+import { batchGet } from './listing';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
 import {
   accountUpdate,
   earnSourcePut,
   entryPut,
   type PointsSourceMarker,
-  reversalSourceUpdate,
   toSourceMarker,
 } from './points-items';
 import { backoff, keyInProgress, type TransactItem, writeAtomically } from './transact';
@@ -28,15 +28,15 @@ import { backoff, keyInProgress, type TransactItem, writeAtomically } from './tr
 /**
  * The points ledger's commit engine and reads. A change is planned on the member's account and written
  * in one TransactWriteItems: the account (conditional on its version), the entry (append-only), and the
- * exactly-once record that protects it (the source marker of an earn or a reversal, or the
- * Idempotency-Key record of a spend). It decides nothing: core/points.ts plans, functions/app/points.ts
- * chooses the plan.
+ * exactly-once record that protects it (the source marker of an earn, or the Idempotency-Key record of
+ * a spend). Take-backs of earns (refunds, reversals) commit through store/points-take-back.ts, on the
+ * same lane. It decides nothing: core/points.ts plans, functions/app/points.ts chooses the plan.
  */
 
 /** What a change must record besides account and entry, so it can never happen twice. */
 export type PointsOnce =
-  | { readonly kind: 'earn'; readonly sourceId: string }
-  | { readonly kind: 'reverse'; readonly sourceId: string }
+  /** `sourceAmountMinor`: the earning card entry's amount, kept on the marker for refunds' shares. */
+  | { readonly kind: 'earn'; readonly sourceId: string; readonly sourceAmountMinor?: number | undefined }
   | { readonly kind: 'key'; readonly claim: IdempotencyClaim };
 
 /**
@@ -71,18 +71,33 @@ export async function commitPoints(
   plan: PointsPlan,
   options: PointsCommitOptions = {},
 ): Promise<PointsCommitted> {
-  const arrivedAt = tick();
-  const commit = () => commitWithRetries(memberId, arrivedAt, plan, options);
   const claim = options.once?.kind === 'key' ? options.once.claim : undefined;
-  const lane = memberPartition(memberId);
   try {
-    return await (options.singleFlight === false ? commit() : oneAtATime(lane, commit));
+    return await inMemberLane(memberId, options.singleFlight, (arrivedAt) =>
+      commitWithRetries(memberId, arrivedAt, plan, options),
+    );
   } catch (error) {
     // A refusal may be the retry of a spend that already committed: answer as the first time.
     if (!(error instanceof DomainError) || !claim || error.code === 'IDEMPOTENCY_KEY_REUSED') throw error;
     const earlier = await findReplay<PointsEntry>(claim, new Date());
     if (earlier !== undefined) return { entry: earlier, replayed: true };
     throw error;
+  }
+}
+
+/**
+ * Runs a commit in the member's lane (one after another in this process, unless `singleFlight` is
+ * false), handing it the time it arrived; the lane's caches go when the lane is idle.
+ */
+export async function inMemberLane<T>(
+  memberId: string,
+  singleFlight: boolean | undefined,
+  commit: (arrivedAt: number) => Promise<T>,
+): Promise<T> {
+  const arrivedAt = tick();
+  const lane = memberPartition(memberId);
+  try {
+    return await (singleFlight === false ? commit(arrivedAt) : oneAtATime(lane, () => commit(arrivedAt)));
   } finally {
     if (!laneBusy(lane)) {
       seenAccounts.delete(memberId);
@@ -98,7 +113,7 @@ export async function commitPoints(
  */
 const seenAccounts = new Map<string, { readonly account: PointsAccount; readonly sentAt: number }>();
 
-function noteAccount(account: PointsAccount, sentAt: number): void {
+export function noteAccount(account: PointsAccount, sentAt: number): void {
   const seen = seenAccounts.get(account.memberId);
   if (laneBusy(memberPartition(account.memberId)) && (!seen || seen.sentAt < sentAt)) {
     seenAccounts.set(account.memberId, { account, sentAt });
@@ -106,9 +121,9 @@ function noteAccount(account: PointsAccount, sentAt: number): void {
 }
 
 /**
- * The earns and reversals this process committed for a member while its lane is busy: a duplicate
- * queued behind them (a stream retry delivered twice at once) answers the earlier entry without a write
- * that could only fail its marker's condition.
+ * The earns this process committed for a member while its lane is busy: a duplicate queued behind them
+ * (a stream retry delivered twice at once) answers the earlier entry without a write that could only
+ * fail its marker's condition.
  */
 const committedOnce = new Map<string, Map<string, PointsEntry>>();
 const onceName = (once: Exclude<PointsOnce, { kind: 'key' }>) => `${once.kind}#${once.sourceId}`;
@@ -121,7 +136,7 @@ function noteOnce(once: PointsOnce | undefined, entry: PointsEntry): void {
 }
 
 /** The account as seen since `arrivedAt` in the lane, else as read now. */
-async function accountSince(memberId: string, arrivedAt: number): Promise<PointsAccount | undefined> {
+export async function accountSince(memberId: string, arrivedAt: number): Promise<PointsAccount | undefined> {
   const seen = seenAccounts.get(memberId);
   if (seen && seen.sentAt > arrivedAt) return seen.account;
   const sentAt = tick();
@@ -186,41 +201,35 @@ async function commitWithRetries(
 }
 
 function onceItems(once: PointsOnce | undefined, entry: PointsEntry): TransactItem[] {
-  if (once?.kind === 'earn') return [earnSourcePut(once.sourceId, entry)];
-  if (once?.kind === 'reverse') return [reversalSourceUpdate(once.sourceId, entry)];
+  if (once?.kind === 'earn') return [earnSourcePut(once.sourceId, entry, once.sourceAmountMinor)];
   // An Idempotency-Key record is added by writeAtomically, after these items.
   return [];
 }
 
-/** The entry an earlier request wrote for this source: the same earn, or the reversal already made. */
+/** The entry an earlier request wrote for this source: the same earn. */
 async function earlierEntry(
   once: Exclude<PointsOnce, { kind: 'key' }>,
   change: PointsChange,
   marker: Omit<PointsSourceMarker, 'sourceId'> | undefined,
 ): Promise<PointsEntry> {
   const same = requireSameSource(once, change, marker);
-  if (once.kind === 'earn') return requireEntry(same.memberId, same.earnSeq);
-  if (same.reversedSeq === undefined) throw new Error(`Reversal of ${once.sourceId} refused without reason`);
-  return requireEntry(same.memberId, same.reversedSeq);
+  return requireEntry(same.memberId, same.earnSeq);
 }
 
-/** A source repeats only as itself: the same member, and for an earn the same points (else 422). */
+/** A source repeats only as itself: the same member and the same points (else 422). */
 function requireSameSource<M extends Omit<PointsSourceMarker, 'sourceId'>>(
   once: Exclude<PointsOnce, { kind: 'key' }>,
   change: PointsChange,
   marker: M | undefined,
 ): M {
-  const other =
-    !marker ||
-    marker.memberId !== change.entry.memberId ||
-    (once.kind === 'earn' && marker.points !== change.entry.points);
+  const other = !marker || marker.memberId !== change.entry.memberId || marker.points !== change.entry.points;
   if (other) {
     throw new DomainError('IDEMPOTENCY_KEY_REUSED', `Source ${once.sourceId} already earned other points.`);
   }
   return marker;
 }
 
-async function requireEntry(memberId: string, seq: number): Promise<PointsEntry> {
+export async function requireEntry(memberId: string, seq: number): Promise<PointsEntry> {
   const entry = await findPointsEntry(memberId, seq);
   // Marker and entry commit together: a marker naming no entry is a broken invariant, not a refusal.
   if (!entry) throw new Error(`Points entry ${seq} of ${memberId} is missing under its marker`);
@@ -232,6 +241,18 @@ export async function findPointsAccount(memberId: string): Promise<PointsAccount
     new GetCommand({ TableName: tableName(), Key: pointsAccountKey(memberId), ConsistentRead: true }),
   );
   return out.Item ? withoutLayout<PointsAccount>(out.Item) : undefined;
+}
+
+/** Several members' accounts in one BatchGet (eventually consistent: a promotion's targeting reads). */
+export async function findPointsAccounts(memberIds: readonly string[]): Promise<Map<string, PointsAccount>> {
+  const items = await batchGet(memberIds.map(pointsAccountKey));
+  const accounts = new Map<string, PointsAccount>();
+  for (const memberId of memberIds) {
+    const key = pointsAccountKey(memberId);
+    const item = items.get(`${key.PK}|${key.SK}`);
+    if (item) accounts.set(memberId, withoutLayout<PointsAccount>(item));
+  }
+  return accounts;
 }
 
 export async function findPointsEntry(memberId: string, seq: number): Promise<PointsEntry | undefined> {

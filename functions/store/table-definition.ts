@@ -14,7 +14,9 @@
  *   CARD#<cardId>       / RETURNS#<seq>        refunded / reversed tally of one entry
  *   MEMBER#<memberId>   / ACCOUNT              loyalty points account: balance, seq (store/points-ledger.ts)
  *   MEMBER#<memberId>   / PTS#<seq, 10 digits> points ledger entry (immutable)
- *   PTSSRC#<sourceId>   / PTSSRC               what earned points: member, earn seq, and its reversal's seq once reversed
+ *   PTSSRC#<sourceId>   / PTSSRC               what earned points: member, earn seq, the earning entry's amount, the
+ *                                              refunded total and points taken back so far, its reversal's seq once reversed
+ *   PTSTAKE#<cardEntry> / PTSTAKE              one refund or reversal taking back (part of) an earn: once per card entry
  *   IDEM#<scope>#<hash> / IDEM                 idempotency record (TTL)
  *   WEBHOOK#<id>        / WEBHOOK              webhook endpoint, signing secrets sealed (AES-GCM)
  *                                              GSI1: MERCHANT#<id>#WEBHOOKS / <id>, GSI3: WEBHOOKS / <id>

@@ -5,7 +5,9 @@ import { newerMessage, type WalletMessage, type WalletMessageTarget } from '../c
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
 import { withoutLayout } from './keys';
-import { keyInProgress, writeAtomically } from './transact';
+import { keyInProgress, type TransactItem, writeAtomically } from './transact';
+
+type TransactPut = NonNullable<TransactItem['Put']>;
 
 /**
  * Wallet messages (layout in table-definition.ts):
@@ -23,6 +25,38 @@ const partitionOf = (target: WalletMessageTarget) =>
   'cardId' in target ? `CARD#${target.cardId}` : `PROGRAM#${target.programId}`;
 
 /**
+ * The Put of a new message (for a caller's own transaction: a promotion writes it with the member's
+ * once-record) and the message it stores.
+ */
+export function walletMessagePut(
+  target: WalletMessageTarget,
+  message: { header: string; body: string },
+  actor: Actor,
+  now: Date,
+): { put: TransactPut; stored: WalletMessage } {
+  const id = newId('wmsg', now);
+  const stored: WalletMessage = {
+    id,
+    ...('cardId' in target ? { cardId: target.cardId } : { programId: target.programId }),
+    header: message.header,
+    body: message.body,
+    actor,
+    createdAt: now.toISOString(),
+  };
+  const put: TransactPut = {
+    TableName: tableName(),
+    Item: {
+      PK: partitionOf(target),
+      SK: `${WALLET_MESSAGE_SK_PREFIX}${stored.createdAt}#${id}`,
+      ...stored,
+    },
+    // Guarantees: a message is written once (the id is random; this only refuses a collision).
+    ConditionExpression: 'attribute_not_exists(PK)',
+  };
+  return { put, stored };
+}
+
+/**
  * Records a message (once per Idempotency-Key when the caller sent one: a retry gets the first message
  * back). Its INSERT is what the wallet-sync consumer delivers.
  */
@@ -33,32 +67,8 @@ export async function recordWalletMessage(
   options: { now?: Date; idempotency?: IdempotencyClaim | undefined } = {},
 ): Promise<WalletMessage> {
   const now = options.now ?? new Date();
-  const id = newId('wmsg', now);
-  const stored: WalletMessage = {
-    id,
-    ...('cardId' in target ? { cardId: target.cardId } : { programId: target.programId }),
-    header: message.header,
-    body: message.body,
-    actor,
-    createdAt: now.toISOString(),
-  };
-  const outcome = await writeAtomically(
-    [
-      {
-        Put: {
-          TableName: tableName(),
-          Item: {
-            PK: partitionOf(target),
-            SK: `${WALLET_MESSAGE_SK_PREFIX}${stored.createdAt}#${id}`,
-            ...stored,
-          },
-          // Guarantees: a message is written once (the id is random; this only refuses a collision).
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      },
-    ],
-    { claim: options.idempotency, result: stored, now },
-  );
+  const { put, stored } = walletMessagePut(target, message, actor, now);
+  const outcome = await writeAtomically([{ Put: put }], { claim: options.idempotency, result: stored, now });
   if (outcome.kind === 'replayed') return outcome.result;
   if (outcome.kind === 'key-busy') throw keyInProgress();
   if (outcome.kind === 'cancelled') throw new Error('A wallet message id collided; nothing was written');

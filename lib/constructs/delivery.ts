@@ -1,10 +1,11 @@
-import { Stack, Token, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { RegionConfig } from '../config';
+import { nagValue } from './access-log-bucket';
 import type { FunctionRuntime, GiftCardFunction } from './function';
 
 /**
@@ -130,10 +131,9 @@ export function grantDelivery(fn: GiftCardFunction, runtime: FunctionRuntime): v
         ),
       }),
     );
-    const nag = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
     for (const kind of kinds) {
       Validations.of(fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:${nag(stack.partition, 'Partition')}:sms-voice:${nag(stack.region, 'Region')}:${nag(stack.account, 'AccountId')}:${kind}/*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:${nagValue(stack.partition, 'Partition')}:sms-voice:${nagValue(stack.region, 'Region')}:${nagValue(stack.account, 'AccountId')}:${kind}/*]`,
         reason:
           'SendTextMessage names the origination identity by its value (SMS_ORIGINATION_IDENTITY: a phone number, ' +
           'sender id or pool), whose ARN holds an id End User Messaging assigns when it is provisioned outside ' +

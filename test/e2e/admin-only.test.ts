@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '../../functions/http/route-table';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
+import { type PrinterKeys, placeOrder, printerKeyPair, registerPrinter } from '../support/production';
 import { startTestStack } from '../support/stack';
 
 /**
@@ -15,6 +16,7 @@ let stack: LocalStack;
 let admin: string;
 let support: string;
 let apiKey: string;
+let printerKeys: PrinterKeys;
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
@@ -40,12 +42,53 @@ beforeAll(async () => {
   expect(webhook.status).toBe(201);
   ids.webhookId = webhook.body.id;
   ids.deliveryId = `whd_${'1'.repeat(26)}`;
-});
+  const loyalty = await request('POST', '/v1/loyalty/programs', {
+    token: admin,
+    idempotencyKey: randomUUID(),
+    body: loyaltyProgram('Kept loyalty'),
+  });
+  expect(loyalty.status, JSON.stringify(loyalty.body)).toBe(201);
+  ids.loyaltyProgramId = loyalty.body.id;
+  // A small generated order of three cartons, printed, carton 1 shipped to a store.
+  printerKeys = await printerKeyPair();
+  ids.printerId = await registerPrinter(admin, printerKeys);
+  const order = await placeOrder(admin, productionOrder());
+  ids.orderId = order.id;
+  ids.carton = '3';
+  ids.storeId = 'store-1';
+  await request('POST', `/v1/production/orders/${order.id}/printed`, { token: admin });
+  const shipment = await request('POST', '/v1/production/shipments', {
+    token: admin,
+    body: { orderId: order.id, storeId: ids.storeId, cartons: [1] },
+  });
+  expect(shipment.status, JSON.stringify(shipment.body)).toBe(201);
+  ids.shipmentId = shipment.body.id;
+}, 180_000);
 afterAll(async () => stack.stop());
 
 const path = (template: string) => template.replace(/\{(\w+)\}/g, (_, name: string) => ids[name] ?? name);
 
-/** A valid request for each route admin may call and support may not. */
+const loyaltyProgram = (name: string) => ({
+  name,
+  cardProgramIds: [ids.programId],
+  currency: 'USD',
+  earn: { pointsPerUnitRedeemed: 1 },
+  pointValueMilliMinor: 1000,
+});
+const productionOrder = () => ({
+  programId: ids.programId,
+  count: 30,
+  withPin: false,
+  artworkRef: 'ART-ADMIN-ONLY',
+  printerId: ids.printerId,
+  layout: 'CSV',
+  cartonCards: 10,
+});
+
+/**
+ * A valid request for each route admin may call and support may not (a function where it names a
+ * resource made in beforeAll).
+ */
 const SAMPLES: Record<string, unknown> = {
   'POST /v1/programs': { name: 'Support tried', currency: 'USD' },
   'PATCH /v1/programs/{programId}': { name: 'Renamed by support' },
@@ -68,6 +111,31 @@ const SAMPLES: Record<string, unknown> = {
   'GET /v1/exports/{exportId}': undefined,
   'GET /v1/ops/queues': undefined,
   'GET /v1/ops/job-runs': undefined,
+  'POST /v1/loyalty/programs': () => loyaltyProgram('Support tried'),
+  'POST /v1/loyalty/programs/{loyaltyProgramId}/rewards': {
+    name: 'Support tried',
+    pointsCost: 100,
+    valueMinor: 1000,
+  },
+  'GET /v1/reports/loyalty': undefined,
+  'POST /v1/production/printers': () => ({ name: 'Support tried', publicKey: printerKeys.publicKey }),
+  'GET /v1/production/printers': undefined,
+  'POST /v1/production/orders': productionOrder,
+  'GET /v1/production/orders': undefined,
+  'GET /v1/production/orders/{orderId}': undefined,
+  'POST /v1/production/orders/{orderId}/resume': undefined,
+  'POST /v1/production/orders/{orderId}/printed': undefined,
+  'POST /v1/production/orders/{orderId}/downloads': undefined,
+  'GET /v1/production/orders/{orderId}/cartons': undefined,
+  'POST /v1/production/orders/{orderId}/cartons/{carton}/deactivate': { reason: 'lost in transit' },
+  'POST /v1/production/shipments': () => ({ orderId: ids.orderId, storeId: ids.storeId, cartons: [2] }),
+  'GET /v1/production/shipments/{shipmentId}': undefined,
+  'POST /v1/production/shipments/{shipmentId}/receive': undefined,
+  'GET /v1/production/stores/{storeId}/inventory': undefined,
+};
+const sample = (key: string): unknown => {
+  const value = SAMPLES[key];
+  return typeof value === 'function' ? value() : value;
 };
 
 const adminOnly = ROUTES.filter(
@@ -81,6 +149,7 @@ const QUERIES: Record<string, () => string> = {
   'GET /v1/reports/daily': () => '?from=2026-11-01&to=2026-11-02',
   'GET /v1/reports/breakage': () => '?currency=USD',
   'GET /v1/reports/bulk-invoices': () => '?from=2026-11-01&to=2026-11-02',
+  'GET /v1/reports/loyalty': () => '?from=2026-11-01&to=2026-11-02',
 };
 const query = (key: string) => QUERIES[key]?.() ?? '';
 
@@ -104,7 +173,7 @@ describe('support cannot do admin actions', () => {
   it('a support user gets 403 on each and changes nothing; an admin gets past authorisation', async () => {
     const before = await snapshot();
     for (const route of adminOnly) {
-      const body = SAMPLES[routeKey(route)];
+      const body = sample(routeKey(route));
       const refused = await request(route.method, path(route.path) + query(routeKey(route)), {
         token: support,
         idempotencyKey: randomUUID(),
@@ -120,15 +189,18 @@ describe('support cannot do admin actions', () => {
       (a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'),
     );
     for (const route of ordered) {
-      const body = SAMPLES[routeKey(route)];
+      const body = sample(routeKey(route));
       const allowed = await request(route.method, path(route.path) + query(routeKey(route)), {
         token: admin,
         idempotencyKey: randomUUID(),
         ...(body === undefined ? {} : { body }),
       });
       expect([401, 403], `${routeKey(route)} -> ${allowed.status}`).not.toContain(allowed.status);
-      // The delivery and export ids are made up; everything else exists and succeeds.
-      if (!/\{(deliveryId|exportId)\}/.test(route.path))
+      // The delivery and export ids are made up; the order was marked printed already (to ship a
+      // carton), so marking it again is a conflict; everything else exists and succeeds.
+      if (routeKey(route) === 'POST /v1/production/orders/{orderId}/printed')
+        expect(allowed.status, routeKey(route)).toBe(409);
+      else if (!/\{(deliveryId|exportId)\}/.test(route.path))
         expect(allowed.status, routeKey(route)).toBeLessThan(300);
     }
   });

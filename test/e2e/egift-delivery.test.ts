@@ -1,8 +1,8 @@
-import { format } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { zonedToUtc } from '../../functions/core/delivery/zoned-time';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
+import { type CapturedOutput, captureOutput } from '../support/log-capture';
 import { type CaughtMail, mailbox } from '../support/mailbox';
 import { startTestStack } from '../support/stack';
 
@@ -18,7 +18,7 @@ let apiKey: string;
 let support: string;
 let programId: string;
 const logged: string[] = [];
-const restores: (() => void)[] = [];
+let output: CapturedOutput | undefined;
 
 // Before any module (the Powertools logger included) is loaded: the handlers log at DEBUG.
 vi.hoisted(() => {
@@ -28,26 +28,7 @@ vi.hoisted(() => {
 
 beforeAll(async () => {
   // Every line the handlers log, at every level, is kept: none may hold a code.
-  for (const stream of [process.stdout, process.stderr]) {
-    const original = stream.write;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      logged.push(Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
-      (rest.find((arg) => typeof arg === 'function') as (() => void) | undefined)?.();
-      return true;
-    }) as typeof stream.write;
-    restores.push(() => {
-      stream.write = original;
-    });
-  }
-  for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-    const original = console[method];
-    console[method] = (...args: unknown[]) => {
-      logged.push(`${format(...args)}\n`);
-    };
-    restores.push(() => {
-      console[method] = original;
-    });
-  }
+  output = captureOutput(logged);
   stack = await startTestStack({ mailCatcher: { smtpPort: 0, webPort: 0 }, consumers: [] });
   if (!stack.demo) throw new Error('no demo');
   apiKey = stack.demo.apiKey;
@@ -55,7 +36,7 @@ beforeAll(async () => {
   programId = stack.demo.programId;
 }, 60_000);
 afterAll(async () => {
-  for (const restore of restores.splice(0)) restore();
+  output?.restore();
   delete process.env.LOG_LEVEL;
   delete process.env.POWERTOOLS_LOG_LEVEL;
   await stack?.stop();

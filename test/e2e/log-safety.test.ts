@@ -1,13 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { format } from 'node:util';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dynamoDbClient } from '../../local/dynamodb';
 import type { LocalLog } from '../../local/log';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
+import { type CapturedOutput, captureOutput } from '../support/log-capture';
 import { fetchBytes, passJsonOf } from '../support/pkpass';
 import { startTestStack } from '../support/stack';
 
@@ -26,34 +26,7 @@ const { captured } = vi.hoisted(() => {
   return { captured: [] as string[] };
 });
 
-const text = (chunk: unknown): string =>
-  typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
-
-const restores: (() => void)[] = [];
-
-function startCapture(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    const original = stream.write;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      captured.push(text(chunk));
-      const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
-      callback?.();
-      return true;
-    }) as typeof stream.write;
-    restores.push(() => {
-      stream.write = original;
-    });
-  }
-  for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-    const original = console[method];
-    console[method] = (...args: unknown[]) => {
-      captured.push(`${format(...args)}\n`);
-    };
-    restores.push(() => {
-      console[method] = original;
-    });
-  }
-}
+let output: CapturedOutput | undefined;
 
 const capturingLog = (prefix: string): LocalLog => ({
   info: (message) => captured.push(`${prefix} ${message}\n`),
@@ -84,7 +57,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
-  startCapture();
+  output = captureOutput(captured);
   stack = await startTestStack({
     logLevel: 'DEBUG',
     log: capturingLog('[local]'),
@@ -94,7 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await new Promise<void>((resolve) => receiver.close(() => resolve()));
-  for (const restore of restores.splice(0).reverse()) restore();
+  output?.restore();
 });
 
 async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type AttributeValue, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spendPoints } from '../../functions/app/points';
 import { sumOfPoints } from '../../functions/core/points';
 import { allPointsEntries, findPointsAccount } from '../../functions/store/points-ledger';
 import { STREAM_CONSUMERS } from '../../functions/streams/registry';
@@ -16,7 +17,7 @@ import { startTestStack } from '../support/stack';
  * Points from the card ledger stream, end to end: cards linked by members through the API, redemptions
  * and loads through the merchant API, the real loyalty consumer fed by the stream poller, and the
  * points ledger read back. Replays of the stream records earn nothing more; a reversal or refund of a
- * redemption takes its points back; the day cap and tiers apply.
+ * redemption takes its points back (a partial refund its share); the day cap and tiers apply.
  */
 let stack: LocalStack;
 let apiKey: string;
@@ -190,5 +191,89 @@ describe('earning from the ledger stream', () => {
       }),
     ]);
     expect(report.outstandingValueMinor).toBe(2_265);
+  });
+});
+
+const takeBacksOf = (entries: Awaited<ReturnType<typeof allPointsEntries>>) =>
+  entries.filter((e) => e.type === 'REVERSE_EARN');
+
+/** The card's REFUND records, each as the stream would deliver it. */
+const refundRecords = async (cardId: string) =>
+  (await cardRecords(cardId)).filter((record) => record.dynamodb?.NewImage?.type?.S === 'REFUND');
+
+// After the report above: these members' points are not in its totals.
+describe('partial refunds through the stream', () => {
+  it('a 40% refund takes back 40% of the earn, the 60% refund the rest; replays take nothing more', async () => {
+    const { memberId, token, cardId } = await memberWithCard(20_000);
+    const redeemed = await call('POST', `/v1/cards/${cardId}/redeem`, apiKey, { amount: 5_000 });
+    await eventually(async () => expect(await pointsOf(token)).toBe(500 + 5));
+    const forty = await call('POST', `/v1/cards/${cardId}/refund`, apiKey, {
+      amount: 2_000,
+      transactionId: redeemed.transaction.id,
+    });
+    await eventually(async () => expect(await pointsOf(token)).toBe(300 + 5));
+    const sixty = await call('POST', `/v1/cards/${cardId}/refund`, apiKey, {
+      amount: 3_000,
+      transactionId: redeemed.transaction.id,
+    });
+    await eventually(async () => expect(await pointsOf(token)).toBe(5));
+    const records = await cardRecords(cardId);
+    await Promise.all(
+      Array.from({ length: 3 }, () => loyaltyHandler({ Records: records }, lambdaContext('loyalty', 60_000))),
+    );
+    await loyaltyHandler({ Records: [...records].reverse() }, lambdaContext('loyalty', 60_000));
+    const { balance, entries } = await expectLedgerHolds(memberId);
+    expect(balance).toBe(5);
+    expect(takeBacksOf(entries).map((e) => [e.points, e.sourceId, e.takenBackBy])).toEqual([
+      [-200, redeemed.transaction.id, forty.transaction.id],
+      [-300, redeemed.transaction.id, sixty.transaction.id],
+    ]);
+  });
+
+  it('refunds delivered concurrently take the whole earn once; after a spend a refund floors at 0', async () => {
+    const { memberId, token, cardId } = await memberWithCard(20_000);
+    const redeemed = await call('POST', `/v1/cards/${cardId}/redeem`, apiKey, { amount: 2_000 });
+    await eventually(async () => expect(await pointsOf(token)).toBe(200 + 5));
+    // Three refunds of about a third each; their records go to three invocations at once, racing the
+    // poller's own delivery.
+    for (const amount of [666, 667, 667]) {
+      await call('POST', `/v1/cards/${cardId}/refund`, apiKey, {
+        amount,
+        transactionId: redeemed.transaction.id,
+      });
+    }
+    const refunds = await refundRecords(cardId);
+    expect(refunds).toHaveLength(3);
+    await Promise.all(
+      [...refunds, ...refunds].map((record) =>
+        loyaltyHandler({ Records: [record] }, lambdaContext('loyalty', 60_000)),
+      ),
+    );
+    await eventually(async () => expect(await pointsOf(token)).toBe(5));
+    const taken = takeBacksOf((await expectLedgerHolds(memberId)).entries);
+    expect(taken).toHaveLength(3);
+    expect(sumOfPoints(taken)).toBe(-200);
+    expect(new Set(taken.map((e) => e.takenBackBy))).toEqual(
+      new Set(refunds.map((record) => record.dynamodb?.NewImage?.id?.S)),
+    );
+
+    // 100 points earned, all spent but the bonus; a half refund's share (50) finds only 5.
+    const second = await call('POST', `/v1/cards/${cardId}/redeem`, apiKey, { amount: 1_000 });
+    await eventually(async () => expect(await pointsOf(token)).toBe(105));
+    await spendPoints(memberId, 100, randomUUID());
+    await call('POST', `/v1/cards/${cardId}/refund`, apiKey, {
+      amount: 500,
+      transactionId: second.transaction.id,
+    });
+    await eventually(async () => expect(await pointsOf(token)).toBe(0));
+    await loyaltyHandler({ Records: await refundRecords(cardId) }, lambdaContext('loyalty', 60_000));
+    const { balance, entries } = await expectLedgerHolds(memberId);
+    expect(balance).toBe(0);
+    expect(takeBacksOf(entries).at(-1)).toMatchObject({
+      points: -5,
+      shortfall: 45,
+      sourceId: second.transaction.id,
+    });
+    expect(takeBacksOf(entries)).toHaveLength(4);
   });
 });

@@ -19,7 +19,8 @@ import { startTestStack } from '../support/stack';
  * Members end to end through the local API: sign-in answers, sessions, no member reaching another's
  * data, export and deletion; rewards spending points and loading a card in one transaction (both or
  * neither under injected failures and races), their timeout reversal; parallel earns and spends on one
- * member; promotions reaching the passes of targeted members only, within the frequency cap.
+ * member; promotions, sent in the background, reaching the passes of targeted members only, within the
+ * frequency cap.
  */
 let stack: LocalStack;
 let apiKey: string;
@@ -364,24 +365,33 @@ describe('promotions through wallet passes', () => {
     const goldMember = await findMember(gold.memberId);
     if (!goldMember) throw new Error('no member');
     expect(await recomputeTier(goldMember, program)).toBe('GOLD');
-    const sent = await call('POST', `/v1/loyalty/programs/${loyaltyProgramId}/promotions`, admin, {
-      header: 'Gold weekend',
-      body: 'Double points for Gold members',
-      target: { tiers: ['GOLD'] },
+    const promotions = `/v1/loyalty/programs/${loyaltyProgramId}/promotions`;
+    // The request queues the promotion (202); the promotions job sends it in the background.
+    const queued = await request('POST', promotions, {
+      token: admin,
+      idempotencyKey: randomUUID(),
+      body: { header: 'Gold weekend', body: 'Double points for Gold members', target: { tiers: ['GOLD'] } },
     });
+    expect(queued.status).toBe(202);
+    expect(queued.body).toMatchObject({ status: 'QUEUED', counts: { delivered: 0 } });
+    expect(await latestWalletMessage(gold.cardId, cardProgramId)).toBeUndefined();
+    await stack.scheduler.runNow('promotions');
+    const sent = await call('GET', `${promotions}/${queued.body.id}`, admin);
+    expect(sent.status).toBe('SENT');
     expect(sent.counts).toMatchObject({ targeted: 1, delivered: 1, messages: 1 });
     expect((await latestWalletMessage(gold.cardId, cardProgramId))?.header).toBe('Gold weekend');
     expect(await latestWalletMessage(base.cardId, cardProgramId)).toBeUndefined();
     expect(noConsentId).toBeTruthy();
-    const second = await call('POST', `/v1/loyalty/programs/${loyaltyProgramId}/promotions`, admin, {
+    const again = await call('POST', promotions, admin, {
       header: 'Again',
       body: 'Too soon',
       target: { tiers: ['GOLD'] },
       maxPerMemberPerDay: 1,
     });
+    await stack.scheduler.runNow('promotions');
+    const second = await call('GET', `${promotions}/${again.id}`, admin);
+    expect(second).toMatchObject({ status: 'SENT' });
     expect(second.counts).toMatchObject({ targeted: 1, delivered: 0, capped: 1, messages: 0 });
     expect((await latestWalletMessage(gold.cardId, cardProgramId))?.header).toBe('Gold weekend');
-    const read = await call('GET', `/v1/loyalty/programs/${loyaltyProgramId}/promotions/${second.id}`, admin);
-    expect(read.counts).toEqual(second.counts);
   });
 });

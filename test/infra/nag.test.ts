@@ -75,7 +75,8 @@ const EXPECTED_ACKNOWLEDGED = [
     (region) =>
       `AwsSolutions-IAM5[Resource::arn:aws:s3:::giftcard-bulk-prod-<AWS::AccountId>-${String(region.region)}/bulk/*]`,
   ),
-  // E-gift text messages: End User Messaging origination identities, in the regions that configure one.
+  // E-gift and loyalty sign-in text messages: End User Messaging origination identities, in the regions
+  // that configure one.
   ...CDK_JSON.context.regions
     .filter(
       (region) =>
@@ -111,18 +112,6 @@ const EXPECTED_ACKNOWLEDGED = [
     `AwsSolutions-IAM5[Resource::arn:aws:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${String(region.region)}/*]`,
     `AwsSolutions-IAM5[Resource::arn:aws:s3:::giftcard-web-<AWS::AccountId>-${String(region.region)}/*]`,
   ]),
-  // Loyalty sign-in codes by text message: SendTextMessage on the region's origination identities (regions with SMS).
-  ...CDK_JSON.context.regions
-    .filter(
-      (region) =>
-        (region as { delivery?: { smsOriginationIdentity?: string } }).delivery?.smsOriginationIdentity,
-    )
-    .flatMap((region) =>
-      ['phone-number', 'sender-id', 'pool'].map(
-        (resource) =>
-          `AwsSolutions-IAM5[Resource::arn:aws:sms-voice:${String(region.region)}:<AWS::AccountId>:${resource}/*]`,
-      ),
-    ),
   // The Ops page reading the dead-letter queues' message counts.
   'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:GiftCard-*]',
   // The access log bucket of the export bucket does not log its own access.

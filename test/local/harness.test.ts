@@ -2,15 +2,32 @@ import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
 import { config } from '../../functions/config';
 import { dynamoDbClient } from '../../local/dynamodb';
+import { leaseDynamoDb } from '../support/dynamodb-pool';
 import { createTestTable, testEnv } from '../support/table';
 
 describe('the test harness', () => {
-  it('gives every worker the run DynamoDB Local through process.env (and inject)', async () => {
+  it('gives the file a DynamoDB Local of its own, leased from the run pool', async () => {
+    expect(inject('dynamodbPool')).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(process.env.DYNAMODB_ENDPOINT).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(process.env.DYNAMODB_ENDPOINT).toBe(inject('dynamodbEndpoint'));
     const client = dynamoDbClient(process.env.DYNAMODB_ENDPOINT ?? '');
-    await expect(client.send(new ListTablesCommand({}))).resolves.toBeDefined();
+    // Fresh: no table of another file (a table made here is named test-<uuid>).
+    const { TableNames = [] } = await client.send(new ListTablesCommand({}));
+    expect(TableNames).toEqual([]);
     client.destroy();
+  });
+
+  it('the pool hands out a new instance for each lease and stops it on release', async () => {
+    const pool = inject('dynamodbPool');
+    const first = await leaseDynamoDb(pool);
+    const second = await leaseDynamoDb(pool);
+    expect(first.endpoint).not.toBe(second.endpoint);
+    expect(first.endpoint).not.toBe(process.env.DYNAMODB_ENDPOINT);
+    const client = dynamoDbClient(first.endpoint);
+    await expect(client.send(new ListTablesCommand({}))).resolves.toBeDefined();
+    await first.release();
+    await expect(client.send(new ListTablesCommand({}))).rejects.toThrow();
+    client.destroy();
+    await second.release();
   });
 
   it('creates uniquely named tables and sets the handlers environment', async () => {

@@ -1,8 +1,6 @@
-import { inject } from 'vitest';
-
-/** The run's DynamoDB Local (see global-setup.ts). */
+/** This test file's DynamoDB Local (see dynamodb-per-file.ts). */
 export function testDynamoDbEndpoint(): string {
-  const endpoint = process.env.DYNAMODB_ENDPOINT ?? inject('dynamodbEndpoint');
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
   if (!endpoint)
     throw new Error('No DynamoDB Local: run the tests through vitest (test/support/global-setup.ts).');
   return endpoint;

@@ -13,7 +13,7 @@ import {
 } from '../../functions/core/loyalty-program';
 import { withOutstanding } from '../../functions/core/loyalty-report';
 import type { PointsEntry } from '../../functions/core/points';
-import { isTargeted } from '../../functions/core/promotion';
+import { countOutcomes, isTargeted, NO_COUNTS } from '../../functions/core/promotion';
 import { rewardReference } from '../../functions/core/reward';
 import { earnedInWindow, tierFor, tierNamed } from '../../functions/core/tiers';
 
@@ -67,7 +67,7 @@ describe('earn rules', () => {
     expect(decision).toEqual({
       kind: 'earn',
       earns: [
-        { sourceId: 'tx_a_2', kind: 'REDEEM', points: 250, capped: true },
+        { sourceId: 'tx_a_2', kind: 'REDEEM', points: 250, capped: true, sourceAmountMinor: 2550 },
         { sourceId: firstUseBonusSource('gc_a'), kind: 'FIRST_USE_BONUS', points: 25, capped: false },
       ],
     });
@@ -87,7 +87,7 @@ describe('earn rules', () => {
     expect(activation).toEqual({
       kind: 'earn',
       earns: [
-        { sourceId: 'tx_a_2', kind: 'LOAD', points: 50, capped: true },
+        { sourceId: 'tx_a_2', kind: 'LOAD', points: 50, capped: true, sourceAmountMinor: 5000 },
         { sourceId: activationBonusSource('gc_a'), kind: 'ACTIVATION_BONUS', points: 50, capped: false },
       ],
     });
@@ -98,18 +98,30 @@ describe('earn rules', () => {
     });
   });
 
-  it('a reversal or refund of a redemption takes back that redemption; other currencies earn nothing', () => {
+  it('a refund of a redemption takes back its share, a reversal the rest; other currencies earn nothing', () => {
     expect(
-      decideEarn(entry({ type: 'REVERSAL', amount: 2550, relatedTransactionId: 'tx_a_2' }), program, base),
+      decideEarn(
+        entry({ id: 'tx_a_4', type: 'REVERSAL', amount: 2550, relatedTransactionId: 'tx_a_2' }),
+        program,
+        base,
+      ),
     ).toEqual({
       kind: 'take-back',
       sourceId: 'tx_a_2',
+      takeBackId: 'tx_a_4',
+      takeBack: { kind: 'reversal' },
     });
     expect(
-      decideEarn(entry({ type: 'REFUND', amount: 100, relatedTransactionId: 'tx_a_2' }), program, base),
+      decideEarn(
+        entry({ id: 'tx_a_3', type: 'REFUND', amount: 100, relatedTransactionId: 'tx_a_2' }),
+        program,
+        base,
+      ),
     ).toEqual({
       kind: 'take-back',
       sourceId: 'tx_a_2',
+      takeBackId: 'tx_a_3',
+      takeBack: { kind: 'refund', amountMinor: 100 },
     });
     expect(decideEarn(entry({ currency: 'USD' }), program, base)).toEqual({ kind: 'none' });
     expect(decideEarn(entry({ amount: -99 }), program, { ...base })).toMatchObject({
@@ -222,5 +234,20 @@ describe('promotion targets', () => {
       false,
     );
     expect(isTargeted({ minPointsBalance: 11 }, member, active, now)).toBe(false);
+  });
+});
+
+describe('promotion page counts', () => {
+  it('count each member once by their outcome; a delivery counts its messages', () => {
+    expect(
+      countOutcomes([
+        { kind: 'not-targeted' },
+        { kind: 'without-cards' },
+        { kind: 'capped' },
+        { kind: 'delivered', messages: 2 },
+        { kind: 'delivered', messages: 1 },
+      ]),
+    ).toEqual({ examined: 5, targeted: 4, delivered: 2, messages: 3, capped: 1, withoutCards: 1 });
+    expect(countOutcomes([])).toEqual(NO_COUNTS);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../functions/core/errors';
 import {
+  type EarnSettlement,
   emptyPointsAccount,
   expiryCutoff,
   freshPoints,
@@ -12,7 +13,9 @@ import {
   planExpire,
   planReverseEarn,
   planSpend,
+  proportionalPoints,
   sumOfPoints,
+  takeBackShare,
 } from '../../functions/core/points';
 
 const NOW = new Date('2026-06-15T12:00:00.000Z');
@@ -103,6 +106,110 @@ describe('reversing an earn', () => {
     const reversed = planReverseEarn(spent.account, earned.entry, NOW);
     expect(reversed.entry).toMatchObject({ points: -5, balanceAfter: 0, shortfall: 45 });
     expect(reversed.account.balance).toBe(0);
+  });
+});
+
+const FRESH: EarnSettlement = { refundedMinor: 0, takenBackPoints: 0, reversed: false };
+
+/** The shares of refunds applied one after another, as the marker's totals carry them. */
+function refundShares(earnPoints: number, amountMinor: number | undefined, refunds: readonly number[]) {
+  let settled = FRESH;
+  const shares: number[] = [];
+  for (const refund of refunds) {
+    const share = takeBackShare(earnPoints, amountMinor, settled, { kind: 'refund', amountMinor: refund });
+    shares.push(share?.points ?? 0);
+    if (share) settled = share.after;
+  }
+  return { shares, settled };
+}
+
+describe('refunds take back their share of an earn', () => {
+  it('a 40% refund takes 40% of the points; the refund of the remaining 60% takes exactly the rest', () => {
+    const { shares, settled } = refundShares(250, 2_550, [1_020, 1_530]);
+    expect(shares).toEqual([100, 150]);
+    expect(settled).toEqual({ refundedMinor: 2_550, takenBackPoints: 250, reversed: false });
+  });
+
+  it('three refunds of a third each add up to exactly the earn, however the thirds round', () => {
+    expect(refundShares(100, 3_000, [1_000, 1_000, 1_000]).shares).toEqual([33, 33, 34]);
+    expect(refundShares(100, 1_000, [333, 333, 334]).shares).toEqual([33, 33, 34]);
+    expect(refundShares(2, 999, [333, 333, 333]).shares).toEqual([0, 1, 1]);
+    expect(refundShares(7, 10, [3, 3, 4]).shares).toEqual([2, 2, 3]);
+  });
+
+  it('any split of the whole amount into refunds takes back exactly the earn, never more on the way', () => {
+    for (const [earn, amount] of [
+      [250, 2_550],
+      [7, 1_001],
+      [1, 3],
+      [999_999, 1_000_003],
+    ] as const) {
+      for (const parts of [2, 3, 7, 13].filter((parts) => parts <= amount)) {
+        const refunds = Array.from({ length: parts }, (_, i) =>
+          i < parts - 1 ? Math.floor(amount / parts) : amount - Math.floor(amount / parts) * (parts - 1),
+        );
+        const { shares } = refundShares(earn, amount, refunds);
+        expect(sumOfPoints(shares.map((points) => ({ points })))).toBe(earn);
+        let refunded = 0;
+        let taken = 0;
+        for (const [i, refund] of refunds.entries()) {
+          refunded += refund;
+          taken += shares[i] ?? 0;
+          expect(taken).toBe(Math.floor((earn * refunded) / amount));
+        }
+      }
+    }
+  });
+
+  it('a refund whose share rounds to 0 still counts towards the next one', () => {
+    const first = takeBackShare(10, 1_000, FRESH, { kind: 'refund', amountMinor: 50 });
+    expect(first).toEqual({ points: 0, after: { refundedMinor: 50, takenBackPoints: 0, reversed: false } });
+    const second = takeBackShare(10, 1_000, first?.after ?? FRESH, { kind: 'refund', amountMinor: 50 });
+    expect(second?.points).toBe(1);
+  });
+
+  it('a reversal takes all that refunds left; after it nothing more is taken', () => {
+    const { settled } = refundShares(100, 3_000, [1_000]);
+    const reversal = takeBackShare(100, 3_000, settled, { kind: 'reversal' });
+    expect(reversal).toEqual({
+      points: 67,
+      after: { refundedMinor: 3_000, takenBackPoints: 100, reversed: true },
+    });
+    expect(takeBackShare(100, 3_000, reversal?.after ?? FRESH, { kind: 'refund', amountMinor: 1 })).toBe(
+      undefined,
+    );
+    expect(takeBackShare(100, 3_000, reversal?.after ?? FRESH, { kind: 'reversal' })).toBe(undefined);
+    // Refunds that already took the whole earn leave a reversal nothing to record.
+    const refunded = refundShares(100, 3_000, [3_000]).settled;
+    expect(takeBackShare(100, 3_000, refunded, { kind: 'reversal' })).toBe(undefined);
+  });
+
+  it('an earn recorded without its amount gives any refund all that is left', () => {
+    const { shares, settled } = refundShares(80, undefined, [10, 10]);
+    expect(shares).toEqual([80, 0]);
+    expect(settled.takenBackPoints).toBe(80);
+  });
+
+  it('a refund past the earning amount is held to it, and shares stay exact beyond float precision', () => {
+    expect(refundShares(100, 1_000, [600, 600]).shares).toEqual([60, 40]);
+    // 10^9 points x (10^12 - 1) / 10^12 is 999,999,999.999: a float product would round it up.
+    expect(proportionalPoints(1_000_000_000, 999_999_999_999, 1_000_000_000_000)).toBe(999_999_999);
+    expect(proportionalPoints(5, 0, 7)).toBe(0);
+    expect(() => proportionalPoints(5, 1, 0)).toThrow();
+  });
+
+  it('a share is taken from the balance, floored at 0 with the rest as shortfall, naming its refund', () => {
+    const earned = planEarn(emptyPointsAccount(MEMBER, NOW), 50, 'tx_a', NOW);
+    const partial = planReverseEarn(earned.account, earned.entry, NOW, 20, 'tx_b');
+    expect(partial.entry).toMatchObject({ points: -20, balanceAfter: 30, shortfall: 0, takenBackBy: 'tx_b' });
+    const spent = planSpend(partial.account, 25, NOW);
+    const rest = planReverseEarn(spent.account, earned.entry, NOW, 30, 'tx_c');
+    expect(rest.entry).toMatchObject({ points: -5, balanceAfter: 0, shortfall: 25 });
+    const broke = planReverseEarn(rest.account, earned.entry, NOW, 1, 'tx_d');
+    expect(broke.entry).toMatchObject({ points: 0, balanceAfter: 0, shortfall: 1 });
+    expect(Object.is(broke.entry.points, -0)).toBe(false);
+    expect(() => planReverseEarn(earned.account, earned.entry, NOW, 51)).toThrow();
+    expect(() => planReverseEarn(earned.account, earned.entry, NOW, 0)).toThrow();
   });
 });
 

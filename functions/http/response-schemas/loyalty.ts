@@ -99,6 +99,7 @@ export const rewardReversalSchema = z.object({
 });
 
 const countsSchema = z.object({
+  examined: z.number().int(),
   targeted: z.number().int(),
   delivered: z.number().int(),
   messages: z.number().int(),
@@ -117,9 +118,11 @@ export const promotionSchema = z.object({
     minPointsBalance: z.number().int().optional(),
   }),
   maxPerMemberPerDay: z.number().int(),
-  status: z.enum(['SENDING', 'SENT']),
+  status: z.enum(['QUEUED', 'SENDING', 'SENT']),
   counts: countsSchema,
+  pagesDone: z.number().int(),
   createdAt: isoTime,
+  startedAt: isoTime.optional(),
   sentAt: isoTime.optional(),
 });
 

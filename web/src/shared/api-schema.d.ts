@@ -1453,7 +1453,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a member promotion to the wallet passes of targeted members (tier, activity), with a frequency cap
+         * Queue a member promotion to the wallet passes of targeted members (tier, activity), with a frequency cap; sent in the background
          * @description Callers: staff roles `admin`, `support`.
          */
         post: operations["postV1LoyaltyProgramsByLoyaltyProgramIdPromotions"];
@@ -1471,7 +1471,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A promotion and its counts
+         * A promotion: its status (QUEUED, SENDING, SENT) and its counts so far
          * @description Callers: staff roles `admin`, `support`.
          */
         get: operations["getV1LoyaltyProgramsByLoyaltyProgramIdPromotionsByPromotionId"];
@@ -8524,7 +8524,7 @@ export interface operations {
         };
         responses: {
             /** @description Success */
-            201: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8541,16 +8541,20 @@ export interface operations {
                         };
                         maxPerMemberPerDay: number;
                         /** @enum {string} */
-                        status: "SENDING" | "SENT";
+                        status: "QUEUED" | "SENDING" | "SENT";
                         counts: {
+                            examined: number;
                             targeted: number;
                             delivered: number;
                             messages: number;
                             capped: number;
                             withoutCards: number;
                         };
+                        pagesDone: number;
                         /** @description ISO 8601 UTC */
                         createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        startedAt?: string;
                         /** @description ISO 8601 UTC */
                         sentAt?: string;
                     };
@@ -8591,16 +8595,20 @@ export interface operations {
                         };
                         maxPerMemberPerDay: number;
                         /** @enum {string} */
-                        status: "SENDING" | "SENT";
+                        status: "QUEUED" | "SENDING" | "SENT";
                         counts: {
+                            examined: number;
                             targeted: number;
                             delivered: number;
                             messages: number;
                             capped: number;
                             withoutCards: number;
                         };
+                        pagesDone: number;
                         /** @description ISO 8601 UTC */
                         createdAt: string;
+                        /** @description ISO 8601 UTC */
+                        startedAt?: string;
                         /** @description ISO 8601 UTC */
                         sentAt?: string;
                     };
@@ -9611,7 +9619,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description Success */
             202: {
@@ -9688,7 +9700,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description Success */
             200: {
@@ -9762,7 +9778,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description Success */
             200: {
@@ -10016,7 +10036,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description Success */
             200: {

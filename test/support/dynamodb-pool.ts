@@ -1,0 +1,122 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
+
+/**
+ * A fresh DynamoDB Local for every test file, leased from the main vitest process.
+ *
+ * Why not one for the whole run: DynamoDB Local keeps every stream record of every table it ever had
+ * (deleting the table does not drop them), and each write to a stream-enabled table slows with that
+ * total. Measured on the 2-core machine (bench/dynamodb-local-streams.ts): 2,000 puts into a new table
+ * take 5.0 s on a fresh instance and 14.7 s after five other tables took 2,000 each (without the stream:
+ * 3.8 s, then 2.7 s); the full suite on one instance took 84 minutes in CI, most files 2-3x their time
+ * alone, and failed on timeouts.
+ *
+ * The pool keeps `spares` instances started ahead, so a file rarely waits for java; a file's instance is
+ * stopped when the file releases it, and every instance still running is stopped at teardown (a file
+ * killed by a timeout never releases).
+ */
+export interface DynamoDbPool {
+  /** Base URL of the lease service: POST /lease answers {id, endpoint}; POST /release/<id> stops it. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Short-lived JVMs: the client compiler and the serial collector start faster and use less CPU. */
+export const POOL_JVM_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx1g';
+
+export async function startDynamoDbPool(options: { spares: number }): Promise<DynamoDbPool> {
+  const leased = new Map<string, DynamoDbLocal>();
+  const warm: Promise<DynamoDbLocal>[] = [];
+  let stopping = false;
+  let next = 0;
+
+  const start = (): Promise<DynamoDbLocal> => {
+    const started = startDynamoDbLocal({ port: 0, jvmOptions: POOL_JVM_OPTIONS, startTimeoutMs: 180_000 });
+    // A start that fails is reported to the file that takes it; never an unhandled rejection meanwhile.
+    started.catch(() => undefined);
+    return started;
+  };
+  const refill = () => {
+    while (!stopping && warm.length < options.spares) warm.push(start());
+  };
+
+  const lease = async (): Promise<{ id: string; endpoint: string }> => {
+    const taken = warm.shift() ?? start();
+    refill();
+    const instance = await taken;
+    const id = String(++next);
+    leased.set(id, instance);
+    return { id, endpoint: instance.endpoint };
+  };
+  const release = async (id: string): Promise<void> => {
+    const instance = leased.get(id);
+    leased.delete(id);
+    await instance?.stop();
+  };
+
+  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const answer = (status: number, body: unknown) => {
+      // One request per connection: a kept-alive socket that the server closes after its idle timeout,
+      // just as a file reuses it to release, fails that release with "other side closed".
+      response.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
+      response.end(JSON.stringify(body));
+    };
+    request.resume();
+    const released = /^\/release\/(\d+)$/.exec(request.url ?? '');
+    if (request.method === 'POST' && request.url === '/lease') {
+      lease().then(
+        (body) => answer(200, body),
+        (error: Error) => answer(500, { error: error.message }),
+      );
+    } else if (request.method === 'POST' && released?.[1]) {
+      release(released[1]).then(
+        () => answer(200, {}),
+        (error: Error) => answer(500, { error: error.message }),
+      );
+    } else {
+      answer(404, { error: 'not found' });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  refill();
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      stopping = true;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const spares = await Promise.allSettled(warm.splice(0));
+      await Promise.all([
+        ...[...leased.values()].map((instance) => instance.stop()),
+        ...spares.flatMap((spare) => (spare.status === 'fulfilled' ? [spare.value.stop()] : [])),
+      ]);
+      leased.clear();
+    },
+  };
+}
+
+/** The worker side: leases an instance for the calling test file. */
+export async function leaseDynamoDb(
+  poolUrl: string,
+): Promise<{ endpoint: string; release(): Promise<void> }> {
+  const response = await fetch(`${poolUrl}/lease`, { method: 'POST' });
+  const body = (await response.json()) as { id?: string; endpoint?: string; error?: string };
+  if (!response.ok || !body.id || !body.endpoint) {
+    throw new Error(`No DynamoDB Local for this test file: ${body.error ?? response.status}`);
+  }
+  const { id, endpoint } = body;
+  return {
+    endpoint,
+    // A release that fails is no failure of the file: the pool stops every instance at teardown.
+    release: async () => {
+      try {
+        await fetch(`${poolUrl}/release/${id}`, { method: 'POST' }).then((answer) => answer.arrayBuffer());
+      } catch (error) {
+        console.warn(`DynamoDB Local ${endpoint} is stopped at the end of the run: ${String(error)}`);
+      }
+    },
+  };
+}
