@@ -55,8 +55,7 @@ export interface DynamoDbLocalOptions {
   readonly startTimeoutMs?: number;
   /**
    * Options for the JVM (JAVA_TOOL_OPTIONS of the child only). The tests start one DynamoDB Local per
-   * file and use the client compiler and the serial collector: a shorter start and less CPU for a JVM
-   * that lives a minute.
+   * file with the serial collector and a bounded heap (test/support/dynamodb-pool.ts).
    */
   readonly jvmOptions?: string;
 }
@@ -170,14 +169,28 @@ function withJvmOptions<T>(jvmOptions: string | undefined, start: () => T): T {
   }
 }
 
-/** Creates the single table from the shared definition unless it already exists. Returns its stream ARN. */
-export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<{ created: boolean }> {
+/**
+ * Creates the single table from the shared definition unless it already exists. `stream: false` makes
+ * it without its stream, for a stack that runs no stream consumer (tests): nothing would read the
+ * records, and DynamoDB Local's writes slow with every stream record it holds
+ * (bench/dynamodb-local-streams.ts).
+ */
+export async function ensureTable(
+  client: DynamoDBClient,
+  tableName: string,
+  options: { stream?: boolean } = {},
+): Promise<{ created: boolean }> {
   let existing: DescribeTableCommandOutput;
   try {
     existing = await client.send(new DescribeTableCommand({ TableName: tableName }));
   } catch (error) {
     if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
-    await client.send(new CreateTableCommand(createTableInput(tableName)));
+    const { StreamSpecification, ...withoutStream } = createTableInput(tableName);
+    await client.send(
+      new CreateTableCommand(
+        options.stream === false ? withoutStream : { ...withoutStream, StreamSpecification },
+      ),
+    );
     return { created: true };
   }
   // Data kept from an older version: add the indexes the table definition has gained since.

@@ -68,6 +68,7 @@ export interface LocalStackOptions {
    */
   readonly requestTimeoutMs?: number;
   readonly loadStreamHandler?: StreamHandlerLoader;
+  /** The stream consumers to run (default all); none also means a table without a stream. */
   readonly consumers?: readonly StreamConsumerDefinition[];
   readonly pollIntervalMs?: number;
   /**
@@ -171,7 +172,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const client = dynamoDbClient(dynamodbEndpoint);
     try {
-      await ensureTable(client, tableName);
+      // A stack that runs no stream consumer (a test's) has no use for the stream.
+      await ensureTable(client, tableName, { stream: options.consumers?.length !== 0 });
     } finally {
       client.destroy();
     }

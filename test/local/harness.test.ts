@@ -1,7 +1,7 @@
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
 import { config } from '../../functions/config';
-import { dynamoDbClient } from '../../local/dynamodb';
+import { dynamoDbClient, ensureTable } from '../../local/dynamodb';
 import { leaseDynamoDb } from '../support/dynamodb-pool';
 import { createTestTable, testEnv } from '../support/table';
 
@@ -44,5 +44,19 @@ describe('the test harness', () => {
     expect(JSON.parse(parsed.STAFF_JWKS_JSON ?? '{}').keys[0]).toMatchObject({ alg: 'ES256', use: 'sig' });
     await first.drop();
     await second.drop();
+  });
+
+  it('makes the table with its stream, or without one for a stack that runs no stream consumer', async () => {
+    const client = dynamoDbClient(process.env.DYNAMODB_ENDPOINT ?? '');
+    await ensureTable(client, 'with-stream');
+    await ensureTable(client, 'without-stream', { stream: false });
+    const described = async (name: string) =>
+      (await client.send(new DescribeTableCommand({ TableName: name }))).Table;
+    expect((await described('with-stream'))?.StreamSpecification).toMatchObject({ StreamEnabled: true });
+    expect((await described('without-stream'))?.LatestStreamArn).toBeUndefined();
+    expect((await described('without-stream'))?.GlobalSecondaryIndexes?.length).toBe(
+      (await described('with-stream'))?.GlobalSecondaryIndexes?.length,
+    );
+    client.destroy();
   });
 });
