@@ -287,13 +287,15 @@ describe('the bulk-resume job', () => {
       this: DynamoDBDocumentClient,
       ...args: unknown[]
     ) {
-      const transaction = args[0] instanceof TransactWriteCommand;
-      if (transaction && broken && transactions >= HEALTHY_TRANSACTIONS + 1) {
+      if (!(args[0] instanceof TransactWriteCommand) || !broken) return send.apply(this, args);
+      // Counted as they start: the runner has GROUPS_IN_FLIGHT group transactions in flight at once.
+      const started = ++transactions;
+      if (started > HEALTHY_TRANSACTIONS + 1) {
         faults++;
         throw new Error('injected crash: the runner is gone');
       }
       const answer = await send.apply(this, args);
-      if (transaction && broken && ++transactions === HEALTHY_TRANSACTIONS + 1) {
+      if (started === HEALTHY_TRANSACTIONS + 1) {
         faults++;
         throw new Error('injected crash: the runner died after a write');
       }
