@@ -180,6 +180,10 @@ export function buildGiftCardApp(app: App, options: BuildOptions = {}): RegionSt
     production.grantApi(apiHandlers.functions.production);
     // Bulk batches: upload and result links, validation reads, starting the runner (issue #19).
     issuance.grantBulkApi(apiHandlers.functions.bulk);
+    // The bulk-resume job re-invokes the runner of a batch whose progress stood still.
+    for (const job of schedules.jobs.filter((candidate) => candidate.definition.startsBulkRuns)) {
+      issuance.grantBulkResume(job.fn);
+    }
     // E-gift orders sent now, resends: mail and SMS with claim links to the portal.
     grantDelivery(apiHandlers.functions.delivery, runtime);
     usePortalBaseUrl(apiHandlers.functions.delivery, runtime);

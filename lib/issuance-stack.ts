@@ -208,6 +208,17 @@ export class IssuanceStack extends Stack {
     );
   }
 
+  /**
+   * What the bulk-resume job needs (functions/scheduled/bulk-resume.ts): invoke the runner's live alias
+   * for a batch whose progress stood still. It reads and writes only table items besides.
+   */
+  grantBulkResume(fn: GiftCardFunction): void {
+    fn.function.addEnvironment('BULK_RUNNER_FUNCTION_NAME', this.runnerAliasName);
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.runnerAliasArn(fn)] }),
+    );
+  }
+
   /** Object rights under bulk/ and the key through S3 only; acknowledged for the prefix's wildcard. */
   private grantObjects(fn: GiftCardFunction, who: 'api' | 'runner'): void {
     const stack = Stack.of(fn);
@@ -231,8 +242,8 @@ export class IssuanceStack extends Stack {
       id: `AwsSolutions-IAM5[Resource::arn:${nagValue(stack.partition, 'Partition')}:s3:::${nagBucket}/bulk/*]`,
       reason:
         who === 'api'
-          ? 'The bulk API signs the upload and download links of any batch (bulk/<batch id>/input.csv and ' +
-            'result.csv.pgp), reads an upload to validate it and writes a JSON batch as its file: the bulk/ ' +
+          ? 'The bulk API signs the upload and download links of any batch (bulk/<batch id>/input.csv or .json and ' +
+            'result-<run>.csv.pgp), reads an upload to validate it and writes a JSON batch as its file: the bulk/ ' +
             'prefix of the bulk bucket only.'
           : "The bulk runner reads any batch's accepted file and writes its result file (multipart, so it may " +
             'abort one): objects under the bulk/ prefix of the bulk bucket only, per batch id.',

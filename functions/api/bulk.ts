@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { openBulkBatch, submitBulkBatch, visibleBatch } from '../app/bulk-batches';
 import type { BulkBatch } from '../core/bulk/bulk-batch-model';
-import { BULK_OUTPUTS } from '../core/bulk/bulk-batch-model';
+import { BULK_FILE_FORMATS, BULK_OUTPUTS } from '../core/bulk/bulk-batch-model';
 import { apiHandler, emptyBody, type Operations, operation } from '../http/api-handler';
 import type { Principal } from '../http/auth';
 import { actorOf, programVisibility } from '../http/auth';
@@ -30,6 +30,12 @@ const openBody = z
       .enum(BULK_OUTPUTS)
       .describe('CLAIM_LINKS (default) or CODES, for customers who hand the codes out'),
     deliver: z.boolean().optional().describe('send each row with a recipient_email its e-gift message'),
+    format: z
+      .enum(BULK_FILE_FORMATS)
+      .optional()
+      .describe(
+        'the file to upload: CSV (default, text/csv) or JSON, one array of row objects (application/json)',
+      ),
     recipientKey: z.string().min(100).max(12_000).describe("the customer's armored OpenPGP public key"),
   })
   .strict();
@@ -43,6 +49,7 @@ async function batchView(batch: BulkBatch) {
     customerName: batch.customerName,
     output: batch.output,
     deliver: batch.deliver,
+    format: batch.format ?? 'CSV',
     recipientFingerprint: batch.recipientFingerprint,
     rows: batch.rows,
     totalMinor: batch.totalMinor,
@@ -74,7 +81,7 @@ export const operations: Operations = {
     status: 201,
     run: async ({ principal, body, now }) => {
       const { batch, uploadUrl } = await openBulkBatch(
-        { ...body, deliver: body.deliver ?? false },
+        { ...body, deliver: body.deliver ?? false, format: body.format ?? 'CSV' },
         actorOf(principal),
         principal.type === 'merchant' ? principal.merchant.id : undefined,
         programVisibility(principal),

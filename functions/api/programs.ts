@@ -15,7 +15,9 @@ import {
   checkProgramRules,
   DEFAULT_CASH_OUT,
   DEFAULT_DEACTIVATION,
+  DESIGN_ID_PATTERN,
   type ExpiryPolicy,
+  MAX_PROGRAM_DESIGNS,
 } from '../core/program';
 import { apiHandler, type Operations, operation, readAhead } from '../http/api-handler';
 import { auditOf } from '../http/auth';
@@ -100,6 +102,12 @@ const rules = {
   deactivation: z.enum(['ALLOW_WITH_BALANCE', 'REQUIRE_ZERO_BALANCE']).optional(),
   fraudRules: fraudRules.optional(),
   checkLimits: checkLimits.optional(),
+  designs: z
+    .array(z.string().regex(DESIGN_ID_PATTERN, '1-64 letters, digits, _ or -'))
+    .max(MAX_PROGRAM_DESIGNS)
+    .refine((ids) => new Set(ids).size === ids.length, 'each design once')
+    .optional()
+    .describe('the e-gift design ids its digital cards may be sent with; [] for none'),
 };
 
 /** Why the change is made: kept on its audit record. */
@@ -158,6 +166,7 @@ function withDefaults(body: z.infer<typeof createBody>): ProgramInput {
     deactivation: body.deactivation ?? DEFAULT_DEACTIVATION,
     ...(body.fraudRules ? { fraudRules: body.fraudRules } : {}),
     ...(body.checkLimits ? { checkLimits: body.checkLimits } : {}),
+    ...(body.designs ? { designs: body.designs } : {}),
   };
   checkProgramRules(program);
   return program;

@@ -2,8 +2,10 @@ import * as z from 'zod';
 import { breakageReport } from '../app/breakage-report';
 import { type AuditRecord, auditRange } from '../core/audit';
 import { lastCompleteMonth } from '../core/breakage';
+import type { BulkInvoiceRecord } from '../core/bulk/bulk-batch-model';
 import { checkReportRange, dailyRows, summaryRows } from '../core/report';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
+import { bulkInvoiceSchema } from '../http/response-schemas/bulk';
 import { pageSchema } from '../http/response-schemas/common';
 import {
   auditRecordSchema,
@@ -14,6 +16,7 @@ import {
 import { currency, entityId, isoDate, isoDateOrInstant, isoMonth, listQuery } from '../http/validation';
 import { pageView } from '../http/views';
 import { listAudit } from '../store/audit';
+import { bulkInvoicesBetween } from '../store/bulk-invoices';
 import { readReport } from '../store/reports';
 
 /**
@@ -61,6 +64,20 @@ export const auditView = (record: AuditRecord) => ({
   after: record.after,
 });
 
+const dayAfter = (day: string) => new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString();
+
+const bulkInvoiceView = (invoice: BulkInvoiceRecord) => ({
+  batchId: invoice.batchId,
+  acceptedAt: invoice.acceptedAt,
+  programId: invoice.programId,
+  currency: invoice.currency,
+  count: invoice.count,
+  totalMinor: invoice.totalMinor,
+  customerName: invoice.customerName,
+  requestedBy: { type: invoice.requestedBy.type, id: invoice.requestedBy.id },
+  merchantId: invoice.merchantId ?? null,
+});
+
 export const operations: Operations = {
   'GET /v1/reports/summary': operation({
     summary:
@@ -95,6 +112,22 @@ export const operations: Operations = {
         asOf: query.asOf ?? lastCompleteMonth(now),
         ...(query.programId ? { programId: query.programId } : {}),
       }),
+  }),
+  'GET /v1/reports/bulk-invoices': operation({
+    summary:
+      'Bulk batches accepted on UTC days from..to (at most 366), oldest first: the invoice summary of each (count, total, currency, program, customer, who asked)',
+    response: pageSchema(bulkInvoiceSchema),
+    query: z.object({ ...listQuery, from: isoDate, to: isoDate }).strict(),
+    run: async ({ query }) => {
+      checkReportRange(query.from, query.to);
+      const page = await bulkInvoicesBetween(
+        `${query.from}T00:00:00.000Z`,
+        dayAfter(query.to),
+        query.limit,
+        query.cursor,
+      );
+      return pageView(page, bulkInvoiceView);
+    },
   }),
   'GET /v1/audit': operation({
     summary:

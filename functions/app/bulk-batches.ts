@@ -1,13 +1,27 @@
 import { launchBulkRun } from '../bulk/launcher';
 import type { AuditRecord } from '../core/audit';
-import { type BulkBatch, type BulkOutput, chunksOf, invoiceOf } from '../core/bulk/bulk-batch-model';
+import {
+  type BulkBatch,
+  type BulkFileFormat,
+  type BulkInvoiceRecord,
+  type BulkOutput,
+  chunksOf,
+  invoiceOf,
+} from '../core/bulk/bulk-batch-model';
 import { DomainError, notFound, validationFailed } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Actor } from '../core/ledger';
 import type { Program } from '../core/program';
 import { auditInsert } from '../store/audit';
 import { createBulkBatch, decideBulkBatch, findBulkBatch } from '../store/bulk-batches';
-import { bulkFileChunks, bulkInputKey, bulkUploadUrl, readRecipientKey } from '../store/bulk-files';
+import {
+  bulkContentType,
+  bulkFileChunks,
+  bulkInputKey,
+  bulkUploadUrl,
+  readRecipientKey,
+} from '../store/bulk-files';
+import { bulkInvoicePut } from '../store/bulk-invoices';
 import { getProgram } from '../store/programs';
 import { BULK_FILE_LIMITS, validateBulkFile } from './bulk-validate';
 
@@ -17,6 +31,8 @@ export interface NewBulkBatch {
   readonly output: BulkOutput;
   readonly deliver: boolean;
   readonly recipientKey: string;
+  /** The file the customer uploads: CSV (default) or a JSON batch. */
+  readonly format: BulkFileFormat;
 }
 
 /** Who may see a batch: staff any, a merchant its own. */
@@ -56,7 +72,8 @@ export async function openBulkBatch(
     recipientKey: input.recipientKey,
     recipientFingerprint: key.getFingerprint(),
     status: 'AWAITING_FILE',
-    fileKey: bulkInputKey(id),
+    fileKey: bulkInputKey(id, input.format),
+    format: input.format,
     rows: 0,
     totalMinor: 0,
     chunks: 0,
@@ -74,13 +91,26 @@ export async function openBulkBatch(
     updatedAt: now.toISOString(),
   };
   await createBulkBatch(batch);
-  return { batch, uploadUrl: await bulkUploadUrl(batch.fileKey) };
+  return { batch, uploadUrl: await bulkUploadUrl(batch.fileKey, bulkContentType(input.format)) };
 }
 
 export async function visibleBatch(batchId: string, visible: BatchVisibility): Promise<BulkBatch> {
   const batch = await findBulkBatch(batchId);
   if (!batch || !visible(batch)) throw notFound('The bulk batch');
   return batch;
+}
+
+/** The invoice summary finance lists and exports (store/bulk-invoices.ts), written with the acceptance. */
+function invoiceRecord(
+  batch: BulkBatch,
+  verdict: { rows: number; totalMinor: number },
+  now: Date,
+): BulkInvoiceRecord {
+  return {
+    ...invoiceOf({ ...batch, rows: verdict.rows, totalMinor: verdict.totalMinor }),
+    acceptedAt: now.toISOString(),
+    ...(batch.merchantId ? { merchantId: batch.merchantId } : {}),
+  };
 }
 
 /** The invoice-style audit record of an accepted batch, written with the decision that accepts it. */
@@ -125,7 +155,7 @@ export async function submitBulkBatch(
     );
   }
   const program = await getProgram(batch.programId, { cached: true });
-  const validation = await validateBulkFile(chunks, program, BULK_FILE_LIMITS);
+  const validation = await validateBulkFile(chunks, program, BULK_FILE_LIMITS, batch.format);
   const status = validation.accepted ? 'RUNNING' : 'REFUSED';
   const decided = await decideBulkBatch(
     batch.id,
@@ -138,7 +168,12 @@ export async function submitBulkBatch(
       moreProblems: validation.moreProblems,
     },
     now,
-    validation.accepted ? [auditInsert(invoiceAudit(batch, validation, now))] : [],
+    validation.accepted
+      ? [
+          auditInsert(invoiceAudit(batch, validation, now)),
+          bulkInvoicePut(invoiceRecord(batch, validation, now)),
+        ]
+      : [],
   );
   const after = (await findBulkBatch(batch.id)) ?? batch;
   if (decided && status === 'RUNNING') await launchBulkRun(batch.id);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { BulkBatch } from '../core/bulk/bulk-batch-model';
 import { CHUNK_ROWS, CHUNKS_IN_FLIGHT, GROUP_ROWS, GROUPS_IN_FLIGHT } from '../core/bulk/bulk-batch-model';
 import { type BulkResultRow, resultHeader, resultLine } from '../core/bulk/bulk-result-row';
@@ -43,12 +43,14 @@ export async function runBulkBatch(
     const outcome = await issueRemainingChunks(batch, program, deadlineMs);
     if (outcome === 'continue') return outcome;
   }
+  // Another runner of the batch (a resume beside a live one) may have finished it meanwhile.
+  if ((await findBulkBatch(batchId))?.status !== 'RUNNING') return 'not-running';
   const resultFile = await writeEncryptedResult(
     resultLines(batch),
     batch.recipientKey,
-    bulkResultKey(batch.id),
+    bulkResultKey(batch.id, randomBytes(6).toString('hex')),
   );
-  await completeBulkBatch(batch.id, { resultFile }, new Date());
+  if (!(await completeBulkBatch(batch.id, { resultFile }, new Date()))) return 'not-running';
   logger.info('Bulk batch done', { batchId: batch.id, rows: resultFile.rows, bytes: resultFile.bytes });
   return 'done';
 }
@@ -81,7 +83,7 @@ async function issueRemainingChunks(
   let chunk = batch.chunksDone;
   let rows: NumberedRow[] = [];
   try {
-    for await (const row of acceptedRows(file, program, chunk * CHUNK_ROWS)) {
+    for await (const row of acceptedRows(file, program, chunk * CHUNK_ROWS, batch.format)) {
       rows.push(row);
       if (rows.length < CHUNK_ROWS) continue;
       start(chunk++, rows);
@@ -188,6 +190,7 @@ function planRow(batch: BulkBatch, numbered: NumberedRow, context: OperationCont
       recipient,
       senderName: batch.customerName,
       ...(row.message ? { message: row.message } : {}),
+      ...(row.designId ? { designId: row.designId } : {}),
       sendAt: now,
       timeZone: 'UTC',
     };

@@ -1,5 +1,7 @@
+import type { BulkFileFormat } from '../core/bulk/bulk-batch-model';
 import { BULK_LIMITS, BulkBatchValidator, type BulkLimits, type BulkValidation } from '../core/bulk-batch';
 import { CsvRecordReader, DEFAULT_MAX_RECORD_CHARS } from '../core/csv-records';
+import { JsonArrayReader } from '../core/json-array-records';
 import type { Program } from '../core/program';
 
 /**
@@ -28,7 +30,9 @@ export async function validateBulkFile(
   chunks: AsyncIterable<Uint8Array>,
   program: Program,
   limits: BulkFileLimits = BULK_FILE_LIMITS,
+  format: BulkFileFormat = 'CSV',
 ): Promise<BulkValidation> {
+  if (format === 'JSON') return validateBulkJsonFile(chunks, program, limits);
   const validator = new BulkBatchValidator(program, limits);
   const reader = new CsvRecordReader(limits.maxRecordChars);
   // The reader strips the BOM itself; `fatal: false` turns bad bytes into U+FFFD on their own line.
@@ -47,5 +51,34 @@ export async function validateBulkFile(
   }
   for (const record of reader.push(decoder.decode())) validator.csvRecord(record);
   for (const record of reader.end()) validator.csvRecord(record);
+  return validator.result();
+}
+
+/**
+ * The same for a JSON batch file (one array of row objects keyed by column name, core/json-array-records.ts):
+ * the same rules, limits and problems, with rows numbered from 1 where a CSV names its lines.
+ */
+async function validateBulkJsonFile(
+  chunks: AsyncIterable<Uint8Array>,
+  program: Program,
+  limits: BulkFileLimits,
+): Promise<BulkValidation> {
+  const validator = new BulkBatchValidator(program, limits).keyedRows();
+  const reader = new JsonArrayReader(limits.maxRecordChars);
+  const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+  let bytes = 0;
+  for await (const chunk of chunks) {
+    bytes += chunk.byteLength;
+    if (bytes > limits.maxFileBytes) {
+      validator.refuseFile(
+        `the file is larger than ${limits.maxFileBytes} bytes; split it into smaller files`,
+      );
+      return validator.result();
+    }
+    for (const record of reader.push(decoder.decode(chunk, { stream: true }))) validator.jsonRecord(record);
+    if (validator.full) return validator.result();
+  }
+  for (const record of reader.push(decoder.decode())) validator.jsonRecord(record);
+  for (const record of reader.end()) validator.jsonRecord(record);
   return validator.result();
 }

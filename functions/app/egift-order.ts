@@ -3,10 +3,11 @@ import type { Delivery, DeliveryRecipient } from '../core/delivery/delivery';
 import { newDelivery } from '../core/delivery/new-delivery';
 import { zonedToUtc } from '../core/delivery/zoned-time';
 import { notFound, validationFailed } from '../core/errors';
-import type { Program } from '../core/program';
+import { designProblem, type Program } from '../core/program';
 import type { Committed } from '../store/card-commit';
 import { deliveryPut, findDelivery } from '../store/deliveries';
 import type { IdempotencyClaim } from '../store/idempotency';
+import { getProgram } from '../store/programs';
 import { sealValue } from '../store/sealed-values';
 import { issueCard } from './card-issue';
 import { sendDelivery } from './delivery-send';
@@ -42,6 +43,18 @@ function sendTime(order: EgiftOrder, now: Date): { sendAt: Date; timeZone: strin
   return { sendAt: sendAt < now ? now : sendAt, timeZone: order.deliverAt.timeZone };
 }
 
+/** The design must be one of the program's (an invisible program is left to issueCard's NOT_FOUND). */
+async function checkDesign(
+  programId: string,
+  designId: string,
+  programVisible: (program: Program) => boolean,
+): Promise<void> {
+  const program = await getProgram(programId, { cached: true }).catch(() => undefined);
+  if (!program || !programVisible(program)) return;
+  const problem = designProblem(program, designId);
+  if (problem) throw validationFailed([{ field: 'designId', message: problem }]);
+}
+
 /**
  * Primary course: issue the digital card, active with the ordered value, and record its delivery in the
  * same transaction (the code sealed in it, for the claim page); a delivery due now goes out at once,
@@ -56,6 +69,7 @@ export async function orderEgift(
   programVisible: (program: Program) => boolean,
 ): Promise<Committed<{ card: Card; delivery: Delivery }>> {
   const { sendAt, timeZone } = sendTime(order, context.now);
+  if (order.designId) await checkDesign(order.programId, order.designId, programVisible);
   const committed = await issueCard(
     order.programId,
     {

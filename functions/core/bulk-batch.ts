@@ -6,6 +6,7 @@ import {
   readBulkHeader,
 } from './bulk-row';
 import type { CsvRecord } from './csv-records';
+import type { JsonRowRecord } from './json-array-records';
 import type { Program } from './program';
 import { ReferenceSet } from './reference-set';
 
@@ -100,11 +101,38 @@ export class BulkBatchValidator {
     this.checkRow(line, values);
   }
 
-  /** A JSON batch row, keyed by column name; `line` is its position in the batch. */
+  /** A JSON batch row, keyed by column name; `line` is its position in the batch (from 1). */
   row(line: number, values: Readonly<Record<string, unknown>>): void {
     this.byName = true;
     if (this.overLimit || !this.countRow(line)) return;
     this.checkRow(line, values);
+  }
+
+  /** Rows will come keyed by column name (a JSON batch): an empty batch has no rows, not no header. */
+  keyedRows(): this {
+    this.byName = true;
+    return this;
+  }
+
+  /**
+   * A JSON batch file's element (core/json-array-records.ts), numbered from 1: a row object keyed by
+   * column name, or the element's problem (row 0: the file's).
+   */
+  jsonRecord(record: JsonRowRecord): void {
+    this.byName = true;
+    if (this.overLimit) return;
+    if ('problem' in record) {
+      if (record.row === 0) this.problem(0, 'file', record.problem);
+      else if (this.countRow(record.row)) this.problem(record.row, 'row', record.problem);
+      return;
+    }
+    const { value } = record;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      if (this.countRow(record.row))
+        this.problem(record.row, 'row', 'must be an object keyed by column name');
+      return;
+    }
+    this.row(record.row, value as Record<string, unknown>);
   }
 
   /** Refuses the file as a whole (too large to read, say); nothing after this is read. */
@@ -114,10 +142,10 @@ export class BulkBatchValidator {
   }
 
   result(): BulkValidation {
-    if (this.rows === 0 && !this.headerRefused) {
+    if (this.rows === 0 && !this.headerRefused && this.problems.length === 0) {
       if (this.columns === undefined && !this.byName) {
         this.problem(1, 'header', 'the file is empty: the first line must name the columns');
-      } else this.problem(this.byName ? 1 : 2, 'file', 'the file has no rows');
+      } else this.problem(this.byName ? 0 : 2, 'file', 'the file has no rows');
     }
     const accepted = this.problems.length === 0 && this.moreProblems === 0;
     return {

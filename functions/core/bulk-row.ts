@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { formatAmount } from './money';
-import type { Program } from './program';
+import { DESIGN_ID_PATTERN, designProblem, type Program } from './program';
 
 /**
  * One row of a bulk issuance file (issue #19): a card to issue, with the amount, who receives it, a
@@ -15,6 +15,7 @@ export const BULK_COLUMNS = [
   'recipient_email',
   'recipient_phone',
   'message',
+  'design_id',
 ] as const;
 export type BulkColumn = (typeof BULK_COLUMNS)[number];
 export const REQUIRED_BULK_COLUMNS: readonly BulkColumn[] = ['reference', 'amount', 'recipient_name'];
@@ -38,6 +39,8 @@ export interface BulkRow {
   readonly amountMinor: number;
   readonly recipient: { readonly name: string; readonly email?: string; readonly phone?: string };
   readonly message?: string;
+  /** The e-gift design, one of the program's. */
+  readonly designId?: string;
 }
 
 const text = (maxChars: number) =>
@@ -91,6 +94,15 @@ export function bulkRowSchema(program: Program) {
         .regex(E164_PATTERN, 'must be an E.164 phone number: + and country code, up to 15 digits')
         .optional(),
       message: text(MAX_MESSAGE_CHARS).optional(),
+      design_id: z
+        .string()
+        .superRefine((designId, ctx) => {
+          const problem = DESIGN_ID_PATTERN.test(designId)
+            ? designProblem(program, designId)
+            : '1 to 64 letters, digits, _ or -';
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
     })
     .strict()
     .transform(
@@ -103,6 +115,7 @@ export function bulkRowSchema(program: Program) {
           ...(row.recipient_phone === undefined ? {} : { phone: row.recipient_phone }),
         },
         ...(row.message === undefined ? {} : { message: row.message }),
+        ...(row.design_id === undefined ? {} : { designId: row.design_id }),
       }),
     );
 }

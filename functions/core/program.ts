@@ -55,6 +55,11 @@ export interface Program {
    * their programs' applies; core/check-limits.ts).
    */
   readonly checkLimits?: CheckLimits;
+  /**
+   * The e-gift designs its digital cards may be sent with (ids of the retailer's artwork); an e-gift order
+   * or bulk row naming another design is refused. None: the program offers no design to choose.
+   */
+  readonly designs?: readonly string[];
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -126,4 +131,15 @@ export function checkProgramRules(program: Pick<Program, 'minLoad' | 'maxLoad' |
     errors.push({ field: 'maxLoad', message: 'must not exceed maxBalance' });
   if (errors.length > 0)
     throw new DomainError('VALIDATION_FAILED', 'The program limits do not nest.', errors);
+}
+
+export const DESIGN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const MAX_PROGRAM_DESIGNS = 100;
+
+/** Why a design may not be chosen for a card of the program; undefined when it may. */
+export function designProblem(program: Pick<Program, 'designs'>, designId: string): string | undefined {
+  const designs = program.designs ?? [];
+  if (designs.includes(designId)) return undefined;
+  if (designs.length === 0) return 'the program offers no designs';
+  return `not one of the program's designs (${designs.slice(0, 10).join(', ')}${designs.length > 10 ? ', ...' : ''})`;
 }

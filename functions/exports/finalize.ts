@@ -5,12 +5,14 @@ import { observed } from '../observability/invocation';
 import { METRIC } from '../observability/metric-names';
 import { countMetric } from '../observability/metrics';
 import { writeBreakageFile } from '../store/export-breakage';
+import { writeBulkInvoiceFile } from '../store/export-bulk-invoices';
 import { writeLoyaltyFile } from '../store/export-loyalty';
 import { finalizeExport } from '../store/exports';
 
 /**
  * Step 3: merge the segments' summaries, check the liability equation, write summary, the breakage
- * forecast as of the export's month (from the reporting consumer's cohort counters) and manifest.
+ * forecast as of the export's month (from the reporting consumer's cohort counters), the loyalty file, the
+ * bulk batches accepted in the period (their invoice summaries) and manifest.
  */
 async function handle(event: { readonly exportId: string }) {
   const run = await finalizeExport(event, new Date(), async (planned) => [
@@ -19,6 +21,7 @@ async function handle(event: { readonly exportId: string }) {
       planned.keyPrefix,
       await loyaltyReport(`${planned.month}-01`, planned.cutoff.slice(0, 10)),
     ),
+    await writeBulkInvoiceFile(planned.keyPrefix, planned.periodStart, planned.cutoff),
   ]);
   logger.info('Export finished', { exportId: run.id, month: run.month, files: run.files?.length ?? 0 });
   if (run.status === 'SUCCEEDED') countMetric(METRIC.financeExportSucceeded);

@@ -220,6 +220,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('GET', '/v1/reports/summary', 'reports', { staff: FINANCE }),
   route('GET', '/v1/reports/daily', 'reports', { staff: FINANCE }),
   route('GET', '/v1/reports/breakage', 'reports', { staff: FINANCE }),
+  route('GET', '/v1/reports/bulk-invoices', 'reports', { staff: FINANCE }),
   route('GET', '/v1/audit', 'reports', { staff: ['admin', 'finance', 'support'] }),
   // Finance exports to S3 (balances, journal, liability summary); the monthly schedule runs them too.
   route('POST', '/v1/exports', 'exports', { staff: FINANCE }),

@@ -19,6 +19,8 @@ export interface ScheduledJobDefinition {
   readonly registersUsageKeys?: true;
   /** The job sends e-gift messages (mail, SMS) with claim links: the delivery grants and the portal's URL. */
   readonly sendsMessages?: true;
+  /** The job invokes the bulk runner (lib/issuance-stack.ts grantBulkResume). */
+  readonly startsBulkRuns?: true;
 }
 
 export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
@@ -82,6 +84,15 @@ export const SCHEDULED_JOBS: readonly ScheduledJobDefinition[] = [
     every: { minutes: 1 },
     localEveryMs: 15_000,
     sendsMessages: true,
+  },
+  {
+    name: 'bulk-resume',
+    module: 'bulk-resume',
+    description:
+      'Re-invokes the runner of bulk batches RUNNING whose progress has not moved for 15 minutes (issue #19); fails one after 3 resumes without progress.',
+    every: { minutes: 5 },
+    localEveryMs: 60_000,
+    startsBulkRuns: true,
   },
   {
     name: 'promotions',

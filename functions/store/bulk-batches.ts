@@ -10,7 +10,13 @@ import type { BulkBatch, BulkResultFile } from '../core/bulk/bulk-batch-model';
 import type { BulkResultRow } from '../core/bulk/bulk-result-row';
 import type { BulkProblem } from '../core/bulk-batch';
 import { db, tableName } from './dynamo-client';
-import { BULK_BATCHES_INDEX_PK, bulkBatchKey, bulkChunkKey, withoutLayout } from './keys';
+import {
+  BULK_BATCHES_INDEX_PK,
+  BULK_RUNNING_INDEX_PK,
+  bulkBatchKey,
+  bulkChunkKey,
+  withoutLayout,
+} from './keys';
 import { decodeCursorWhere, encodeCursor, type Page } from './pagination';
 import { openValue, sealValue } from './sealed-values';
 import type { TransactItem } from './transact';
@@ -18,7 +24,8 @@ import type { TransactItem } from './transact';
 /**
  * Bulk batches and their chunk results (layout in keys.ts):
  *
- *   BULK#<id> / BATCH            the batch: status, totals, progress (GSI1: BULKBATCHES / <createdAt>#<id>)
+ *   BULK#<id> / BATCH            the batch: status, totals, progress (GSI1: BULKBATCHES / <createdAt>#<id>;
+ *                                GSI2: BULK#RUNNING / <id> while it runs, for the resume job)
  *   BULK#<id> / CHUNK#<n>        a finished chunk's result rows, sealed (codes and claim links)
  *
  * Progress moves only forward: a chunk's results are written before `chunksDone` passes it, and the
@@ -64,12 +71,13 @@ export async function decideBulkBatch(
   alongside: readonly TransactItem[] = [],
 ): Promise<boolean> {
   const problems = verdict.problems.slice(0, MAX_STORED_PROBLEMS);
+  const running = verdict.status === 'RUNNING';
   const update = {
     TableName: tableName(),
     Key: bulkBatchKey(batchId),
     UpdateExpression:
       'SET #status = :status, #rows = :rows, totalMinor = :total, chunks = :chunks, problems = :problems, ' +
-      'moreProblems = :more, submittedAt = :now, updatedAt = :now',
+      `moreProblems = :more, submittedAt = :now, updatedAt = :now${running ? ', GSI2PK = :running, GSI2SK = :id' : ''}`,
     // Guarantees: a file is judged once; a RUNNING batch is never re-validated (its rows could change).
     ConditionExpression: '#status = :awaiting',
     ExpressionAttributeNames: { '#status': 'status', '#rows': 'rows' },
@@ -82,6 +90,7 @@ export async function decideBulkBatch(
       ':more': verdict.moreProblems + (verdict.problems.length - problems.length),
       ':now': now.toISOString(),
       ':awaiting': 'AWAITING_FILE',
+      ...(running ? { ':running': BULK_RUNNING_INDEX_PK, ':id': batchId } : {}),
     },
   };
   try {
@@ -150,21 +159,38 @@ export async function completeBulkBatch(
   batchId: string,
   outcome: { readonly resultFile: BulkResultFile } | { readonly error: string },
   now: Date,
-): Promise<void> {
+): Promise<boolean> {
   const success = 'resultFile' in outcome;
+  try {
+    await sendCompletion(batchId, outcome, success, now);
+    return true;
+  } catch (error) {
+    // Another runner of the batch ended it first.
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+async function sendCompletion(
+  batchId: string,
+  outcome: { readonly resultFile: BulkResultFile } | { readonly error: string },
+  success: boolean,
+  now: Date,
+): Promise<void> {
   await db().send(
     new UpdateCommand({
       TableName: tableName(),
       Key: bulkBatchKey(batchId),
+      // An ended batch leaves the running index (GSI2).
       UpdateExpression: success
-        ? 'SET #status = :status, resultFile = :file, completedAt = :now, updatedAt = :now'
-        : 'SET #status = :status, #error = :error, completedAt = :now, updatedAt = :now',
+        ? 'SET #status = :status, resultFile = :file, completedAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK'
+        : 'SET #status = :status, #error = :error, completedAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK',
       // Guarantees: a batch ends once.
       ConditionExpression: '#status = :running',
       ExpressionAttributeNames: { '#status': 'status', ...(success ? {} : { '#error': 'error' }) },
       ExpressionAttributeValues: {
         ':status': success ? 'SUCCEEDED' : 'FAILED',
-        ...(success ? { ':file': outcome.resultFile } : { ':error': outcome.error }),
+        ...('resultFile' in outcome ? { ':file': outcome.resultFile } : { ':error': outcome.error }),
         ':now': now.toISOString(),
         ':running': 'RUNNING',
       },
@@ -193,4 +219,55 @@ export async function listBulkBatches(limit: number, cursor: string | undefined)
     items: batches.filter((batch): batch is BulkBatch => batch !== undefined),
     nextCursor: encodeCursor(out.LastEvaluatedKey),
   };
+}
+
+/** Ids of running batches (the sparse GSI2 partition), a page at a time: at most `limit`. */
+export async function runningBulkBatchIds(limit: number): Promise<string[]> {
+  const out = await db().send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: 'GSI2',
+      KeyConditionExpression: 'GSI2PK = :pk',
+      ExpressionAttributeValues: { ':pk': BULK_RUNNING_INDEX_PK },
+      Limit: limit,
+    }),
+  );
+  return (out.Items ?? []).map((item) => String(item.GSI2SK));
+}
+
+/**
+ * Records a resume of a batch whose progress stood still: false when the batch moved (or ended) since it
+ * was read, so two resume runs, or a runner that came back to life, never both count it.
+ */
+export async function markBulkResume(
+  batch: Pick<BulkBatch, 'id' | 'updatedAt' | 'chunksDone'>,
+  stalledResumes: number,
+  now: Date,
+): Promise<boolean> {
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: bulkBatchKey(batch.id),
+        UpdateExpression:
+          'SET updatedAt = :now, resumedAt = :now, resumedAtChunk = :chunk, stalledResumes = :stalled ' +
+          'ADD resumes :one',
+        // Guarantees: one resume per stall, and only of a batch still running where it was seen.
+        ConditionExpression: '#status = :running AND updatedAt = :seen AND chunksDone = :chunk',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':now': now.toISOString(),
+          ':chunk': batch.chunksDone,
+          ':stalled': stalledResumes,
+          ':one': 1,
+          ':running': 'RUNNING',
+          ':seen': batch.updatedAt,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
 }

@@ -6,7 +6,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import * as openpgp from 'openpgp';
 import { config } from '../config';
-import type { BulkResultFile } from '../core/bulk/bulk-batch-model';
+import type { BulkFileFormat, BulkResultFile } from '../core/bulk/bulk-batch-model';
 import { s3 } from './s3-client';
 
 /**
@@ -28,13 +28,20 @@ export function bulkBucket(): string {
   return bucket;
 }
 
-export const bulkInputKey = (batchId: string) => `bulk/${batchId}/input.csv`;
-export const bulkResultKey = (batchId: string) => `bulk/${batchId}/result.csv.pgp`;
+export const bulkInputKey = (batchId: string, format: BulkFileFormat = 'CSV') =>
+  `bulk/${batchId}/input.${format === 'JSON' ? 'json' : 'csv'}`;
+export const bulkContentType = (format: BulkFileFormat = 'CSV') =>
+  format === 'JSON' ? 'application/json' : 'text/csv';
+/**
+ * Each run that writes a result file writes its own object (`run`, random): if a resumed runner and a live
+ * one both reach the end, the batch records the one whose completion won, and the other is never read.
+ */
+export const bulkResultKey = (batchId: string, run: string) => `bulk/${batchId}/result-${run}.csv.pgp`;
 
-export function bulkUploadUrl(key: string): Promise<string> {
+export function bulkUploadUrl(key: string, contentType = 'text/csv'): Promise<string> {
   return getSignedUrl(
     s3(),
-    new PutObjectCommand({ Bucket: bulkBucket(), Key: key, ContentType: 'text/csv' }),
+    new PutObjectCommand({ Bucket: bulkBucket(), Key: key, ContentType: contentType }),
     {
       expiresIn: UPLOAD_URL_SECONDS,
     },

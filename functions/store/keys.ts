@@ -181,5 +181,10 @@ export const bulkChunkKey = (batchId: string, chunk: number) => ({
   PK: `BULK#${batchId}`,
   SK: `CHUNK#${String(chunk).padStart(6, '0')}`,
 });
+/** An accepted batch's invoice summary (GSI1: BULKINVOICES / <acceptedAt>#<batchId>, for finance). */
+export const bulkInvoiceKey = (batchId: string) => ({ PK: `BULK#${batchId}`, SK: 'INVOICE' });
+export const BULK_INVOICES_INDEX_PK = 'BULKINVOICES';
+/** Running batches (GSI2, sparse: set while RUNNING), for the stuck-batch resume job. */
+export const BULK_RUNNING_INDEX_PK = 'BULK#RUNNING';
 /** Batches by creation, for the finance listing (GSI1). */
 export const BULK_BATCHES_INDEX_PK = 'BULKBATCHES';

@@ -105,6 +105,7 @@ const SAMPLES: Record<string, unknown> = {
   'GET /v1/reports/summary': undefined,
   'GET /v1/reports/daily': undefined,
   'GET /v1/reports/breakage': undefined,
+  'GET /v1/reports/bulk-invoices': undefined,
   'POST /v1/exports': { month: '2026-10' },
   'GET /v1/exports': undefined,
   'GET /v1/exports/{exportId}': undefined,
@@ -147,6 +148,7 @@ const QUERIES: Record<string, () => string> = {
   'GET /v1/reports/summary': () => '?from=2026-11-01&to=2026-11-02',
   'GET /v1/reports/daily': () => '?from=2026-11-01&to=2026-11-02',
   'GET /v1/reports/breakage': () => '?currency=USD',
+  'GET /v1/reports/bulk-invoices': () => '?from=2026-11-01&to=2026-11-02',
   'GET /v1/reports/loyalty': () => '?from=2026-11-01&to=2026-11-02',
 };
 const query = (key: string) => QUERIES[key]?.() ?? '';

@@ -319,6 +319,7 @@ describe('the monthly export of a month with history', () => {
       expect.arrayContaining([
         'summary.csv.gz',
         'breakage.csv.gz',
+        'bulk-invoices.csv.gz',
         'manifest.json',
         'balances/part-0000.csv.gz',
         'journal/part-0002.csv.gz',

@@ -321,6 +321,8 @@ async function walk() {
     query: `?currency=USD&asOf=${today().slice(0, 7)}`,
   });
   expect(breakage.cohorts.length).toBeGreaterThan(0);
+  const invoices = await call('GET /v1/reports/bulk-invoices', ids, { token: finance, query: range });
+  expect(invoices.items.length).toBeGreaterThan(0);
   await call('GET /v1/audit', ids, { token: admin });
 
   await exportDone(ids);

@@ -59,3 +59,35 @@ export async function* bulkCsvFile(
 export async function* chunksOf(...parts: readonly (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
   for (const part of parts) yield typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
 }
+
+/**
+ * The same rows as a JSON batch file (one array of row objects keyed by column name, amounts as numbers),
+ * in byte chunks of about `chunkBytes`; `row` overrides any row's object (row n is the batch's row n).
+ */
+export async function* bulkJsonFile(
+  rows: number,
+  options: {
+    readonly row?: (row: number, value: Record<string, unknown>) => unknown;
+    readonly chunkBytes?: number;
+  } = {},
+): AsyncGenerator<Uint8Array> {
+  const chunkBytes = options.chunkBytes ?? 64 * 1024;
+  let pending = '[\n';
+  for (let row = 1; row <= rows; row++) {
+    const cells = bulkRowCells(row);
+    const value: Record<string, unknown> = {
+      reference: cells.reference,
+      amount: Number(cells.amount),
+      recipient_name: cells.name,
+      recipient_email: cells.email,
+      ...(cells.phone ? { recipient_phone: cells.phone } : {}),
+      ...(cells.message ? { message: cells.message } : {}),
+    };
+    pending += `${JSON.stringify(options.row ? options.row(row, value) : value)}${row < rows ? ',' : ''}\n`;
+    if (pending.length >= chunkBytes) {
+      yield Buffer.from(pending, 'utf8');
+      pending = '';
+    }
+  }
+  yield Buffer.from(`${pending}]\n`, 'utf8');
+}

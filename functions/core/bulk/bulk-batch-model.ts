@@ -16,6 +16,10 @@ export type BulkStatus = (typeof BULK_STATUSES)[number];
 export const BULK_OUTPUTS = ['CLAIM_LINKS', 'CODES'] as const;
 export type BulkOutput = (typeof BULK_OUTPUTS)[number];
 
+/** The uploaded file: a CSV with a header line, or a JSON batch (one array of row objects). */
+export const BULK_FILE_FORMATS = ['CSV', 'JSON'] as const;
+export type BulkFileFormat = (typeof BULK_FILE_FORMATS)[number];
+
 /**
  * Cards written in one transaction: 6 items each at most (card, ISSUE and ACTIVATE entries, idempotency
  * record, delivery, claim token) plus the shard count, under DynamoDB's 100 a transaction.
@@ -44,6 +48,38 @@ export interface BulkInvoice {
   readonly requestedBy: Pick<Actor, 'type' | 'id'>;
 }
 
+/** An accepted batch's invoice as finance reads it: when it was accepted, and for which merchant. */
+export interface BulkInvoiceRecord extends BulkInvoice {
+  readonly acceptedAt: string;
+  readonly merchantId?: string;
+}
+
+export const BULK_INVOICE_COLUMNS = [
+  'batch_id',
+  'accepted_at',
+  'program_id',
+  'currency',
+  'count',
+  'total',
+  'customer_name',
+  'requested_by_type',
+  'requested_by_id',
+  'merchant_id',
+] as const;
+
+export const bulkInvoiceCells = (invoice: BulkInvoiceRecord) => [
+  invoice.batchId,
+  invoice.acceptedAt,
+  invoice.programId,
+  invoice.currency,
+  invoice.count,
+  invoice.totalMinor,
+  invoice.customerName,
+  invoice.requestedBy.type,
+  invoice.requestedBy.id,
+  invoice.merchantId ?? '',
+];
+
 export interface BulkResultFile {
   readonly key: string;
   readonly rows: number;
@@ -65,8 +101,9 @@ export interface BulkBatch {
   readonly recipientKey: string;
   readonly recipientFingerprint: string;
   readonly status: BulkStatus;
-  /** The uploaded file in the bulk bucket. */
+  /** The uploaded file in the bulk bucket, and its format (batches from before JSON have none: CSV). */
   readonly fileKey: string;
+  readonly format?: BulkFileFormat;
   readonly rows: number;
   readonly totalMinor: number;
   readonly chunks: number;
@@ -81,6 +118,31 @@ export interface BulkBatch {
   readonly submittedAt?: string;
   readonly completedAt?: string;
   readonly updatedAt: string;
+  /** Resumes by the bulk-resume job (functions/app/bulk-resume.ts), the last one, and at which chunk. */
+  readonly resumes?: number;
+  readonly resumedAt?: string;
+  readonly resumedAtChunk?: number;
+  /** Resumes in a row that found the batch at the same chunk: past MAX_STALLED_RESUMES it is failed. */
+  readonly stalledResumes?: number;
+}
+
+/** Minutes without progress after which a running batch counts as stuck (its runner died). */
+export const BULK_STALL_MINUTES = 15;
+/** Resumes in a row that find no progress before the batch is failed (a fault no retry will cure). */
+export const MAX_STALLED_RESUMES = 3;
+
+/**
+ * Whether a running batch should be resumed at `now`, and the stall count it would then have; the batch's
+ * `updatedAt` moves with each chunk recorded (and each resume), so a live runner is never judged stuck.
+ */
+export function resumeVerdict(
+  batch: Pick<BulkBatch, 'status' | 'updatedAt' | 'chunksDone' | 'resumedAtChunk' | 'stalledResumes'>,
+  now: Date,
+): { readonly action: 'wait' } | { readonly action: 'resume' | 'fail'; readonly stalledResumes: number } {
+  if (batch.status !== 'RUNNING') return { action: 'wait' };
+  if (now.getTime() - Date.parse(batch.updatedAt) < BULK_STALL_MINUTES * 60_000) return { action: 'wait' };
+  const stalledResumes = batch.resumedAtChunk === batch.chunksDone ? (batch.stalledResumes ?? 0) + 1 : 1;
+  return { action: stalledResumes > MAX_STALLED_RESUMES ? 'fail' : 'resume', stalledResumes };
 }
 
 export const chunksOf = (rows: number): number => Math.ceil(rows / CHUNK_ROWS);

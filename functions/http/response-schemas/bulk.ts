@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { BULK_OUTPUTS, BULK_STATUSES } from '../../core/bulk/bulk-batch-model';
+import { BULK_FILE_FORMATS, BULK_OUTPUTS, BULK_STATUSES } from '../../core/bulk/bulk-batch-model';
 import { actorSchema, count, isoTime, minor, pageSchema } from './common';
 
 /** Bulk issuance batches (issue #19): status, progress, problems, the invoice summary and the result file. */
@@ -17,6 +17,7 @@ export const bulkBatchSchema = z.object({
   customerName: z.string(),
   output: z.enum(BULK_OUTPUTS),
   deliver: z.boolean(),
+  format: z.enum(BULK_FILE_FORMATS),
   recipientFingerprint: z.string(),
   rows: count,
   totalMinor: minor,
@@ -41,7 +42,22 @@ export const bulkBatchSchema = z.object({
 
 export const bulkBatchOpenedSchema = z.object({
   batch: bulkBatchSchema,
-  uploadUrl: z.string().describe('PUT the CSV file here (text/csv), within an hour'),
+  uploadUrl: z
+    .string()
+    .describe('PUT the file here within an hour: text/csv, or application/json for a JSON batch'),
 });
 
 export const bulkBatchPageSchema = pageSchema(bulkBatchSchema);
+
+/** An accepted batch's invoice summary (finance: GET /v1/reports/bulk-invoices, the export's bulk-invoices file). */
+export const bulkInvoiceSchema = z.object({
+  batchId: z.string(),
+  acceptedAt: isoTime,
+  programId: z.string(),
+  currency: z.string(),
+  count,
+  totalMinor: minor,
+  customerName: z.string(),
+  requestedBy: actorSchema,
+  merchantId: z.string().nullable(),
+});

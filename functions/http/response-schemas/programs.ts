@@ -56,6 +56,7 @@ export const programSchema = z.object({
     }),
   }),
   checkLimits: checkLimitsSchema.optional(),
+  designs: z.array(z.string()).optional().describe('the e-gift design ids orders and bulk rows may name'),
   createdAt: isoTime,
   updatedAt: isoTime,
 });

@@ -1167,6 +1167,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/bulk-invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Bulk batches accepted on UTC days from..to (at most 366), oldest first: the invoice summary of each (count, total, currency, program, customer, who asked)
+         * @description Callers: staff roles `admin`, `finance`.
+         */
+        get: operations["getV1ReportsBulkInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -2453,6 +2473,8 @@ export interface operations {
                                 failuresPerCaller?: number;
                                 failuresPerMerchant?: number;
                             };
+                            /** @description the e-gift design ids orders and bulk rows may name */
+                            designs?: string[];
                             /** @description ISO 8601 UTC */
                             createdAt: string;
                             /** @description ISO 8601 UTC */
@@ -2552,6 +2574,8 @@ export interface operations {
                         failuresPerCaller?: number;
                         failuresPerMerchant?: number;
                     };
+                    /** @description the e-gift design ids its digital cards may be sent with; [] for none */
+                    designs?: string[];
                     /** @enum {string} */
                     currency: "AED" | "AUD" | "BHD" | "BRL" | "CAD" | "CHF" | "CLP" | "CNY" | "CZK" | "DKK" | "EUR" | "GBP" | "HKD" | "HUF" | "IDR" | "ILS" | "INR" | "ISK" | "JOD" | "JPY" | "KRW" | "KWD" | "MXN" | "MYR" | "NOK" | "NZD" | "OMR" | "PHP" | "PLN" | "QAR" | "RON" | "SAR" | "SEK" | "SGD" | "THB" | "TND" | "TRY" | "TWD" | "UAH" | "USD" | "VND" | "ZAR";
                     merchants?: string[];
@@ -2647,6 +2671,8 @@ export interface operations {
                             failuresPerCaller?: number;
                             failuresPerMerchant?: number;
                         };
+                        /** @description the e-gift design ids orders and bulk rows may name */
+                        designs?: string[];
                         /** @description ISO 8601 UTC */
                         createdAt: string;
                         /** @description ISO 8601 UTC */
@@ -2757,6 +2783,8 @@ export interface operations {
                             failuresPerCaller?: number;
                             failuresPerMerchant?: number;
                         };
+                        /** @description the e-gift design ids orders and bulk rows may name */
+                        designs?: string[];
                         /** @description ISO 8601 UTC */
                         createdAt: string;
                         /** @description ISO 8601 UTC */
@@ -2853,6 +2881,8 @@ export interface operations {
                         failuresPerCaller?: number;
                         failuresPerMerchant?: number;
                     };
+                    /** @description the e-gift design ids its digital cards may be sent with; [] for none */
+                    designs?: string[];
                     reason?: string;
                 };
             };
@@ -2945,6 +2975,8 @@ export interface operations {
                             failuresPerCaller?: number;
                             failuresPerMerchant?: number;
                         };
+                        /** @description the e-gift design ids orders and bulk rows may name */
+                        designs?: string[];
                         /** @description ISO 8601 UTC */
                         createdAt: string;
                         /** @description ISO 8601 UTC */
@@ -7536,6 +7568,53 @@ export interface operations {
             "5XX": components["responses"]["Problem"];
         };
     };
+    getV1ReportsBulkInvoices: {
+        parameters: {
+            query: {
+                limit?: number;
+                cursor?: string;
+                from: string;
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            batchId: string;
+                            /** @description ISO 8601 UTC */
+                            acceptedAt: string;
+                            programId: string;
+                            currency: string;
+                            count: number;
+                            /** @description minor units */
+                            totalMinor: number;
+                            customerName: string;
+                            requestedBy: {
+                                /** @enum {string} */
+                                type: "merchant" | "staff" | "system" | "holder";
+                                id: string;
+                            };
+                            merchantId: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            503: components["responses"]["TimedOut"];
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
     getV1Audit: {
         parameters: {
             query?: {
@@ -10064,6 +10143,8 @@ export interface operations {
                             /** @enum {string} */
                             output: "CLAIM_LINKS" | "CODES";
                             deliver: boolean;
+                            /** @enum {string} */
+                            format: "CSV" | "JSON";
                             recipientFingerprint: string;
                             rows: number;
                             /** @description minor units */
@@ -10130,6 +10211,11 @@ export interface operations {
                     output: "CLAIM_LINKS" | "CODES";
                     /** @description send each row with a recipient_email its e-gift message */
                     deliver?: boolean;
+                    /**
+                     * @description the file to upload: CSV (default, text/csv) or JSON, one array of row objects (application/json)
+                     * @enum {string}
+                     */
+                    format?: "CSV" | "JSON";
                     /** @description the customer's armored OpenPGP public key */
                     recipientKey: string;
                 };
@@ -10153,6 +10239,8 @@ export interface operations {
                             /** @enum {string} */
                             output: "CLAIM_LINKS" | "CODES";
                             deliver: boolean;
+                            /** @enum {string} */
+                            format: "CSV" | "JSON";
                             recipientFingerprint: string;
                             rows: number;
                             /** @description minor units */
@@ -10187,7 +10275,7 @@ export interface operations {
                                 url: string;
                             } | null;
                         };
-                        /** @description PUT the CSV file here (text/csv), within an hour */
+                        /** @description PUT the file here within an hour: text/csv, or application/json for a JSON batch */
                         uploadUrl: string;
                     };
                 };
@@ -10224,6 +10312,8 @@ export interface operations {
                         /** @enum {string} */
                         output: "CLAIM_LINKS" | "CODES";
                         deliver: boolean;
+                        /** @enum {string} */
+                        format: "CSV" | "JSON";
                         recipientFingerprint: string;
                         rows: number;
                         /** @description minor units */
@@ -10296,6 +10386,8 @@ export interface operations {
                         /** @enum {string} */
                         output: "CLAIM_LINKS" | "CODES";
                         deliver: boolean;
+                        /** @enum {string} */
+                        format: "CSV" | "JSON";
                         recipientFingerprint: string;
                         rows: number;
                         /** @description minor units */
