@@ -32,39 +32,32 @@ export async function validateBulkFile(
   limits: BulkFileLimits = BULK_FILE_LIMITS,
   format: BulkFileFormat = 'CSV',
 ): Promise<BulkValidation> {
-  if (format === 'JSON') return validateBulkJsonFile(chunks, program, limits);
+  if (format === 'JSON') {
+    // One array of row objects keyed by column name (core/json-array-records.ts): the same rules, limits
+    // and problems, with rows numbered from 1 where a CSV names its lines.
+    const validator = new BulkBatchValidator(program, limits).keyedRows();
+    const reader = new JsonArrayReader(limits.maxRecordChars);
+    return readAll(chunks, limits, validator, reader, (record) => validator.jsonRecord(record));
+  }
   const validator = new BulkBatchValidator(program, limits);
   const reader = new CsvRecordReader(limits.maxRecordChars);
-  // The reader strips the BOM itself; `fatal: false` turns bad bytes into U+FFFD on their own line.
-  const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-  let bytes = 0;
-  for await (const chunk of chunks) {
-    bytes += chunk.byteLength;
-    if (bytes > limits.maxFileBytes) {
-      validator.refuseFile(
-        `the file is larger than ${limits.maxFileBytes} bytes; split it into smaller files`,
-      );
-      return validator.result();
-    }
-    for (const record of reader.push(decoder.decode(chunk, { stream: true }))) validator.csvRecord(record);
-    if (validator.full) return validator.result();
-  }
-  for (const record of reader.push(decoder.decode())) validator.csvRecord(record);
-  for (const record of reader.end()) validator.csvRecord(record);
-  return validator.result();
+  return readAll(chunks, limits, validator, reader, (record) => validator.csvRecord(record));
 }
 
-/**
- * The same for a JSON batch file (one array of row objects keyed by column name, core/json-array-records.ts):
- * the same rules, limits and problems, with rows numbered from 1 where a CSV names its lines.
- */
-async function validateBulkJsonFile(
+interface RecordReader<R> {
+  push(text: string): Iterable<R>;
+  end(): Iterable<R>;
+}
+
+/** Streams the file's text through the reader into the validator, stopping at the size limit or when full. */
+async function readAll<R>(
   chunks: AsyncIterable<Uint8Array>,
-  program: Program,
   limits: BulkFileLimits,
+  validator: BulkBatchValidator,
+  reader: RecordReader<R>,
+  take: (record: R) => void,
 ): Promise<BulkValidation> {
-  const validator = new BulkBatchValidator(program, limits).keyedRows();
-  const reader = new JsonArrayReader(limits.maxRecordChars);
+  // The readers strip the BOM themselves; `fatal: false` turns bad bytes into U+FFFD on their own line.
   const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
   let bytes = 0;
   for await (const chunk of chunks) {
@@ -75,10 +68,10 @@ async function validateBulkJsonFile(
       );
       return validator.result();
     }
-    for (const record of reader.push(decoder.decode(chunk, { stream: true }))) validator.jsonRecord(record);
+    for (const record of reader.push(decoder.decode(chunk, { stream: true }))) take(record);
     if (validator.full) return validator.result();
   }
-  for (const record of reader.push(decoder.decode())) validator.jsonRecord(record);
-  for (const record of reader.end()) validator.jsonRecord(record);
+  for (const record of reader.push(decoder.decode())) take(record);
+  for (const record of reader.end()) take(record);
   return validator.result();
 }

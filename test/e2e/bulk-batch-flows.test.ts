@@ -8,7 +8,7 @@ import { readCsv } from '../../functions/core/csv-read';
 import { writeBulkInvoiceFile } from '../../functions/store/export-bulk-invoices';
 import { exportBucket, s3 } from '../../functions/store/s3-client';
 import type { LocalStack } from '../../local/stack';
-import { bulkJsonFile } from '../support/bulk-csv-file';
+import { bulkJsonFile, type CustomerKeys, customerKeyPair } from '../support/bulk-csv-file';
 import { request } from '../support/http';
 import { startTestStack } from '../support/stack';
 
@@ -29,7 +29,7 @@ let finance: string;
 let programId: string;
 /** The JSON batch that ran, for the finance checks. */
 let ranBatch: BatchAnswer | undefined;
-let keys: { publicKey: string; privateKey: openpgp.PrivateKey };
+let keys: CustomerKeys;
 
 interface BatchAnswer {
   id: string;
@@ -53,16 +53,7 @@ beforeAll(async () => {
   });
   expect(program.status, JSON.stringify(program.body)).toBe(201);
   programId = program.body.id;
-  const generated = await openpgp.generateKey({
-    type: 'ecc',
-    curve: 'curve25519Legacy',
-    userIDs: [{ name: 'Acme payroll', email: 'payroll@acme.example' }],
-    format: 'armored',
-  });
-  keys = {
-    publicKey: generated.publicKey,
-    privateKey: await openpgp.readPrivateKey({ armoredKey: generated.privateKey }),
-  };
+  keys = await customerKeyPair();
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();

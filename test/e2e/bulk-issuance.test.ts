@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CHUNK_ROWS, GROUP_ROWS } from '../../functions/core/bulk/bulk-batch-model';
 import { readCsv } from '../../functions/core/csv-read';
 import type { LocalStack } from '../../local/stack';
-import { bulkCsvFile } from '../support/bulk-csv-file';
+import { bulkCsvFile, type CustomerKeys, customerKeyPair } from '../support/bulk-csv-file';
 import { request } from '../support/http';
 import { type CapturedOutput, captureOutput } from '../support/log-capture';
 import { startTestStack } from '../support/stack';
@@ -24,7 +24,7 @@ let stack: LocalStack;
 let admin: string;
 let support: string;
 let programId: string;
-let keys: { publicKey: string; privateKey: openpgp.PrivateKey };
+let keys: CustomerKeys;
 
 interface BatchAnswer {
   id: string;
@@ -64,16 +64,7 @@ beforeAll(async () => {
   });
   expect(program.status, JSON.stringify(program.body)).toBe(201);
   programId = program.body.id;
-  const generated = await openpgp.generateKey({
-    type: 'ecc',
-    curve: 'curve25519Legacy',
-    userIDs: [{ name: 'Acme payroll', email: 'payroll@acme.example' }],
-    format: 'armored',
-  });
-  keys = {
-    publicKey: generated.publicKey,
-    privateKey: await openpgp.readPrivateKey({ armoredKey: generated.privateKey }),
-  };
+  keys = await customerKeyPair();
 }, 60_000);
 afterAll(async () => {
   output?.restore();

@@ -1,8 +1,28 @@
+import * as openpgp from 'openpgp';
 /**
  * Bulk issuance CSV files generated on the fly, for the tests and bench/bulk-validate.ts: a header and
  * `rows` rows, yielded as byte chunks of about `chunkBytes` (an S3 body's shape), never held whole.
  * Row n (from 1) is on line n + 1 and has reference `REF-<n>`; `cells` overrides any cell of any row.
  */
+/** A business customer's OpenPGP key pair, to which a batch's result file is encrypted. */
+export interface CustomerKeys {
+  readonly publicKey: string;
+  readonly privateKey: openpgp.PrivateKey;
+}
+
+export async function customerKeyPair(): Promise<CustomerKeys> {
+  const generated = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'curve25519Legacy',
+    userIDs: [{ name: 'Acme payroll', email: 'payroll@acme.example' }],
+    format: 'armored',
+  });
+  return {
+    publicKey: generated.publicKey,
+    privateKey: await openpgp.readPrivateKey({ armoredKey: generated.privateKey }),
+  };
+}
+
 export const BULK_HEADER = 'Reference,Amount,Recipient_Name,Recipient_Email,Recipient_Phone,Message';
 
 export interface BulkRowCells {
