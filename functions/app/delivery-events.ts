@@ -1,6 +1,6 @@
 import type { Delivery, DeliveryStatus } from '../core/delivery/delivery';
 import type { MessageEvent } from '../core/delivery/ses-event';
-import { changeDelivery, deliveryCardByMessage, findDelivery, notDue } from '../store/deliveries';
+import { byMessage, changeDelivery, deliveryCardByMessage, findDelivery, notDue } from '../store/deliveries';
 
 /** Which states each outcome may mark: a bounce or complaint after a claim still counts; delivery does not. */
 const FROM: Record<MessageEvent['outcome'], readonly DeliveryStatus[]> = {
@@ -22,13 +22,22 @@ export async function markMessageEvent(event: MessageEvent): Promise<'marked' | 
     const stored = await findDelivery(cardId);
     const delivery: Delivery | undefined = stored?.delivery;
     if (!delivery) return 'ignored';
-    // About an earlier message (resent since): the delivery's current message decides.
-    const current = delivery.status === 'SENDING' || delivery.providerMessageId === event.providerMessageId;
+    // About an earlier message (resent since): the delivery's current message decides. While SENDING,
+    // the id still recorded is the previous message's (a resend): its late events change nothing; any
+    // other id is the message being sent, reported before the sender recorded it.
+    const sending = delivery.status === 'SENDING';
+    const current = sending
+      ? delivery.providerMessageId !== event.providerMessageId
+      : delivery.providerMessageId === event.providerMessageId;
     if (!current) return 'ignored';
     if (!FROM[event.outcome].includes(delivery.status)) return 'ignored';
     const changes = {
       status: event.outcome,
       providerMessageId: event.providerMessageId,
+      // Ahead of the sender, whose SENT no longer applies: the event records the send for it.
+      ...(sending
+        ? { sends: delivery.sends + 1, sentAt: event.at, ...byMessage(cardId, event.providerMessageId) }
+        : {}),
       ...notDue,
       updatedAt: new Date().toISOString(),
       ...(event.outcome === 'DELIVERED' ? { deliveredAt: event.at } : { bouncedAt: event.at }),

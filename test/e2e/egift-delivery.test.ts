@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { markMessageEvent } from '../../functions/app/delivery-events';
 import { zonedToUtc } from '../../functions/core/delivery/zoned-time';
+import { changeDelivery, findDelivery } from '../../functions/store/deliveries';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
 import { type CapturedOutput, captureOutput } from '../support/log-capture';
@@ -199,6 +201,28 @@ describe('a bounce', () => {
     expect(ordered.status).toBe(201);
     await statusBecomes(ordered.body.card.id, 'BOUNCED');
     expect((await deliveryOf(ordered.body.card.id)).body.problem).toMatch(/bounced: Permanent/);
+  });
+});
+
+describe('late mail events', () => {
+  it("about the message a resend replaced change nothing, even while the resend is being sent; the new message's record the send", async () => {
+    const ordered = await order({ recipient: { email: 'late@example.com' } });
+    const cardId = ordered.body.card.id;
+    await statusBecomes(cardId, 'DELIVERED');
+    const first = (await findDelivery(cardId))?.delivery;
+    if (!first?.providerMessageId) throw new Error('the first message has no id');
+    // A resend caught mid-send: SENDING, still naming the first message (as resendDelivery leaves it).
+    expect(await changeDelivery(first, { status: 'SENDING' }, ['DELIVERED'])).toBe(true);
+    const event = { cardId, outcome: 'DELIVERED', at: new Date().toISOString() } as const;
+    expect(await markMessageEvent({ ...event, providerMessageId: first.providerMessageId })).toBe('ignored');
+    expect((await findDelivery(cardId))?.delivery).toMatchObject({ status: 'SENDING', sends: first.sends });
+    // The new message's event, before its sender recorded it: the delivery is DELIVERED and counts the send.
+    expect(await markMessageEvent({ ...event, providerMessageId: 'resent-message' })).toBe('marked');
+    expect((await findDelivery(cardId))?.delivery).toMatchObject({
+      status: 'DELIVERED',
+      sends: first.sends + 1,
+      providerMessageId: 'resent-message',
+    });
   });
 });
 
