@@ -2,9 +2,9 @@ import { afterAll, inject } from 'vitest';
 import { leaseDynamoDb } from './dynamodb-pool';
 
 /**
- * Setup file of the runtime tests: this file gets a DynamoDB Local of its own from the run's pool
- * (global-setup.ts), as DYNAMODB_ENDPOINT, and gives it back after its last hook (vitest runs the
- * after-hooks of setup files last). A DYNAMODB_ENDPOINT set before the run is shared by every file.
+ * Setup file of the runtime tests: this file gets a DynamoDB Local from the run's pool (global-setup.ts),
+ * new or used before by a few short files only, as DYNAMODB_ENDPOINT, and gives it back after its last
+ * hook (vitest runs the after-hooks of setup files last). A DYNAMODB_ENDPOINT set before the run is shared by every file.
  */
 const pool = process.env.DYNAMODB_ENDPOINT ? '' : (process.env.TEST_DYNAMODB_POOL ?? inject('dynamodbPool'));
 if (pool) {

@@ -12,9 +12,10 @@ import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
  * 3.8 s, then 2.7 s); the full suite on one instance took 84 minutes in CI, most files 2-3x their time
  * alone, and failed on timeouts.
  *
- * The pool keeps `spares` instances started ahead, so a file rarely waits for java; a file's instance is
- * stopped when the file releases it, and every instance still running is stopped at teardown (a file
- * killed by a timeout never releases).
+ * The pool keeps `spares` instances started ahead, so a file rarely waits for java. A file's instance is
+ * stopped when the file releases it, unless the files that held it were all short (LIGHT_MS): then it
+ * serves the next file. Every instance still running is stopped at teardown (a file killed by a timeout
+ * never releases).
  */
 export interface DynamoDbPool {
   /** Base URL of the lease service: POST /lease answers {id, endpoint}; POST /release/<id> stops it. */
@@ -29,8 +30,17 @@ export interface DynamoDbPool {
  */
 export const POOL_JVM_OPTIONS = '-XX:+UseSerialGC -Xmx1g';
 
+/**
+ * An instance whose files held it for less than this in total serves the next file too (up to
+ * MAX_USES files): a short file writes few stream records, and a JVM start costs seconds of CPU that
+ * the two cores would rather spend on tests. A file that held it longer had it to itself; it is stopped.
+ */
+const LIGHT_MS = 15_000;
+const MAX_USES = 6;
+
 export async function startDynamoDbPool(options: { spares: number }): Promise<DynamoDbPool> {
-  const leased = new Map<string, DynamoDbLocal>();
+  const leased = new Map<string, { instance: DynamoDbLocal; since: number }>();
+  const usage = new WeakMap<DynamoDbLocal, { uses: number; heldMs: number }>();
   const warm: Promise<DynamoDbLocal>[] = [];
   let stopping = false;
   let next = 0;
@@ -51,13 +61,22 @@ export async function startDynamoDbPool(options: { spares: number }): Promise<Dy
     refill();
     const instance = await taken;
     const id = String(++next);
-    leased.set(id, instance);
+    leased.set(id, { instance, since: Date.now() });
     return { id, endpoint: instance.endpoint };
   };
-  const release = async (id: string): Promise<void> => {
-    const instance = leased.get(id);
+  const release = async (id: string, reuse: boolean): Promise<void> => {
+    const held = leased.get(id);
     leased.delete(id);
-    await instance?.stop();
+    if (!held) return;
+    const used = usage.get(held.instance) ?? { uses: 0, heldMs: 0 };
+    used.uses += 1;
+    used.heldMs += Date.now() - held.since;
+    usage.set(held.instance, used);
+    if (reuse && !stopping && used.heldMs < LIGHT_MS && used.uses < MAX_USES) {
+      warm.unshift(Promise.resolve(held.instance));
+      return;
+    }
+    await held.instance.stop();
   };
 
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -68,14 +87,14 @@ export async function startDynamoDbPool(options: { spares: number }): Promise<Dy
       response.end(JSON.stringify(body));
     };
     request.resume();
-    const released = /^\/release\/(\d+)$/.exec(request.url ?? '');
+    const released = /^\/release\/(\d+)(\?reuse=0)?$/.exec(request.url ?? '');
     if (request.method === 'POST' && request.url === '/lease') {
       lease().then(
         (body) => answer(200, body),
         (error: Error) => answer(500, { error: error.message }),
       );
     } else if (request.method === 'POST' && released?.[1]) {
-      release(released[1]).then(
+      release(released[1], !released[2]).then(
         () => answer(200, {}),
         (error: Error) => answer(500, { error: error.message }),
       );
@@ -95,7 +114,7 @@ export async function startDynamoDbPool(options: { spares: number }): Promise<Dy
       await new Promise<void>((resolve) => server.close(() => resolve()));
       const spares = await Promise.allSettled(warm.splice(0));
       await Promise.all([
-        ...[...leased.values()].map((instance) => instance.stop()),
+        ...[...leased.values()].map((held) => held.instance.stop()),
         ...spares.flatMap((spare) => (spare.status === 'fulfilled' ? [spare.value.stop()] : [])),
       ]);
       leased.clear();
@@ -103,10 +122,13 @@ export async function startDynamoDbPool(options: { spares: number }): Promise<Dy
   };
 }
 
-/** The worker side: leases an instance for the calling test file. */
+/**
+ * The worker side: leases an instance for the calling test file. `release({ reuse: false })` stops it
+ * whatever its use; else a lightly used one may serve another file (LIGHT_MS).
+ */
 export async function leaseDynamoDb(
   poolUrl: string,
-): Promise<{ endpoint: string; release(): Promise<void> }> {
+): Promise<{ endpoint: string; release(options?: { reuse?: boolean }): Promise<void> }> {
   const response = await fetch(`${poolUrl}/lease`, { method: 'POST' });
   const body = (await response.json()) as { id?: string; endpoint?: string; error?: string };
   if (!response.ok || !body.id || !body.endpoint) {
@@ -116,9 +138,10 @@ export async function leaseDynamoDb(
   return {
     endpoint,
     // A release that fails is no failure of the file: the pool stops every instance at teardown.
-    release: async () => {
+    release: async ({ reuse = true } = {}) => {
       try {
-        await fetch(`${poolUrl}/release/${id}`, { method: 'POST' }).then((answer) => answer.arrayBuffer());
+        const url = `${poolUrl}/release/${id}${reuse ? '' : '?reuse=0'}`;
+        await fetch(url, { method: 'POST' }).then((answer) => answer.arrayBuffer());
       } catch (error) {
         console.warn(`DynamoDB Local ${endpoint} is stopped at the end of the run: ${String(error)}`);
       }
