@@ -47,7 +47,14 @@ export async function startDynamoDbPool(options: { spares: number }): Promise<Dy
 
   const start = (): Promise<DynamoDbLocal> => {
     const jvmOptions = process.env.TEST_DYNAMODB_JVM_OPTIONS ?? POOL_JVM_OPTIONS;
-    const started = startDynamoDbLocal({ port: 0, jvmOptions, startTimeoutMs: 180_000 });
+    // The free port found is free until java binds it: a test's server taking it meanwhile fails the
+    // start ("Failed to bind"), seen once in a full run. Another port, up to three times.
+    const attempt = (left: number): Promise<DynamoDbLocal> =>
+      startDynamoDbLocal({ port: 0, jvmOptions, startTimeoutMs: 180_000 }).catch((error: Error) => {
+        if (left <= 1 || stopping) throw error;
+        return attempt(left - 1);
+      });
+    const started = attempt(3);
     // A start that fails is reported to the file that takes it; never an unhandled rejection meanwhile.
     started.catch(() => undefined);
     return started;
