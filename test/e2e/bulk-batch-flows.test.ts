@@ -9,7 +9,7 @@ import { writeBulkInvoiceFile } from '../../functions/store/export-bulk-invoices
 import { exportBucket, s3 } from '../../functions/store/s3-client';
 import type { LocalStack } from '../../local/stack';
 import { bulkJsonFile, type CustomerKeys, customerKeyPair } from '../support/bulk-csv-file';
-import { request } from '../support/http';
+import { programCardIds, request } from '../support/http';
 import { startTestStack } from '../support/stack';
 
 /**
@@ -88,23 +88,7 @@ async function jsonBatch(file: AsyncIterable<Uint8Array>, forProgram = programId
   return submitted.body;
 }
 
-async function cardsOf(program: string): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | null = null;
-  for (let page = 0; page < 50; page++) {
-    const answer: { status: number; body: { items: { id: string }[]; nextCursor: string | null } } =
-      await request(
-        'GET',
-        `/v1/cards?programId=${program}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-        { token: support },
-      );
-    expect(answer.status).toBe(200);
-    ids.push(...answer.body.items.map((card) => card.id));
-    cursor = answer.body.nextCursor;
-    if (!cursor) break;
-  }
-  return ids;
-}
+const cardsOf = (program: string) => programCardIds(support, program);
 
 const cardCount = async () => (await cardsOf(programId)).length;
 

@@ -5,7 +5,7 @@ import { CHUNK_ROWS, GROUP_ROWS } from '../../functions/core/bulk/bulk-batch-mod
 import { readCsv } from '../../functions/core/csv-read';
 import type { LocalStack } from '../../local/stack';
 import { bulkCsvFile, type CustomerKeys, customerKeyPair } from '../support/bulk-csv-file';
-import { request } from '../support/http';
+import { programCardIds, request } from '../support/http';
 import { type CapturedOutput, captureOutput } from '../support/log-capture';
 import { startTestStack } from '../support/stack';
 
@@ -108,22 +108,7 @@ async function resultRows(url: string): Promise<Record<string, string>[]> {
   return readCsv(Buffer.from(data as Uint8Array).toString('utf8'));
 }
 
-async function cardsOfProgram(): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: { status: number; body: { items: { id: string }[]; nextCursor: string | null } } =
-      await request(
-        'GET',
-        `/v1/cards?programId=${programId}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-        { token: support },
-      );
-    expect(page.status).toBe(200);
-    ids.push(...page.body.items.map((card) => card.id));
-    cursor = page.body.nextCursor;
-  } while (cursor);
-  return ids;
-}
+const cardsOfProgram = () => programCardIds(support, programId);
 
 async function finished(id: string): Promise<{ final: BatchAnswer; seenInProgress: boolean }> {
   let seenInProgress = false;

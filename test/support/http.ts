@@ -54,3 +54,21 @@ export async function request<T = any>(
     body: (text.length === 0 ? undefined : isJson ? JSON.parse(text) : text) as T,
   };
 }
+
+/** The ids of every card of a program, through GET /v1/cards page by page (as staff or a merchant). */
+export async function programCardIds(token: string, programId: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const after: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    const page: TestResponse<{ items: { id: string }[]; nextCursor: string | null }> = await request(
+      'GET',
+      `/v1/cards?programId=${programId}&limit=200${after}`,
+      { token },
+    );
+    if (page.status !== 200) throw new Error(`GET /v1/cards answered ${page.status}`);
+    ids.push(...page.body.items.map((card) => card.id));
+    cursor = page.body.nextCursor;
+  } while (cursor);
+  return ids;
+}
