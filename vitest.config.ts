@@ -1,26 +1,12 @@
 import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { LONG_FILES } from './test/support/long-files';
 
 /**
- * Files that run long for their size, longest first (wall time of the file in CI, December 2026:
- * 134, 84, 83, 61 and 37 s). Without a results cache from an earlier run (CI's fresh clone) vitest
- * starts a project's files largest first, by bytes: the concurrency file, small and slow, started
- * two thirds of the way in, and one worker could still be running it while the other sat idle.
- */
-const LONG_FILES: readonly string[] = [
-  'test/e2e/production.test.ts',
-  // 10,000 cards through DynamoDB Local (issue #19): the longest file by far.
-  'test/e2e/bulk-issuance.test.ts',
-  'test/e2e/openapi-fuzz.test.ts',
-  'test/e2e/concurrency.test.ts',
-  'test/e2e/card-policy-matrix.test.ts',
-  'test/e2e/finance-exports.test.ts',
-  'test/integration/points-ledger.test.ts',
-];
-
-/**
- * vitest's own order (projects one after another, the infra project's files together so its one
+ * Without a results cache from an earlier run (CI's fresh clone) vitest starts a project's files largest
+ * first, by bytes: the concurrency file, small and slow, started two thirds of the way in, and one worker
+ * could still be running it while the other sat idle. Hence this order: vitest's own (projects one after another, the infra project's files together so its one
  * process builds the CDK app once; then longest first when a results cache knows the durations, else
  * largest first), with LONG_FILES moved to the front of their project, so the two workers finish at
  * about the same time.

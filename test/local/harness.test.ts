@@ -28,6 +28,18 @@ describe('the test harness', () => {
     await second.release({ reuse: false });
   });
 
+  it("a long file's instance is its own: started for it, and stopped when it is given back", async () => {
+    const pool = inject('dynamodbPool');
+    const long = await leaseDynamoDb(pool, 'long');
+    expect(long.endpoint).not.toBe(process.env.DYNAMODB_ENDPOINT);
+    const client = dynamoDbClient(long.endpoint);
+    await expect(client.send(new ListTablesCommand({}))).resolves.toBeDefined();
+    // Given back for reuse, it is stopped all the same: a long file's writes slow whoever comes next.
+    await long.release();
+    await expect(client.send(new ListTablesCommand({}))).rejects.toThrow();
+    client.destroy();
+  });
+
   it('creates uniquely named tables and sets the handlers environment', async () => {
     const env = await testEnv();
     const first = await createTestTable();

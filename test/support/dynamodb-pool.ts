@@ -18,17 +18,29 @@ import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
  * never releases).
  */
 export interface DynamoDbPool {
-  /** Base URL of the lease service: POST /lease answers {id, endpoint}; POST /release/<id> stops it. */
+  /**
+   * Base URL of the lease service: POST /lease (a short file) or /lease?kind=long answers {id, endpoint};
+   * POST /release/<id> stops it or keeps it for the next short file.
+   */
   readonly url: string;
   stop(): Promise<void>;
 }
 
 /**
- * The serial collector: no GC threads competing for the two cores. The client compiler alone
- * (-XX:TieredStopAtLevel=1) starts 0.8 s faster but made the 10,000-row bulk file 144 s instead of 99 s.
- * TEST_DYNAMODB_JVM_OPTIONS replaces these for a run.
+ * The serial collector: no GC threads competing for the two cores. A short file's instance runs with the
+ * client compiler only (-XX:TieredStopAtLevel=1): most of a JVM start's CPU is the optimising compiler
+ * at work (a start to the first answer took 5.2 to 6.3 s of CPU with it, 2.3 to 3.0 s without, on the
+ * 2-core machine under load), and a short file ends before that work pays off. A long file
+ * (test/support/long-files.ts) gets the full compiler: without it the 10,000-row bulk file took 144 s
+ * instead of 99 s. TEST_DYNAMODB_JVM_OPTIONS replaces both for a run.
  */
-export const POOL_JVM_OPTIONS = '-XX:+UseSerialGC -Xmx1g';
+export const POOL_JVM_OPTIONS = {
+  long: '-XX:+UseSerialGC -Xmx1g',
+  short: '-XX:+UseSerialGC -Xmx1g -XX:TieredStopAtLevel=1',
+};
+
+/** A file's kind: a long file's instance is started for it and stopped after it, never shared. */
+export type LeaseKind = keyof typeof POOL_JVM_OPTIONS;
 
 /**
  * An instance whose files held it for less than this in total serves the next file too (up to
@@ -39,14 +51,14 @@ const LIGHT_MS = 15_000;
 const MAX_USES = 6;
 
 export async function startDynamoDbPool(options: { spares: number }): Promise<DynamoDbPool> {
-  const leased = new Map<string, { instance: DynamoDbLocal; since: number }>();
+  const leased = new Map<string, { instance: DynamoDbLocal; kind: LeaseKind; since: number }>();
   const usage = new WeakMap<DynamoDbLocal, { uses: number; heldMs: number }>();
   const warm: Promise<DynamoDbLocal>[] = [];
   let stopping = false;
   let next = 0;
 
-  const start = (): Promise<DynamoDbLocal> => {
-    const jvmOptions = process.env.TEST_DYNAMODB_JVM_OPTIONS ?? POOL_JVM_OPTIONS;
+  const start = (kind: LeaseKind): Promise<DynamoDbLocal> => {
+    const jvmOptions = process.env.TEST_DYNAMODB_JVM_OPTIONS ?? POOL_JVM_OPTIONS[kind];
     // The free port found is free until java binds it: a test's server taking it meanwhile fails the
     // start ("Failed to bind"), seen once in a full run. Another port, up to three times.
     const attempt = (left: number): Promise<DynamoDbLocal> =>
@@ -60,15 +72,16 @@ export async function startDynamoDbPool(options: { spares: number }): Promise<Dy
     return started;
   };
   const refill = () => {
-    while (!stopping && warm.length < options.spares) warm.push(start());
+    while (!stopping && warm.length < options.spares) warm.push(start('short'));
   };
 
-  const lease = async (): Promise<{ id: string; endpoint: string }> => {
-    const taken = warm.shift() ?? start();
+  const lease = async (kind: LeaseKind): Promise<{ id: string; endpoint: string }> => {
+    // The spares are for short files; a long file's start overlaps the other worker's file.
+    const taken = kind === 'long' ? start('long') : (warm.shift() ?? start('short'));
     refill();
     const instance = await taken;
     const id = String(++next);
-    leased.set(id, { instance, since: Date.now() });
+    leased.set(id, { instance, kind, since: Date.now() });
     return { id, endpoint: instance.endpoint };
   };
   const release = async (id: string, reuse: boolean): Promise<void> => {
@@ -79,7 +92,7 @@ export async function startDynamoDbPool(options: { spares: number }): Promise<Dy
     used.uses += 1;
     used.heldMs += Date.now() - held.since;
     usage.set(held.instance, used);
-    if (reuse && !stopping && used.heldMs < LIGHT_MS && used.uses < MAX_USES) {
+    if (reuse && held.kind === 'short' && !stopping && used.heldMs < LIGHT_MS && used.uses < MAX_USES) {
       warm.unshift(Promise.resolve(held.instance));
       return;
     }
@@ -95,8 +108,9 @@ export async function startDynamoDbPool(options: { spares: number }): Promise<Dy
     };
     request.resume();
     const released = /^\/release\/(\d+)(\?reuse=0)?$/.exec(request.url ?? '');
-    if (request.method === 'POST' && request.url === '/lease') {
-      lease().then(
+    const leasing = /^\/lease(\?kind=long)?$/.exec(request.url ?? '');
+    if (request.method === 'POST' && leasing) {
+      lease(leasing[1] ? 'long' : 'short').then(
         (body) => answer(200, body),
         (error: Error) => answer(500, { error: error.message }),
       );
@@ -135,8 +149,9 @@ export async function startDynamoDbPool(options: { spares: number }): Promise<Dy
  */
 export async function leaseDynamoDb(
   poolUrl: string,
+  kind: LeaseKind = 'short',
 ): Promise<{ endpoint: string; release(options?: { reuse?: boolean }): Promise<void> }> {
-  const response = await fetch(`${poolUrl}/lease`, { method: 'POST' });
+  const response = await fetch(`${poolUrl}/lease${kind === 'long' ? '?kind=long' : ''}`, { method: 'POST' });
   const body = (await response.json()) as { id?: string; endpoint?: string; error?: string };
   if (!response.ok || !body.id || !body.endpoint) {
     throw new Error(`No DynamoDB Local for this test file: ${body.error ?? response.status}`);
