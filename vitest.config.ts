@@ -39,8 +39,6 @@ export default defineConfig({
     maxWorkers: 2,
     // The files known to run long start first (LongFilesFirstSequencer above), so both workers end together.
     sequence: { sequencer: LongFilesFirstSequencer },
-    // A pool of in-memory DynamoDB Locals: each runtime test file leases its own (dynamodb-pool.ts).
-    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Tests never reach AWS: dummy credentials, and no SDK notice about the Node version.
@@ -75,7 +73,10 @@ export default defineConfig({
           name: 'runtime',
           include: ['test/**/*.test.ts'],
           exclude: ['test/infra/**', 'test/unit/**'],
-          // Every file gets a DynamoDB Local of its own, started ahead by the pool.
+          // A pool of in-memory DynamoDB Locals (dynamodb-pool.ts), here only: a global setup at the top
+          // would run once more for every project, each starting spares that nobody leases. Every file
+          // gets a DynamoDB Local of its own, started ahead by the pool.
+          globalSetup: ['test/support/global-setup.ts'],
           setupFiles: ['test/support/dynamodb-per-file.ts'],
         },
       },

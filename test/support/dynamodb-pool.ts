@@ -23,6 +23,8 @@ export interface DynamoDbPool {
    * POST /release/<id> stops it or keeps it for the next short file.
    */
   readonly url: string;
+  /** How many instances of each kind were started, and how many leases were served. */
+  counts(): { started: Record<LeaseKind, number>; leases: number };
   stop(): Promise<void>;
 }
 
@@ -56,8 +58,10 @@ export async function startDynamoDbPool(options: { spares: number }): Promise<Dy
   const warm: Promise<DynamoDbLocal>[] = [];
   let stopping = false;
   let next = 0;
+  const startedOfKind: Record<LeaseKind, number> = { long: 0, short: 0 };
 
   const start = (kind: LeaseKind): Promise<DynamoDbLocal> => {
+    startedOfKind[kind] += 1;
     const jvmOptions = process.env.TEST_DYNAMODB_JVM_OPTIONS ?? POOL_JVM_OPTIONS[kind];
     // The free port found is free until java binds it: a test's server taking it meanwhile fails the
     // start ("Failed to bind"), seen once in a full run. Another port, up to three times.
@@ -129,6 +133,7 @@ export async function startDynamoDbPool(options: { spares: number }): Promise<Dy
 
   return {
     url: `http://127.0.0.1:${port}`,
+    counts: () => ({ started: { ...startedOfKind }, leases: next }),
     stop: async () => {
       stopping = true;
       server.closeAllConnections();

@@ -34,6 +34,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('dynamodbPool', pool.url);
   return async () => {
     delete process.env.TEST_DYNAMODB_POOL;
+    const { started, leases } = pool.counts();
+    console.log(
+      `DynamoDB Local: ${leases} test files served by ${started.short} short-file and ${started.long} long-file instances`,
+    );
     await pool.stop();
     removeRunDir(runDir);
   };
