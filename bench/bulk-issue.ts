@@ -12,8 +12,10 @@
  * done (`heapSlopeKiBPer10kRows` near 0) and the 100,000-row figures sit near the 10,000-row ones.
  * Per size also: the validation (submit) time, the run time, rows per second, and this process's DynamoDB
  * round trips (the submit's; the runner's are in its own process). A run still going after
- * BENCH_BULK_ISSUE_MAX_MS is reported as it stands (`stoppedAfterMs`, `rowsDone`).
+ * BENCH_BULK_ISSUE_MAX_MS is reported as it stands (`stoppedAfterMs`, `rowsDone`). BENCH_BULK_SAMPLES_FILE
+ * names a file to write every sample to (JSON lines), to plot the heap against the rows.
  */
+import { appendFileSync } from 'node:fs';
 import { db } from '../functions/store/dynamo-client';
 import { bulkCsvFile } from '../test/support/bulk-csv-file';
 import { emit, knob, progress } from './lib/env';
@@ -152,6 +154,13 @@ async function measure(rows: number) {
  */
 function runnerMemory(invocations: readonly Invocation[], rows: number) {
   const samples = invocations.flatMap((invocation) => invocation.samples);
+  const samplesFile = process.env.BENCH_BULK_SAMPLES_FILE;
+  if (samplesFile) {
+    const lines = invocations.flatMap((invocation) =>
+      invocation.samples.map((sample) => JSON.stringify({ rows, invocation: invocation.number, ...sample })),
+    );
+    appendFileSync(samplesFile, `${lines.join('\n')}\n`);
+  }
   const mib = (bytes: number | undefined) => (bytes === undefined ? null : round(bytes / MiB, 1));
   const issuing = samples.filter((sample) => sample.rowsDone > 0 && sample.rowsDone < rows);
   const nearest = (target: number) =>
