@@ -7,10 +7,14 @@ import {
 } from '../core/bulk/bulk-invoice-filter';
 import { bulkInvoicesInRange } from '../store/bulk-invoices';
 
-/** Invoices read for one page at most: narrow filters over a wide range answer a short page and a cursor. */
-export const MAX_INVOICES_READ_PER_PAGE = 2_000;
-/** Invoices a range may hold for the first page to total them; past this the totals are null. */
-export const MAX_INVOICES_TOTALLED = 20_000;
+export interface ReportBounds {
+  /** Invoices read for one page at most: narrow filters over a wide range answer a short page and a cursor. */
+  readonly readPerPage: number;
+  /** Invoices a range may hold for the first page to total them; past this the totals are null. */
+  readonly totalled: number;
+}
+
+export const REPORT_BOUNDS: ReportBounds = { readPerPage: 2_000, totalled: 20_000 };
 
 export interface BulkInvoiceReport {
   readonly items: BulkInvoiceWithStatus[];
@@ -23,9 +27,8 @@ export interface BulkInvoiceReport {
  * Finance's list of bulk batch invoices (GET /v1/reports/bulk-invoices).
  *
  * Primary course: walk the invoices accepted in [fromInstant, toInstant) from the cursor on, oldest
- * first, keeping those the filter matches until the page holds `limit` (or MAX_INVOICES_READ_PER_PAGE
- * were read: the page is short and the cursor goes on from there). On the first page the walk goes on to
- * the range's end to total the matching invoices per currency, so the totals never depend on the page
+ * first, keeping those the filter matches until the page holds `limit` (or `readPerPage` were read: the
+ * page is short and the cursor goes on from there). On the first page the walk goes on to the range's end to total the matching invoices per currency, so the totals never depend on the page
  * size; a range too large to total in one request gives null totals rather than partial ones.
  */
 export async function bulkInvoiceReport(
@@ -33,6 +36,7 @@ export async function bulkInvoiceReport(
   filter: BulkInvoiceFilter,
   limit: number,
   cursor?: string,
+  bounds: ReportBounds = REPORT_BOUNDS,
 ): Promise<BulkInvoiceReport> {
   const items: BulkInvoiceWithStatus[] = [];
   const totals = cursor === undefined ? new Map<string, BulkInvoiceTotal>() : undefined;
@@ -45,12 +49,12 @@ export async function bulkInvoiceReport(
     if (matches && totals) addToInvoiceTotals(totals, found.invoice);
     if (pageOpen) {
       if (matches) items.push({ invoice: found.invoice, status: found.status });
-      if (items.length >= limit || read >= MAX_INVOICES_READ_PER_PAGE) {
+      if (items.length >= limit || read >= bounds.readPerPage) {
         pageOpen = false;
         nextCursor = found.cursor;
       }
     }
-    if (!pageOpen && (!totals || read >= MAX_INVOICES_TOTALLED)) {
+    if (!pageOpen && (!totals || read >= bounds.totalled)) {
       return { items, nextCursor, totals: null };
     }
   }

@@ -1,5 +1,6 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bulkInvoiceReport } from '../../functions/app/bulk-invoice-report';
 import type { BulkBatch, BulkInvoiceRecord, BulkStatus } from '../../functions/core/bulk/bulk-batch-model';
 import { newId } from '../../functions/core/ids';
 import { createBulkBatch } from '../../functions/store/bulk-batches';
@@ -189,6 +190,29 @@ describe('GET /v1/reports/bulk-invoices', () => {
     // The default page is 50, the largest 200.
     expect((await list(range)).body.items).toHaveLength(seeded.length);
     expect((await list(`${range}&limit=200`)).status).toBe(200);
+  });
+
+  it('cuts a page short at its read bound with a cursor that goes on, and gives no totals past its bound', async () => {
+    const range = { fromInstant: `${DAYS[0]}T00:00:00.000Z`, toInstant: `${DAYS[2]}T23:59:59.999Z` };
+    const bounds = { readPerPage: 4, totalled: 10 };
+    const eur = seeded.filter((invoice) => invoice.currency === 'EUR');
+    const pages = [];
+    let cursor: string | undefined;
+    do {
+      const page = await bulkInvoiceReport(range, { currency: 'EUR' }, 50, cursor, bounds);
+      pages.push(page);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && pages.length < 20);
+    // 18 invoices read 4 at a time: 5 pages, some of them empty, every EUR invoice once and in order.
+    expect(pages).toHaveLength(Math.ceil(seeded.length / bounds.readPerPage));
+    expect(pages.flatMap((page) => page.items.map((found) => found.invoice.batchId))).toEqual(idsOf(eur));
+    // 18 invoices in the range, more than 10 to total: none rather than a part.
+    expect(pages[0]?.totals).toBeNull();
+    const totalled = await bulkInvoiceReport(range, { currency: 'EUR' }, 50, undefined, {
+      readPerPage: 4,
+      totalled: 100,
+    });
+    expect(totalled.totals).toEqual(totalsOf(eur));
   });
 
   it('refuses bad filters as VALIDATION_FAILED naming the field, and changes nothing', async () => {
