@@ -1,5 +1,5 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { BulkInvoiceRecord, BulkStatus } from '../core/bulk/bulk-batch-model';
+import { BULK_STATUSES, type BulkInvoiceRecord } from '../core/bulk/bulk-batch-model';
 import type { BulkInvoiceWithStatus } from '../core/bulk/bulk-invoice-filter';
 import { db, tableName } from './dynamo-client';
 import { BULK_INVOICES_INDEX_PK, bulkBatchKey, bulkInvoiceKey, withoutLayout } from './keys';
@@ -113,7 +113,7 @@ async function readInvoices(keys: { PK: string; SK: string }[]): Promise<Map<str
     const status = batchItems.get(`${key.PK}|BATCH`)?.status;
     found.set(key.PK, {
       invoice: withoutLayout<BulkInvoiceRecord>(item),
-      status: typeof status === 'string' ? (status as BulkStatus) : undefined,
+      status: BULK_STATUSES.find((known) => known === status),
     });
   }
   return found;
