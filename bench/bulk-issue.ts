@@ -1,16 +1,25 @@
 /**
  * Bulk issuance runs (issue #19): a generated CSV of 10,000 and of 100,000 rows (BENCH_BULK_ISSUE_SIZES)
- * opened, uploaded and submitted through the local API, then run to the end by the in-process runner
- * (functions/app/bulk-run.ts) against DynamoDB Local and s3rver, with the result file written. Per size:
- * the validation (submit) time, the run time, rows per second, DynamoDB round trips by command and their
- * time, and memory sampled every 50 ms (peak RSS and heap in use over the run, RSS before). Memory flat in
- * the rows means the 100,000-row peaks sit near the 10,000-row ones. The process also holds DynamoDB
- * Local's client side, s3rver and the HTTP server: the RSS is the whole local runtime's. A run still going
- * after BENCH_BULK_ISSUE_MAX_MS is reported as it stands (`stoppedAfterMs`, `rowsDone`).
+ * opened, uploaded and submitted through the local API, then run to the end by the bulk runner against
+ * DynamoDB Local and s3rver, with the result file written.
+ *
+ * The runner runs as in AWS: the submit invokes the runner function asynchronously (a local stand-in of
+ * the Lambda Invoke API, bench/lib/lambda-invoke-stand-in.ts), each invocation is a process of its own
+ * with Lambda's 15 minutes, and one that runs out of time invokes the next. So the runner's memory is
+ * measured apart from this process (the local HTTP server, s3rver, the bench): heap used after a forced
+ * garbage collection and RSS, sampled every BENCH_BULK_SAMPLE_MS with the rows done at that moment, and
+ * the peak RSS of each invocation. Flat in the rows means the heap after GC does not climb with the rows
+ * done (`heapSlopeKiBPer10kRows` near 0) and the 100,000-row figures sit near the 10,000-row ones.
+ * Per size also: the validation (submit) time, the run time, rows per second, and this process's DynamoDB
+ * round trips (the submit's; the runner's are in its own process). A run still going after
+ * BENCH_BULK_ISSUE_MAX_MS is reported as it stands (`stoppedAfterMs`, `rowsDone`). BENCH_BULK_SAMPLES_FILE
+ * names a file to write every sample to (JSON lines), to plot the heap against the rows.
  */
+import { appendFileSync } from 'node:fs';
 import { db } from '../functions/store/dynamo-client';
 import { bulkCsvFile } from '../test/support/bulk-csv-file';
 import { emit, knob, progress } from './lib/env';
+import { type Invocation, startLambdaInvokeStandIn } from './lib/lambda-invoke-stand-in';
 import { startBenchStack } from './lib/local';
 import { machine } from './lib/machine';
 import { countRoundTrips } from './lib/round-trips';
@@ -32,6 +41,10 @@ const { publicKey } = await openpgp.generateKey({
   format: 'armored',
 });
 
+const lambda = await startLambdaInvokeStandIn();
+// The submit and the runner itself invoke the runner function, which the stand-in runs in its own process.
+process.env.BULK_RUNNER_FUNCTION_NAME = 'bench-bulk-runner';
+process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.url;
 const stack = await startBenchStack({ consumers: [], scheduleTimers: false, mailCatcher: false });
 const token = stack.staffTokens.admin ?? '';
 const counter = countRoundTrips(db());
@@ -90,15 +103,12 @@ async function measure(rows: number) {
   if (put.status !== 200) throw new Error(`upload: ${put.status}`);
   parts.length = 0;
 
-  global.gc?.();
-  const rssBefore = process.memoryUsage().rss;
-  let peakRss = rssBefore;
-  let peakHeap = 0;
+  const harnessRssBefore = process.memoryUsage().rss;
+  let harnessPeakRss = harnessRssBefore;
   const sampler = setInterval(() => {
-    const memory = process.memoryUsage();
-    peakRss = Math.max(peakRss, memory.rss);
-    peakHeap = Math.max(peakHeap, memory.heapUsed);
-  }, 50);
+    harnessPeakRss = Math.max(harnessPeakRss, process.memoryUsage().rss);
+  }, 200);
+  const firstInvocation = lambda.invocations.length;
   const before = { ...counter.mark(), byCommand: { ...counter.byCommand } };
   const submitted = process.hrtime.bigint();
   const accepted = await call<Batch>('POST', `/v1/bulk-batches/${opened.body.batch.id}/submit`, {});
@@ -111,6 +121,7 @@ async function measure(rows: number) {
   }
   const totalMs = elapsedMs(submitted);
   clearInterval(sampler);
+  if (batch.status !== 'RUNNING') await lambda.idle();
   const partial = batch.status === 'RUNNING';
   if (!partial && (batch.status !== 'SUCCEEDED' || batch.resultFile?.rows !== rows))
     throw new Error(`run: ${JSON.stringify(batch)}`);
@@ -127,10 +138,72 @@ async function measure(rows: number) {
     byCommand: Object.fromEntries(
       Object.entries(counter.byCommand).map(([name, n]) => [name, n - (before.byCommand[name] ?? 0)]),
     ),
-    rssBeforeMiB: round(rssBefore / MiB, 1),
-    peakRssMiB: round(peakRss / MiB, 1),
-    peakHeapUsedMiB: round(peakHeap / MiB, 1),
+    runner: runnerMemory(lambda.invocations.slice(firstInvocation), rows),
+    harness: {
+      rssBeforeMiB: round(harnessRssBefore / MiB, 1),
+      peakRssMiB: round(harnessPeakRss / MiB, 1),
+    },
   };
+}
+
+/**
+ * The runner's memory over the run: heap after GC before the first row (cold), after the first chunks,
+ * at the middle, once every row was issued (the result file being written) and after the last
+ * invocation; its highest; the least-squares slope of heap after GC against rows done while issuing;
+ * and the highest peak RSS of the invocations.
+ */
+function runnerMemory(invocations: readonly Invocation[], rows: number) {
+  const samples = invocations.flatMap((invocation) => invocation.samples);
+  const samplesFile = process.env.BENCH_BULK_SAMPLES_FILE;
+  if (samplesFile) {
+    const lines = invocations.flatMap((invocation) =>
+      invocation.samples.map((sample) => JSON.stringify({ rows, invocation: invocation.number, ...sample })),
+    );
+    appendFileSync(samplesFile, `${lines.join('\n')}\n`);
+  }
+  const mib = (bytes: number | undefined) => (bytes === undefined ? null : round(bytes / MiB, 1));
+  const issuing = samples.filter((sample) => sample.rowsDone > 0 && sample.rowsDone < rows);
+  const nearest = (target: number) =>
+    issuing.reduce<(typeof issuing)[number] | undefined>(
+      (best, sample) =>
+        !best || Math.abs(sample.rowsDone - target) < Math.abs(best.rowsDone - target) ? sample : best,
+      undefined,
+    );
+  const middle = nearest(rows / 2);
+  const allIssued = samples.filter((sample) => sample.rowsDone >= rows);
+  return {
+    invocations: invocations.length,
+    failedInvocations: invocations.filter((invocation) => invocation.end?.ok === false).length,
+    samples: samples.length,
+    heapAfterGcMiB: {
+      cold: mib(samples[0]?.heapAfterGcBytes),
+      firstChunks: mib(issuing[0]?.heapAfterGcBytes),
+      middle: mib(middle?.heapAfterGcBytes),
+      middleAtRow: middle?.rowsDone ?? null,
+      allIssued: mib(allIssued[0]?.heapAfterGcBytes),
+      end: mib(samples.at(-1)?.heapAfterGcBytes),
+      max: mib(Math.max(0, ...samples.map((sample) => sample.heapAfterGcBytes))),
+    },
+    heapSlopeKiBPer10kRows: round((slope(issuing) * 10_000) / 1024, 1),
+    rssMiB: {
+      middle: mib(middle?.rssBytes),
+      peak: mib(Math.max(0, ...invocations.map((invocation) => invocation.end?.peakRssBytes ?? 0))),
+    },
+  };
+}
+
+/** Least-squares slope of heap after GC (bytes) against rows done; 0 with fewer than two samples. */
+function slope(samples: readonly { rowsDone: number; heapAfterGcBytes: number }[]): number {
+  if (samples.length < 2) return 0;
+  const meanX = samples.reduce((sum, sample) => sum + sample.rowsDone, 0) / samples.length;
+  const meanY = samples.reduce((sum, sample) => sum + sample.heapAfterGcBytes, 0) / samples.length;
+  let covariance = 0;
+  let variance = 0;
+  for (const sample of samples) {
+    covariance += (sample.rowsDone - meanX) * (sample.heapAfterGcBytes - meanY);
+    variance += (sample.rowsDone - meanX) ** 2;
+  }
+  return variance === 0 ? 0 : covariance / variance;
 }
 
 const results = [];
@@ -147,6 +220,9 @@ try {
 } finally {
   // A run stopped part way is still writing: the process ends here rather than waiting for it.
   emit({ benchmark: 'bulk-issue', machine: machine(), results });
-  await Promise.race([stack.stop(), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  await Promise.race([
+    Promise.all([stack.stop(), lambda.close()]),
+    new Promise((resolve) => setTimeout(resolve, 10_000)),
+  ]);
   process.exit(failed ? 1 : 0);
 }

@@ -1,11 +1,12 @@
 import * as z from 'zod';
 import { breakageReport } from '../app/breakage-report';
+import { bulkInvoiceReport } from '../app/bulk-invoice-report';
 import { type AuditRecord, auditRange } from '../core/audit';
 import { lastCompleteMonth } from '../core/breakage';
-import type { BulkInvoiceRecord } from '../core/bulk/bulk-batch-model';
+import { type BulkInvoiceWithStatus, INVOICED_STATUSES } from '../core/bulk/bulk-invoice-filter';
 import { checkReportRange, dailyRows, summaryRows } from '../core/report';
 import { apiHandler, type Operations, operation } from '../http/api-handler';
-import { bulkInvoiceSchema } from '../http/response-schemas/bulk';
+import { bulkInvoiceReportSchema } from '../http/response-schemas/bulk';
 import { pageSchema } from '../http/response-schemas/common';
 import {
   auditRecordSchema,
@@ -13,10 +14,18 @@ import {
   reportDailySchema,
   reportSummarySchema,
 } from '../http/response-schemas/finance';
-import { currency, entityId, isoDate, isoDateOrInstant, isoMonth, listQuery } from '../http/validation';
+import {
+  actorIdQuery,
+  currency,
+  entityId,
+  isoDate,
+  isoDateOrInstant,
+  isoMonth,
+  listQuery,
+  safeText,
+} from '../http/validation';
 import { pageView } from '../http/views';
 import { listAudit } from '../store/audit';
-import { bulkInvoicesBetween } from '../store/bulk-invoices';
 import { readReport } from '../store/reports';
 
 /**
@@ -66,7 +75,21 @@ export const auditView = (record: AuditRecord) => ({
 
 const dayAfter = (day: string) => new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString();
 
-const bulkInvoiceView = (invoice: BulkInvoiceRecord) => ({
+const bulkInvoiceQuery = z
+  .object({
+    ...listQuery,
+    from: isoDate,
+    to: isoDate,
+    programId: entityId('prg').optional(),
+    currency: currency.optional(),
+    merchantId: entityId('mer').optional(),
+    requestedBy: actorIdQuery.optional(),
+    customer: safeText(200).pipe(z.string().min(1, 'must not be blank')).optional(),
+    status: z.enum(INVOICED_STATUSES).optional(),
+  })
+  .strict();
+
+const bulkInvoiceView = ({ invoice, status }: BulkInvoiceWithStatus) => ({
   batchId: invoice.batchId,
   acceptedAt: invoice.acceptedAt,
   programId: invoice.programId,
@@ -76,6 +99,7 @@ const bulkInvoiceView = (invoice: BulkInvoiceRecord) => ({
   customerName: invoice.customerName,
   requestedBy: { type: invoice.requestedBy.type, id: invoice.requestedBy.id },
   merchantId: invoice.merchantId ?? null,
+  status: status ?? null,
 });
 
 export const operations: Operations = {
@@ -115,18 +139,19 @@ export const operations: Operations = {
   }),
   'GET /v1/reports/bulk-invoices': operation({
     summary:
-      'Bulk batches accepted on UTC days from..to (at most 366), oldest first: the invoice summary of each (count, total, currency, program, customer, who asked)',
-    response: pageSchema(bulkInvoiceSchema),
-    query: z.object({ ...listQuery, from: isoDate, to: isoDate }).strict(),
+      'Bulk batches accepted on UTC days from..to (at most 366), oldest first: the invoice summary of each (count, total, currency, program, customer, who asked, status now); ?programId=&currency=&merchantId=&requestedBy=&customer=&status= narrow it; the first page totals every match per currency',
+    response: bulkInvoiceReportSchema,
+    query: bulkInvoiceQuery,
     run: async ({ query }) => {
-      checkReportRange(query.from, query.to);
-      const page = await bulkInvoicesBetween(
-        `${query.from}T00:00:00.000Z`,
-        dayAfter(query.to),
-        query.limit,
-        query.cursor,
+      const { from, to, limit, cursor, ...filter } = query;
+      checkReportRange(from, to);
+      const report = await bulkInvoiceReport(
+        { fromInstant: `${from}T00:00:00.000Z`, toInstant: dayAfter(to) },
+        filter,
+        limit,
+        cursor,
       );
-      return pageView(page, bulkInvoiceView);
+      return { from, to, ...pageView(report, bulkInvoiceView), totals: report.totals };
     },
   }),
   'GET /v1/audit': operation({
@@ -137,12 +162,7 @@ export const operations: Operations = {
       .object({
         ...listQuery,
         cardId: entityId('gc').optional(),
-        actor: z
-          .string()
-          .min(1)
-          .max(128)
-          .regex(/^[\x21-\x7e]+$/, 'printable ASCII')
-          .optional(),
+        actor: actorIdQuery.optional(),
         from: isoDateOrInstant.optional(),
         to: isoDateOrInstant.optional(),
       })

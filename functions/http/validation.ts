@@ -100,6 +100,13 @@ export const isoDateOrInstant = z
     'must be a real date yyyy-mm-dd or an ISO 8601 instant with its offset',
   );
 
+/** An actor's id in a query (a staff user's, an API key's): what the audit trail and invoices name. */
+export const actorIdQuery = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII');
+
 export const listQuery = {
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().min(1).max(2048).optional(),

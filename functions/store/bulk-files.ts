@@ -17,8 +17,10 @@ import { s3 } from './s3-client';
  */
 const UPLOAD_URL_SECONDS = 60 * 60;
 const DOWNLOAD_URL_SECONDS = 15 * 60;
-const PART_SIZE = 5 * 1024 * 1024;
-const QUEUE_SIZE = 2;
+/** A result file part: S3's smallest multipart part, so the upload holds as little as S3 allows. */
+export const RESULT_PART_BYTES = 5 * 1024 * 1024;
+/** Parts uploading at once; while both are busy the upload stops reading, and so does the encryption. */
+export const RESULT_PARTS_IN_FLIGHT = 2;
 /** The largest file a batch may upload (the validation stops reading past its own limit too). */
 export const MAX_BULK_FILE_BYTES = 512 * 1024 * 1024;
 
@@ -139,8 +141,8 @@ export async function writeEncryptedResult(
       Body: stream.pipe(tap),
       ContentType: 'application/pgp-encrypted',
     },
-    partSize: PART_SIZE,
-    queueSize: QUEUE_SIZE,
+    partSize: RESULT_PART_BYTES,
+    queueSize: RESULT_PARTS_IN_FLIGHT,
     leavePartsOnError: false,
   });
   await upload.done();

@@ -1,9 +1,10 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { BulkInvoiceRecord } from '../core/bulk/bulk-batch-model';
+import { BULK_STATUSES, type BulkInvoiceRecord } from '../core/bulk/bulk-batch-model';
+import type { BulkInvoiceWithStatus } from '../core/bulk/bulk-invoice-filter';
 import { db, tableName } from './dynamo-client';
-import { BULK_INVOICES_INDEX_PK, bulkInvoiceKey, withoutLayout } from './keys';
+import { BULK_INVOICES_INDEX_PK, bulkBatchKey, bulkInvoiceKey, withoutLayout } from './keys';
 import { batchGet } from './listing';
-import { decodeCursorWhere, encodeCursor, type Page } from './pagination';
+import { decodeCursorWhere, encodeCursor } from './pagination';
 import type { TransactItem } from './transact';
 
 /**
@@ -26,51 +27,102 @@ export const bulkInvoicePut = (invoice: BulkInvoiceRecord): TransactItem => ({
   },
 });
 
-/** Invoices accepted in [fromInstant, toInstant), oldest first, a page at a time. */
-export async function bulkInvoicesBetween(
-  fromInstant: string,
-  toInstant: string,
-  limit: number,
-  cursor?: string,
-): Promise<Page<BulkInvoiceRecord>> {
-  const out = await db().send(
-    new QueryCommand({
-      TableName: tableName(),
-      IndexName: 'GSI1',
-      // '#' sorts before every character of an id, so `<to>#` excludes invoices accepted at `to` itself.
-      KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK BETWEEN :from AND :to',
-      ExpressionAttributeValues: {
-        ':pk': BULK_INVOICES_INDEX_PK,
-        ':from': fromInstant,
-        ':to': `${toInstant}#`,
-      },
-      Limit: limit,
-      ExclusiveStartKey: decodeCursorWhere(cursor, (key) => key.GSI1PK === BULK_INVOICES_INDEX_PK),
-    }),
-  );
-  const keys = (out.Items ?? []).map((item) => ({ PK: String(item.PK), SK: String(item.SK) }));
-  const items = await batchGet(keys);
-  return {
-    items: keys.flatMap((key) => {
-      const item = items.get(`${key.PK}|${key.SK}`);
-      return item ? [withoutLayout<BulkInvoiceRecord>(item)] : [];
-    }),
-    nextCursor: encodeCursor(out.LastEvaluatedKey),
-  };
+/** An invoice as the range walk finds it, with the cursor that resumes the walk after it. */
+export interface RangedBulkInvoice extends BulkInvoiceWithStatus {
+  /** Resumes after this invoice; null when it is the last of the range. */
+  readonly cursor: string | null;
 }
 
-/** Every invoice accepted in [fromInstant, toInstant), a page of 100 at a time (the monthly export). */
+/** Index keys read per Query (and items per BatchGet) while walking a range. */
+const WALK_PAGE = 100;
+
+/**
+ * A cursor of this index partition inside [fromInstant, toInstant) (Query refuses a start key outside its
+ * range), whose keys are one invoice's; anything else is refused as not this list's.
+ */
+function rangeCursor(cursor: string | undefined, fromInstant: string, toInstant: string) {
+  return decodeCursorWhere(cursor, (key) => {
+    const batchId = (key.PK ?? '').slice('BULK#'.length);
+    const position = key.GSI1SK ?? '';
+    return (
+      key.GSI1PK === BULK_INVOICES_INDEX_PK &&
+      position >= fromInstant &&
+      position < toInstant &&
+      batchId !== '' &&
+      key.PK === bulkInvoiceKey(batchId).PK &&
+      key.SK === bulkInvoiceKey(batchId).SK &&
+      position.endsWith(`#${batchId}`)
+    );
+  });
+}
+
+/**
+ * The invoices accepted in [fromInstant, toInstant) from `cursor` on, oldest first, each with its batch's
+ * status now, read WALK_PAGE at a time (the index is keys-only: one Query, then one BatchGet for the
+ * invoices and one for the batches' statuses). The caller stops when it has read enough.
+ */
+export async function* bulkInvoicesInRange(
+  fromInstant: string,
+  toInstant: string,
+  cursor?: string,
+): AsyncGenerator<RangedBulkInvoice> {
+  let start: Record<string, unknown> | undefined = rangeCursor(cursor, fromInstant, toInstant);
+  do {
+    const out = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'GSI1',
+        // '#' sorts before every character of an id, so `<to>#` excludes invoices accepted at `to` itself.
+        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': BULK_INVOICES_INDEX_PK,
+          ':from': fromInstant,
+          ':to': `${toInstant}#`,
+        },
+        Limit: WALK_PAGE,
+        ExclusiveStartKey: start,
+      }),
+    );
+    const positions = out.Items ?? [];
+    const invoices = await readInvoices(
+      positions.map((item) => ({ PK: String(item.PK), SK: String(item.SK) })),
+    );
+    const last = positions.length - 1;
+    for (const [at, position] of positions.entries()) {
+      const found = invoices.get(String(position.PK));
+      const after = at === last && !out.LastEvaluatedKey ? null : encodeCursor(position);
+      if (found) yield { ...found, cursor: after };
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+}
+
+/** The invoices under `keys` with their batches' statuses, by invoice PK (the batch's). */
+async function readInvoices(keys: { PK: string; SK: string }[]): Promise<Map<string, BulkInvoiceWithStatus>> {
+  const [invoiceItems, batchItems] = await Promise.all([
+    batchGet(keys),
+    batchGet(
+      keys.map((key) => bulkBatchKey(key.PK.slice('BULK#'.length))),
+      ['status'],
+    ),
+  ]);
+  const found = new Map<string, BulkInvoiceWithStatus>();
+  for (const key of keys) {
+    const item = invoiceItems.get(`${key.PK}|${key.SK}`);
+    if (!item) continue;
+    const status = batchItems.get(`${key.PK}|BATCH`)?.status;
+    found.set(key.PK, {
+      invoice: withoutLayout<BulkInvoiceRecord>(item),
+      status: BULK_STATUSES.find((known) => known === status),
+    });
+  }
+  return found;
+}
+
+/** Every invoice accepted in [fromInstant, toInstant), oldest first (the monthly export). */
 export async function* allBulkInvoicesBetween(
   fromInstant: string,
   toInstant: string,
 ): AsyncGenerator<BulkInvoiceRecord> {
-  let cursor: string | undefined;
-  // A bound on the pages: 10,000 x 100 invoices in one period is far beyond any customer base.
-  for (let page = 0; page < 10_000; page++) {
-    const found = await bulkInvoicesBetween(fromInstant, toInstant, 100, cursor);
-    yield* found.items;
-    if (!found.nextCursor) return;
-    cursor = found.nextCursor;
-  }
-  throw new Error('Bulk invoices: more than 1,000,000 in one period');
+  for await (const found of bulkInvoicesInRange(fromInstant, toInstant)) yield found.invoice;
 }

@@ -48,14 +48,25 @@ export async function listByIndex<T>(
   };
 }
 
-/** BatchGetItem in chunks of 100, following UnprocessedKeys. */
-export async function batchGet(keys: Key[]): Promise<Map<string, Record<string, unknown>>> {
+/**
+ * BatchGetItem in chunks of 100, following UnprocessedKeys; with `attributes`, only those (and the keys)
+ * are read.
+ */
+export async function batchGet(
+  keys: Key[],
+  attributes: readonly string[] = [],
+): Promise<Map<string, Record<string, unknown>>> {
+  const names = Object.fromEntries(['PK', 'SK', ...attributes].map((name, at) => [`#a${at}`, name]));
+  const projection =
+    attributes.length === 0
+      ? {}
+      : { ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names };
   const found = new Map<string, Record<string, unknown>>();
   for (let start = 0; start < keys.length; start += 100) {
     let pending: Key[] = keys.slice(start, start + 100);
     for (let attempt = 0; pending.length > 0 && attempt < 8; attempt++) {
       const out = await db().send(
-        new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending } } }),
+        new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending, ...projection } } }),
       );
       for (const item of out.Responses?.[tableName()] ?? []) found.set(`${item.PK}|${item.SK}`, item);
       pending = (out.UnprocessedKeys?.[tableName()]?.Keys as Key[] | undefined) ?? [];

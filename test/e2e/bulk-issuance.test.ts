@@ -1,7 +1,8 @@
-import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CHUNK_ROWS, GROUP_ROWS } from '../../functions/core/bulk/bulk-batch-model';
+import { CHUNK_ROWS, CHUNKS_IN_FLIGHT, GROUP_ROWS } from '../../functions/core/bulk/bulk-batch-model';
 import { readCsv } from '../../functions/core/csv-read';
 import type { LocalStack } from '../../local/stack';
 import { bulkCsvFile, type CustomerKeys, customerKeyPair } from '../support/bulk-csv-file';
@@ -14,7 +15,9 @@ import { startTestStack } from '../support/stack';
  * row file with 3 bad rows is refused up front with each problem by line and field and nothing created;
  * the corrected file runs to the end through one crash in the middle (a DynamoDB failure while a chunk's
  * cards are being issued, so some of its rows committed and some did not), and every row has exactly one
- * card, in the result file encrypted to the customer's key. No log line, at any level, holds a claim
+ * card, in the result file encrypted to the customer's key. The runner reads the file only as it goes: at
+ * each chunk it records, it has read at most CHUNKS_IN_FLIGHT chunks (and one S3 body chunk) past it, so
+ * what it holds does not grow with the rows. No log line, at any level, holds a claim
  * link's token or (for a batch whose result file carries codes) a card code.
  */
 const ROWS = 10_000;
@@ -82,6 +85,40 @@ async function openBatch(output = 'CLAIM_LINKS'): Promise<{ id: string; uploadUr
   expect(opened.status, JSON.stringify(opened.body)).toBe(201);
   expect(opened.body.batch.status).toBe('AWAITING_FILE');
   return { id: opened.body.batch.id, uploadUrl: opened.body.uploadUrl };
+}
+
+/** Rows an S3 body chunk of the input file may hold beyond the rows the runner asked for (64 KiB / 64). */
+const ROWS_IN_ONE_BODY_CHUNK = 1_024;
+
+/**
+ * Counts the input file's lines each reader of it has pulled (the validation's, then the runner's):
+ * every GetObject of a `input.csv` key gets a body that counts as it is read.
+ */
+function watchInputReads(): { linesRead: () => number; restore: () => void } {
+  let lines = 0;
+  const send = S3Client.prototype.send as (...args: unknown[]) => Promise<unknown>;
+  const spy = vi.spyOn(S3Client.prototype, 'send').mockImplementation(async function (
+    this: S3Client,
+    ...args: unknown[]
+  ) {
+    const answer = (await send.apply(this, args)) as { Body?: AsyncIterable<Uint8Array> };
+    const [command] = args;
+    if (!(command instanceof GetObjectCommand) || !command.input.Key?.endsWith('input.csv') || !answer.Body) {
+      return answer;
+    }
+    const body = answer.Body;
+    lines = 0;
+    return {
+      ...answer,
+      Body: (async function* () {
+        for await (const chunk of body) {
+          for (const byte of chunk) if (byte === 0x0a) lines++;
+          yield chunk;
+        }
+      })(),
+    };
+  } as typeof S3Client.prototype.send);
+  return { linesRead: () => lines, restore: () => spy.mockRestore() };
 }
 
 async function upload(url: string, file: AsyncIterable<Uint8Array>): Promise<void> {
@@ -162,10 +199,20 @@ describe('a 10,000-row bulk batch', () => {
     const send = DynamoDBDocumentClient.prototype.send as (...args: unknown[]) => Promise<unknown>;
     let transactions = 0;
     let crashed = false;
+    const reads = watchInputReads();
+    /** How far the file was read past the rows recorded done, at each chunk recorded. */
+    const linesAhead: number[] = [];
     const spy = vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockImplementation(async function (
       this: DynamoDBDocumentClient,
       ...args: unknown[]
     ) {
+      // The progress update of finishChunk (store/bulk-batches.ts): chunksDone moves to `:next`.
+      const [command] = args;
+      const next =
+        command instanceof UpdateCommand && command.input.UpdateExpression?.includes('chunksDone = :next')
+          ? command.input.ExpressionAttributeValues?.[':next']
+          : undefined;
+      if (typeof next === 'number') linesAhead.push(reads.linesRead() - next * CHUNK_ROWS);
       const answer = await send.apply(this, args);
       if (args[0] instanceof TransactWriteCommand && ++transactions === CRASH_AT_TRANSACTION && !crashed) {
         crashed = true;
@@ -215,8 +262,17 @@ describe('a 10,000-row bulk batch', () => {
       const tokens = rows.map((row) => row.claim_link?.split('#token=')[1] ?? '');
       expect(tokens.filter((token) => token.length !== 43)).toEqual([]);
       expect(tokens.flatMap(loggedLinesHolding)).toEqual([]);
+
+      // Rows held are bounded by the chunks in flight, not the file: never the whole file read ahead.
+      expect(linesAhead.length).toBeGreaterThanOrEqual(chunks);
+      // The count saw the runner's reads (the runner reads a few chunks ahead of what it records).
+      expect(Math.max(...linesAhead)).toBeGreaterThan(0);
+      expect(Math.max(...linesAhead)).toBeLessThanOrEqual(
+        (CHUNKS_IN_FLIGHT + 1) * CHUNK_ROWS + ROWS_IN_ONE_BODY_CHUNK,
+      );
     } finally {
       spy.mockRestore();
+      reads.restore();
     }
   }, 1_000_000);
 

@@ -60,4 +60,17 @@ export const bulkInvoiceSchema = z.object({
   customerName: z.string(),
   requestedBy: actorSchema,
   merchantId: z.string().nullable(),
+  status: z.enum(BULK_STATUSES).nullable().describe("the batch's status now"),
+});
+
+/** A page of invoices; the first page also totals every matching invoice of the range per currency. */
+export const bulkInvoiceReportSchema = pageSchema(bulkInvoiceSchema).extend({
+  from: z.string(),
+  to: z.string(),
+  totals: z
+    .array(z.object({ currency: z.string(), batches: count, cards: count, totalMinor: minor }))
+    .nullable()
+    .describe(
+      'per currency over every invoice the filters match in from..to; on the first page only (null with a cursor), and null when the range holds more than 20,000 invoices',
+    ),
 });

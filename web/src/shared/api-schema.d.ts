@@ -1175,7 +1175,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Bulk batches accepted on UTC days from..to (at most 366), oldest first: the invoice summary of each (count, total, currency, program, customer, who asked)
+         * Bulk batches accepted on UTC days from..to (at most 366), oldest first: the invoice summary of each (count, total, currency, program, customer, who asked, status now); ?programId=&currency=&merchantId=&requestedBy=&customer=&status= narrow it; the first page totals every match per currency
          * @description Callers: staff roles `admin`, `finance`.
          */
         get: operations["getV1ReportsBulkInvoices"];
@@ -7575,6 +7575,12 @@ export interface operations {
                 cursor?: string;
                 from: string;
                 to: string;
+                programId?: string;
+                currency?: "AED" | "AUD" | "BHD" | "BRL" | "CAD" | "CHF" | "CLP" | "CNY" | "CZK" | "DKK" | "EUR" | "GBP" | "HKD" | "HUF" | "IDR" | "ILS" | "INR" | "ISK" | "JOD" | "JPY" | "KRW" | "KWD" | "MXN" | "MYR" | "NOK" | "NZD" | "OMR" | "PHP" | "PLN" | "QAR" | "RON" | "SAR" | "SEK" | "SGD" | "THB" | "TND" | "TRY" | "TWD" | "UAH" | "USD" | "VND" | "ZAR";
+                merchantId?: string;
+                requestedBy?: string;
+                customer?: string;
+                status?: "RUNNING" | "SUCCEEDED" | "FAILED";
             };
             header?: never;
             path?: never;
@@ -7605,8 +7611,20 @@ export interface operations {
                                 id: string;
                             };
                             merchantId: string | null;
+                            /** @description the batch's status now */
+                            status: ("AWAITING_FILE" | "REFUSED" | "RUNNING" | "SUCCEEDED" | "FAILED") | null;
                         }[];
                         nextCursor: string | null;
+                        from: string;
+                        to: string;
+                        /** @description per currency over every invoice the filters match in from..to; on the first page only (null with a cursor), and null when the range holds more than 20,000 invoices */
+                        totals: {
+                            currency: string;
+                            batches: number;
+                            cards: number;
+                            /** @description minor units */
+                            totalMinor: number;
+                        }[] | null;
                     };
                 };
             };
