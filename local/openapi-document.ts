@@ -51,7 +51,7 @@ export const ALL_OPERATIONS = {
   delivery,
 };
 
-export const buildOpenApiDocument = (): OpenApiDocument => openApiDocument(ALL_OPERATIONS);
+export const buildOpenApiDocument = (): Promise<OpenApiDocument> => openApiDocument(ALL_OPERATIONS);
 
 /** The file's exact text: stable key order (as built), two-space indent, final newline. */
 export const openApiFileText = (document: OpenApiDocument): string =>

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { buildOpenApiDocument, OPENAPI_FILE, openApiFileText } from './openapi-document';
 import { WEB_API_TYPES_FILE, webApiTypesText } from './openapi-types';
 
-const document = buildOpenApiDocument();
+const document = await buildOpenApiDocument();
 writeFileSync(OPENAPI_FILE, openApiFileText(document));
 console.log(`Wrote ${fileURLToPath(OPENAPI_FILE)}`);
 writeFileSync(WEB_API_TYPES_FILE, await webApiTypesText(document));

@@ -2,12 +2,12 @@ import * as z from 'zod';
 import { openBulkBatch, submitBulkBatch, visibleBatch } from '../app/bulk-batches';
 import type { BulkBatch } from '../core/bulk/bulk-batch-model';
 import { BULK_FILE_FORMATS, BULK_OUTPUTS } from '../core/bulk/bulk-batch-model';
-import { apiHandler, emptyBody, type Operations, operation } from '../http/api-handler';
+import { apiHandler, type Operations, operation } from '../http/api-handler';
 import type { Principal } from '../http/auth';
 import { actorOf, programVisibility } from '../http/auth';
 import { pathId } from '../http/params';
 import { bulkBatchOpenedSchema, bulkBatchPageSchema, bulkBatchSchema } from '../http/response-schemas/bulk';
-import { entityId, listQuery, safeText } from '../http/validation';
+import { emptyBody, entityId, listQuery, safeText } from '../http/validation';
 import { listBulkBatches } from '../store/bulk-batches';
 import { bulkDownloadUrl } from '../store/bulk-files';
 

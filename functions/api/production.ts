@@ -18,7 +18,7 @@ import {
   type ProductionOrder,
   type StatusStep,
 } from '../core/production/production-order';
-import { apiHandler, emptyBody, type Operations, operation } from '../http/api-handler';
+import { apiHandler, type Operations, operation } from '../http/api-handler';
 import { actorOf } from '../http/auth';
 import { pathId } from '../http/params';
 import { pageSchema } from '../http/response-schemas/common';
@@ -31,7 +31,7 @@ import {
   shipmentSchema,
   storeInventorySchema,
 } from '../http/response-schemas/production';
-import { amount, entityId, externalId, listQuery, safeText } from '../http/validation';
+import { amount, emptyBody, entityId, externalId, listQuery, safeText } from '../http/validation';
 import { type Carton, findShipment, listCartons, type Shipment } from '../store/packaging';
 import { listPrinters, type Printer } from '../store/printers';
 import { listOrders } from '../store/production-orders';

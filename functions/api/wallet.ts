@@ -1,11 +1,9 @@
-import * as z from 'zod';
 import { getCard } from '../app/card-lookup';
-import { WALLET_MESSAGE_LIMITS, type WalletMessage } from '../core/wallet-message';
+import type { WalletMessage } from '../core/wallet-message';
 import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
 import { actorOf, cardVisibility } from '../http/auth';
 import { isId, pathId } from '../http/params';
-import { walletMessageSchema } from '../http/response-schemas/wallet';
-import { safeText } from '../http/validation';
+import type { MessageBody } from '../http/request-schemas/wallet';
 import { getProgram } from '../store/programs';
 import { recordWalletMessage } from '../store/wallet-messages';
 import { downloadApplePass, type PassDownloadReads, readPassDownload } from '../wallet/apple-passes';
@@ -26,10 +24,11 @@ export const walletMessageView = (message: WalletMessage) => ({
   createdAt: message.createdAt,
 });
 
-const messageBody = z
-  .object({ header: safeText(WALLET_MESSAGE_LIMITS.header), body: safeText(WALLET_MESSAGE_LIMITS.body) })
-  .strict();
-type MessageBody = z.infer<typeof messageBody>;
+// Loaded on first use: the pass download, this function's cold request, validates nothing (api-handler.ts
+// SchemaSource), so zod is not evaluated at its cold start.
+const messageBody = () => import('../http/request-schemas/wallet').then((schemas) => schemas.messageBody);
+const walletMessageSchema = () =>
+  import('../http/response-schemas/wallet').then((schemas) => schemas.walletMessageSchema);
 
 const cardIdOf = (params: Readonly<Record<string, string>>) => pathId(params, 'cardId', 'gc', 'The card');
 

@@ -4,13 +4,7 @@ import { DomainError, notFound, validationFailed } from '../core/errors';
 import { WEBHOOK_EVENT_TYPES } from '../core/webhook-events';
 import { DELIVERY_STATUSES, type Webhook, type WebhookDelivery } from '../core/webhook-model';
 import { checkWebhookUrl } from '../core/webhook-url';
-import {
-  apiHandler,
-  emptyBody,
-  type OperationRequest,
-  type Operations,
-  operation,
-} from '../http/api-handler';
+import { apiHandler, type OperationRequest, type Operations, operation } from '../http/api-handler';
 import { auditOf, type Principal } from '../http/auth';
 import { pathId } from '../http/params';
 import { pageSchema } from '../http/response-schemas/common';
@@ -20,7 +14,7 @@ import {
   webhookSchema,
   webhookSecretSchema,
 } from '../http/response-schemas/webhooks';
-import { entityId, listQuery, safeText } from '../http/validation';
+import { emptyBody, entityId, listQuery, safeText } from '../http/validation';
 import { pageView } from '../http/views';
 import {
   createWebhook,

@@ -1,9 +1,11 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
+import type { ApplePassJson } from './apple-pass-json';
 import { type Card, displayStatus } from './card';
 import { formatAmount } from './money';
 import type { Program } from './program';
 import type { WalletMessage } from './wallet-message';
+
+export type { ApplePassJson } from './apple-pass-json';
 
 /**
  * An Apple Wallet pass (storeCard) for a gift card, planned as its pass.json. Pure: the signing and
@@ -27,73 +29,6 @@ const DEFAULT_COLOURS = {
   foregroundColor: 'rgb(255, 255, 255)',
   labelColor: 'rgb(180, 196, 224)',
 } as const;
-
-const channel = '\\s*(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\s*';
-const rgb = z
-  .string()
-  .regex(new RegExp(`^rgb\\(${channel},${channel},${channel}\\)$`), 'rgb(r, g, b), 0-255');
-const text = (max: number) => z.string().min(1).max(max);
-
-const field = z
-  .object({
-    key: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/),
-    label: text(64).optional(),
-    value: z.union([text(2000), z.number().finite()]),
-    changeMessage: z.string().includes('%@').max(200).optional(),
-    currencyCode: z
-      .string()
-      .regex(/^[A-Z]{3}$/)
-      .optional(),
-    dateStyle: z.enum(['PKDateStyleShort', 'PKDateStyleMedium', 'PKDateStyleLong']).optional(),
-    textAlignment: z
-      .enum(['PKTextAlignmentLeft', 'PKTextAlignmentRight', 'PKTextAlignmentNatural'])
-      .optional(),
-  })
-  .strict();
-
-/** What Wallet needs of a storeCard pass.json; checked before building (see apple-pass-builder.ts). */
-export const applePassJsonSchema = z
-  .object({
-    formatVersion: z.literal(1),
-    passTypeIdentifier: z.string().regex(/^pass\.[A-Za-z0-9.-]{1,200}$/, 'pass.<reverse-dns>'),
-    teamIdentifier: z.string().regex(/^[A-Z0-9]{10}$/, '10 upper-case letters or digits'),
-    serialNumber: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-    organizationName: text(128),
-    description: text(256),
-    logoText: text(64).optional(),
-    webServiceURL: z.string().regex(/^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/, 'an http(s) URL without query'),
-    authenticationToken: z.string().min(16).max(256),
-    backgroundColor: rgb,
-    foregroundColor: rgb,
-    labelColor: rgb,
-    sharingProhibited: z.boolean(),
-    voided: z.boolean().optional(),
-    expirationDate: z.iso.datetime({ offset: true }).optional(),
-    barcodes: z
-      .array(
-        z
-          .object({
-            format: z.enum(['PKBarcodeFormatQR', 'PKBarcodeFormatCode128']),
-            message: text(512),
-            messageEncoding: z.literal('iso-8859-1'),
-            altText: text(64).optional(),
-          })
-          .strict(),
-      )
-      .min(1),
-    storeCard: z
-      .object({
-        headerFields: z.array(field).max(3).optional(),
-        primaryFields: z.array(field).min(1).max(1),
-        secondaryFields: z.array(field).max(4).optional(),
-        auxiliaryFields: z.array(field).max(4).optional(),
-        backFields: z.array(field).max(20).optional(),
-      })
-      .strict(),
-  })
-  .strict();
-
-export type ApplePassJson = z.infer<typeof applePassJsonSchema>;
 
 /** The balance as Wallet shows it: a number in major units that the device formats in the currency. */
 export const balanceForDisplay = (amount: number, currency: string): number =>

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { DomainError, validationFailed } from '../core/errors';
 import { logger } from '../logger';
 import { DECLINE_CODES, METRIC } from '../observability/metric-names';
@@ -20,11 +20,11 @@ import {
 import { authenticate, authorize, type Principal, principalScope } from './auth';
 import { withCors } from './cors';
 import { noteFailedCheck } from './failed-checks';
+import { fieldErrors } from './field-errors';
 import { authenticatePass } from './pass-auth';
 import { problemResponse } from './problem';
 import { openCheckGate, runsAlongsideLimit } from './rate-limit';
 import { type ApiFunctionName, type RouteDefinition, routeKey, routesOf } from './route-table';
-import { fieldErrors } from './validation';
 
 /** Bodies are small JSON documents; anything larger is refused before parsing. */
 const MAX_BODY_BYTES = 16 * 1024;
@@ -70,15 +70,25 @@ export interface GatewayHint {
   readonly programIds: readonly string[];
 }
 
+/**
+ * A schema, or a loader that imports it on first use. A route group whose cold request validates nothing
+ * declares loaders (a dynamic import of its schemas module), so zod is compiled into its bundle but not
+ * evaluated until a request needs it: importing zod costs about 26 ms of CPU at a cold start.
+ */
+export type SchemaSource<T = unknown> = z.ZodType<T> | (() => Promise<z.ZodType<T>>);
+
+export const loadSchema = async <T>(source: SchemaSource<T>): Promise<z.ZodType<T>> =>
+  typeof source === 'function' ? source() : source;
+
 export interface Operation<B = unknown, Q = unknown> {
   /** One line for the API reference (OpenAPI `summary`). */
   readonly summary: string;
-  readonly body?: z.ZodType<B>;
-  readonly query?: z.ZodType<Q>;
+  readonly body?: SchemaSource<B>;
+  readonly query?: SchemaSource<Q>;
   /** Status of a success; 200 unless said. */
   readonly status?: number;
   /** The JSON success's schema, for the OpenAPI document (functions/http/response-schemas/). */
-  readonly response?: z.ZodType;
+  readonly response?: SchemaSource;
   /** The success's media type when it is not JSON (the operation answers with a RawResponse). */
   readonly contentType?: string;
   /**
@@ -347,8 +357,8 @@ export function apiHandler(fn: ApiFunctionName, operations: Operations) {
           : await authenticate(authorization, merchantHint(event));
       noteCaller(principal);
       authorize(route, principal);
-      const body = op.body ? parseBody(event, op.body) : undefined;
-      const query = op.query ? parseQuery(event, op.query) : undefined;
+      const body = op.body ? parseBody(event, await loadSchema(op.body)) : undefined;
+      const query = op.query ? parseQuery(event, await loadSchema(op.query)) : undefined;
       const now = new Date();
       // The caller's failed-check counts are read alongside the operation's own reads (http/rate-limit.ts).
       const readsOnly = route.rateLimit !== undefined && runsAlongsideLimit(route.rateLimit, body);
@@ -443,5 +453,3 @@ function noteCaller(principal: Principal): void {
   logger.appendKeys({ ...(merchantId ? { merchantId } : {}), ...(staffUser ? { staffUser } : {}) });
   annotateTrace({ merchantId });
 }
-
-export const emptyBody = z.object({}).strict();

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { Operations, RouteOperation } from './api-handler';
+import { loadSchema, type Operations, type RouteOperation, type SchemaSource } from './api-handler';
 import { type ApiFunctionName, ROUTES, type RouteDefinition, routeKey } from './route-table';
 
 /**
@@ -124,7 +124,11 @@ function successContent(
  * The answers of success: `successes` when the operation lists them, else `status` (200) in
  * `contentType` (JSON); a 204, and any answer to HEAD, has no body.
  */
-function successResponses(operation: RouteOperation, route: RouteDefinition): Record<string, unknown> {
+function successResponses(
+  operation: RouteOperation,
+  response: z.ZodType | undefined,
+  route: RouteDefinition,
+): Record<string, unknown> {
   const status = operation.status ?? 200;
   const successes = operation.successes ?? { [status]: operation.contentType ?? JSON_MEDIA_TYPE };
   return Object.fromEntries(
@@ -134,7 +138,7 @@ function successResponses(operation: RouteOperation, route: RouteDefinition): Re
         description: code === '304' ? 'Not modified' : 'Success',
         ...successContent(
           code === '204' || route.method === 'HEAD' ? null : mediaType,
-          mediaType === JSON_MEDIA_TYPE ? operation.response : undefined,
+          mediaType === JSON_MEDIA_TYPE ? response : undefined,
           route,
         ),
       },
@@ -142,11 +146,21 @@ function successResponses(operation: RouteOperation, route: RouteDefinition): Re
   );
 }
 
-export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Operations>>): OpenApiDocument {
+const loadIfAny = (source: SchemaSource | undefined) => (source ? loadSchema(source) : undefined);
+
+/** Async because some route groups load their schemas on first use (api-handler.ts SchemaSource). */
+export async function openApiDocument(
+  operations: Readonly<Record<ApiFunctionName, Operations>>,
+): Promise<OpenApiDocument> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     const operation = operations[route.fn]?.[routeKey(route)];
     if (!operation) throw new Error(`No operation for ${routeKey(route)}`);
+    const [body, query, response] = await Promise.all([
+      loadIfAny(operation.body),
+      loadIfAny(operation.query),
+      loadIfAny(operation.response),
+    ]);
     paths[route.path] ??= {};
     const item = paths[route.path] as Record<string, unknown>;
     item[route.method.toLowerCase()] = {
@@ -155,17 +169,17 @@ export function openApiDocument(operations: Readonly<Record<ApiFunctionName, Ope
       description: accessNote(route),
       tags: [route.fn],
       security: route.access.public ? [] : route.access.passToken ? [{ applePass: [] }] : [{ bearer: [] }],
-      parameters: parameters(route, operation.query),
-      ...(operation.body
+      parameters: parameters(route, query),
+      ...(body
         ? {
             requestBody: {
               required: true,
-              content: { 'application/json': { schema: withoutMeta(toSchema(operation.body)) } },
+              content: { 'application/json': { schema: withoutMeta(toSchema(body)) } },
             },
           }
         : {}),
       responses: {
-        ...successResponses(operation, route),
+        ...successResponses(operation, response, route),
         ...(route.rateLimit ? { '429': { $ref: '#/components/responses/RateLimited' } } : {}),
         '4XX': { $ref: '#/components/responses/Problem' },
         '503': { $ref: '#/components/responses/TimedOut' },

@@ -1,7 +1,6 @@
 import * as z from 'zod';
 import { INSTANT_PATTERN, isCalendarDate, isCalendarMonth, isIsoInstant } from '../core/calendar';
 import { MAX_CHECK_LIMIT } from '../core/check-limits';
-import type { FieldError } from '../core/errors';
 import { CHANNELS } from '../core/ledger';
 import { MAX_AMOUNT, SUPPORTED_CURRENCIES } from '../core/money';
 
@@ -112,15 +111,5 @@ export const listQuery = {
   cursor: z.string().min(1).max(2048).optional(),
 };
 
-export function fieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
-  return error.issues.flatMap((issue) => {
-    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({
-        field: [path, key].filter(Boolean).join('.'),
-        message: 'unknown field',
-      }));
-    }
-    return [{ field: path || prefix || 'body', message: issue.message }];
-  });
-}
+/** A body that must be empty (`{}`): actions whose path says everything. */
+export const emptyBody = z.object({}).strict();

@@ -1,11 +1,9 @@
-import * as z from 'zod';
 import { updatedSerials } from '../core/apple-pass';
 import type { Card } from '../core/card';
 import { deviceLogLines } from '../core/device-log';
 import { DomainError, notFound, validationFailed } from '../core/errors';
 import { type Operations, operation, RawResponse } from '../http/api-handler';
 import type { Principal } from '../http/auth';
-import { applePassUpdatesSchema } from '../http/response-schemas/wallet';
 import { logger } from '../logger';
 import { registerAppleDevice, removeAppleRegistration } from '../store/apple-passes';
 import { deviceUpdateTags } from '../store/apple-update-tags';
@@ -84,18 +82,9 @@ function ifModifiedSince(headers: Readonly<Record<string, string>> | undefined):
   return Number.isNaN(at) ? undefined : new Date(at);
 }
 
-const registerBody = z.object({
-  pushToken: z.string().regex(/^[0-9A-Fa-f]{16,256}$/, 'hex, 16-256 characters'),
-});
-const logBody = z.object({ logs: z.array(z.string().max(4000)).max(100) });
-const updatesQuery = z
-  .object({
-    passesUpdatedSince: z
-      .string()
-      .regex(/^\d{1,16}$/, 'a tag this service returned')
-      .optional(),
-  })
-  .strict();
+// Loaded on first use: a device fetching its pass validates nothing (api-handler.ts SchemaSource).
+const requestSchemas = () => import('../http/request-schemas/wallet');
+const responseSchemas = () => import('../http/response-schemas/wallet');
 
 /** The pass answer for GET and HEAD: 304 when the device holds the pass's current version. */
 async function passAnswer(
@@ -132,7 +121,7 @@ const PASS = `${BASE}/passes/{passTypeIdentifier}/{serialNumber}`;
 export const appleWebServiceOperations: Operations = {
   [`POST ${REGISTRATION}`]: operation({
     summary: "Apple Wallet: register a device for the pass's update pushes (201 new, 200 already registered)",
-    body: registerBody,
+    body: () => requestSchemas().then((schemas) => schemas.registerBody),
     successes: { 201: null, 200: null },
     run: async ({ principal, params, body }) => {
       const pass = passOf(principal);
@@ -163,9 +152,9 @@ export const appleWebServiceOperations: Operations = {
   [`GET ${BASE}/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}`]: operation({
     summary:
       'Apple Wallet: serial numbers of the passes on this device changed since the tag (204 when none)',
-    query: updatesQuery,
+    query: () => requestSchemas().then((schemas) => schemas.updatesQuery),
     successes: { 200: 'application/json', 204: null },
-    response: applePassUpdatesSchema,
+    response: () => responseSchemas().then((schemas) => schemas.applePassUpdatesSchema),
     run: async ({ params, query }) => {
       const dlid = deviceOf(params);
       const passType = params.passTypeIdentifier ?? '';
@@ -192,7 +181,7 @@ export const appleWebServiceOperations: Operations = {
   }),
   [`POST ${BASE}/log`]: operation({
     summary: "Apple Wallet: a device's error log messages about this service",
-    body: logBody,
+    body: () => requestSchemas().then((schemas) => schemas.logBody),
     successes: { 200: null },
     run: async ({ body }) => {
       // Devices report what went wrong with our passes. Anyone may call this: bounded and redacted

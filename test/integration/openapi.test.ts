@@ -12,7 +12,7 @@ import {
 } from '../../local/openapi-document';
 import { WEB_API_TYPES_FILE, webApiTypesText } from '../../local/openapi-types';
 
-const document = buildOpenApiDocument();
+const document = await buildOpenApiDocument();
 
 const get = (path: string): APIGatewayProxyEvent => ({
   httpMethod: 'GET',
@@ -131,11 +131,11 @@ describe('the OpenAPI document', () => {
     expect(bare).toEqual([]);
   });
 
-  it('refuses to document a JSON success without a response schema', () => {
+  it('refuses to document a JSON success without a response schema', async () => {
     const health = all.system['GET /health'];
     if (!health) throw new Error('no GET /health');
     const { response: _response, ...bare } = health;
-    expect(() => openApiDocument({ ...all, system: { ...all.system, 'GET /health': bare } })).toThrow(
+    await expect(openApiDocument({ ...all, system: { ...all.system, 'GET /health': bare } })).rejects.toThrow(
       'GET /health answers JSON but declares no response schema',
     );
   });
