@@ -50,6 +50,11 @@ export default defineConfig({
       // Handlers called without the local stack's environment write no metrics to stdout; stacks and
       // tests that read metrics turn them on with a file (local/handler-env.ts).
       POWERTOOLS_METRICS_DISABLED: 'true',
+      // The one Powertools logger is built when a test file imports the handlers, before a stack sets
+      // the handlers' environment: without these its lines said `service_undefined` and came at INFO.
+      // Tests that read the log at DEBUG set both levels in vi.hoisted, before any import.
+      POWERTOOLS_SERVICE_NAME: 'giftcard',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
     },
     projects: [
       {
