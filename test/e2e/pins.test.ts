@@ -246,7 +246,8 @@ describe('PINs', () => {
     const client = dynamoDbClient(stack.dynamodbEndpoint);
     const items = await client.send(new ScanCommand({ TableName: stack.tableName }));
     client.destroy();
-    const dump = JSON.stringify(items.Items);
+    // A card's last 4 digits are shown anyway, and equal a PIN here by chance once in 10,000 cards.
+    const dump = JSON.stringify(items.Items?.map(({ last4: _shown, ...item }) => item));
     for (const pin of ['8024', '2580', '4826', '7319', '3692', '8642'])
       expect(dump).not.toMatch(new RegExp(`"S":"${pin}"`));
   });

@@ -51,6 +51,9 @@ const asText = (parts: readonly unknown[]): string =>
   parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ');
 
 function captureLog(): void {
+  // Every line is written, whatever level the run's logger has (ERROR under vitest.config.ts): the
+  // more that reaches stdout, the more there is to find a code in.
+  logger.setLogLevel('DEBUG');
   for (const level of ['debug', 'info', 'warn', 'error', 'critical'] as const) {
     const original = logger[level].bind(logger) as (...args: unknown[]) => void;
     vi.spyOn(logger, level).mockImplementation(((...args: unknown[]) => {
