@@ -65,6 +65,7 @@ export async function* bulkInvoicesInRange(
   fromInstant: string,
   toInstant: string,
   cursor?: string,
+  { withStatus = true }: { readonly withStatus?: boolean } = {},
 ): AsyncGenerator<RangedBulkInvoice> {
   let start: Record<string, unknown> | undefined = rangeCursor(cursor, fromInstant, toInstant);
   do {
@@ -86,6 +87,7 @@ export async function* bulkInvoicesInRange(
     const positions = out.Items ?? [];
     const invoices = await readInvoices(
       positions.map((item) => ({ PK: String(item.PK), SK: String(item.SK) })),
+      withStatus,
     );
     const last = positions.length - 1;
     for (const [at, position] of positions.entries()) {
@@ -97,20 +99,25 @@ export async function* bulkInvoicesInRange(
   } while (start);
 }
 
-/** The invoices under `keys` with their batches' statuses, by invoice PK (the batch's). */
-async function readInvoices(keys: { PK: string; SK: string }[]): Promise<Map<string, BulkInvoiceWithStatus>> {
+/**
+ * The invoices under `keys` by invoice PK (the batch's), with their batches' statuses unless `withStatus`
+ * is false (the export has no use for them: one BatchGet a page fewer).
+ */
+async function readInvoices(
+  keys: { PK: string; SK: string }[],
+  withStatus: boolean,
+): Promise<Map<string, BulkInvoiceWithStatus>> {
+  const batchKeys = new Map(keys.map((key) => [key.PK, bulkBatchKey(key.PK.slice('BULK#'.length))]));
   const [invoiceItems, batchItems] = await Promise.all([
     batchGet(keys),
-    batchGet(
-      keys.map((key) => bulkBatchKey(key.PK.slice('BULK#'.length))),
-      ['status'],
-    ),
+    withStatus ? batchGet([...batchKeys.values()], ['status']) : new Map<string, Record<string, unknown>>(),
   ]);
   const found = new Map<string, BulkInvoiceWithStatus>();
   for (const key of keys) {
     const item = invoiceItems.get(`${key.PK}|${key.SK}`);
     if (!item) continue;
-    const status = batchItems.get(`${key.PK}|BATCH`)?.status;
+    const batchKey = batchKeys.get(key.PK);
+    const status = batchKey && batchItems.get(`${batchKey.PK}|${batchKey.SK}`)?.status;
     found.set(key.PK, {
       invoice: withoutLayout<BulkInvoiceRecord>(item),
       status: BULK_STATUSES.find((known) => known === status),
@@ -124,5 +131,7 @@ export async function* allBulkInvoicesBetween(
   fromInstant: string,
   toInstant: string,
 ): AsyncGenerator<BulkInvoiceRecord> {
-  for await (const found of bulkInvoicesInRange(fromInstant, toInstant)) yield found.invoice;
+  for await (const found of bulkInvoicesInRange(fromInstant, toInstant, undefined, { withStatus: false })) {
+    yield found.invoice;
+  }
 }
