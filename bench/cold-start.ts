@@ -1,7 +1,8 @@
 /**
  * Goal 4: cold start per function. Each function in functions/api/*.ts and each stream consumer module
- * (functions/streams, from the registry) is bundled as the CDK construct bundles it (esbuild: minify,
- * platform node, target node22, ESM with the createRequire banner, source map, the AWS SDK bundled too),
+ * (functions/streams, from the registry) is bundled as the CDK construct bundles it (lib/constructs/bundle.ts:
+ * esbuild, minify, platform node, target node22, ESM split into chunks with the createRequire banner, source
+ * maps, the AWS SDK bundled too),
  * and so is a minimal handler (bench/cold-start/minimal-handler.ts: one DynamoDB client, one GetItem).
  * Then, several times each and interleaved, a fresh `node` process imports the bundle and serves one
  * request against DynamoDB Local (bench/cold-start/invoke.mjs). Two settings: as deployed
@@ -9,16 +10,17 @@
  * Knobs: BENCH_COLD_RUNS (9); BENCH_COLD_ONLY=wallet,cards measures only the named functions (and the
  * minimal baseline); BENCH_COLD_PROFILE=cards,wallet adds one more cold start of each named
  * function under `--cpu-prof` and prints where its CPU time went, by package or own source file
- * (bench/lib/cpu-profile.ts), averaged over BENCH_COLD_PROFILE_RUNS (1) profiled cold starts; the
+ * (bench/lib/cpu-profile.ts), averaged over BENCH_COLD_PROFILE_RUNS (1) profiled cold starts (BENCH_COLD_PROFILE_PHASE=import or
+ * request profiles only that phase); the
  * profiles stay in $TMPDIR/giftcard-cold-profiles/<function>.
  * BENCH_COLD_EXTRA=wallet@main=/path/to/other/checkout/functions/api/wallet.ts adds that entry (another
  * checkout's function, e.g. a `git worktree` of main with this node_modules linked in) as one more
  * target serving the named function's request, interleaved with the others: before and after in one run.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -28,6 +30,7 @@ import { build, type Metafile } from 'esbuild';
 import { ROUTES } from '../functions/http/route-table';
 import { entryKey } from '../functions/store/keys';
 import { STREAM_CONSUMERS } from '../functions/streams/registry';
+import { BUNDLE_ENTRY_FILE, functionBuildOptions, loadedAtImport } from '../lib/constructs/bundle';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/dynamodb';
 import { handlerEnvironment } from '../local/handler-env';
 import { loadOrCreateLocalSecrets } from '../local/secrets';
@@ -45,10 +48,12 @@ const PROFILE = (process.env.BENCH_COLD_PROFILE ?? '')
   .filter(Boolean);
 /** Profiled cold starts per BENCH_COLD_PROFILE function; their self times are averaged. */
 const PROFILE_RUNS = knob('COLD_PROFILE_RUNS', 1);
+/** What the profiles cover: the whole process (`all`), or only the import or the first request. */
+const PROFILE_PHASE = process.env.BENCH_COLD_PROFILE_PHASE ?? 'all';
+if (!['all', 'import', 'request'].includes(PROFILE_PHASE))
+  throw new Error(`BENCH_COLD_PROFILE_PHASE: want all, import or request, got ${PROFILE_PHASE}`);
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(tmpdir(), `giftcard-bench-cold-${process.pid}`);
-const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 interface Target {
   readonly name: string;
@@ -99,14 +104,15 @@ const targets = [
   ...EXTRA,
 ];
 
-/** Bytes per package in a bundle, from esbuild's metafile. */
-function largestInputs(metafile: Metafile, output: string): Record<string, number> {
-  const inputs = metafile.outputs[output]?.inputs ?? {};
+/** Bytes per package in the given outputs of a bundle, from esbuild's metafile. */
+function largestInputs(metafile: Metafile, outputs: readonly string[]): Record<string, number> {
   const byPackage: Record<string, number> = {};
-  for (const [path, { bytesInOutput }] of Object.entries(inputs)) {
-    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
-    const name = match?.[1] ?? path.split('/').slice(0, 2).join('/');
-    byPackage[name] = (byPackage[name] ?? 0) + bytesInOutput;
+  for (const output of outputs) {
+    for (const [path, { bytesInOutput }] of Object.entries(metafile.outputs[output]?.inputs ?? {})) {
+      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+      const name = match?.[1] ?? path.split('/').slice(0, 2).join('/');
+      byPackage[name] = (byPackage[name] ?? 0) + bytesInOutput;
+    }
   }
   return Object.fromEntries(
     Object.entries(byPackage)
@@ -116,41 +122,43 @@ function largestInputs(metafile: Metafile, output: string): Record<string, numbe
   );
 }
 
+const kb = (bytes: number) => Math.round(bytes / 1024);
+
 progress('cold-start: bundling');
 mkdirSync(OUT, { recursive: true });
 const bundles: Record<
   string,
-  { file: string; kb: number; gzipKb: number; sourceMapKb: number; largestPackagesKb: Record<string, number> }
+  {
+    file: string;
+    /** What a cold start compiles before the handler runs: the entry and its static chunks. */
+    kb: number;
+    gzipKb: number;
+    sourceMapKb: number;
+    /** Every chunk, the lazily loaded ones too. */
+    allChunksKb: number;
+    chunksAtImport: number;
+    largestPackagesKb: Record<string, number>;
+  }
 > = {};
 for (const target of targets) {
   const dir = join(OUT, target.name);
-  const outfile = join(dir, 'index.mjs');
+  // Exactly the deployed build (lib/constructs/bundle.ts), with a metafile and quieter.
   const result = await build({
-    entryPoints: [target.entry],
-    outfile,
-    bundle: true,
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    banner: { js: ESM_REQUIRE_BANNER },
-    tsconfig: join(ROOT, 'tsconfig.json'),
+    ...functionBuildOptions(target.entry, dir),
     metafile: true,
     logLevel: 'error',
   });
-  const code = readFileSync(outfile);
+  const atImport = loadedAtImport(result.metafile);
+  const code = atImport.map((output) => readFileSync(resolve(output)));
+  const allChunks = Object.entries(result.metafile.outputs).filter(([output]) => output.endsWith('.mjs'));
   bundles[target.name] = {
-    file: outfile,
-    kb: Math.round(code.length / 1024),
-    gzipKb: Math.round(gzipSync(code).length / 1024),
-    sourceMapKb: Math.round(statSync(`${outfile}.map`).size / 1024),
-    largestPackagesKb: largestInputs(
-      result.metafile,
-      Object.keys(result.metafile.outputs).find((o) => o.endsWith('index.mjs')) ?? '',
-    ),
+    file: join(dir, BUNDLE_ENTRY_FILE),
+    kb: kb(code.reduce((sum, bytes) => sum + bytes.length, 0)),
+    gzipKb: kb(code.reduce((sum, bytes) => sum + gzipSync(bytes).length, 0)),
+    sourceMapKb: kb(atImport.reduce((sum, output) => sum + statSync(resolve(`${output}.map`)).size, 0)),
+    allChunksKb: kb(allChunks.reduce((sum, [, output]) => sum + output.bytes, 0)),
+    chunksAtImport: atImport.length,
+    largestPackagesKb: largestInputs(result.metafile, atImport),
   };
 }
 
@@ -316,9 +324,17 @@ function coldStart(
 ): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
     const started = process.hrtime.bigint();
-    const profileArgs = profileDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=200']
-      : [];
+    const profileArgs =
+      profileDir && PROFILE_PHASE === 'all'
+        ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=200']
+        : [];
+    const phaseProfile =
+      profileDir && PROFILE_PHASE !== 'all'
+        ? {
+            BENCH_PROFILE_PHASE: PROFILE_PHASE,
+            BENCH_PROFILE_OUT: join(profileDir, `${PROFILE_PHASE}.${started}.cpuprofile`),
+          }
+        : {};
     const child = spawn(
       process.execPath,
       [...profileArgs, join(ROOT, 'bench/cold-start/invoke.mjs'), bundle, eventFile],
@@ -326,6 +342,7 @@ function coldStart(
         env: {
           PATH: process.env.PATH ?? '',
           ...environment,
+          ...phaseProfile,
           NODE_OPTIONS: sourceMaps ? '--enable-source-maps' : '',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -392,9 +409,8 @@ for (const name of PROFILE) {
   const file = files[0];
   if (!file) throw new Error(`no CPU profile written for ${name}`);
   const summary = summarizeProfile(files, bundle.file);
-  // The bundle and its map beside the profile, so the profile can be read after OUT is removed.
-  writeFileSync(join(dir, 'index.mjs'), readFileSync(bundle.file));
-  writeFileSync(join(dir, 'index.mjs.map'), readFileSync(`${bundle.file}.map`));
+  // The bundle (its chunks and maps) beside the profile, so the profile can be read after OUT is removed.
+  cpSync(dirname(bundle.file), join(dir, 'bundle'), { recursive: true });
   profiles[name] = { totalMs: round(median(totals), 1), profile: file, ...summary };
 }
 
@@ -470,7 +486,7 @@ emit({
   settings: {
     runs: RUNS,
     esbuild:
-      'minify, sourcemap, platform node, target node22, format esm, createRequire banner, AWS SDK bundled',
+      'lib/constructs/bundle.ts as deployed: minify, sourcemap, platform node, target node22, format esm split into chunks, createRequire banner, AWS SDK bundled; bundleKb is what the import compiles (entry + static chunks)',
     measuredAs:
       'totalMs = process start to the first answer (node boot + import + first request), median of runs; ratios against the minimal handler in the same setting',
   },

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
+import { dirname } from 'node:path';
 
 /**
  * Where a bundle's CPU time goes: a V8 CPU profile (`node --cpu-prof`) of one cold start, its samples'
@@ -56,8 +57,16 @@ export function summarizeProfile(
   top = 15,
 ): ProfileSummary {
   const paths = typeof profilePaths === 'string' ? [profilePaths] : profilePaths;
-  const map = new SourceMap(JSON.parse(readFileSync(`${bundlePath}.map`, 'utf8')));
-  const bundleUrl = `file://${bundlePath}`;
+  // The entry and its chunks (lib/constructs/bundle.ts), each with its own map.
+  const bundleDir = `file://${dirname(bundlePath)}/`;
+  const maps = new Map<string, SourceMap | undefined>();
+  const mapOf = (url: string) => {
+    if (!maps.has(url)) {
+      const file = `${url.slice('file://'.length)}.map`;
+      maps.set(url, existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, 'utf8'))) : undefined);
+    }
+    return maps.get(url);
+  };
   const selfUs = new Map<string, number>();
   const internalUs = new Map<string, number>();
   let total = 0;
@@ -81,7 +90,8 @@ export function summarizeProfile(
       total += delta;
       const frame = nodes.get(id)?.callFrame;
       let where = frame?.url || frame?.functionName || '(native)';
-      if (frame?.url === bundleUrl) {
+      const map = frame?.url.startsWith(bundleDir) ? mapOf(frame.url) : undefined;
+      if (frame && map) {
         const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
         where = entry.originalSource ? owner(entry.originalSource) : '(bundle, unmapped)';
       } else if (frame?.url.startsWith('node:')) {

@@ -3,7 +3,7 @@ import { type ApplePassJson, applePassJsonProblems } from '../core/apple-pass-js
 import type { AppleCertificates } from '../store/apple-certificates';
 import { passImages } from './pass-images';
 import { type CmsSigner, detachedSignature } from './pkcs7';
-import { zip } from './zip';
+import { type ZipEntry, zip, zipEntry } from './zip';
 
 /** A pass.json that Wallet would refuse; thrown before anything is signed. */
 export class InvalidApplePassError extends Error {
@@ -47,6 +47,17 @@ export function passSigner(certificates: AppleCertificates): CmsSigner {
 
 const sha1 = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex');
 
+/** The images are the same in every pass: hashed for the manifest and compressed once per process. */
+let images: { readonly digests: Record<string, string>; readonly entries: readonly ZipEntry[] } | undefined;
+
+function imageFiles() {
+  images ??= {
+    digests: Object.fromEntries(Object.entries(passImages()).map(([name, bytes]) => [name, sha1(bytes)])),
+    entries: Object.entries(passImages()).map(([name, bytes]) => zipEntry(name, bytes)),
+  };
+  return images;
+}
+
 /**
  * Signs and zips a pass: pass.json, the images, manifest.json (SHA-1 of every file) and `signature`, a
  * detached PKCS#7 (DER) over the manifest by the pass certificate, carrying the WWDR intermediate and a
@@ -60,15 +71,16 @@ export function buildApplePass(
 ): Buffer {
   const invalid = applePassJsonProblems(pass);
   if (invalid.length > 0) throw new InvalidApplePassError(invalid);
-  const files = new Map<string, Buffer>([
-    ['pass.json', Buffer.from(JSON.stringify(pass), 'utf8')],
-    ...Object.entries(passImages()),
-  ]);
-  const manifest = Buffer.from(
-    JSON.stringify(Object.fromEntries([...files].map(([name, bytes]) => [name, sha1(bytes)]))),
-    'utf8',
+  const passJson = Buffer.from(JSON.stringify(pass), 'utf8');
+  const { digests, entries } = imageFiles();
+  const manifest = Buffer.from(JSON.stringify({ 'pass.json': sha1(passJson), ...digests }), 'utf8');
+  return zip(
+    [
+      zipEntry('pass.json', passJson),
+      ...entries,
+      zipEntry('manifest.json', manifest),
+      zipEntry('signature', detachedSignature(manifest, passSigner(certificates), now)),
+    ],
+    now,
   );
-  files.set('manifest.json', manifest);
-  files.set('signature', detachedSignature(manifest, passSigner(certificates), now));
-  return zip(files, now);
 }

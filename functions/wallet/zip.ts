@@ -14,18 +14,35 @@ function dosDateTime(at: Date): { time: number; date: number } {
   };
 }
 
-export function zip(files: ReadonlyMap<string, Buffer>, modifiedAt: Date): Buffer {
-  if (files.size > MAX_FILES) throw new RangeError(`a pass holds at most ${MAX_FILES} files`);
+/** One file, compressed and checksummed: ready for any number of archives (`zip`). */
+export interface ZipEntry {
+  readonly name: Buffer;
+  /** 8 deflated, 0 stored. */
+  readonly method: 0 | 8;
+  readonly data: Buffer;
+  readonly crc: number;
+  readonly size: number;
+}
+
+export function zipEntry(name: string, content: Buffer): ZipEntry {
+  const deflated = deflateRawSync(content);
+  const method = deflated.length < content.length ? 8 : 0;
+  return {
+    name: Buffer.from(name, 'utf8'),
+    method,
+    data: method === 8 ? deflated : content,
+    crc: crc32(content),
+    size: content.length,
+  };
+}
+
+export function zip(entries: readonly ZipEntry[], modifiedAt: Date): Buffer {
+  if (entries.length > MAX_FILES) throw new RangeError(`a pass holds at most ${MAX_FILES} files`);
   const { time, date } = dosDateTime(modifiedAt);
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
-  for (const [name, content] of files) {
-    const nameBytes = Buffer.from(name, 'utf8');
-    const deflated = deflateRawSync(content);
-    const method = deflated.length < content.length ? 8 : 0;
-    const data = method === 8 ? deflated : content;
-    const crc = crc32(content);
+  for (const { name: nameBytes, method, data, crc, size } of entries) {
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4); // version needed: 2.0
@@ -35,7 +52,7 @@ export function zip(files: ReadonlyMap<string, Buffer>, modifiedAt: Date): Buffe
     local.writeUInt16LE(date, 12);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(content.length, 22);
+    local.writeUInt32LE(size, 22);
     local.writeUInt16LE(nameBytes.length, 26);
     local.writeUInt16LE(0, 28);
     const central = Buffer.alloc(46);
@@ -48,7 +65,7 @@ export function zip(files: ReadonlyMap<string, Buffer>, modifiedAt: Date): Buffe
     central.writeUInt16LE(date, 14);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(content.length, 24);
+    central.writeUInt32LE(size, 24);
     central.writeUInt16LE(nameBytes.length, 28);
     central.writeUInt32LE(offset, 42);
     locals.push(local, nameBytes, data);
@@ -58,8 +75,8 @@ export function zip(files: ReadonlyMap<string, Buffer>, modifiedAt: Date): Buffe
   const directory = Buffer.concat(centrals);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(files.size, 8);
-  end.writeUInt16LE(files.size, 10);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
   end.writeUInt32LE(directory.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, directory, end]);

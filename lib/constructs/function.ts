@@ -1,10 +1,9 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AssetHashType, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -19,11 +18,11 @@ import {
   FUNCTION_THROTTLES_WHY,
   type FunctionKind,
 } from '../monitoring/thresholds';
+import { bundleFunction, PROJECT_ROOT } from './bundle';
 import type { DeliverySettings } from './delivery';
 import type { GiftCardTable } from './table';
 
-/** The repository root: the lock file, tsconfig and functions/ live here. */
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
+export { PROJECT_ROOT } from './bundle';
 
 /** Staff JWT settings handed to every function (functions/config.ts STAFF_*). */
 export interface StaffAuthSettings {
@@ -141,13 +140,32 @@ export function grantWalletSecrets(
   }
 }
 
-/** ESM output needs `require` for the CommonJS dependencies esbuild leaves as dynamic requires. */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+/**
+ * The function's code: its entry bundled by esbuild on the machine running synth (lib/constructs/bundle.ts,
+ * the same build bench/cold-start.ts measures), the asset hashed by its output. esbuild is a dependency of
+ * the project, so there is no Docker fallback: a failed build fails the synth.
+ */
+function bundledCode(entry: string): lambda.Code {
+  return lambda.Code.fromAsset(PROJECT_ROOT, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      image: lambda.Runtime.NODEJS_22_X.bundlingImage,
+      // Never run (local bundling always answers); it names the entry, which keeps each function's asset
+      // apart in CDK's staging cache (keyed by these options).
+      command: ['esbuild', path.relative(PROJECT_ROOT, entry)],
+      local: {
+        tryBundle(outputDir) {
+          bundleFunction(entry, outputDir);
+          return true;
+        },
+      },
+    },
+  });
+}
 
 /**
- * One Lambda function with the platform's fixed defaults: Node.js 22 on arm64, ESM bundle with source
- * maps, X-Ray tracing, its own log group with retention, and its own role with nothing but what it is
+ * One Lambda function with the platform's fixed defaults: Node.js 22 on arm64, ESM bundle split into
+ * chunks with source maps, X-Ray tracing, its own log group with retention, and its own role with nothing but what it is
  * granted here (logs to its log group, tracing, the pepper secret, and the table as asked).
  *
  * The role is explicit instead of the default one with the AWSLambdaBasicExecutionRole managed policy:
@@ -155,7 +173,7 @@ const ESM_REQUIRE_BANNER =
  * function only ever writes to the log group created here.
  */
 export class GiftCardFunction extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   /**
@@ -190,10 +208,11 @@ export class GiftCardFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(functionsDir, props.entry),
+    this.function = new lambda.Function(this, 'Function', {
+      code: bundledCode(path.join(functionsDir, props.entry)),
       ...(props.functionName ? { functionName: props.functionName } : {}),
-      handler: 'handler',
+      // BUNDLE_ENTRY_FILE's export.
+      handler: 'index.handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -202,23 +221,6 @@ export class GiftCardFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        // Ship the exact AWS SDK versions of package-lock.json (the ones the tests ran against) rather
-        // than whatever version the managed runtime happens to carry.
-        bundleAwsSDK: true,
-        tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
-        // `cdk synth -q` stays quiet; esbuild warnings and errors still show.
-        logLevel: nodejs.LogLevel.WARNING,
-      },
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName,

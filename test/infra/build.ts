@@ -34,7 +34,7 @@ export const FUNCTION_ENTRIES = [
 ];
 
 /**
- * A scratch directory inside the project (NodejsFunction wants entries under its project root) that
+ * A scratch directory inside the project (bundled entries must sit under the project root) that
  * git ignores: node_modules/.cache.
  */
 export function scratchDir(name: string): string {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -191,14 +192,19 @@ describe('functions', () => {
 });
 
 describe('GiftCardFunction bundling (esbuild, one small entry)', () => {
-  it('emits a minified ESM bundle with the require banner and a source map', () => {
+  it('emits a minified ESM bundle with the require banner and source maps, lazy imports in chunks of their own', async () => {
     const dir = scratchDir('bundling');
     fs.mkdirSync(path.join(dir, 'api'), { recursive: true });
     fs.writeFileSync(
       path.join(dir, 'api', 'probe.ts'),
       "import { createHash } from 'node:crypto';\n" +
-        'export const handler = async (event: { body: string }) => ({\n' +
-        "  statusCode: 200, body: createHash('sha256').update(event.body).digest('hex'),\n});\n",
+        'export const handler = async (event: { body: string; lazy?: boolean }) => ({\n' +
+        "  statusCode: 200, body: event.lazy ? (await import('./lazy')).shout(event.body) : createHash('sha256').update(event.body).digest('hex'),\n});\n",
+    );
+    // Reached only through import(): compiled by a cold start only when a request needs it.
+    fs.writeFileSync(
+      path.join(dir, 'api', 'lazy.ts'),
+      "export const shout = (text: string) => text.toUpperCase() + ':LAZY-MODULE-MARKER';\n",
     );
     const outdir = fs.mkdtempSync(path.join(scratchDir('out'), 'asm-'));
     const app = new App({ outdir });
@@ -237,6 +243,25 @@ describe('GiftCardFunction bundling (esbuild, one small entry)', () => {
     expect(source).toMatch(/export\s*\{/);
     expect(source.split('\n').length).toBeLessThan(10); // minified
     expect(fs.existsSync(path.join(bundle as string, 'index.mjs.map'))).toBe(true);
+    expect(source).not.toContain('LAZY-MODULE-MARKER');
+    const chunks = fs.readdirSync(path.join(bundle as string, 'chunks'));
+    const lazyChunk = chunks.find(
+      (chunk) =>
+        chunk.endsWith('.mjs') &&
+        fs.readFileSync(path.join(bundle as string, 'chunks', chunk), 'utf8').includes('LAZY-MODULE-MARKER'),
+    );
+    expect(lazyChunk, 'the lazily imported module in a chunk of its own').toBeDefined();
+    expect(chunks).toContain(`${lazyChunk}.map`);
+    // The handler Lambda would load (index.handler) answers from the asset alone, the lazy path too.
+    const { handler } = await import(pathToFileURL(path.join(bundle as string, 'index.mjs')).href);
+    expect(await handler({ body: 'abc' })).toEqual({
+      statusCode: 200,
+      body: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    });
+    expect(await handler({ body: 'abc', lazy: true })).toEqual({
+      statusCode: 200,
+      body: 'ABC:LAZY-MODULE-MARKER',
+    });
     fs.rmSync(outdir, { recursive: true, force: true });
   }, 60_000);
 });
