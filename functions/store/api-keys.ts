@@ -8,6 +8,7 @@ import { base32, newId } from '../core/ids';
 import type { ApiKeyRecord, Merchant } from '../core/merchant';
 import { logger } from '../logger';
 import { auditInsert } from './audit';
+import { readItem } from './batched-reads';
 import { TtlCache } from './cache';
 import { db, tableName } from './dynamo-client';
 import { findReplay, type IdempotencyClaim } from './idempotency';
@@ -254,9 +255,10 @@ export async function authenticateApiKey(
       ? findMerchant(options.merchantHint, { cached: true })
       : Promise.resolve(undefined);
     hinted.catch(() => undefined);
-    const out = await db().send(new GetCommand({ TableName: tableName(), Key: apiKeyKey(keyId) }));
-    if (!out.Item) return undefined;
-    const key = withoutLayout<StoredKey>(out.Item);
+    // Joins a batch of reads the request opened (a pass download's, read alongside authentication).
+    const item = await readItem(apiKeyKey(keyId), { consistent: false });
+    if (!item) return undefined;
+    const key = withoutLayout<StoredKey>(item);
     const merchant =
       key.merchantId === options.merchantHint
         ? await hinted

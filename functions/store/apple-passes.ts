@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { nextPassVersion } from '../core/apple-pass';
 import { counterContentionPause, MAX_COUNTER_ATTEMPTS, raiseCounter, readCounter } from './apple-update-tags';
+import { readItem, readItemInBatch } from './batched-reads';
 import { db, tableName } from './dynamo-client';
 import { decodeCursor, encodeCursor } from './pagination';
 
@@ -62,18 +63,24 @@ export interface AppleRegistration {
   readonly updatedAt: string;
 }
 
-export async function findApplePass(cardId: string): Promise<ApplePass | undefined> {
-  const out = await db().send(
-    new GetCommand({ TableName: tableName(), Key: passKey(cardId), ConsistentRead: true }),
-  );
-  if (!out.Item) return undefined;
+/**
+ * The card's pass item, read strongly consistent. `batched`: the read opens a batch of reads
+ * (store/batched-reads.ts) that the API key and merchant reads of the same request join: a cold download's
+ * first wave is one BatchGetItem.
+ */
+export async function findApplePass(
+  cardId: string,
+  options: { batched?: boolean } = {},
+): Promise<ApplePass | undefined> {
+  const item = await (options.batched ? readItemInBatch(passKey(cardId)) : readItem(passKey(cardId)));
+  if (!item) return undefined;
   return {
     cardId,
-    tokenHash: String(out.Item.tokenHash),
-    passTypeIdentifier: String(out.Item.passTypeIdentifier),
-    createdAt: String(out.Item.createdAt),
-    version: String(out.Item.version ?? out.Item.createdAt),
-    ...(typeof out.Item.programId === 'string' ? { programId: out.Item.programId } : {}),
+    tokenHash: String(item.tokenHash),
+    passTypeIdentifier: String(item.passTypeIdentifier),
+    createdAt: String(item.createdAt),
+    version: String(item.version ?? item.createdAt),
+    ...(typeof item.programId === 'string' ? { programId: item.programId } : {}),
   };
 }
 

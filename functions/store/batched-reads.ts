@@ -8,7 +8,8 @@ import { backoff } from './transact';
  * `readItemInBatch` opens a batch that leaves at the end of the current turn of the event loop;
  * `readItem` joins a batch that is still open, and otherwise is a plain GetItem sent at once (so reads
  * with nothing to join, a redemption's card read, wait for nothing). A key asked twice in a batch is read
- * once.
+ * once. A batch reads strongly consistent; a read that asked for less (`consistent: false`) and joins one
+ * gets more than it asked for.
  */
 type Key = Readonly<Record<string, string>>;
 type Item = Record<string, unknown>;
@@ -28,9 +29,12 @@ let waiting = new Map<string, Waiting[]>();
 
 const idOf = (table: string, key: Key) => `${table}\u0000${key.PK}\u0000${key.SK}`;
 
-/** The item under `key` (PK, SK) in this function's table, read strongly consistent; undefined if none. */
-export function readItem(key: Key): Promise<Item | undefined> {
-  return waiting.size > 0 ? readItemInBatch(key) : readAlone(tableName(), key);
+/**
+ * The item under `key` (PK, SK) in this function's table, undefined if none: read strongly consistent,
+ * or, with `consistent: false` and no batch open to join, eventually consistent (half the read units).
+ */
+export function readItem(key: Key, options: { consistent?: boolean } = {}): Promise<Item | undefined> {
+  return waiting.size > 0 ? readItemInBatch(key) : readAlone(tableName(), key, options.consistent ?? true);
 }
 
 /** `readItem`, in a batch that leaves at the end of this turn (opened if none is open). */
@@ -45,8 +49,8 @@ export function readItemInBatch(key: Key): Promise<Item | undefined> {
   });
 }
 
-async function readAlone(table: string, key: Key): Promise<Item | undefined> {
-  const out = await db().send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+async function readAlone(table: string, key: Key, consistent = true): Promise<Item | undefined> {
+  const out = await db().send(new GetCommand({ TableName: table, Key: key, ConsistentRead: consistent }));
   return out.Item;
 }
 

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
 import { type AuditContext, auditOfChange } from '../core/audit';
 import type { CheckLimits } from '../core/check-limits';
@@ -8,8 +7,9 @@ import { base32, newId } from '../core/ids';
 import type { Merchant } from '../core/merchant';
 import { DEFAULT_MERCHANT_USAGE_PLAN, type MerchantUsagePlan } from '../core/usage-plans';
 import { auditInsert } from './audit';
+import { readItem } from './batched-reads';
 import { TtlCache } from './cache';
-import { db, tableName } from './dynamo-client';
+import { tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
 import { MERCHANTS_INDEX_PK, merchantKey, programKey, withoutLayout } from './keys';
 import { listByIndex } from './listing';
@@ -132,9 +132,10 @@ export async function findMerchant(
     const hit = cache.get(merchantId);
     if (hit) return hit;
   }
-  const out = await db().send(new GetCommand({ TableName: tableName(), Key: merchantKey(merchantId) }));
-  if (!out.Item) return undefined;
-  const merchant = toMerchant(out.Item);
+  // Joins a batch of reads the request opened (a pass download's, read alongside authentication).
+  const item = await readItem(merchantKey(merchantId), { consistent: false });
+  if (!item) return undefined;
+  const merchant = toMerchant(item);
   cache.set(merchantId, merchant);
   return merchant;
 }

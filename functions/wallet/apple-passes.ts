@@ -101,7 +101,8 @@ export interface PassDownloadReads {
 export function readPassDownload(cardId: string): PassDownloadReads {
   appleCertificates().catch(() => undefined);
   sealingPepper().catch(() => undefined);
-  const pass = findApplePass(cardId);
+  // The caller's API key and merchant reads join it: one BatchGetItem.
+  const pass = findApplePass(cardId, { batched: true });
   const content = pass.then((stored) => passContent(cardId, stored?.programId));
   pass.catch(() => undefined);
   content.catch(() => undefined);

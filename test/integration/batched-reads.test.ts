@@ -48,6 +48,31 @@ describe('reads in a batch', () => {
     expect(result).toEqual([3, 2]);
   });
 
+  it('a read that asks for eventual consistency reads so alone, and consistently when it joins a batch', async () => {
+    const send = vi.spyOn(db(), 'send');
+    try {
+      const alone = await readItem({ PK: 'T#3', SK: 'T' }, { consistent: false });
+      const [, joined] = await Promise.all([
+        readItemInBatch({ PK: 'T#1', SK: 'T' }),
+        readItem({ PK: 'T#2', SK: 'T' }, { consistent: false }),
+      ]);
+      expect([alone?.n, joined?.n]).toEqual([3, 2]);
+      const [[get], [batch]] = send.mock.calls as unknown as [
+        [{ input: { ConsistentRead?: boolean } }],
+        [{ input: { RequestItems: Record<string, { ConsistentRead?: boolean; Keys: unknown[] }> } }],
+      ];
+      expect(get.input.ConsistentRead).toBe(false);
+      expect(Object.values(batch.input.RequestItems)).toEqual([
+        expect.objectContaining({
+          ConsistentRead: true,
+          Keys: expect.arrayContaining([{ PK: 'T#2', SK: 'T' }]),
+        }),
+      ]);
+    } finally {
+      send.mockRestore();
+    }
+  });
+
   it('a read started a few promise steps after the batch opened, in the same turn, still joins it', async () => {
     const later = async () => {
       await Promise.resolve();

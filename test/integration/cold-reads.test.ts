@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as cards } from '../../functions/api/cards';
 import { handler as transactions } from '../../functions/api/transactions';
+import { handler as wallet } from '../../functions/api/wallet';
 import { authenticate } from '../../functions/http/auth';
 import { logger } from '../../functions/logger';
 import {
@@ -23,6 +24,7 @@ import {
   updateProgram,
   warmProgramCache,
 } from '../../functions/store/programs';
+import { generateLocalAppleCertificates } from '../../local/apple-certificates';
 import { issueCard } from '../support/cards';
 import { everyProgram, makeProgram, staffContext } from '../support/fixtures';
 import { resetHandlerState } from '../support/reset';
@@ -132,15 +134,23 @@ describe('reading programs ahead', () => {
 function recordCalls() {
   const client = db();
   const original = client.send.bind(client);
-  const calls: { command: string; key: string; answeredBefore: number }[] = [];
+  const calls: { command: string; key: string; batch: string[]; answeredBefore: number }[] = [];
   let answered = 0;
   const spy = vi.spyOn(client, 'send').mockImplementation((async (command: {
     constructor: { name: string };
-    input: { Key?: { PK?: string } };
+    input: {
+      Key?: { PK?: string };
+      RequestItems?: Record<string, { Keys?: { PK?: string; SK?: string }[] }>;
+      ExpressionAttributeValues?: Record<string, unknown>;
+    };
   }) => {
     calls.push({
       command: command.constructor.name,
-      key: String(command.input.Key?.PK ?? ''),
+      key: String(command.input.Key?.PK ?? command.input.ExpressionAttributeValues?.[':pk'] ?? ''),
+      // A BatchGetItem's keys (PK/SK).
+      batch: Object.values(command.input.RequestItems ?? {}).flatMap((items) =>
+        (items.Keys ?? []).map((key) => `${key.PK}/${key.SK}`),
+      ),
       answeredBefore: answered,
     });
     try {
@@ -285,6 +295,134 @@ describe('a card change the gateway authorizer let through', () => {
     }
     expect(recorded.calls.find((call) => call.key === `CARD#${card.id}`)?.answeredBefore).toBe(0);
     expect(recorded.calls.some((call) => call.command === 'TransactWriteCommand')).toBe(false);
+  });
+});
+
+describe('a cold pass download (the wallet function)', () => {
+  beforeAll(() => {
+    const chain = generateLocalAppleCertificates({
+      passTypeIdentifier: 'pass.test.cold',
+      teamIdentifier: 'COLD123456',
+    });
+    process.env.APPLE_PASS_CERTIFICATES = JSON.stringify(chain.certificates);
+    process.env.PUBLIC_BASE_URL = 'https://api.test.example';
+    resetHandlerState();
+  });
+  afterAll(() => {
+    delete process.env.APPLE_PASS_CERTIFICATES;
+    delete process.env.PUBLIC_BASE_URL;
+    resetHandlerState();
+  });
+
+  const download = (
+    cardId: string,
+    apiKey: string,
+    authorizer: Record<string, string>,
+  ): APIGatewayProxyEvent => ({
+    httpMethod: 'GET',
+    resource: '/v1/cards/{cardId}/wallet/apple',
+    path: `/v1/cards/${cardId}/wallet/apple`,
+    pathParameters: { cardId },
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    headers: { Authorization: `Bearer ${apiKey}` },
+    multiValueHeaders: {},
+    body: null,
+    isBase64Encoded: false,
+    stageVariables: null,
+    requestContext: {
+      requestId: 'req-pass',
+      authorizer,
+    } as unknown as APIGatewayProxyEvent['requestContext'],
+  });
+
+  async function shopWithPass() {
+    const program = await makeProgram();
+    const merchant = await createMerchant({ name: 'Pass shop', programIds: [program.id] }, undefined);
+    const key = await createApiKey(merchant.id, { scopes: ['cards:read'] }, undefined);
+    const issued = await issueCard(
+      program.id,
+      { type: 'DIGITAL', amount: 2500, activate: true },
+      staffContext(),
+      undefined,
+      everyProgram,
+    );
+    const authorizer = { principalType: 'merchant', merchantId: merchant.id, programIds: program.id };
+    // The first download records the pass item; the cold ones below find it.
+    expect((await wallet(download(issued.card.id, key.apiKey, authorizer), {} as Context)).statusCode).toBe(
+      200,
+    );
+    return { program, merchant, key, card: issued.card, authorizer };
+  }
+
+  it('reads the pass item, the key and the merchant as one BatchGetItem, then the card after the pass item', async () => {
+    const { program, merchant, key, card, authorizer } = await shopWithPass();
+    coldInstance();
+    const recorded = recordCalls();
+    try {
+      const answer = await wallet(download(card.id, key.apiKey, authorizer), {} as Context);
+      expect(answer.statusCode).toBe(200);
+      expect(answer.headers?.['Content-Type']).toBe('application/vnd.apple.pkpass');
+    } finally {
+      recorded.restore();
+    }
+    const firstWave = recorded.calls.filter((call) => call.answeredBefore === 0);
+    expect(firstWave).toHaveLength(1);
+    expect(firstWave[0]?.command).toBe('BatchGetCommand');
+    expect(firstWave[0]?.batch).toEqual(
+      expect.arrayContaining([`CARD#${card.id}/APPLEPASS`, `MERCHANT#${merchant.id}/MERCHANT`]),
+    );
+    expect(firstWave[0]?.batch.some((key) => key.startsWith('APIKEY#'))).toBe(true);
+    expect(firstWave[0]?.batch).toHaveLength(3);
+    // The card (with its program) and the messages only once the pass item had answered.
+    const cardRead = recorded.calls.find((call) => call.batch.includes(`CARD#${card.id}/CARD`));
+    expect(cardRead?.answeredBefore).toBeGreaterThan(0);
+    expect(cardRead?.batch).toContain(`PROGRAM#${program.id}/PROGRAM`);
+    const messageQueries = recorded.calls.filter((call) => call.command === 'QueryCommand');
+    expect(messageQueries.map((call) => call.key).sort()).toEqual([
+      `CARD#${card.id}`,
+      `PROGRAM#${program.id}`,
+    ]);
+    expect(messageQueries.every((call) => call.answeredBefore > 0)).toBe(true);
+    expect(recorded.calls.filter((call) => call.command === 'GetCommand')).toHaveLength(0);
+  });
+
+  it('still lets a key in only as its own merchant, and refuses revoked and foreign keys, though the pass was read ahead', async () => {
+    const { key, card, authorizer } = await shopWithPass();
+    const stranger = await createMerchant({ name: 'Stranger', programIds: [] }, undefined);
+    const strangerKey = await createApiKey(stranger.id, { scopes: ['cards:read'] }, undefined);
+    // A wrong merchant named by the gateway: the key item decides, one more merchant read after the batch.
+    coldInstance();
+    const recorded = recordCalls();
+    try {
+      const answer = await wallet(
+        download(card.id, key.apiKey, { ...authorizer, merchantId: stranger.id }),
+        {} as Context,
+      );
+      expect(answer.statusCode).toBe(200);
+    } finally {
+      recorded.restore();
+    }
+    expect(recorded.calls[0]?.batch).toContain(`MERCHANT#${stranger.id}/MERCHANT`);
+    expect(recorded.calls.some((call) => call.key === `MERCHANT#${key.merchantId}`)).toBe(true);
+    // Another merchant's key, let through by the gateway as that merchant: 404, no pass.
+    coldInstance();
+    const foreign = await wallet(
+      download(card.id, strangerKey.apiKey, {
+        principalType: 'merchant',
+        merchantId: stranger.id,
+        programIds: '',
+      }),
+      {} as Context,
+    );
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.headers?.['Content-Type']).not.toBe('application/vnd.apple.pkpass');
+    // A revoked key: 401, although its item was read in the batch.
+    await revokeApiKey(key.merchantId, key.id);
+    coldInstance();
+    const revoked = await wallet(download(card.id, key.apiKey, authorizer), {} as Context);
+    expect(revoked.statusCode).toBe(401);
+    expect(revoked.headers?.['Content-Type']).not.toBe('application/vnd.apple.pkpass');
   });
 });
 
