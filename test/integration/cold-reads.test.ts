@@ -162,6 +162,21 @@ function recordCalls() {
   return { calls, restore: () => spy.mockRestore() };
 }
 
+/** A program, a merchant selling it with a key that may read and change cards, and an active card. */
+async function shopWithCard() {
+  const program = await makeProgram();
+  const merchant = await createMerchant({ name: 'Till', programIds: [program.id] }, undefined);
+  const key = await createApiKey(merchant.id, { scopes: ['cards:transact', 'cards:read'] }, undefined);
+  const issued = await issueCard(
+    program.id,
+    { type: 'DIGITAL', amount: 1000, activate: true },
+    staffContext(),
+    undefined,
+    everyProgram,
+  );
+  return { program, merchant, key, card: issued.card };
+}
+
 describe('a card change the gateway authorizer let through', () => {
   const redeemEvent = (
     cardId: string,
@@ -188,20 +203,6 @@ describe('a card change the gateway authorizer let through', () => {
       ...(authorizer ? { authorizer } : {}),
     } as unknown as APIGatewayProxyEvent['requestContext'],
   });
-
-  async function shopWithCard() {
-    const program = await makeProgram();
-    const merchant = await createMerchant({ name: 'Till', programIds: [program.id] }, undefined);
-    const key = await createApiKey(merchant.id, { scopes: ['cards:transact', 'cards:read'] }, undefined);
-    const issued = await issueCard(
-      program.id,
-      { type: 'DIGITAL', amount: 1000, activate: true },
-      staffContext(),
-      undefined,
-      everyProgram,
-    );
-    return { program, merchant, key, card: issued.card };
-  }
 
   it('reads key, merchant, card and program in one round on a cold instance, then writes', async () => {
     const { program, merchant, key, card } = await shopWithCard();
@@ -337,22 +338,11 @@ describe('a cold pass download (the wallet function)', () => {
   });
 
   async function shopWithPass() {
-    const program = await makeProgram();
-    const merchant = await createMerchant({ name: 'Pass shop', programIds: [program.id] }, undefined);
-    const key = await createApiKey(merchant.id, { scopes: ['cards:read'] }, undefined);
-    const issued = await issueCard(
-      program.id,
-      { type: 'DIGITAL', amount: 2500, activate: true },
-      staffContext(),
-      undefined,
-      everyProgram,
-    );
+    const { program, merchant, key, card } = await shopWithCard();
     const authorizer = { principalType: 'merchant', merchantId: merchant.id, programIds: program.id };
     // The first download records the pass item; the cold ones below find it.
-    expect((await wallet(download(issued.card.id, key.apiKey, authorizer), {} as Context)).statusCode).toBe(
-      200,
-    );
-    return { program, merchant, key, card: issued.card, authorizer };
+    expect((await wallet(download(card.id, key.apiKey, authorizer), {} as Context)).statusCode).toBe(200);
+    return { program, merchant, key, card, authorizer };
   }
 
   it('reads the pass item, the key and the merchant as one BatchGetItem, then the card after the pass item', async () => {
