@@ -1,11 +1,13 @@
-import { crc32, deflateRawSync } from 'node:zlib';
-
 /**
- * A zip archive (a .pkpass) of a few small files: deflated when that makes them smaller, stored
- * otherwise (PNGs are compressed already). No zip64, no data descriptors: every size is known up front,
- * and a pass stays far below 4 GB and 65,535 files.
+ * A zip archive (a .pkpass) of a few small files, stored without compression: the PNGs are compressed
+ * already, and deflating the rest (pass.json, manifest, signature: about 5 KB) would save about 1 KB while
+ * costing a cold download a zlib stream per file. Wallet reads stored entries: passkit-generator has
+ * written uncompressed passes (do-not-zip) for years. No zip64, no data descriptors: every size is
+ * known up front, and a pass stays far below 4 GB and 65,535 files.
  */
 const MAX_FILES = 100;
+/** Compression method 0: stored. */
+const STORED = 0;
 
 function dosDateTime(at: Date): { time: number; date: number } {
   return {
@@ -14,26 +16,32 @@ function dosDateTime(at: Date): { time: number; date: number } {
   };
 }
 
-/** One file, compressed and checksummed: ready for any number of archives (`zip`). */
-export interface ZipEntry {
-  readonly name: Buffer;
-  /** 8 deflated, 0 stored. */
-  readonly method: 0 | 8;
-  readonly data: Buffer;
-  readonly crc: number;
-  readonly size: number;
+/** CRC-32 (IEEE 802.3, the zip checksum), table-driven: a pass's 10 KB take microseconds. */
+let crcTable: Uint32Array | undefined;
+
+export function crc32(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (const byte of bytes) crc = (crcTable[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
 }
 
-export function zipEntry(name: string, content: Buffer): ZipEntry {
-  const deflated = deflateRawSync(content);
-  const method = deflated.length < content.length ? 8 : 0;
-  return {
-    name: Buffer.from(name, 'utf8'),
-    method,
-    data: method === 8 ? deflated : content,
-    crc: crc32(content),
-    size: content.length,
-  };
+/** One file, named and checksummed: ready for any number of archives (`zip`). */
+export interface ZipEntry {
+  readonly name: Buffer;
+  readonly data: Buffer;
+  readonly crc: number;
+}
+
+export function zipEntry(name: string, data: Buffer): ZipEntry {
+  return { name: Buffer.from(name, 'utf8'), data, crc: crc32(data) };
 }
 
 export function zip(entries: readonly ZipEntry[], modifiedAt: Date): Buffer {
@@ -42,30 +50,30 @@ export function zip(entries: readonly ZipEntry[], modifiedAt: Date): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
-  for (const { name: nameBytes, method, data, crc, size } of entries) {
+  for (const { name: nameBytes, data, crc } of entries) {
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed: 2.0
+    local.writeUInt16LE(10, 4); // version needed: 1.0 (stored entries)
     local.writeUInt16LE(0x0800, 6); // names are UTF-8
-    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(STORED, 8);
     local.writeUInt16LE(time, 10);
     local.writeUInt16LE(date, 12);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(size, 22);
+    local.writeUInt32LE(data.length, 22);
     local.writeUInt16LE(nameBytes.length, 26);
     local.writeUInt16LE(0, 28);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4); // made by: 2.0
-    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(10, 6);
     central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(method, 10);
+    central.writeUInt16LE(STORED, 10);
     central.writeUInt16LE(time, 12);
     central.writeUInt16LE(date, 14);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(size, 24);
+    central.writeUInt32LE(data.length, 24);
     central.writeUInt16LE(nameBytes.length, 28);
     central.writeUInt32LE(offset, 42);
     locals.push(local, nameBytes, data);

@@ -3,9 +3,12 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
+import { crc32, inflateRawSync } from 'node:zlib';
 
-/** The files of a zip (a .pkpass), read through its central directory; stored and deflated entries. */
+/**
+ * The files of a zip (a .pkpass), read through its central directory; stored and deflated entries. Each
+ * file's CRC-32 is checked against zlib's (the archive's was computed by functions/wallet/zip.ts).
+ */
 export function unzip(zip: Buffer): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
@@ -15,6 +18,8 @@ export function unzip(zip: Buffer): Map<string, Buffer> {
   for (let i = 0; i < count; i++) {
     if (zip.readUInt32LE(offset) !== 0x02014b50) throw new Error('broken central directory');
     const method = zip.readUInt16LE(offset + 10);
+    const crc = zip.readUInt32LE(offset + 16);
+    const size = zip.readUInt32LE(offset + 24);
     const compressedSize = zip.readUInt32LE(offset + 20);
     const nameLength = zip.readUInt16LE(offset + 28);
     const extraLength = zip.readUInt16LE(offset + 30);
@@ -25,7 +30,9 @@ export function unzip(zip: Buffer): Map<string, Buffer> {
     const localExtraLength = zip.readUInt16LE(localOffset + 28);
     const start = localOffset + 30 + localNameLength + localExtraLength;
     const data = zip.subarray(start, start + compressedSize);
-    files.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data));
+    const content = method === 8 ? inflateRawSync(data) : Buffer.from(data);
+    if (content.length !== size || crc32(content) !== crc) throw new Error(`${name}: size or CRC-32 wrong`);
+    files.set(name, content);
     offset += 46 + nameLength + extraLength + commentLength;
   }
   return files;
