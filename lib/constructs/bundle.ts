@@ -21,7 +21,8 @@ export const BUNDLE_ENTRY_FILE = 'index.mjs';
  * compiles at every cold start: zod behind the schema loaders (functions/http/api-handler.ts SchemaSource),
  * the X-Ray SDK behind Tracer (functions/observability/tracer.ts, loaded only in Lambda), jose, and the AWS
  * SDK's own lazily loaded credential providers. Code shared by the entry and a lazy chunk is a chunk the
- * entry imports statically.
+ * entry imports statically. The source maps are read only when a logged error's stack is put in source
+ * positions (functions/observability/stack-positions.ts), not by Node at start.
  */
 export function functionBuildOptions(entry: string, outdir: string): BuildOptions {
   return {

@@ -165,7 +165,9 @@ function bundledCode(entry: string): lambda.Code {
 
 /**
  * One Lambda function with the platform's fixed defaults: Node.js 22 on arm64, ESM bundle split into
- * chunks with source maps, X-Ray tracing, its own log group with retention, and its own role with nothing but what it is
+ * chunks with source maps beside them (read only when an error is logged:
+ * functions/observability/stack-positions.ts; Node's --enable-source-maps would index them at every cold
+ * start), X-Ray tracing, its own log group with retention, and its own role with nothing but what it is
  * granted here (logs to its log group, tracing, the pepper secret, and the table as asked).
  *
  * The role is explicit instead of the default one with the AWSLambdaBasicExecutionRole managed policy:
@@ -222,7 +224,6 @@ export class GiftCardFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         LOG_LEVEL: runtime.region.logLevel,
         TABLE_NAME: runtime.table.tableName,

@@ -25,7 +25,6 @@ import {
 } from './build';
 
 const REQUIRED_ENV = [
-  'NODE_OPTIONS',
   'POWERTOOLS_SERVICE_NAME',
   'LOG_LEVEL',
   'TABLE_NAME',
@@ -90,11 +89,12 @@ describe('functions', () => {
     });
   });
 
-  it('get the environment functions/config.ts reads, source maps on', () => {
+  it('get the environment functions/config.ts reads; Node does not load source maps at start', () => {
     eachFunction((fn) => {
       const env = envOf(fn);
       for (const name of REQUIRED_ENV) expect(env[name], name).toBeDefined();
-      expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+      // Logged stacks are mapped when logged (functions/observability/stack-positions.ts).
+      expect(env.NODE_OPTIONS).toBeUndefined();
       expect(env.REGION_CODE).toBe(FIRST_REGION.regionCode);
       expect(env.POWERTOOLS_SERVICE_NAME).toMatch(/^giftcard-/);
       expect(JSON.stringify(env.STAFF_JWT_ISSUER)).toContain(
