@@ -36,8 +36,8 @@ const sourceName = (source: string) =>
 /**
  * `stack` with every frame inside `root` (the function's code directory) in original positions:
  * `at Xe (functions/http/auth.ts:62:11)` (positions, not names: a frame keeps its minified function name).
- * Only lines that are frames (`    at ...`) are read: the
- * first line is the error's message, which may quote anything.
+ * Only lines that are frames (`    at ...`) are read: the first line is the error's message, which may
+ * quote anything.
  */
 export function originalStack(stack: string, root = process.env.LAMBDA_TASK_ROOT): string {
   if (!root || process.sourceMapsEnabled) return stack;

@@ -47,7 +47,7 @@ export function passSigner(certificates: AppleCertificates): CmsSigner {
 
 const sha1 = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex');
 
-/** The images are the same in every pass: hashed for the manifest and compressed once per process. */
+/** The images are the same in every pass: hashed for the manifest and checksummed once per process. */
 let images: { readonly digests: Record<string, string>; readonly entries: readonly ZipEntry[] } | undefined;
 
 function imageFiles() {

@@ -142,8 +142,9 @@ export function grantWalletSecrets(
 
 /**
  * The function's code: its entry bundled by esbuild on the machine running synth (lib/constructs/bundle.ts,
- * the same build bench/cold-start.ts measures), the asset hashed by its output. esbuild is a dependency of
- * the project, so there is no Docker fallback: a failed build fails the synth.
+ * the same build bench/cold-start.ts measures), the asset hashed by its output. esbuild is one of the
+ * project's (dev) dependencies, which synth needs anyway, so there is no Docker fallback: a failed build
+ * fails the synth.
  */
 function bundledCode(entry: string): lambda.Code {
   return lambda.Code.fromAsset(PROJECT_ROOT, {
