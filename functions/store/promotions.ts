@@ -3,12 +3,13 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { notFound } from '../core/errors';
 import type { Actor } from '../core/ledger';
 import type { Promotion, PromotionCounts } from '../core/promotion';
+import type { WalletMessage } from '../core/wallet-message';
 import { db, tableName } from './dynamo-client';
 import type { IdempotencyClaim } from './idempotency';
 import { memberPartition, memberPromoDayKey, promotionKey, withoutLayout } from './keys';
 import { listByIndex } from './listing';
 import { backoff, keyInProgress, type TransactItem, writeAtomically } from './transact';
-import { walletMessagePut } from './wallet-messages';
+import { noteLatestWalletMessage, walletMessagePut } from './wallet-messages';
 
 /**
  * Promotions (LOYALTY#<lp> / PROMO#<id>) and the per-member records that cap and dedupe their delivery.
@@ -221,12 +222,14 @@ export async function deliverPromotion(
   now: Date,
 ): Promise<{ kind: 'delivered'; messages: number } | { kind: 'capped' }> {
   for (let attempt = 0; attempt < DELIVERY_ATTEMPTS; attempt++) {
-    const outcome = await writeAtomically(deliveryItems(memberId, promotion, cardIds, actor, now), {
-      claim: undefined,
-      result: undefined,
-      now,
-    });
-    if (outcome.kind === 'committed') return { kind: 'delivered', messages: cardIds.length };
+    const { items, messages } = deliveryItems(memberId, promotion, cardIds, actor, now);
+    const outcome = await writeAtomically(items, { claim: undefined, result: undefined, now });
+    if (outcome.kind === 'committed') {
+      // Each card's latest message for its pass (no room in the transaction for 50 cards' items);
+      // wallet-sync records them too before it pushes, should this process stop here.
+      await Promise.all(messages.map((message) => noteLatestWalletMessage(message)));
+      return { kind: 'delivered', messages: cardIds.length };
+    }
     if (outcome.kind === 'cancelled' && outcome.reasons[0]?.code === 'ConditionalCheckFailed') {
       return { kind: 'delivered', messages: Number(outcome.reasons[0].item?.messages ?? 0) };
     }
@@ -247,9 +250,12 @@ function deliveryItems(
   cardIds: readonly string[],
   actor: Actor,
   now: Date,
-): TransactItem[] {
+): { items: TransactItem[]; messages: WalletMessage[] } {
   const day = now.toISOString().slice(0, 10);
-  return [
+  const puts = cardIds.map((cardId) =>
+    walletMessagePut({ cardId }, { header: promotion.header, body: promotion.body }, actor, now),
+  );
+  const items: TransactItem[] = [
     {
       Put: {
         TableName: tableName(),
@@ -275,8 +281,7 @@ function deliveryItems(
         ExpressionAttributeValues: { ':one': 1, ':max': promotion.maxPerMemberPerDay },
       },
     },
-    ...cardIds.map((cardId) => ({
-      Put: walletMessagePut({ cardId }, { header: promotion.header, body: promotion.body }, actor, now).put,
-    })),
+    ...puts.map(({ put }) => ({ Put: put })),
   ];
+  return { items, messages: puts.map(({ stored }) => stored) };
 }

@@ -55,6 +55,8 @@
  *   APPLEPROGRAM#<programId> / <cardId>#<dlid> the same, listed by program (with pushToken)              } deletes all 3
  *   CARD#<cardId>       / WALLETMSG#<createdAt>#<id>   a retailer's message to the card's wallet passes
  *   PROGRAM#<id>        / WALLETMSG#<createdAt>#<id>   a message to every pass of the program (store/wallet-messages.ts)
+ *   CARD#<cardId>       / LATESTWALLETMSG              the card's latest message (a copy) for its pass
+ *   PROGRAM#<id>        / LATESTWALLETMSG              the program's (store/wallet-messages.ts)
  *                                              A pass's last change: max(card.updatedAt, newest message to it or its program).
  * Indexes are KEYS_ONLY: a balance change rewrites the card item but never an index entry.
  */

@@ -4,6 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Card } from '../core/card';
 import { googleClassId } from '../core/google-wallet';
+import type { WalletMessage } from '../core/wallet-message';
 import { logger } from '../logger';
 import { observed } from '../observability/invocation';
 import { METRIC } from '../observability/metric-names';
@@ -21,6 +22,7 @@ import { findCard } from '../store/card-reads';
 import { findGoogleClassId, findGoogleObjectId, notifyingMessages } from '../store/google-objects';
 import { withoutLayout } from '../store/keys';
 import { googleServiceAccount } from '../store/push-credentials';
+import { noteLatestWalletMessage } from '../store/wallet-messages';
 import { findPushProgress, savePushProgress } from '../store/wallet-push-progress';
 import { deliverGoogleMessage, keepGoogleObjectCurrent } from '../wallet/google-passes';
 
@@ -291,6 +293,10 @@ async function processRecord(record: DynamoDBRecord, invocation: Invocation): Pr
   }
   if (sk.startsWith('WALLETMSG#') && record.eventName === 'INSERT') {
     const message = withoutLayout<WalletMessageImage>(after);
+    // Recorded as the partition's latest before any pass gets its new version, so a device fetching
+    // after the push reads it (a promotion's messages have no other way there; an API message's own
+    // transaction did it already, and this changes nothing).
+    await noteLatestWalletMessage(withoutLayout<WalletMessage>(after));
     if (message.cardId) await cardMessage(message.cardId, message, invocation);
     else if (message.programId) await programMessage(message.programId, message, invocation);
   }

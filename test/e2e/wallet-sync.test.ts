@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -8,9 +9,14 @@ import { toMicros } from '../../functions/core/google-wallet';
 import { logger } from '../../functions/logger';
 import { applePushTargets, registerAppleDevice, rememberApplePass } from '../../functions/store/apple-passes';
 import { deviceUpdateTags } from '../../functions/store/apple-update-tags';
+import { db } from '../../functions/store/dynamo-client';
 import { claimMessageType } from '../../functions/store/google-objects';
 import { addGoogleMessage } from '../../functions/store/google-wallet';
-import { recordWalletMessage } from '../../functions/store/wallet-messages';
+import {
+  latestWalletMessage,
+  recordWalletMessage,
+  walletMessagePut,
+} from '../../functions/store/wallet-messages';
 import { handler as walletSync } from '../../functions/streams/wallet-sync';
 import { lambdaContext } from '../../local/handlers';
 import type { LocalStack } from '../../local/stack';
@@ -402,6 +408,26 @@ describe('balance updates reach the passes', () => {
 });
 
 describe('wallet messages', () => {
+  it('a message written without its latest item (a promotion run stopped after its transaction) is recorded by wallet-sync before the push', async () => {
+    const card = await issue(1000);
+    const device = await registerDevice(card);
+    await stack.poller.drain();
+    stack.apns.reset();
+    // Read once before: the card's latest item says none.
+    expect(await latestWalletMessage(card.id, card.programId)).toBeUndefined();
+    // What a promotion's transaction writes: the message item alone.
+    const { put, stored } = walletMessagePut(
+      { cardId: card.id },
+      { header: 'Promo', body: 'Only for you' },
+      SYSTEM,
+      new Date(),
+    );
+    await db().send(new PutCommand(put));
+    await stack.poller.drain();
+    expect(stack.apns.delivered().map((push) => push.pushToken)).toContain(device.pushToken);
+    expect((await latestWalletMessage(card.id, card.programId))?.id).toBe(stored.id);
+  });
+
   it("a program message reaches every registered pass of the program and the program's Google class", async () => {
     const program = await request('POST', '/v1/programs', {
       token: admin,

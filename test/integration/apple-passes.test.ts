@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApplePassJson,
@@ -19,7 +19,13 @@ import {
 } from '../../functions/store/apple-passes';
 import { deviceUpdateTags } from '../../functions/store/apple-update-tags';
 import { db, tableName } from '../../functions/store/dynamo-client';
-import { latestWalletMessage, recordWalletMessage } from '../../functions/store/wallet-messages';
+import {
+  LATEST_WALLET_MESSAGE_SK,
+  latestWalletMessage,
+  noteLatestWalletMessage,
+  recordWalletMessage,
+  walletMessagePut,
+} from '../../functions/store/wallet-messages';
 import {
   buildApplePass,
   InvalidApplePassError,
@@ -333,5 +339,81 @@ describe('wallet messages', () => {
     });
     expect(again.id).toBe(once.id);
     expect((await latestWalletMessage(card.id, program.id))?.id).toBe(once.id);
+  });
+  const latestItem = async (pk: string) =>
+    (
+      await db().send(
+        new GetCommand({
+          TableName: tableName(),
+          Key: { PK: pk, SK: LATEST_WALLET_MESSAGE_SK },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+
+  it('an API message records itself as the latest in its own transaction; many at once to one card all land', async () => {
+    const card = await newCard();
+    const actor = staffContext().actor;
+    const one = await recordWalletMessage({ cardId: card.id }, { header: 'One', body: 'first' }, actor);
+    expect((await latestItem(`CARD#${card.id}`))?.message).toMatchObject({ id: one.id, header: 'One' });
+    // Side by side, each transaction also writes the card's LATESTWALLETMSG item: the losers of a
+    // conflict try again, and the item ends with one of them, the one the pass then shows.
+    const sent = await Promise.all(
+      Array.from({ length: 8 }, (_, n) =>
+        recordWalletMessage({ cardId: card.id }, { header: `Burst ${n}`, body: 'at once' }, actor),
+      ),
+    );
+    const latest = (await latestItem(`CARD#${card.id}`))?.message as { id: string };
+    expect(sent.map((message) => message.id)).toContain(latest.id);
+    expect((await latestWalletMessage(card.id, program.id))?.id).toBe(latest.id);
+  });
+
+  it('a partition without the item (messages from before it, or none) is queried once and recorded', async () => {
+    const card = await newCard();
+    const actor = staffContext().actor;
+    // As an older version wrote it: the message item alone.
+    const { put, stored } = walletMessagePut(
+      { cardId: card.id },
+      { header: 'Old', body: 'before' },
+      actor,
+      new Date(),
+    );
+    await db().send(new PutCommand(put));
+    const otherProgram = await makeProgram();
+    expect((await latestWalletMessage(card.id, otherProgram.id))?.id).toBe(stored.id);
+    expect((await latestItem(`CARD#${card.id}`))?.message).toMatchObject({ id: stored.id });
+    // A program with no message at all: recorded as none, and read as none.
+    expect(await latestItem(`PROGRAM#${otherProgram.id}`)).toMatchObject({ messageSk: '' });
+    expect((await latestItem(`PROGRAM#${otherProgram.id}`))?.message).toBeUndefined();
+    const fresh = await newCard();
+    expect(await latestWalletMessage(fresh.id, otherProgram.id)).toBeUndefined();
+  });
+
+  it('wallet-sync records a delivered message as the latest, keeping the newest and ignoring replays', async () => {
+    const card = await newCard();
+    const actor = staffContext().actor;
+    // A promotion's message: its transaction writes the message item only.
+    const later = walletMessagePut(
+      { cardId: card.id },
+      { header: 'Promo', body: 'later' },
+      actor,
+      new Date(),
+    );
+    const earlier = walletMessagePut(
+      { cardId: card.id },
+      { header: 'Promo', body: 'earlier' },
+      actor,
+      new Date(Date.now() - 60_000),
+    );
+    await db().send(new PutCommand(later.put));
+    await db().send(new PutCommand(earlier.put));
+    await noteLatestWalletMessage(later.stored);
+    await noteLatestWalletMessage(earlier.stored);
+    await noteLatestWalletMessage(later.stored);
+    expect((await latestItem(`CARD#${card.id}`))?.message).toMatchObject({
+      id: later.stored.id,
+      body: 'later',
+    });
+    expect((await latestWalletMessage(card.id, program.id))?.id).toBe(later.stored.id);
   });
 });
