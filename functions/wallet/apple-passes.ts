@@ -51,9 +51,9 @@ const programContent = (cardId: string, programId: string) =>
  * The card, its program and its latest message, read after the pass item (its version) was read or
  * written: a change committed after these reads gets a later version from wallet-sync, and the device
  * fetches again. Consistent reads (store/card-reads.ts, store/wallet-messages.ts). `programId`: the
- * program the pass item names; its messages and the program are then read alongside the card (one round
- * trip, not two; the card and the program in one BatchGetItem), and again after it only if the card
- * names another program (it never does).
+ * program the pass item names; the program and the card's and program's latest messages (their
+ * LATESTWALLETMSG items) are then read alongside the card, all in one BatchGetItem, and again after it
+ * only if the card names another program (it never does).
  */
 async function passContent(cardId: string, programId?: string): Promise<PassContent | undefined> {
   const guessed = programId === undefined ? undefined : programContent(cardId, programId);
