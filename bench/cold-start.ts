@@ -19,22 +19,20 @@
  * target serving the named function's request, interleaved with the others: before and after in one run.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { build, type Metafile } from 'esbuild';
 import { ROUTES } from '../functions/http/route-table';
 import { entryKey } from '../functions/store/keys';
 import { STREAM_CONSUMERS } from '../functions/streams/registry';
-import { BUNDLE_ENTRY_FILE, functionBuildOptions, loadedAtImport } from '../lib/constructs/bundle';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/dynamodb';
 import { handlerEnvironment } from '../local/handler-env';
 import { loadOrCreateLocalSecrets } from '../local/secrets';
+import { type ColdStartBundle, coldStartBundle } from './lib/cold-start-bundles';
 import { type ProfileSummary, summarizeProfile } from './lib/cpu-profile';
 import { emit, knob, progress } from './lib/env';
 import { jsonClient } from './lib/http-client';
@@ -105,63 +103,11 @@ const targets = [
   ...EXTRA,
 ];
 
-/** Bytes per package in the given outputs of a bundle, from esbuild's metafile. */
-function largestInputs(metafile: Metafile, outputs: readonly string[]): Record<string, number> {
-  const byPackage: Record<string, number> = {};
-  for (const output of outputs) {
-    for (const [path, { bytesInOutput }] of Object.entries(metafile.outputs[output]?.inputs ?? {})) {
-      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
-      const name = match?.[1] ?? path.split('/').slice(0, 2).join('/');
-      byPackage[name] = (byPackage[name] ?? 0) + bytesInOutput;
-    }
-  }
-  return Object.fromEntries(
-    Object.entries(byPackage)
-      .sort(([, a], [, b]) => b - a)
-      .slice(0, 6)
-      .map(([name, bytes]) => [name, Math.round(bytes / 1024)]),
-  );
-}
-
-const kb = (bytes: number) => Math.round(bytes / 1024);
-
 progress('cold-start: bundling');
 mkdirSync(OUT, { recursive: true });
-const bundles: Record<
-  string,
-  {
-    file: string;
-    /** What a cold start compiles before the handler runs: the entry and its static chunks. */
-    kb: number;
-    gzipKb: number;
-    sourceMapKb: number;
-    /** Every chunk, the lazily loaded ones too. */
-    allChunksKb: number;
-    chunksAtImport: number;
-    largestPackagesKb: Record<string, number>;
-  }
-> = {};
-for (const target of targets) {
-  const dir = join(OUT, target.name);
-  // Exactly the deployed build (lib/constructs/bundle.ts), with a metafile and quieter.
-  const result = await build({
-    ...functionBuildOptions(target.entry, dir),
-    metafile: true,
-    logLevel: 'error',
-  });
-  const atImport = loadedAtImport(result.metafile);
-  const code = atImport.map((output) => readFileSync(resolve(output)));
-  const allChunks = Object.entries(result.metafile.outputs).filter(([output]) => output.endsWith('.mjs'));
-  bundles[target.name] = {
-    file: join(dir, BUNDLE_ENTRY_FILE),
-    kb: kb(code.reduce((sum, bytes) => sum + bytes.length, 0)),
-    gzipKb: kb(code.reduce((sum, bytes) => sum + gzipSync(bytes).length, 0)),
-    sourceMapKb: kb(atImport.reduce((sum, output) => sum + statSync(resolve(`${output}.map`)).size, 0)),
-    allChunksKb: kb(allChunks.reduce((sum, [, output]) => sum + output.bytes, 0)),
-    chunksAtImport: atImport.length,
-    largestPackagesKb: largestInputs(result.metafile, atImport),
-  };
-}
+const bundles: Record<string, ColdStartBundle> = {};
+for (const target of targets)
+  bundles[target.name] = await coldStartBundle(target.entry, join(OUT, target.name));
 
 progress('cold-start: starting the local stack for data');
 const stack = await startBenchStack({ consumers: [] });

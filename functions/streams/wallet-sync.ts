@@ -292,11 +292,11 @@ async function processRecord(record: DynamoDBRecord, invocation: Invocation): Pr
     return;
   }
   if (sk.startsWith('WALLETMSG#') && record.eventName === 'INSERT') {
-    const message = withoutLayout<WalletMessageImage>(after);
+    const message = withoutLayout<WalletMessage>(after);
     // Recorded as the partition's latest before any pass gets its new version, so a device fetching
     // after the push reads it (a promotion's messages have no other way there; an API message's own
     // transaction did it already, and this changes nothing).
-    await noteLatestWalletMessage(withoutLayout<WalletMessage>(after));
+    await noteLatestWalletMessage(message);
     if (message.cardId) await cardMessage(message.cardId, message, invocation);
     else if (message.programId) await programMessage(message.programId, message, invocation);
   }

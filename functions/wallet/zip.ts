@@ -1,7 +1,10 @@
+import { crc32 } from 'node:zlib';
+
 /**
  * A zip archive (a .pkpass) of a few small files, stored without compression: the PNGs are compressed
  * already, and deflating the rest (pass.json, manifest, signature: about 5 KB) would save about 1 KB while
- * costing a cold download a zlib stream per file. Wallet reads stored entries: passkit-generator has
+ * costing a cold download a zlib stream per file (node:zlib gives the CRC-32; it is loaded anyway, by
+ * store/idempotency.ts). Wallet reads stored entries: passkit-generator has
  * written uncompressed passes (do-not-zip) for years. No zip64, no data descriptors: every size is
  * known up front, and a pass stays far below 4 GB and 65,535 files.
  */
@@ -14,23 +17,6 @@ function dosDateTime(at: Date): { time: number; date: number } {
     time: (at.getUTCHours() << 11) | (at.getUTCMinutes() << 5) | Math.floor(at.getUTCSeconds() / 2),
     date: ((at.getUTCFullYear() - 1980) << 9) | ((at.getUTCMonth() + 1) << 5) | at.getUTCDate(),
   };
-}
-
-/** CRC-32 (IEEE 802.3, the zip checksum), table-driven: a pass's 10 KB take microseconds. */
-let crcTable: Uint32Array | undefined;
-
-export function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (const byte of bytes) crc = (crcTable[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 /** One file, named and checksummed: ready for any number of archives (`zip`). */
